@@ -1,0 +1,291 @@
+//! A compiled filter and the per-line pipeline:
+//!
+//! 1. locate the date (cheap: no time-zone work) and cut it out of the text
+//!    the rules see, as fail2ban does, so rules need not describe dates;
+//! 2. `prefregex`, if any, narrows the text to its `<F-CONTENT>`;
+//! 3. one pass of the failure set finds the first matching rule, or misses;
+//! 4. only then: ignore rules, captures, address validation, date resolution.
+//!
+//! Steps 1 and 3 are all that a non-matching line costs.
+
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+use regex::bytes::CaptureLocations;
+
+use crate::address::{parse_addr, parse_hostname, Host, Subnet};
+use crate::date::{DateDetector, DateFormat, DateSpan};
+use crate::error::FilterError;
+use crate::failure::{Failure, Outcome, MAX_COUNT};
+use crate::rules::{Rule, RuleSet};
+use crate::spec::FilterSpec;
+use crate::tags::{Role, TagOptions};
+
+/// A compiled filter with its per-log state (the remembered date format).
+/// Cloning is cheap and gives an independent state, one per log.
+#[derive(Clone)]
+pub struct Filter {
+    name: String,
+    rule_ids: Vec<String>,
+    ignore_ids: Vec<String>,
+    prefregex: Option<Rule>,
+    fail: RuleSet,
+    ignore: RuleSet,
+    allow_hostnames: bool,
+    dates: DateDetector,
+    fail_slots: Vec<CaptureLocations>,
+    pref_slots: Option<CaptureLocations>,
+    scratch: Vec<u8>,
+}
+
+impl std::fmt::Debug for Filter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Filter")
+            .field("name", &self.name)
+            .field("rules", &self.rule_ids)
+            .finish()
+    }
+}
+
+fn is_host_role(role: &Role) -> bool {
+    matches!(role, Role::Ip4 | Role::Ip6 | Role::Dns)
+}
+
+impl Filter {
+    /// Compiles `spec`. `zone` applies to dates written without an offset
+    /// (the system zone, or a per-filter `logtimezone`).
+    pub fn new(spec: &FilterSpec, zone: TimeZone) -> Result<Filter, FilterError> {
+        let options = TagOptions {
+            allow_hostnames: spec.allow_hostnames,
+        };
+        if spec.failregex.is_empty() {
+            return Err(FilterError::Definition {
+                name: spec.name.clone(),
+                reason: "no failregex: the filter could never find a failure".into(),
+            });
+        }
+        let patterns: Vec<String> = spec.failregex.iter().map(|r| r.regex.clone()).collect();
+        let fail = RuleSet::compile("failregex", &patterns, options)?;
+        let prefregex = match &spec.prefregex {
+            Some(p) => {
+                let set = RuleSet::compile("prefregex", std::slice::from_ref(p), options)?;
+                set.rules.into_iter().next()
+            }
+            None => None,
+        };
+        let pref_has_host = prefregex.as_ref().is_some_and(|r| r.has_role(is_host_role));
+        for (i, rule) in fail.rules.iter().enumerate() {
+            let names_source = pref_has_host
+                || rule.has_role(|r| is_host_role(r) || matches!(r, Role::Id | Role::NoFail));
+            if !names_source {
+                return Err(FilterError::NoHost {
+                    what: format!("filter {} failregex {}", spec.name, spec.failregex[i].id),
+                    pattern: rule.source.clone(),
+                });
+            }
+        }
+        let ignore_patterns: Vec<String> =
+            spec.ignoreregex.iter().map(|r| r.regex.clone()).collect();
+        let ignore = RuleSet::compile("ignoreregex", &ignore_patterns, options)?;
+        Ok(Filter {
+            name: spec.name.clone(),
+            rule_ids: spec.failregex.iter().map(|r| r.id.clone()).collect(),
+            ignore_ids: spec.ignoreregex.iter().map(|r| r.id.clone()).collect(),
+            fail_slots: fail.capture_slots(),
+            pref_slots: prefregex.as_ref().map(|r| r.regex.capture_locations()),
+            prefregex,
+            fail,
+            ignore,
+            allow_hostnames: spec.allow_hostnames,
+            dates: DateDetector::new(spec.date, zone),
+            scratch: Vec::new(),
+        })
+    }
+
+    /// The filter's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The failure rules' names, in order.
+    pub fn rule_ids(&self) -> &[String] {
+        &self.rule_ids
+    }
+
+    /// The failure rules' patterns as written, in order.
+    pub fn rule_patterns(&self) -> impl Iterator<Item = &str> {
+        self.fail.rules.iter().map(|r| r.source.as_str())
+    }
+
+    /// The ignore rules' names, in order.
+    pub fn ignore_ids(&self) -> &[String] {
+        &self.ignore_ids
+    }
+
+    /// How many lines each date format won, in [`DateFormat::ALL`] order.
+    pub fn date_hits(&self) -> [(DateFormat, u64); 6] {
+        let hits = self.dates.hits();
+        std::array::from_fn(|i| (DateFormat::ALL[i], hits[i]))
+    }
+
+    /// Judges one line (without its line terminator). `now` is the arrival
+    /// time: the time of undated lines, and the reference for dates without
+    /// a year.
+    pub fn scan(&mut self, line: &[u8], now: Timestamp) -> Outcome {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let span = self.dates.locate(line);
+        let text: &[u8] = match span {
+            None => line,
+            Some(DateSpan { start: 0, end, .. }) => &line[end..],
+            Some(DateSpan { start, end, .. }) if end == line.len() => &line[..start],
+            Some(DateSpan { start, end, .. }) => {
+                self.scratch.clear();
+                self.scratch.extend_from_slice(&line[..start]);
+                self.scratch.extend_from_slice(&line[end..]);
+                &self.scratch
+            }
+        };
+        let content: &[u8] = match (&self.prefregex, &mut self.pref_slots) {
+            (Some(pref), Some(slots)) => {
+                if pref.regex.captures_read(slots, text).is_none() {
+                    return Outcome::Missed;
+                }
+                let content = pref
+                    .roles
+                    .iter()
+                    .find(|(_, role)| *role == Role::Content)
+                    .and_then(|(g, _)| slots.get(*g))
+                    .or_else(|| slots.get(0))
+                    .unwrap_or((0, text.len()));
+                &text[content.0..content.1]
+            }
+            _ => text,
+        };
+        let Some(rule_index) = self.fail.first_match(content) else {
+            return Outcome::Missed;
+        };
+        if let Some(rule) = self.ignore.first_match(text) {
+            return Outcome::Ignored { rule };
+        }
+        let rule = &self.fail.rules[rule_index];
+        let slots = &mut self.fail_slots[rule_index];
+        if rule.regex.captures_read(slots, content).is_none() {
+            // The set and the single regex are the same pattern; they agree.
+            return Outcome::Missed;
+        }
+        let mut found = Captured::default();
+        if let (Some(pref), Some(pref_slots)) = (&self.prefregex, &self.pref_slots) {
+            found.collect(pref, pref_slots, text, self.allow_hostnames);
+        }
+        found.collect(rule, slots, content, self.allow_hostnames);
+        if found.nofail {
+            return Outcome::NoFail {
+                rule: rule_index,
+                host: found.host,
+            };
+        }
+        let Some(host) = found.host else {
+            return Outcome::Invalid { rule: rule_index };
+        };
+        let (time, dated) = match span.and_then(|s| self.dates.resolve(line, s, now)) {
+            Some(t) => (t, true),
+            None => (now, false),
+        };
+        Outcome::Failure(Failure {
+            rule: rule_index,
+            host,
+            time,
+            dated,
+            count: found.count,
+            user: found.user,
+            id: found.id,
+            fields: found.fields,
+        })
+    }
+}
+
+/// What one match's capture groups said.
+struct Captured {
+    host: Option<Host>,
+    /// Set when a host group matched text that is not a usable address, so
+    /// that a later group cannot paper over it.
+    cidr: Option<u8>,
+    user: Option<Box<str>>,
+    id: Option<Box<str>>,
+    count: u32,
+    nofail: bool,
+    fields: Vec<(Box<str>, Box<str>)>,
+}
+
+impl Default for Captured {
+    fn default() -> Captured {
+        Captured {
+            host: None,
+            cidr: None,
+            user: None,
+            id: None,
+            count: 1,
+            nofail: false,
+            fields: Vec::new(),
+        }
+    }
+}
+
+fn text_of(bytes: &[u8]) -> Box<str> {
+    String::from_utf8_lossy(bytes).into()
+}
+
+impl Captured {
+    fn collect(
+        &mut self,
+        rule: &Rule,
+        slots: &CaptureLocations,
+        text: &[u8],
+        allow_hostnames: bool,
+    ) {
+        for (group, role) in &rule.roles {
+            let Some((start, end)) = slots.get(*group) else {
+                continue;
+            };
+            let value = &text[start..end];
+            match role {
+                Role::Ip4 | Role::Ip6 => {
+                    if self.host.is_none() {
+                        self.host = parse_addr(value).map(Host::Ip);
+                    }
+                }
+                Role::Dns => {
+                    if self.host.is_none() && allow_hostnames {
+                        self.host = parse_hostname(value).map(Host::Name);
+                    }
+                }
+                Role::Cidr => {
+                    self.cidr = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
+                }
+                Role::User => self.user = Some(text_of(value)),
+                Role::Id => self.id = Some(text_of(value)),
+                Role::Count => {
+                    let n = std::str::from_utf8(value)
+                        .ok()
+                        .and_then(|v| v.parse::<u64>().ok());
+                    // Digits too many for u64 are still "very many".
+                    self.count = n.map_or(MAX_COUNT, |n| n.clamp(1, u64::from(MAX_COUNT)) as u32);
+                }
+                Role::NoFail => self.nofail = true,
+                Role::Content => {}
+                Role::Field(name) => self.fields.push((name.clone(), text_of(value))),
+            }
+        }
+        if let (Some(Host::Ip(ip)), Some(prefix)) = (&self.host, self.cidr) {
+            self.host = match Subnet::new(*ip, prefix) {
+                Some(net) if net.prefix() == Subnet::full_length(*ip) => Some(Host::Ip(*ip)),
+                Some(net) => Some(Host::Net(net)),
+                None => None,
+            };
+            self.cidr = None;
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "filter_tests.rs"]
+mod tests;

@@ -1,0 +1,27 @@
+//! Filters compiled into the binary, so `filter = "sshd"` works with no files
+//! installed. Each lives in `filters/NAME.toml` with its fixtures beside it
+//! in `filters/NAME/`.
+
+use crate::definition::Definition;
+use crate::error::FilterError;
+
+/// Name and text of every shipped filter.
+pub const SHIPPED: &[(&str, &str)] = &[("sshd", include_str!("../filters/sshd.toml"))];
+
+/// The names of the shipped filters.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    SHIPPED.iter().map(|(name, _)| *name)
+}
+
+/// The definition of the shipped filter `name`.
+pub fn definition(name: &str) -> Result<Definition, FilterError> {
+    let (_, text) =
+        SHIPPED
+            .iter()
+            .find(|(n, _)| *n == name)
+            .ok_or_else(|| FilterError::UnknownFilter {
+                name: name.to_owned(),
+                known: names().collect::<Vec<_>>().join(", "),
+            })?;
+    Definition::parse(name, text)
+}

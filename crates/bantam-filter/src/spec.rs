@@ -1,0 +1,63 @@
+//! The engine-level description of a filter: plain patterns and options,
+//! however they were written (a shipped native filter, a TOML jail with
+//! inline `failregex`, or a translated fail2ban filter).
+
+use crate::date::DatePattern;
+
+/// One failure or ignore rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleSpec {
+    /// A short name for statistics and messages (`password`, `invalid-user`).
+    pub id: String,
+    /// The regex, with tags.
+    pub regex: String,
+}
+
+impl RuleSpec {
+    /// A rule named by its position, for patterns given without a name.
+    pub fn numbered(index: usize, regex: impl Into<String>) -> RuleSpec {
+        RuleSpec {
+            id: format!("#{}", index + 1),
+            regex: regex.into(),
+        }
+    }
+}
+
+/// Everything needed to compile a [`crate::Filter`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FilterSpec {
+    /// The filter's name, for messages.
+    pub name: String,
+    /// Matched first; the failure rules then see only its `<F-CONTENT>` part
+    /// (or the whole match when it has none). Lines it misses are missed.
+    pub prefregex: Option<String>,
+    /// Rules that make a line a failure; the first that matches wins.
+    pub failregex: Vec<RuleSpec>,
+    /// Rules that veto a failure.
+    pub ignoreregex: Vec<RuleSpec>,
+    /// Where dates come from.
+    pub date: DatePattern,
+    /// Let `<HOST>` capture host names (never resolved here).
+    pub allow_hostnames: bool,
+}
+
+impl FilterSpec {
+    /// A filter from bare patterns, as `bantam regex LOG 'REGEX'` and inline
+    /// jail rules give them.
+    pub fn inline(name: &str, failregex: &[&str], ignoreregex: &[&str]) -> FilterSpec {
+        FilterSpec {
+            name: name.to_owned(),
+            failregex: failregex
+                .iter()
+                .enumerate()
+                .map(|(i, r)| RuleSpec::numbered(i, *r))
+                .collect(),
+            ignoreregex: ignoreregex
+                .iter()
+                .enumerate()
+                .map(|(i, r)| RuleSpec::numbered(i, *r))
+                .collect(),
+            ..FilterSpec::default()
+        }
+    }
+}

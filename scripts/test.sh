@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every test bantam has: formatting, lints, unit, property and end-to-end
+# tests. It installs what the tests need when missing, so that it works the same
+# on a fresh Debian machine and in CI. Tests that need root (network namespaces,
+# nftables, a real sshd) run when we are root; with CI set they must not skip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests drive for real. Installed only when missing, so a
+# second run costs nothing and never touches the network.
+packages=(nftables iproute2 openssh-server openssh-client sshpass rsyslog fail2ban ipset iptables time)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "test.sh: missing packages (${missing[*]}) and not root to install them" >&2
+    [[ -n "${CI:-}" ]] && exit 1
+  else
+    echo "test.sh: installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+fi
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --locked
