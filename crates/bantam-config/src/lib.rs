@@ -1,0 +1,23 @@
+//! bantam's configuration, in three stages (the way ruff does it):
+//!
+//! 1. [`options`]: the TOML as written, `deny_unknown_fields` everywhere so a
+//!    typo is an error, not a silently ignored key;
+//! 2. merging: each jail takes what it does not set from `[defaults]`;
+//! 3. [`settings`]: resolved values that cannot be invalid (durations parsed,
+//!    networks parsed, filters compiled once to prove they compile).
+//!
+//! fail2ban's names are kept for fail2ban's concepts (`maxretry`,
+//! `findtime`, `bantime`, `ignoreip`, `logpath`, `failregex`), so a fail2ban
+//! user reads a bantam config without a manual. Every error names the file,
+//! the line and the key.
+
+pub mod duration;
+pub mod error;
+pub mod options;
+pub mod settings;
+
+pub use duration::BanTime;
+pub use error::ConfigError;
+pub use settings::{
+    builtin_default, load, parse, BackendKind, DaemonSettings, JailSettings, Settings,
+};

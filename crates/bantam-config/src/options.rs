@@ -1,0 +1,117 @@
+//! Stage one: the configuration file exactly as written. Every field is
+//! optional here (a jail may inherit it from `[defaults]`); values that need
+//! checking keep their position in the file so errors can point at the line.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Options {
+    /// Daemon-wide settings.
+    #[serde(default)]
+    pub daemon: DaemonOptions,
+    /// Values every jail inherits unless it sets its own (fail2ban's
+    /// `[DEFAULT]`).
+    #[serde(default)]
+    pub defaults: JailOptions,
+    /// The jails, by name.
+    #[serde(default)]
+    pub jails: BTreeMap<String, Spanned<JailOptions>>,
+}
+
+/// `[daemon]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DaemonOptions {
+    /// Directory of the SQLite database (bans, history, file positions).
+    pub state_dir: Option<Spanned<String>>,
+    /// Path of the control socket the CLI talks to.
+    pub socket: Option<Spanned<String>>,
+    /// The most addresses a jail tracks at once; the oldest are forgotten
+    /// first, so memory stays bounded under a botnet.
+    pub max_tracked: Option<Spanned<i64>>,
+    /// Firewall backend: `nftables` (default) or `dry-run`.
+    pub backend: Option<Spanned<String>>,
+    /// Name of the host in notifications (default: the system host name).
+    pub hostname: Option<String>,
+}
+
+/// A number of seconds, or a duration string such as `10m` or `1d12h`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum DurationValue {
+    Seconds(i64),
+    Text(String),
+}
+
+/// One path or several.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => s.split_whitespace().map(str::to_owned).collect(),
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+/// `[jails.NAME]` and `[defaults]`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct JailOptions {
+    /// Whether the jail runs (default true: a jail you wrote is one you want).
+    pub enabled: Option<bool>,
+    /// A shipped filter name (`sshd`) or a bantam filter file (`.toml`).
+    pub filter: Option<Spanned<String>>,
+    /// The filter's mode, e.g. `aggressive` for sshd.
+    pub mode: Option<Spanned<String>>,
+    /// Failure rules written in the jail, with tags; added to the filter's.
+    pub failregex: Option<Vec<Spanned<String>>>,
+    /// Ignore rules written in the jail; added to the filter's.
+    pub ignoreregex: Option<Vec<Spanned<String>>>,
+    /// Log files and globs to watch.
+    pub logpath: Option<Spanned<OneOrMany>>,
+    /// Failures within `findtime` that earn a ban.
+    pub maxretry: Option<Spanned<i64>>,
+    /// The window failures are counted in.
+    pub findtime: Option<Spanned<DurationValue>>,
+    /// How long a ban lasts; `-1` or `permanent` for no end.
+    pub bantime: Option<Spanned<DurationValue>>,
+    /// Addresses and networks never banned.
+    pub ignoreip: Option<Spanned<OneOrMany>>,
+    /// Time zone of log dates written without an offset (default: system).
+    pub logtimezone: Option<Spanned<String>>,
+    /// Pin the date format: auto, none, syslog, asctime, iso8601, clf, epoch, epoch-ms.
+    pub datepattern: Option<Spanned<String>>,
+}
+
+impl JailOptions {
+    /// This jail's values, with `defaults` filling the gaps.
+    pub fn merged_with(self, defaults: &JailOptions) -> JailOptions {
+        let d = defaults.clone();
+        JailOptions {
+            enabled: self.enabled.or(d.enabled),
+            filter: self.filter.or(d.filter),
+            mode: self.mode.or(d.mode),
+            failregex: self.failregex.or(d.failregex),
+            ignoreregex: self.ignoreregex.or(d.ignoreregex),
+            logpath: self.logpath.or(d.logpath),
+            maxretry: self.maxretry.or(d.maxretry),
+            findtime: self.findtime.or(d.findtime),
+            bantime: self.bantime.or(d.bantime),
+            ignoreip: self.ignoreip.or(d.ignoreip),
+            logtimezone: self.logtimezone.or(d.logtimezone),
+            datepattern: self.datepattern.or(d.datepattern),
+        }
+    }
+}

@@ -1,0 +1,364 @@
+//! Stages two and three: merge each jail with `[defaults]`, then resolve it
+//! into settings whose every value has been checked. Code that receives a
+//! [`Settings`] never validates anything again.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bantam_filter::date::{DateFormat, DatePattern};
+use bantam_filter::{shipped, Definition, Filter, FilterSpec, RuleSpec, Subnet};
+use jiff::tz::TimeZone;
+use toml::Spanned;
+
+use crate::duration::{parse_bantime, parse_duration, BanTime};
+use crate::error::{line_of, ConfigError};
+use crate::options::{DurationValue, JailOptions, Options};
+
+/// Everything the daemon needs, validated.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub daemon: DaemonSettings,
+    pub jails: Vec<JailSettings>,
+}
+
+/// Which firewall backend to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    Nftables,
+    DryRun,
+}
+
+#[derive(Debug, Clone)]
+pub struct DaemonSettings {
+    pub state_dir: PathBuf,
+    pub socket: PathBuf,
+    pub max_tracked: usize,
+    pub backend: BackendKind,
+    pub hostname: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct JailSettings {
+    pub name: String,
+    /// The compiled-checked filter description (compile it per log source).
+    pub filter: FilterSpec,
+    /// Where dates without an offset are read in.
+    pub zone: TimeZone,
+    pub logpath: Vec<String>,
+    pub maxretry: u32,
+    pub findtime: Duration,
+    pub bantime: BanTime,
+    pub ignoreip: Vec<Subnet>,
+}
+
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/bantam";
+pub const DEFAULT_SOCKET: &str = "/run/bantam/bantam.sock";
+pub const DEFAULT_MAX_TRACKED: usize = 100_000;
+const DEFAULT_MAXRETRY: u32 = 5;
+const DEFAULT_FINDTIME: Duration = Duration::from_secs(600);
+const DEFAULT_BANTIME: BanTime = BanTime::For(Duration::from_secs(600));
+const DEFAULT_IGNOREIP: &[&str] = &["127.0.0.0/8", "::1"];
+/// Where the built-in default looks for sshd's log, in order.
+pub const SSHD_LOGS: &[&str] = &["/var/log/auth.log", "/var/log/secure"];
+
+/// Reads and resolves a configuration file.
+pub fn load(path: &Path) -> Result<Settings, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    parse(path, &text)
+}
+
+/// Resolves configuration text; `path` is used in errors and to find
+/// relative filter files.
+pub fn parse(path: &Path, text: &str) -> Result<Settings, ConfigError> {
+    let cx = Cx { path, text };
+    let options: Options = toml::from_str(text).map_err(|e| {
+        let line = e.span().map_or(1, |s| line_of(text, s.start));
+        cx.err_at(line, "toml", e.message().to_owned())
+    })?;
+    cx.resolve(options)
+}
+
+/// The configuration used when none is given: protect sshd, reading the
+/// first of [`SSHD_LOGS`] that exists.
+pub fn builtin_default() -> Result<Settings, ConfigError> {
+    let Some(log) = SSHD_LOGS.iter().find(|p| Path::new(p).exists()) else {
+        return Err(ConfigError::NoDefault(format!(
+            "no configuration given and no sshd log found (looked for {}); write a config and pass --config FILE",
+            SSHD_LOGS.join(", ")
+        )));
+    };
+    let text = format!("[jails.sshd]\nfilter = \"sshd\"\nlogpath = [\"{log}\"]\n");
+    parse(Path::new("(built-in default)"), &text)
+}
+
+struct Cx<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Cx<'_> {
+    fn err_at(&self, line: usize, key: &str, message: String) -> ConfigError {
+        ConfigError::Invalid {
+            path: self.path.to_owned(),
+            line,
+            key: key.to_owned(),
+            message,
+        }
+    }
+
+    fn err<T>(&self, value: &Spanned<T>, key: &str, message: String) -> ConfigError {
+        self.err_at(line_of(self.text, value.span().start), key, message)
+    }
+
+    fn resolve(&self, options: Options) -> Result<Settings, ConfigError> {
+        let d = options.daemon;
+        let max_tracked = match d.max_tracked {
+            None => DEFAULT_MAX_TRACKED,
+            Some(v) if *v.get_ref() >= 1 => *v.get_ref() as usize,
+            Some(v) => return Err(self.err(&v, "daemon.max-tracked", "must be at least 1".into())),
+        };
+        let backend = match d.backend {
+            None => BackendKind::Nftables,
+            Some(v) => match v.get_ref().as_str() {
+                "nftables" => BackendKind::Nftables,
+                "dry-run" => BackendKind::DryRun,
+                other => {
+                    return Err(self.err(
+                        &v,
+                        "daemon.backend",
+                        format!("unknown backend {other:?} (nftables, dry-run)"),
+                    ))
+                }
+            },
+        };
+        let daemon = DaemonSettings {
+            state_dir: d
+                .state_dir
+                .map_or_else(|| DEFAULT_STATE_DIR.into(), |s| s.into_inner().into()),
+            socket: d
+                .socket
+                .map_or_else(|| DEFAULT_SOCKET.into(), |s| s.into_inner().into()),
+            max_tracked,
+            backend,
+            hostname: d.hostname,
+        };
+        let mut jails = Vec::new();
+        for (name, jail) in options.jails {
+            let line = line_of(self.text, jail.span().start);
+            let merged = jail.into_inner().merged_with(&options.defaults);
+            if merged.enabled == Some(false) {
+                continue;
+            }
+            jails.push(self.jail(&name, line, merged)?);
+        }
+        Ok(Settings { daemon, jails })
+    }
+
+    fn duration(&self, value: &Spanned<DurationValue>, key: &str) -> Result<Duration, ConfigError> {
+        match value.get_ref() {
+            DurationValue::Seconds(n) if *n >= 0 => Ok(Duration::from_secs(*n as u64)),
+            DurationValue::Seconds(n) => {
+                Err(self.err(value, key, format!("{n}: must not be negative")))
+            }
+            DurationValue::Text(t) => parse_duration(t).map_err(|m| self.err(value, key, m)),
+        }
+    }
+
+    fn bantime(&self, value: &Spanned<DurationValue>, key: &str) -> Result<BanTime, ConfigError> {
+        match value.get_ref() {
+            DurationValue::Seconds(-1) => Ok(BanTime::Permanent),
+            DurationValue::Seconds(n) if *n >= 0 => {
+                Ok(BanTime::For(Duration::from_secs(*n as u64)))
+            }
+            DurationValue::Seconds(n) => Err(self.err(
+                value,
+                key,
+                format!("{n}: use -1 or \"permanent\" for no end"),
+            )),
+            DurationValue::Text(t) => parse_bantime(t).map_err(|m| self.err(value, key, m)),
+        }
+    }
+
+    fn jail(&self, name: &str, line: usize, o: JailOptions) -> Result<JailSettings, ConfigError> {
+        let key = |k: &str| format!("jails.{name}.{k}");
+        let zone = match &o.logtimezone {
+            None => TimeZone::try_system().unwrap_or(TimeZone::UTC),
+            Some(z) => TimeZone::get(z.get_ref()).map_err(|e| {
+                self.err(
+                    z,
+                    &key("logtimezone"),
+                    format!("unknown time zone {:?}: {e}", z.get_ref()),
+                )
+            })?,
+        };
+        let filter = self.filter(name, line, &o, zone.clone())?;
+        let logpath = match o.logpath {
+            Some(p) => {
+                let paths = p.get_ref().clone().into_vec();
+                if paths.is_empty() {
+                    return Err(self.err(&p, &key("logpath"), "no paths given".into()));
+                }
+                paths
+            }
+            None => {
+                return Err(self.err_at(
+                    line,
+                    &key("logpath"),
+                    "missing: which logs should this jail read?".into(),
+                ))
+            }
+        };
+        let maxretry = match &o.maxretry {
+            None => DEFAULT_MAXRETRY,
+            Some(v) if (1..=1_000_000).contains(v.get_ref()) => *v.get_ref() as u32,
+            Some(v) => {
+                return Err(self.err(
+                    v,
+                    &key("maxretry"),
+                    format!("{}: must be 1 to 1000000", v.get_ref()),
+                ))
+            }
+        };
+        let findtime = match &o.findtime {
+            None => DEFAULT_FINDTIME,
+            Some(v) => self.duration(v, &key("findtime"))?,
+        };
+        let bantime = match &o.bantime {
+            None => DEFAULT_BANTIME,
+            Some(v) => self.bantime(v, &key("bantime"))?,
+        };
+        let ignoreip = match &o.ignoreip {
+            None => DEFAULT_IGNOREIP
+                .iter()
+                .filter_map(|s| s.parse().ok())
+                .collect(),
+            Some(v) => v
+                .get_ref()
+                .clone()
+                .into_vec()
+                .iter()
+                .map(|s| {
+                    s.parse::<Subnet>()
+                        .map_err(|e| self.err(v, &key("ignoreip"), e.to_string()))
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(JailSettings {
+            name: name.to_owned(),
+            filter,
+            zone,
+            logpath,
+            maxretry,
+            findtime,
+            bantime,
+            ignoreip,
+        })
+    }
+
+    fn filter(
+        &self,
+        name: &str,
+        line: usize,
+        o: &JailOptions,
+        zone: TimeZone,
+    ) -> Result<FilterSpec, ConfigError> {
+        let key = |k: &str| format!("jails.{name}.{k}");
+        let mode = o.mode.as_ref().map(|m| m.get_ref().as_str());
+        let mut spec = match &o.filter {
+            Some(f) => self.named_filter(f, mode, &key("filter"))?,
+            None if o.failregex.is_some() => FilterSpec {
+                name: name.to_owned(),
+                ..FilterSpec::default()
+            },
+            None => {
+                return Err(self.err_at(
+                    line,
+                    &key("filter"),
+                    "missing: give a filter name or inline failregex".into(),
+                ))
+            }
+        };
+        for r in o.failregex.iter().flatten() {
+            spec.failregex
+                .push(RuleSpec::numbered(spec.failregex.len(), r.get_ref()));
+        }
+        for r in o.ignoreregex.iter().flatten() {
+            spec.ignoreregex
+                .push(RuleSpec::numbered(spec.ignoreregex.len(), r.get_ref()));
+        }
+        if let Some(p) = &o.datepattern {
+            spec.date = match p.get_ref().as_str() {
+                "auto" => DatePattern::Auto,
+                "none" => DatePattern::None,
+                other => DatePattern::Pinned(
+                    other
+                        .parse::<DateFormat>()
+                        .map_err(|e| self.err(p, &key("datepattern"), e.to_string()))?,
+                ),
+            };
+        }
+        // Compile now so that a bad rule stops the start, pointing at its line.
+        if let Err(e) = Filter::new(&spec, zone) {
+            let at = o
+                .failregex
+                .as_ref()
+                .and_then(|v| v.first())
+                .map(|v| line_of(self.text, v.span().start))
+                .or_else(|| {
+                    o.filter
+                        .as_ref()
+                        .map(|f| line_of(self.text, f.span().start))
+                })
+                .unwrap_or(line);
+            return Err(self.err_at(at, &key("failregex"), e.to_string()));
+        }
+        Ok(spec)
+    }
+
+    fn named_filter(
+        &self,
+        f: &Spanned<String>,
+        mode: Option<&str>,
+        key: &str,
+    ) -> Result<FilterSpec, ConfigError> {
+        let name = f.get_ref();
+        if shipped::names().any(|n| n == name) {
+            let def = shipped::definition(name).map_err(|e| self.err(f, key, e.to_string()))?;
+            return def
+                .spec(name, mode)
+                .map_err(|e| self.err(f, key, e.to_string()));
+        }
+        let path = self.path.parent().unwrap_or(Path::new(".")).join(name);
+        if !name.ends_with(".toml") {
+            return Err(self.err(
+                f,
+                key,
+                format!(
+                    "{name:?} is neither a shipped filter ({}) nor a .toml filter file",
+                    shipped::names().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            self.err(
+                f,
+                key,
+                format!("cannot read filter file {}: {e}", path.display()),
+            )
+        })?;
+        let stem = path
+            .file_stem()
+            .map_or_else(|| name.clone(), |s| s.to_string_lossy().into_owned());
+        let def = Definition::parse(&path.display().to_string(), &text)
+            .map_err(|e| self.err(f, key, e.to_string()))?;
+        def.spec(&stem, mode)
+            .map_err(|e| self.err(f, key, e.to_string()))
+    }
+}
+
+#[cfg(test)]
+#[path = "settings_tests.rs"]
+mod tests;

@@ -1,0 +1,113 @@
+use super::*;
+
+fn parse_str(text: &str) -> Result<Settings, ConfigError> {
+    parse(Path::new("/etc/bantam/bantam.toml"), text)
+}
+
+fn err(text: &str) -> String {
+    parse_str(text).unwrap_err().to_string()
+}
+
+const ISSUE_EXAMPLE: &str = r#"
+[daemon]
+state-dir = "/var/lib/bantam"      # SQLite database lives here
+socket = "/run/bantam/bantam.sock"
+[jails.sshd]
+filter = "sshd"                    # shipped filter name or filter file; or inline failregex = [...]
+logpath = ["/var/log/auth.log"]    # files and globs
+maxretry = 5
+findtime = "10m"
+bantime = "10m"                    # "-1" or "permanent" for no end
+ignoreip = ["127.0.0.0/8", "::1", "192.0.2.0/24"]
+"#;
+
+#[test]
+fn the_documented_example_works_as_written() {
+    let s = parse_str(ISSUE_EXAMPLE).unwrap();
+    assert_eq!(s.daemon.state_dir, PathBuf::from("/var/lib/bantam"));
+    assert_eq!(s.daemon.socket, PathBuf::from("/run/bantam/bantam.sock"));
+    let j = &s.jails[0];
+    assert_eq!(j.name, "sshd");
+    assert_eq!(j.logpath, vec!["/var/log/auth.log"]);
+    assert_eq!(j.maxretry, 5);
+    assert_eq!(j.findtime, Duration::from_secs(600));
+    assert_eq!(j.bantime, BanTime::For(Duration::from_secs(600)));
+    assert_eq!(j.ignoreip.len(), 3);
+    assert!(!j.filter.failregex.is_empty());
+}
+
+#[test]
+fn permanent_bans_and_combined_durations() {
+    let s = parse_str("[jails.a]\nfilter='sshd'\nlogpath='/x'\nbantime='-1'\nfindtime='1d12h'\n")
+        .unwrap();
+    assert_eq!(s.jails[0].bantime, BanTime::Permanent);
+    assert_eq!(s.jails[0].findtime, Duration::from_secs(129_600));
+    let s = parse_str("[jails.a]\nfilter='sshd'\nlogpath='/x'\nbantime='permanent'\nfindtime=60\n")
+        .unwrap();
+    assert_eq!(s.jails[0].bantime, BanTime::Permanent);
+    assert_eq!(s.jails[0].findtime, Duration::from_secs(60));
+    let s = parse_str("[jails.a]\nfilter='sshd'\nlogpath='/x'\nbantime=-1\n").unwrap();
+    assert_eq!(s.jails[0].bantime, BanTime::Permanent);
+}
+
+#[test]
+fn defaults_fill_gaps_and_disabled_jails_are_skipped() {
+    let s = parse_str(
+        "[defaults]\nmaxretry = 3\nbantime = '1h'\n[jails.a]\nfilter='sshd'\nlogpath='/x'\n[jails.b]\nenabled=false\nfilter='sshd'\nlogpath='/y'\n",
+    )
+    .unwrap();
+    assert_eq!(s.jails.len(), 1);
+    assert_eq!(s.jails[0].maxretry, 3);
+    assert_eq!(s.jails[0].bantime, BanTime::For(Duration::from_secs(3600)));
+}
+
+#[test]
+fn inline_failregex_makes_a_filter() {
+    let s =
+        parse_str("[jails.web]\nlogpath='/x'\nfailregex=['^bad login from <HOST>$']\n").unwrap();
+    assert_eq!(s.jails[0].filter.failregex.len(), 1);
+}
+
+#[test]
+fn errors_name_file_line_and_key() {
+    let e = err("[jails.sshd]\nfilter='sshd'\nlogpath='/x'\nbantime='10x'\n");
+    assert_eq!(e, "/etc/bantam/bantam.toml:4: jails.sshd.bantime: \"10x\": unknown unit \"x\" (use s, m, h, d, w)");
+    let e = err("[jails.sshd]\nfilter='sshd'\nlogpath='/x'\nignoreip=['192.0.2.0/33']\n");
+    assert!(
+        e.starts_with("/etc/bantam/bantam.toml:4: jails.sshd.ignoreip: \"192.0.2.0/33\""),
+        "{e}"
+    );
+    let e = err("[jails.sshd]\nfilter='sshd'\nlogpath='/x'\nmaxretyr=3\n");
+    assert!(
+        e.starts_with("/etc/bantam/bantam.toml:4: toml: unknown field `maxretyr`"),
+        "{e}"
+    );
+    let e = err("[daemon]\nsockett='/x'\n");
+    assert!(
+        e.starts_with("/etc/bantam/bantam.toml:2: toml: unknown field `sockett`"),
+        "{e}"
+    );
+    let e = err("[jails.sshd]\nfilter='sshd'\nlogpath='/x'\nfailregex=['(unclosed <HOST>']\n");
+    assert!(
+        e.starts_with("/etc/bantam/bantam.toml:4: jails.sshd.failregex:")
+            && e.contains("unclosed group"),
+        "{e}"
+    );
+    let e = err("[jails.sshd]\nfilter='nope.toml'\nlogpath='/x'\n");
+    assert!(e.starts_with("/etc/bantam/bantam.toml:2: jails.sshd.filter: cannot read filter file /etc/bantam/nope.toml"), "{e}");
+    let e = err("[jails.sshd]\nfilter='sshdd'\nlogpath='/x'\n");
+    assert!(e.contains("neither a shipped filter"), "{e}");
+    let e = err("[jails.sshd]\nfilter='sshd'\n");
+    assert!(e.contains("jails.sshd.logpath: missing"), "{e}");
+    let e = err("[jails.sshd]\nfilter='sshd'\nlogpath='/x'\nmode='furious'\n");
+    assert!(e.contains("has no mode \"furious\""), "{e}");
+    let e = err("[jails.sshd]\nfilter='sshd'\nlogpath='/x'\nmaxretry=0\n");
+    assert!(e.contains("jails.sshd.maxretry: 0: must be"), "{e}");
+    let e = err("[jails.sshd]\nfilter='sshd'\nlogpath='/x'\nlogtimezone='Mars/Olympus'\n");
+    assert!(
+        e.contains("jails.sshd.logtimezone: unknown time zone"),
+        "{e}"
+    );
+    let e = err("[jails.sshd\n");
+    assert!(e.starts_with("/etc/bantam/bantam.toml:1: toml:"), "{e}");
+}
