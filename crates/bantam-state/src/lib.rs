@@ -1,0 +1,53 @@
+//! bantam's persistent state: current bans, the history of every ban (what
+//! escalating ban times are computed from), and how far each log was read.
+//!
+//! # Why a trait
+//!
+//! One host keeps its state in SQLite; a fleet will share bans through
+//! PostgreSQL. The daemon talks to [`Store`] only, so a second
+//! implementation changes no daemon code.
+//!
+//! # Crash safety
+//!
+//! The daemon writes a ban here, committed, *before* it asks the kernel for
+//! it. So every ban in the kernel is in the database, and a `kill -9` at any
+//! moment loses none of them. SQLite runs in WAL mode with
+//! `synchronous=NORMAL`: a committed transaction survives the process dying
+//! (it is in the WAL file); only a power cut can lose the last few, and then
+//! the kernel's bans are gone too.
+
+mod error;
+mod records;
+mod sqlite;
+
+pub use error::StateError;
+pub use records::{BanRecord, FilePosition};
+pub use sqlite::SqliteStore;
+
+use jiff::Timestamp;
+
+/// Where bans and positions are kept.
+pub trait Store: Send {
+    /// Records new or extended bans (one transaction): each replaces the
+    /// current ban of its jail and target, and is appended to the history.
+    fn record_bans(&mut self, bans: &[BanRecord]) -> Result<(), StateError>;
+    /// Removes the current bans of `targets` (in `jail`, or in every jail),
+    /// returning what was removed. History is kept.
+    fn remove_bans(
+        &mut self,
+        jail: Option<&str>,
+        targets: &[String],
+    ) -> Result<Vec<BanRecord>, StateError>;
+    /// Removes every current ban, returning them.
+    fn remove_all(&mut self) -> Result<Vec<BanRecord>, StateError>;
+    /// Removes the bans whose end is at or before `now`, returning them.
+    fn expire(&mut self, now: Timestamp) -> Result<Vec<BanRecord>, StateError>;
+    /// Every current ban.
+    fn active_bans(&mut self) -> Result<Vec<BanRecord>, StateError>;
+    /// How many times `target` was banned in `jail` (any jail: `None`).
+    fn ban_count(&mut self, jail: Option<&str>, target: &str) -> Result<u32, StateError>;
+    /// Saves log positions (one transaction), replacing older ones per path.
+    fn save_positions(&mut self, positions: &[FilePosition]) -> Result<(), StateError>;
+    /// Every saved log position.
+    fn load_positions(&mut self) -> Result<Vec<FilePosition>, StateError>;
+}
