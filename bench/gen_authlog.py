@@ -406,7 +406,7 @@ class Gen:
         u = "root" if r.random() < 0.42 else self.attack_user()
         if x < 0.24:
             return self.conn_nopass(t, a, u)
-        if x < 0.27:
+        if x < 0.25:     # KbdInteractiveAuthentication is on (dave uses TOTP); few bots use it
             return self.conn_kbdint(t, a, u)
         y = r.random()
         if profile == "heavy":       # hydra-style: several passwords per connection
@@ -631,7 +631,7 @@ class Gen:
                    (boot + 0.4, daemon, "Server listening on :: port 22.")],
                   "sshd-daemon")
         while self.scheduled < self.n:
-            if r.random() < 0.29:
+            if r.random() < 0.31:
                 ev, kind = self.campaign(t)
             else:
                 ev, kind = self.legit(t)

@@ -104,12 +104,12 @@ fn positions_round_trip_including_large_values() {
         offset: 1 << 40,
         fingerprint: u64::MAX,
     };
-    s.save_positions(&[p.clone()]).unwrap();
+    s.save_positions(std::slice::from_ref(&p)).unwrap();
     let moved = FilePosition {
         offset: 7,
         ..p.clone()
     };
-    s.save_positions(&[moved.clone()]).unwrap();
+    s.save_positions(std::slice::from_ref(&moved)).unwrap();
     assert_eq!(s.load_positions().unwrap(), vec![moved]);
 }
 
