@@ -107,12 +107,12 @@ MONITOR_SUDO = (
 class Gen:
     def __init__(self, args):
         self.rng = random.Random(args.seed)
+        self.fmt_rng = random.Random("format-%d" % args.seed)
         self.n = args.lines
         self.fmt = args.format
         self.host = args.hostname
         self.t0 = float(args.start)
         self.span = float(args.span)
-        self.out = args.out
         # pids grow with time like Linux allocates them
         self.pid_base = 20000 + self.rng.randrange(10000)
         self.pid_rate = max(1.0, 0.45 * self.n / max(self.span, 1.0))  # ~1 process per 3.5 lines
@@ -233,7 +233,7 @@ class Gen:
         b = self.buckets
         host = self.host
         fmt = self.fmt
-        rnd = self.rng.random
+        rnd = self.fmt_rng.random     # own stream: same content in every --format
         out = []
         secs = sorted(b) if hi is None else range(lo, hi)
         for sec in secs:

@@ -1,6 +1,8 @@
 //! Writes the hostile-input corpus to stdout, one case a line, for
 //! `bench/hostile.sh` (which times `bantam regex --timings` on it).
 
+// The expectations in each case are the test's business, not ours.
+#[allow(dead_code)]
 #[path = "../tests/hostile/corpus.rs"]
 mod corpus;
 

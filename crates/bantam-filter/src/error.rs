@@ -40,10 +40,10 @@ pub enum FilterError {
     },
 }
 
-/// The `regex` crate explains syntax errors over several lines with a caret
-/// under the culprit; errors here are one line, so keep its last line, which
-/// says what is wrong.
-pub(crate) fn regex_reason(err: &regex::Error) -> String {
+/// Regex syntax errors explain themselves over several lines with a caret
+/// under the culprit; errors here are one line, so keep the line that says
+/// what is wrong.
+pub(crate) fn syntax_reason(err: &regex_syntax::Error) -> String {
     let text = err.to_string();
     let last = text
         .lines()

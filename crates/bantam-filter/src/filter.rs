@@ -10,7 +10,7 @@
 
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
-use regex::bytes::CaptureLocations;
+use regex_automata::util::captures::Captures;
 
 use crate::address::{parse_addr, parse_hostname, Host, Subnet};
 use crate::date::{DateDetector, DateFormat, DateSpan};
@@ -27,13 +27,13 @@ pub struct Filter {
     name: String,
     rule_ids: Vec<String>,
     ignore_ids: Vec<String>,
-    prefregex: Option<Rule>,
+    prefregex: Option<RuleSet>,
     fail: RuleSet,
     ignore: RuleSet,
     allow_hostnames: bool,
     dates: DateDetector,
-    fail_slots: Vec<CaptureLocations>,
-    pref_slots: Option<CaptureLocations>,
+    fail_caps: Vec<Captures>,
+    pref_caps: Vec<Captures>,
     scratch: Vec<u8>,
 }
 
@@ -66,13 +66,16 @@ impl Filter {
         let patterns: Vec<String> = spec.failregex.iter().map(|r| r.regex.clone()).collect();
         let fail = RuleSet::compile("failregex", &patterns, options)?;
         let prefregex = match &spec.prefregex {
-            Some(p) => {
-                let set = RuleSet::compile("prefregex", std::slice::from_ref(p), options)?;
-                set.rules.into_iter().next()
-            }
+            Some(p) => Some(RuleSet::compile(
+                "prefregex",
+                std::slice::from_ref(p),
+                options,
+            )?),
             None => None,
         };
-        let pref_has_host = prefregex.as_ref().is_some_and(|r| r.has_role(is_host_role));
+        let pref_has_host = prefregex
+            .as_ref()
+            .is_some_and(|set| set.rules[0].has_role(is_host_role));
         for (i, rule) in fail.rules.iter().enumerate() {
             let names_source = pref_has_host
                 || rule.has_role(|r| is_host_role(r) || matches!(r, Role::Id | Role::NoFail));
@@ -90,8 +93,11 @@ impl Filter {
             name: spec.name.clone(),
             rule_ids: spec.failregex.iter().map(|r| r.id.clone()).collect(),
             ignore_ids: spec.ignoreregex.iter().map(|r| r.id.clone()).collect(),
-            fail_slots: fail.capture_slots(),
-            pref_slots: prefregex.as_ref().map(|r| r.regex.capture_locations()),
+            fail_caps: fail.capture_slots(),
+            pref_caps: prefregex
+                .as_ref()
+                .map(RuleSet::capture_slots)
+                .unwrap_or_default(),
             prefregex,
             fail,
             ignore,
@@ -132,8 +138,8 @@ impl Filter {
     /// a year.
     pub fn scan(&mut self, line: &[u8], now: Timestamp) -> Outcome {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let span = self.dates.locate(line);
-        let text: &[u8] = match span {
+        let date = self.dates.locate(line);
+        let text: &[u8] = match date {
             None => line,
             Some(DateSpan { start: 0, end, .. }) => &line[end..],
             Some(DateSpan { start, end, .. }) if end == line.len() => &line[..start],
@@ -144,39 +150,53 @@ impl Filter {
                 &self.scratch
             }
         };
-        let content: &[u8] = match (&self.prefregex, &mut self.pref_slots) {
-            (Some(pref), Some(slots)) => {
-                if pref.regex.captures_read(slots, text).is_none() {
+        let content: &[u8] = match &self.prefregex {
+            Some(pref) => {
+                let caps = &mut self.pref_caps[0];
+                let matched = pref
+                    .search(text)
+                    .is_some_and(|(_, span)| pref.captures_of(0, text, span, caps));
+                if !matched {
                     return Outcome::Missed;
                 }
-                let content = pref
+                let content = pref.rules[0]
                     .roles
                     .iter()
                     .find(|(_, role)| *role == Role::Content)
-                    .and_then(|(g, _)| slots.get(*g))
-                    .or_else(|| slots.get(0))
-                    .unwrap_or((0, text.len()));
-                &text[content.0..content.1]
+                    .and_then(|(g, _)| caps.get_group(*g))
+                    .or_else(|| caps.get_match().map(|m| m.span()))
+                    .map_or(0..text.len(), |span| span.range());
+                &text[content]
             }
-            _ => text,
+            None => text,
         };
-        let Some(rule_index) = self.fail.first_match(content) else {
+        let Some((rule_index, matched)) = self.fail.search(content) else {
             return Outcome::Missed;
         };
-        if let Some(rule) = self.ignore.first_match(text) {
+        if self.ignore.is_match(text) {
+            let rule = self.ignore.first_matching(text).unwrap_or(0);
             return Outcome::Ignored { rule };
         }
-        let rule = &self.fail.rules[rule_index];
-        let slots = &mut self.fail_slots[rule_index];
-        if rule.regex.captures_read(slots, content).is_none() {
-            // The set and the single regex are the same pattern; they agree.
+        let caps = &mut self.fail_caps[rule_index];
+        if !self.fail.captures_of(rule_index, content, matched, caps) {
+            // Same rule, same span: cannot happen, but a miss is the safe answer.
             return Outcome::Missed;
         }
         let mut found = Captured::default();
-        if let (Some(pref), Some(pref_slots)) = (&self.prefregex, &self.pref_slots) {
-            found.collect(pref, pref_slots, text, self.allow_hostnames);
+        if let Some(pref) = &self.prefregex {
+            found.collect(
+                &pref.rules[0],
+                &self.pref_caps[0],
+                text,
+                self.allow_hostnames,
+            );
         }
-        found.collect(rule, slots, content, self.allow_hostnames);
+        found.collect(
+            &self.fail.rules[rule_index],
+            caps,
+            content,
+            self.allow_hostnames,
+        );
         if found.nofail {
             return Outcome::NoFail {
                 rule: rule_index,
@@ -186,7 +206,7 @@ impl Filter {
         let Some(host) = found.host else {
             return Outcome::Invalid { rule: rule_index };
         };
-        let (time, dated) = match span.and_then(|s| self.dates.resolve(line, s, now)) {
+        let (time, dated) = match date.and_then(|s| self.dates.resolve(line, s, now)) {
             Some(t) => (t, true),
             None => (now, false),
         };
@@ -235,18 +255,12 @@ fn text_of(bytes: &[u8]) -> Box<str> {
 }
 
 impl Captured {
-    fn collect(
-        &mut self,
-        rule: &Rule,
-        slots: &CaptureLocations,
-        text: &[u8],
-        allow_hostnames: bool,
-    ) {
+    fn collect(&mut self, rule: &Rule, caps: &Captures, text: &[u8], allow_hostnames: bool) {
         for (group, role) in &rule.roles {
-            let Some((start, end)) = slots.get(*group) else {
+            let Some(span) = caps.get_group(*group) else {
                 continue;
             };
-            let value = &text[start..end];
+            let value = &text[span.range()];
             match role {
                 Role::Ip4 | Role::Ip6 => {
                     if self.host.is_none() {

@@ -1,28 +1,45 @@
-//! A compiled list of rules: one multi-pattern pass decides which rules can
-//! match a line, and only the first of those runs again for its captures.
+//! A compiled list of rules, searched as one multi-pattern regex.
 //!
-//! The set is a `regex::bytes::RegexSet`: a lazy DFA over all rules at once,
-//! linear in the line's length whatever the rules or the input. Lines that
-//! match nothing, by far the most common case, cost that single pass.
+//! One `regex_automata::meta::Regex` holds every rule of a kind. A single
+//! search per line runs a lazy DFA over all rules at once (linear in the
+//! line's length, whatever the rules or the input), stops as soon as the
+//! outcome is known, and only when a rule matched does it run a capture
+//! engine, for that rule alone and only over the matched span. Lines that
+//! match nothing, by far the most common case, cost that one DFA pass.
+//!
+//! fail2ban's semantics are "the first rule, in order, that matches". A
+//! leftmost-first multi-pattern search gives "the rule whose match starts
+//! leftmost, earlier rules winning ties", which is the same answer whenever
+//! the earlier rules are anchored at the start of the text (every shipped
+//! rule is). For an earlier rule that is not anchored, [`RuleSet::search`]
+//! asks it directly; that costs something only for filters that need it.
 
-use regex::bytes::{CaptureLocations, Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use regex_automata::meta::{self, Regex};
+use regex_automata::util::captures::Captures;
+use regex_automata::util::syntax;
+use regex_automata::{Anchored, Input, PatternID, Span};
+use regex_syntax::hir::Look;
 
 use crate::error::FilterError;
 use crate::tags::{self, Role, TagOptions};
 
 /// Compiled-size ceilings. Rules are written by administrators, but a
 /// careless `\w{1000}` should fail loudly at load, not eat memory.
-const SIZE_LIMIT: usize = 64 << 20;
-const DFA_SIZE_LIMIT: usize = 64 << 20;
+const NFA_SIZE_LIMIT: usize = 64 << 20;
+const DFA_CACHE_CAPACITY: usize = 16 << 20;
 
 /// One rule after tag expansion.
 #[derive(Clone, Debug)]
 pub(crate) struct Rule {
     /// The pattern as written, for messages and statistics.
     pub source: String,
-    pub regex: Regex,
-    /// Capture group index → meaning, for the groups that have one.
+    /// Capture group index (within this rule) → meaning.
     pub roles: Vec<(usize, Role)>,
+    /// Whether the rule can only match at the start of the text.
+    anchored: bool,
+    /// The rule alone, to ask "does it match anywhere" when an earlier
+    /// unanchored rule must be checked (see the module docs).
+    alone: Regex,
 }
 
 impl Rule {
@@ -31,26 +48,54 @@ impl Rule {
     }
 }
 
-/// Rules of one kind (failure or ignore), in order.
+/// Rules of one kind (failure, ignore, prefregex), in order.
 #[derive(Clone, Debug)]
 pub(crate) struct RuleSet {
-    set: RegexSet,
+    all: Option<Regex>,
     pub rules: Vec<Rule>,
 }
 
-fn builder_regex(pattern: &str) -> RegexBuilder {
-    let mut b = RegexBuilder::new(pattern);
-    // Logs are bytes: ASCII classes and a `.` that matches any byte keep the
-    // DFA small and let invalid UTF-8 match like any other text.
-    b.unicode(false)
-        .size_limit(SIZE_LIMIT)
-        .dfa_size_limit(DFA_SIZE_LIMIT);
+/// Logs are bytes: ASCII classes and a `.` that matches any byte keep the
+/// automata small and let invalid UTF-8 match like any other text.
+fn syntax_config() -> syntax::Config {
+    syntax::Config::new().unicode(false).utf8(false)
+}
+
+fn builder() -> meta::Builder {
+    let mut b = meta::Builder::new();
+    b.syntax(syntax_config()).configure(
+        meta::Config::new()
+            .utf8_empty(false)
+            .nfa_size_limit(Some(NFA_SIZE_LIMIT))
+            .hybrid_cache_capacity(DFA_CACHE_CAPACITY),
+    );
     b
 }
 
+fn regex_error(what: String, pattern: &str, err: &meta::BuildError) -> FilterError {
+    let reason = match err.syntax_error() {
+        Some(syntax) => crate::error::syntax_reason(syntax),
+        None => err.to_string(),
+    };
+    FilterError::Regex {
+        what,
+        pattern: pattern.to_owned(),
+        reason,
+    }
+}
+
+fn starts_anchored(expanded: &str) -> bool {
+    regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(expanded)
+        .is_ok_and(|hir| hir.properties().look_set_prefix().contains(Look::Start))
+}
+
 impl RuleSet {
-    /// Compiles `patterns` (already prefixed, tags not yet expanded). `what`
-    /// names the kind of rule in errors ("failregex", "ignoreregex").
+    /// Compiles `patterns` (tags not yet expanded). `what` names the kind of
+    /// rule in errors ("failregex", "ignoreregex").
     pub fn compile(
         what: &str,
         patterns: &[String],
@@ -59,58 +104,79 @@ impl RuleSet {
         let mut rules = Vec::with_capacity(patterns.len());
         let mut expanded = Vec::with_capacity(patterns.len());
         for (index, pattern) in patterns.iter().enumerate() {
-            let label = format!("{what} #{} ", index + 1);
             let text = tags::expand(pattern, options)?;
-            let regex = builder_regex(&text)
-                .build()
-                .map_err(|source| FilterError::Regex {
-                    what: label.trim_end().to_owned(),
-                    pattern: pattern.clone(),
-                    reason: crate::error::regex_reason(&source),
-                })?;
-            let roles = regex
-                .capture_names()
+            let alone = builder()
+                .build(&text)
+                .map_err(|e| regex_error(format!("{what} #{}", index + 1), pattern, &e))?;
+            let roles = alone
+                .group_info()
+                .pattern_names(PatternID::ZERO)
                 .enumerate()
                 .filter_map(|(i, name)| name.map(|n| (i, Role::from_group_name(n))))
                 .collect();
             rules.push(Rule {
                 source: pattern.clone(),
-                regex,
                 roles,
+                anchored: starts_anchored(&text),
+                alone,
             });
             expanded.push(text);
         }
-        let set = RegexSetBuilder::new(&expanded)
-            .unicode(false)
-            .size_limit(SIZE_LIMIT)
-            .dfa_size_limit(DFA_SIZE_LIMIT)
-            .build()
-            .map_err(|source| FilterError::Regex {
-                what: format!("the {what} set"),
-                pattern: String::new(),
-                reason: crate::error::regex_reason(&source),
-            })?;
-        Ok(RuleSet { set, rules })
+        let all = if rules.is_empty() {
+            None
+        } else {
+            Some(
+                builder()
+                    .build_many(&expanded)
+                    .map_err(|e| regex_error(format!("the {what} set"), "", &e))?,
+            )
+        };
+        Ok(RuleSet { all, rules })
     }
 
-    /// The first rule, in order, that matches `text`.
-    pub fn first_match(&self, text: &[u8]) -> Option<usize> {
-        if self.rules.is_empty() {
-            return None;
-        }
-        // One rule needs no set, and `is_match` can stop early where the
-        // set must look for every rule.
-        if self.rules.len() == 1 {
-            return self.rules[0].regex.is_match(text).then_some(0);
-        }
-        self.set.matches(text).iter().next()
-    }
-
-    /// Capture slots sized for every rule in the set, to reuse across lines.
-    pub fn capture_slots(&self) -> Vec<CaptureLocations> {
+    /// Reusable capture slots, one per rule, for [`RuleSet::captures_of`].
+    pub fn capture_slots(&self) -> Vec<Captures> {
         self.rules
             .iter()
-            .map(|r| r.regex.capture_locations())
+            .map(|r| r.alone.create_captures())
             .collect()
+    }
+
+    /// Whether any rule matches `text`.
+    pub fn is_match(&self, text: &[u8]) -> bool {
+        self.all.as_ref().is_some_and(|re| re.is_match(text))
+    }
+
+    /// The first rule, in order, that matches `text` (for statistics on
+    /// ignore rules; the verdict needs only [`RuleSet::is_match`]).
+    pub fn first_matching(&self, text: &[u8]) -> Option<usize> {
+        self.rules.iter().position(|r| r.alone.is_match(text))
+    }
+
+    /// Finds the first rule, in order, that matches `text`: its index and
+    /// the span it matched. Runs no capture engine.
+    pub fn search(&self, text: &[u8]) -> Option<(usize, Span)> {
+        let found = self.all.as_ref()?.search(&Input::new(text))?;
+        let index = found.pattern().as_usize();
+        let earlier = self.rules[..index]
+            .iter()
+            .enumerate()
+            .find_map(|(i, rule)| {
+                if rule.anchored {
+                    // It would have matched at the start, and so won the tie.
+                    return None;
+                }
+                rule.alone.find(text).map(|m| (i, m.span()))
+            });
+        Some(earlier.unwrap_or((index, found.span())))
+    }
+
+    /// Fills `caps` with rule `index`'s groups for the match found by
+    /// [`RuleSet::search`]. The capture engine runs on that rule alone (a
+    /// small automaton) and only over the matched span, anchored.
+    pub fn captures_of(&self, index: usize, text: &[u8], span: Span, caps: &mut Captures) -> bool {
+        let input = Input::new(text).range(span.range()).anchored(Anchored::Yes);
+        self.rules[index].alone.search_captures(&input, caps);
+        caps.is_match()
     }
 }

@@ -20,9 +20,12 @@ use crate::error::FilterError;
 /// after matching; the trailing ASCII word boundary keeps `192.0.2.1` from
 /// being read out of `192.0.2.123`.
 const IP4: &str = r"(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?-u:\b)";
-/// IPv6, loosely: two to seven colon-terminated groups, then a last group or
-/// an embedded dotted quad. The address parser rejects the junk this admits.
-const IP6: &str = r"(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:[0-9]{1,3}\.){3}[0-9]{1,3}|[0-9A-Fa-f]{0,4})";
+/// IPv6, loosely: a group, then two to seven colon-led groups, then an
+/// optional embedded dotted quad; the address parser rejects the junk this
+/// admits. Written so that every choice is decided by the next byte (hex
+/// digits, `:` and `.` never compete), which keeps capture engines from
+/// backtracking inside addresses.
+const IP6: &str = r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:(?:\.[0-9]{1,3}){3})?";
 /// A host name, for filters that opted in to names.
 const DNS: &str = r"[A-Za-z0-9](?:[A-Za-z0-9_.\-]*[A-Za-z0-9])?";
 /// A prefix length.

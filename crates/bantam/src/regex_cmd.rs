@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use bantam_filter::Outcome;
+use bantam_filter::{Filter, Outcome};
 use clap::{Args, ValueEnum};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -47,6 +47,10 @@ pub struct RegexArgs {
     /// Time every line and report the slowest (costs a little per line).
     #[arg(long)]
     timings: bool,
+    /// Threads to judge a file with (default: one per core, up to 8). Output
+    /// order does not depend on it.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -59,8 +63,57 @@ enum OutField {
     Line,
 }
 
-/// Lines are read in chunks this large; a longer line grows the buffer.
-const CHUNK: usize = 1 << 20;
+/// Files are read in blocks this large; each block is split between the
+/// threads at line boundaries. A line longer than a block grows the buffer.
+const BLOCK: usize = 16 << 20;
+
+/// What every worker needs to judge lines the same way.
+struct Judge {
+    now: Timestamp,
+    out: Option<OutField>,
+    timings: bool,
+}
+
+/// One thread's filter (with its own date-format memory), its counts for the
+/// current chunk, and its share of `--out` output, printed in order later.
+struct Worker {
+    filter: Filter,
+    report: Report,
+    output: Vec<u8>,
+}
+
+impl Worker {
+    fn judge_chunk(&mut self, chunk: &[u8], judge: &Judge) {
+        let mut start = 0;
+        for nl in memchr::memchr_iter(b'\n', chunk) {
+            self.judge_line(&chunk[start..nl], judge);
+            start = nl + 1;
+        }
+        if start < chunk.len() {
+            self.judge_line(&chunk[start..], judge);
+        }
+    }
+
+    fn judge_line(&mut self, line: &[u8], judge: &Judge) {
+        let started = judge.timings.then(Instant::now);
+        let outcome = self.filter.scan(line, judge.now);
+        if let Some(t) = started {
+            self.report.time_line(t.elapsed());
+        }
+        if let (Some(field), Outcome::Failure(f)) = (judge.out, &outcome) {
+            // Writing to a Vec cannot fail.
+            let _ = match field {
+                OutField::Ip => writeln!(self.output, "{}", f.host),
+                OutField::User => writeln!(self.output, "{}", f.user.as_deref().unwrap_or("")),
+                OutField::Line => self
+                    .output
+                    .write_all(line)
+                    .and_then(|_| self.output.write_all(b"\n")),
+            };
+        }
+        self.report.record(line, &outcome);
+    }
+}
 
 pub fn run(args: RegexArgs) -> Result<ExitCode> {
     filter_arg::check_not_a_typo(&args.filter)?;
@@ -77,48 +130,53 @@ pub fn run(args: RegexArgs) -> Result<ExitCode> {
             ignoreregex: args.ignoreregex.as_deref(),
         },
     )?;
-    let mut filter = described.filter;
-    let mut report = Report::new(&filter, args.missed_samples);
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(8)))
+        .max(1);
+    let filter = described.filter;
+    let mut total = Report::new(&filter, args.missed_samples);
+    let mut workers: Vec<Worker> = (0..threads)
+        .map(|_| Worker {
+            filter: filter.clone(),
+            report: Report::new(&filter, args.missed_samples),
+            output: Vec::new(),
+        })
+        .collect();
+    let judge = Judge {
+        now: Timestamp::now(),
+        out: args.out,
+        timings: args.timings,
+    };
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    let now = Timestamp::now();
     let started = Instant::now();
-    let mut on_line = |line: &[u8]| -> io::Result<()> {
-        let line_started = args.timings.then(Instant::now);
-        let outcome = filter.scan(line, now);
-        if let Some(t) = line_started {
-            report.time_line(t.elapsed());
-        }
-        if let (Some(field), Outcome::Failure(f)) = (args.out, &outcome) {
-            match field {
-                OutField::Ip => writeln!(out, "{}", f.host)?,
-                OutField::User => writeln!(out, "{}", f.user.as_deref().unwrap_or(""))?,
-                OutField::Line => {
-                    out.write_all(line)?;
-                    out.write_all(b"\n")?;
-                }
-            }
-        }
-        report.record(line, &outcome);
-        Ok(())
-    };
     let source = if looks_like_file(&args.log) {
         let file =
             File::open(&args.log).with_context(|| format!("cannot open log {}", args.log))?;
-        for_each_line(file, &mut on_line).with_context(|| format!("reading {}", args.log))?;
+        let mut on_block =
+            |block: &[u8]| judge_block(&mut workers, &mut total, block, &judge, &mut out);
+        for_each_block(file, &mut on_block).with_context(|| format!("reading {}", args.log))?;
         format!("log file {}", args.log)
     } else {
-        on_line(args.log.as_bytes()).context("writing output")?;
+        judge_block(
+            &mut workers,
+            &mut total,
+            args.log.as_bytes(),
+            &judge,
+            &mut out,
+        )
+        .context("writing output")?;
         "a literal line".to_owned()
     };
-    let elapsed = started.elapsed();
-    report.finish(&filter, elapsed);
+    let filters: Vec<Filter> = workers.into_iter().map(|w| w.filter).collect();
+    total.finish(&filters, started.elapsed());
     let written = if args.json {
-        serde_json::to_writer(&mut out, &report.json())
+        serde_json::to_writer(&mut out, &total.json())
             .map_err(io::Error::from)
             .and_then(|_| writeln!(out))
     } else if args.out.is_none() {
-        report.write_human(&mut out, &described.origin, &source)
+        total.write_human(&mut out, &described.origin, &source)
     } else {
         Ok(())
     };
@@ -130,43 +188,100 @@ pub fn run(args: RegexArgs) -> Result<ExitCode> {
     }
 }
 
+/// Splits `block` (whole lines) between the workers, judges the pieces in
+/// parallel, then merges counts and prints output in line order.
+fn judge_block(
+    workers: &mut [Worker],
+    total: &mut Report,
+    block: &[u8],
+    judge: &Judge,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let chunks = split_at_lines(block, workers.len());
+    let mut base = total.lines();
+    for (worker, chunk) in workers.iter_mut().zip(&chunks) {
+        worker.report = Report::new(&worker.filter, total.max_samples());
+        worker.report.line_base = base;
+        if judge.timings {
+            base += memchr::memchr_iter(b'\n', chunk).count() as u64;
+        }
+    }
+    if chunks.len() == 1 {
+        workers[0].judge_chunk(chunks[0], judge);
+    } else {
+        std::thread::scope(|scope| {
+            for (worker, chunk) in workers.iter_mut().zip(&chunks) {
+                scope.spawn(move || worker.judge_chunk(chunk, judge));
+            }
+        });
+    }
+    for worker in workers.iter_mut().take(chunks.len()) {
+        total.merge(&worker.report);
+        out.write_all(&worker.output)?;
+        worker.output.clear();
+    }
+    Ok(())
+}
+
+/// Up to `n` pieces of `block`, each ending at a line end. Small blocks stay
+/// whole: a thread is not worth starting for a few lines.
+fn split_at_lines(block: &[u8], n: usize) -> Vec<&[u8]> {
+    if n <= 1 || block.len() < 64 << 10 {
+        return vec![block];
+    }
+    let mut pieces = Vec::with_capacity(n);
+    let mut start = 0;
+    for i in 1..n {
+        let target = (block.len() * i / n).max(start);
+        let Some(nl) = memchr::memchr(b'\n', &block[target..]) else {
+            break;
+        };
+        pieces.push(&block[start..target + nl + 1]);
+        start = target + nl + 1;
+    }
+    pieces.push(&block[start..]);
+    pieces
+}
+
 /// A LOG argument is a file when a file of that name exists, or when it looks
 /// like a path and so a missing file should be an error, not a line.
 fn looks_like_file(arg: &str) -> bool {
     Path::new(arg).exists() || (arg.starts_with('/') || arg.starts_with("./")) && !arg.contains(' ')
 }
 
-/// Calls `f` with every line of `reader`, without its terminator. Reads large
-/// chunks and splits them in place, so a line costs no allocation.
-fn for_each_line(
+/// Calls `f` with blocks of whole lines read from `reader` (the last block
+/// may end without a newline).
+fn for_each_block(
     mut reader: impl Read,
     f: &mut impl FnMut(&[u8]) -> io::Result<()>,
 ) -> io::Result<()> {
-    let mut buf = vec![0u8; CHUNK];
-    let mut filled = 0;
-    loop {
-        if filled == buf.len() {
-            buf.resize(buf.len() * 2, 0);
-        }
-        let n = match reader.read(&mut buf[filled..]) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if n == 0 {
-            if filled > 0 {
-                f(&buf[..filled])?;
+    let mut buf: Vec<u8> = Vec::with_capacity(BLOCK);
+    let mut eof = false;
+    while !eof {
+        let want = buf.len() + BLOCK;
+        let mut filled = buf.len();
+        buf.resize(want, 0);
+        while filled < want {
+            match reader.read(&mut buf[filled..]) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
             }
-            return Ok(());
         }
-        let end = filled + n;
-        let mut start = 0;
-        for nl in memchr::memchr_iter(b'\n', &buf[filled..end]) {
-            let nl = filled + nl;
-            f(&buf[start..nl])?;
-            start = nl + 1;
+        buf.truncate(filled);
+        let end = if eof {
+            buf.len()
+        } else {
+            memchr::memrchr(b'\n', &buf).map_or(0, |nl| nl + 1)
+        };
+        if end > 0 {
+            f(&buf[..end])?;
+            buf.drain(..end);
         }
-        buf.copy_within(start..end, 0);
-        filled = end - start;
     }
+    Ok(())
 }

@@ -7,6 +7,9 @@ use bantam_filter::{Filter, Outcome};
 use serde::Serialize;
 
 pub struct Report {
+    /// Lines before the current chunk, so that line numbers stay global when
+    /// chunks are judged on several threads.
+    pub line_base: u64,
     lines: u64,
     matched: u64,
     ignored: u64,
@@ -62,6 +65,7 @@ const SAMPLE_BYTES: usize = 300;
 impl Report {
     pub fn new(filter: &Filter, max_samples: usize) -> Report {
         Report {
+            line_base: 0,
             lines: 0,
             matched: 0,
             ignored: 0,
@@ -107,21 +111,63 @@ impl Report {
         }
     }
 
+    pub fn lines(&self) -> u64 {
+        self.lines
+    }
+
+    pub fn max_samples(&self) -> usize {
+        self.max_samples
+    }
+
+    /// Adds another thread's counts. Samples stay in line order as long as
+    /// reports are merged in chunk order.
+    pub fn merge(&mut self, other: &Report) {
+        self.lines += other.lines;
+        self.matched += other.matched;
+        self.ignored += other.ignored;
+        self.missed += other.missed;
+        self.invalid += other.invalid;
+        self.nofail += other.nofail;
+        for (mine, theirs) in self.rule_hits.iter_mut().zip(&other.rule_hits) {
+            *mine += theirs;
+        }
+        for (mine, theirs) in self.ignore_hits.iter_mut().zip(&other.ignore_hits) {
+            *mine += theirs;
+        }
+        for sample in &other.missed_samples {
+            if self.missed_samples.len() < self.max_samples {
+                self.missed_samples.push(sample.clone());
+            }
+        }
+        if let Some((took, line)) = other.worst {
+            if self.worst.is_none_or(|(worst, _)| took > worst) {
+                self.worst = Some((took, line));
+            }
+        }
+    }
+
     pub fn time_line(&mut self, took: Duration) {
-        let line_number = self.lines + 1;
+        let line_number = self.line_base + self.lines + 1;
         if self.worst.is_none_or(|(worst, _)| took > worst) {
             self.worst = Some((took, line_number));
         }
     }
 
-    pub fn finish(&mut self, filter: &Filter, elapsed: Duration) {
+    /// Closes the report: total time, and date-format hits summed over the
+    /// filters of every thread.
+    pub fn finish(&mut self, filters: &[Filter], elapsed: Duration) {
         self.seconds = elapsed.as_secs_f64();
-        self.dates = filter
-            .date_hits()
-            .iter()
-            .map(|(f, n)| (f.name(), *n))
-            .filter(|(_, n)| *n > 0)
-            .collect();
+        let mut dates: Vec<(&'static str, u64)> = Vec::new();
+        for filter in filters {
+            for (i, (format, n)) in filter.date_hits().iter().enumerate() {
+                match dates.get_mut(i) {
+                    Some(slot) => slot.1 += n,
+                    None => dates.push((format.name(), *n)),
+                }
+            }
+        }
+        dates.retain(|(_, n)| *n > 0);
+        self.dates = dates;
     }
 
     fn lines_per_second(&self) -> f64 {
