@@ -1,0 +1,24 @@
+//! bantam's daemon: jails, failure tracking, bans, and the control socket.
+//!
+//! Read [`daemon`] top to bottom: one task owns the state and runs a loop
+//! over one channel of events (lines from sources, control requests) plus a
+//! single sleep until the next ban ends. Time ([`clock::Clock`]) and shutdown
+//! (a future passed to [`Daemon::run`]) are injected, so tests drive it
+//! without sleeping.
+//!
+//! Data flow: `source → filter → tracker → ban → backend`, with the store
+//! written before the backend so that a crash never leaves a kernel ban the
+//! store does not know.
+
+pub mod bans;
+pub mod clock;
+pub mod control;
+pub mod daemon;
+pub mod error;
+pub mod jail;
+pub mod log;
+pub mod notify;
+pub mod tracker;
+
+pub use daemon::{Daemon, RunOptions};
+pub use error::DaemonError;

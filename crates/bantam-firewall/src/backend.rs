@@ -1,0 +1,44 @@
+//! The [`Backend`] trait: the whole surface the daemon sees of a firewall.
+
+use crate::error::FirewallError;
+use crate::target::{BanEntry, Target};
+
+/// A firewall that bans [`Target`]s, each change applied as one atomic batch.
+///
+/// Object-safe and `Send` so the daemon can hold a `Box<dyn Backend>` chosen
+/// from configuration and move it to the thread that owns it. Methods take
+/// `&mut self`: a backend owns a socket and is used by one caller at a time.
+///
+/// The contract every backend keeps:
+/// * each call changes all of its targets or none of them;
+/// * it touches only its own objects (for nftables: its own table);
+/// * bans live in the firewall itself, with their timeout, so they are
+///   enforced and lifted on time while the daemon is stopped; the daemon
+///   reconciles with [`list`](Backend::list) when it starts.
+pub trait Backend: Send {
+    /// Short name for logs and the CLI: "nftables", "dry-run".
+    fn name(&self) -> &'static str;
+
+    /// Creates what bans need (table, sets, chain). Idempotent, and keeps the
+    /// elements already there: bans survive a daemon restart.
+    fn setup(&mut self) -> Result<(), FirewallError>;
+
+    /// Bans all `entries` in one batch, whatever their number. Banning a target
+    /// that is already banned replaces its timeout (longer or shorter, or
+    /// permanent). When one target appears twice, the last entry wins.
+    fn ban(&mut self, entries: &[BanEntry]) -> Result<(), FirewallError>;
+
+    /// Lifts the bans on exactly these targets, in one batch. Targets that are
+    /// not banned (never were, or expired) are not an error.
+    fn unban(&mut self, targets: &[Target]) -> Result<(), FirewallError>;
+
+    /// Every current ban with the time it has left (`None`: permanent).
+    fn list(&mut self) -> Result<Vec<BanEntry>, FirewallError>;
+
+    /// Lifts every ban and keeps the structure, ready for new bans.
+    fn flush(&mut self) -> Result<(), FirewallError>;
+
+    /// Removes everything [`setup`](Backend::setup) created, bans included.
+    /// Idempotent.
+    fn teardown(&mut self) -> Result<(), FirewallError>;
+}

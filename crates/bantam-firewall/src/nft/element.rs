@@ -1,0 +1,237 @@
+//! Set elements: adding and deleting them in a batch, and reading them back.
+//!
+//! One NEWSETELEM message carries a list of elements, but that list is one
+//! netlink attribute and an attribute's length is 16 bits: about 2,300
+//! IPv4 elements fit. Larger changes are split into several messages *of the
+//! same batch*, so they stay one transaction.
+//!
+//! Per element the kernel wants the key (the address, network byte order)
+//! and, for timed bans, `NFTA_SET_ELEM_TIMEOUT` as a big-endian u64 of
+//! milliseconds. Dumps give back the timeout and `NFTA_SET_ELEM_EXPIRATION`,
+//! the milliseconds left.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
+
+use super::abi::*;
+use super::set::SetKind;
+use super::table::object_name;
+use crate::error::FirewallError;
+use crate::netlink::attr::{Attrs, PutAttr, MAX_PAYLOAD};
+use crate::netlink::batch::Batch;
+use crate::netlink::dump::dump;
+use crate::netlink::message::NLM_F_CREATE;
+use crate::netlink::socket::Socket;
+use crate::target::Target;
+
+/// Bytes of element list per message: below the 64 KiB attribute limit with
+/// room for one more element of the largest size.
+const LIST_BUDGET: usize = MAX_PAYLOAD - 1024;
+/// The largest encoded element: list entry + key (16-byte address) + flags +
+/// timeout, with their attribute headers.
+const MAX_ELEMENT: usize = 4 + (4 + 4 + 16) + (4 + 4) + (4 + 8);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Op {
+    Add,
+    /// Fails with ENOENT on an absent element, which aborts the batch.
+    Delete,
+    /// Ignores absent elements (Linux 6.3+).
+    Destroy,
+}
+
+/// One kernel element: an address, or one end of a network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Element {
+    pub key: IpAddr,
+    /// Marks the first address *after* a network in an interval set.
+    pub interval_end: bool,
+    pub timeout: Option<Duration>,
+    /// The ban this element belongs to, for error messages.
+    pub target: Target,
+}
+
+/// Writes `elements` of one set as as many messages as their size needs.
+pub(crate) fn write(batch: &mut Batch, table: &str, kind: SetKind, op: Op, elements: &[Element]) {
+    if elements.is_empty() {
+        return;
+    }
+    let bans = elements.iter().filter(|e| !e.interval_end).count();
+    let plural = if bans == 1 { "" } else { "s" };
+    let set = object_name("set", table, kind.name());
+    let (msg, flags, action) = match op {
+        Op::Add => (
+            NFT_MSG_NEWSETELEM,
+            NLM_F_CREATE,
+            format!("adding {bans} element{plural} to {set}"),
+        ),
+        Op::Delete => (
+            NFT_MSG_DELSETELEM,
+            0,
+            format!("deleting {bans} element{plural} from {set}"),
+        ),
+        Op::Destroy => (
+            NFT_MSG_DESTROYSETELEM,
+            0,
+            format!("deleting {bans} element{plural} from {set}"),
+        ),
+    };
+    let mut rest = elements;
+    while !rest.is_empty() {
+        batch.begin(msg, NFPROTO_INET, flags, &action);
+        let buf = batch.buf();
+        buf.put_str(NFTA_SET_ELEM_LIST_TABLE, table);
+        buf.put_str(NFTA_SET_ELEM_LIST_SET, kind.name());
+        let list = buf.begin_nest(NFTA_SET_ELEM_LIST_ELEMENTS);
+        while let Some((element, tail)) = rest.split_first() {
+            if batch.buf().nest_len(&list) + MAX_ELEMENT > LIST_BUDGET {
+                break;
+            }
+            batch.note_item(element.target);
+            put_element(batch.buf(), element, op);
+            rest = tail;
+        }
+        batch.buf().end_nest(list);
+        batch.end();
+    }
+}
+
+fn put_element(buf: &mut Vec<u8>, element: &Element, op: Op) {
+    let entry = buf.begin_nest(NFTA_LIST_ELEM);
+    let key = buf.begin_nest(NFTA_SET_ELEM_KEY);
+    match element.key {
+        IpAddr::V4(v4) => buf.put_bytes(NFTA_DATA_VALUE, &v4.octets()),
+        IpAddr::V6(v6) => buf.put_bytes(NFTA_DATA_VALUE, &v6.octets()),
+    }
+    buf.end_nest(key);
+    if element.interval_end {
+        buf.put_be32(NFTA_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
+    }
+    // A delete matches on the key alone.
+    if let (Op::Add, Some(timeout)) = (op, element.timeout) {
+        buf.put_be64(NFTA_SET_ELEM_TIMEOUT, millis(timeout));
+    }
+    buf.end_nest(entry);
+}
+
+/// The longest timeout the kernel takes (it converts milliseconds to
+/// nanoseconds in a u64 and answers ERANGE beyond): about 584 years.
+const MAX_TIMEOUT_MS: u64 = u64::MAX / 1_000_000 - 1;
+
+/// Whole milliseconds, rounded up, at least 1 — a timeout of 0 would mean
+/// "the set's default", which for our sets is "never" — and at most the
+/// kernel's limit, so that no timeout can make a whole batch fail.
+fn millis(timeout: Duration) -> u64 {
+    let ms = timeout.as_nanos().div_ceil(1_000_000).max(1);
+    u64::try_from(ms).unwrap_or(u64::MAX).min(MAX_TIMEOUT_MS)
+}
+
+/// An element as the kernel reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Listed {
+    pub key: IpAddr,
+    pub interval_end: bool,
+    /// Time left; `None` for an element without timeout.
+    pub remaining: Option<Duration>,
+}
+
+/// Every live element of a set (the kernel skips expired ones).
+pub(crate) fn list(
+    socket: &mut Socket,
+    table: &str,
+    kind: SetKind,
+) -> Result<Vec<Listed>, FirewallError> {
+    let action = format!("listing {}", object_name("set", table, kind.name()));
+    dump(
+        socket,
+        NFT_MSG_GETSETELEM,
+        NFPROTO_INET,
+        &action,
+        |buf| {
+            buf.put_str(NFTA_SET_ELEM_LIST_TABLE, table);
+            buf.put_str(NFTA_SET_ELEM_LIST_SET, kind.name());
+        },
+        parse_elements,
+    )
+}
+
+fn parse_elements(attrs: Attrs<'_>, out: &mut Vec<Listed>) -> Result<(), String> {
+    let Some(list) = attrs.get(NFTA_SET_ELEM_LIST_ELEMENTS) else {
+        return Ok(()); // an empty set may answer without a list
+    };
+    for entry in list.nested().filter(|a| a.ty == NFTA_LIST_ELEM) {
+        let fields = entry.nested();
+        let key = fields
+            .get(NFTA_SET_ELEM_KEY)
+            .and_then(|key| key.nested().get(NFTA_DATA_VALUE))
+            .ok_or("element without a key")?;
+        let key = match key.payload.len() {
+            4 => IpAddr::V4(Ipv4Addr::from(<[u8; 4]>::try_from(key.payload).unwrap())),
+            16 => IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(key.payload).unwrap())),
+            n => return Err(format!("element key of {n} bytes is not an address")),
+        };
+        let flags = fields
+            .get(NFTA_SET_ELEM_FLAGS)
+            .and_then(|a| a.be32())
+            .unwrap_or(0);
+        let timeout = fields.get(NFTA_SET_ELEM_TIMEOUT).and_then(|a| a.be64());
+        let expiration = fields.get(NFTA_SET_ELEM_EXPIRATION).and_then(|a| a.be64());
+        // Permanent elements come without either attribute (or a zero
+        // timeout); a timed one always has its expiration.
+        let remaining = match (timeout, expiration) {
+            (Some(t), Some(left)) if t != 0 => Some(Duration::from_millis(left)),
+            (Some(t), None) if t != 0 => Some(Duration::from_millis(t)),
+            _ => None,
+        };
+        out.push(Listed {
+            key,
+            interval_end: flags & NFT_SET_ELEM_INTERVAL_END != 0,
+            remaining,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::netlink::message::messages;
+
+    #[test]
+    fn timeouts_round_up_to_milliseconds() {
+        assert_eq!(millis(Duration::ZERO), 1);
+        assert_eq!(millis(Duration::from_micros(1500)), 2);
+        assert_eq!(millis(Duration::from_secs(3600)), 3_600_000);
+        assert_eq!(millis(Duration::MAX), MAX_TIMEOUT_MS);
+    }
+
+    #[test]
+    fn large_lists_split_into_messages_of_one_batch() {
+        let socket_seq_start = 1;
+        let elements: Vec<Element> = (0..5000u32)
+            .map(|i| {
+                let key = IpAddr::V4(Ipv4Addr::from(0xC612_0000 + i));
+                Element {
+                    key,
+                    interval_end: false,
+                    timeout: Some(Duration::from_secs(60)),
+                    target: Target::Addr(key),
+                }
+            })
+            .collect();
+        let mut batch = Batch::new(socket_seq_start);
+        write(&mut batch, "bantam", SetKind::Addr4, Op::Add, &elements);
+        let bytes = batch.into_bytes();
+        let msgs: Vec<_> = messages(&bytes).collect();
+        // begin, three element messages, end.
+        assert_eq!(msgs.len(), 5, "5000 x 28 bytes need three messages");
+        let mut decoded = Vec::new();
+        for msg in &msgs[1..4] {
+            assert!(msg.payload.len() < 65536);
+            parse_elements(msg.nf_attrs(), &mut decoded).unwrap();
+        }
+        assert_eq!(decoded.len(), 5000);
+        assert_eq!(decoded[4999].key, elements[4999].key);
+        assert_eq!(decoded[0].remaining, Some(Duration::from_secs(60)));
+    }
+}

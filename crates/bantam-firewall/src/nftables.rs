@@ -1,0 +1,387 @@
+//! [`Nftables`]: the backend that bans in nf_tables sets over netlink.
+//!
+//! Each [`Backend`] call is one batch, so one transaction of the kernel.
+//! The only reads are the ones a change needs to be exact:
+//! * networks: the interval set is read first so that nested networks are
+//!   merged rather than refused (see `nft::interval`); these sets are small;
+//! * addresses, on kernels older than 6.12 ([`ElementUpdates::ReadFirst`]):
+//!   those kernels ignore a new timeout for an element that exists and
+//!   refuse to delete one that does not, so we read the set and delete what
+//!   is there before adding, in the same batch.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::backend::Backend;
+use crate::error::FirewallError;
+use crate::netlink::batch::Batch;
+use crate::netlink::socket::Socket;
+use crate::nft::element::{self, Element, Listed, Op};
+use crate::nft::set::SetKind;
+use crate::nft::{chain, interval, set, table};
+use crate::target::{BanEntry, Target};
+
+/// How the kernel handles re-banning and unbanning single addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ElementUpdates {
+    /// Linux 6.12+: adding an element that exists replaces its timeout, and
+    /// `DESTROYSETELEM` deletes without failing on absent elements. Bans and
+    /// unbans of addresses are write-only: no read of a 100,000-element set.
+    InKernel,
+    /// Any kernel: read the set, delete the elements present, add — one batch.
+    ReadFirst,
+}
+
+impl ElementUpdates {
+    /// Chooses from the running kernel's version. A distribution kernel that
+    /// backported the features but kept an older number gets `ReadFirst`,
+    /// which is slower but correct; the reverse cannot happen.
+    pub fn detect() -> ElementUpdates {
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+        Self::for_release(&release)
+    }
+
+    fn for_release(release: &str) -> ElementUpdates {
+        let mut numbers = release.trim().split(|c: char| !c.is_ascii_digit());
+        let mut next = || numbers.next().and_then(|n| n.parse::<u32>().ok());
+        match (next(), next()) {
+            (Some(major), Some(minor)) if (major, minor) >= (6, 12) => ElementUpdates::InKernel,
+            _ => ElementUpdates::ReadFirst,
+        }
+    }
+}
+
+/// Bans in the `inet` table `table`: sets `addr4`, `addr6`, `net4`,
+/// `net6`, and chain `input` dropping their sources.
+pub struct Nftables {
+    table: String,
+    socket: Socket,
+    updates: ElementUpdates,
+}
+
+impl fmt::Debug for Nftables {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Nftables")
+            .field("table", &self.table)
+            .field("updates", &self.updates)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Nftables {
+    pub const DEFAULT_TABLE: &'static str = "bantam";
+
+    /// Opens the netlink socket in the calling thread's network namespace
+    /// (it stays there, whichever thread uses the backend later). Nothing is
+    /// changed until [`Backend::setup`].
+    pub fn open(table: &str) -> Result<Nftables, FirewallError> {
+        Self::open_with(table, ElementUpdates::detect())
+    }
+
+    /// [`Nftables::open`] with the update strategy chosen by the caller
+    /// (tests run both on one kernel).
+    pub fn open_with(table: &str, updates: ElementUpdates) -> Result<Nftables, FirewallError> {
+        table::validate_name(table)?;
+        let socket = Socket::open().map_err(|source| FirewallError::Io {
+            action: "opening a NETLINK_NETFILTER socket".to_string(),
+            source,
+        })?;
+        Ok(Nftables {
+            table: table.to_string(),
+            socket,
+            updates,
+        })
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub fn element_updates(&self) -> ElementUpdates {
+        self.updates
+    }
+
+    fn batch(&self) -> Batch {
+        Batch::new(self.socket.seq())
+    }
+
+    fn read(&mut self, kind: SetKind) -> Result<Vec<Listed>, FirewallError> {
+        element::list(&mut self.socket, &self.table, kind)
+    }
+
+    fn read_networks(&mut self, kind: SetKind) -> Result<Vec<BanEntry>, FirewallError> {
+        Ok(interval::networks(self.read(kind)?))
+    }
+
+    /// Whether a change to these sets reads before it writes (and so can
+    /// race with an element expiring in between).
+    fn reads_first(&self, grouped: &[Vec<impl Sized>; 4]) -> bool {
+        SetKind::ALL.iter().any(|&kind| {
+            !grouped[kind.index()].is_empty()
+                && (kind.is_interval() || self.updates == ElementUpdates::ReadFirst)
+        })
+    }
+
+    fn ban_once(&mut self, wanted: &[Vec<BanEntry>; 4]) -> Result<(), FirewallError> {
+        let mut delete: [Vec<Element>; 4] = Default::default();
+        let mut add: [Vec<Element>; 4] = Default::default();
+        for kind in SetKind::ALL {
+            let i = kind.index();
+            if wanted[i].is_empty() {
+                continue;
+            }
+            if kind.is_interval() {
+                let plan = interval::plan_ban(&self.read_networks(kind)?, wanted[i].clone());
+                delete[i] = plan
+                    .delete
+                    .iter()
+                    .flat_map(|&net| interval::elements(net, None))
+                    .collect();
+                add[i] = plan
+                    .add
+                    .iter()
+                    .flat_map(|e| interval::elements(e.target, e.timeout))
+                    .collect();
+                continue;
+            }
+            if self.updates == ElementUpdates::ReadFirst {
+                let present: HashSet<IpAddr> =
+                    self.read(kind)?.into_iter().map(|e| e.key).collect();
+                delete[i] = wanted[i]
+                    .iter()
+                    .filter(|e| present.contains(&e.target.addr()))
+                    .map(|e| address(e.target, None))
+                    .collect();
+            }
+            add[i] = wanted[i]
+                .iter()
+                .map(|e| address(e.target, e.timeout))
+                .collect();
+        }
+        // After the reads, which use sequence numbers of their own. Deletes
+        // first: the kernel applies the batch in order, and an element
+        // deleted then added in one transaction is replaced.
+        let mut batch = self.batch();
+        for kind in SetKind::ALL {
+            element::write(
+                &mut batch,
+                &self.table,
+                kind,
+                Op::Delete,
+                &delete[kind.index()],
+            );
+        }
+        for kind in SetKind::ALL {
+            element::write(&mut batch, &self.table, kind, Op::Add, &add[kind.index()]);
+        }
+        batch.send(&mut self.socket)
+    }
+
+    fn unban_once(&mut self, targets: &[Vec<Target>; 4]) -> Result<(), FirewallError> {
+        let mut changes: Vec<(SetKind, Op, Vec<Element>)> = Vec::new();
+        for kind in SetKind::ALL {
+            let targets = &targets[kind.index()];
+            if targets.is_empty() {
+                continue;
+            }
+            if kind.is_interval() {
+                let present = interval::plan_unban(&self.read_networks(kind)?, targets);
+                let elements = present
+                    .into_iter()
+                    .flat_map(|net| interval::elements(net, None))
+                    .collect();
+                changes.push((kind, Op::Delete, elements));
+            } else if self.updates == ElementUpdates::InKernel {
+                let elements = targets.iter().map(|&t| address(t, None)).collect();
+                changes.push((kind, Op::Destroy, elements));
+            } else {
+                let present: HashSet<IpAddr> =
+                    self.read(kind)?.into_iter().map(|e| e.key).collect();
+                let elements = targets
+                    .iter()
+                    .filter(|t| present.contains(&t.addr()))
+                    .map(|&t| address(t, None))
+                    .collect();
+                changes.push((kind, Op::Delete, elements));
+            }
+        }
+        // After the reads, which use sequence numbers of their own.
+        let mut batch = self.batch();
+        for (kind, op, elements) in &changes {
+            element::write(&mut batch, &self.table, *kind, *op, elements);
+        }
+        batch.send(&mut self.socket)
+    }
+}
+
+fn address(target: Target, timeout: Option<Duration>) -> Element {
+    Element {
+        key: target.addr(),
+        interval_end: false,
+        timeout,
+        target,
+    }
+}
+
+/// Canonical bans grouped by set, each target once: the last entry for a
+/// target wins, as if the bans were applied one after the other.
+fn group_bans(entries: &[BanEntry]) -> Result<[Vec<BanEntry>; 4], FirewallError> {
+    let mut grouped: [Vec<BanEntry>; 4] = Default::default();
+    let mut index: HashMap<Target, usize> = HashMap::with_capacity(entries.len());
+    for entry in entries {
+        let target = entry.target.canonical()?;
+        let group = &mut grouped[SetKind::for_target(&target).index()];
+        match index.get(&target) {
+            Some(&i) => group[i].timeout = entry.timeout,
+            None => {
+                index.insert(target, group.len());
+                group.push(BanEntry::new(target, entry.timeout));
+            }
+        }
+    }
+    Ok(grouped)
+}
+
+fn group_targets(targets: &[Target]) -> Result<[Vec<Target>; 4], FirewallError> {
+    let mut grouped: [Vec<Target>; 4] = Default::default();
+    let mut seen = HashSet::with_capacity(targets.len());
+    for target in targets {
+        let target = target.canonical()?;
+        if seen.insert(target) {
+            grouped[SetKind::for_target(&target).index()].push(target);
+        }
+    }
+    Ok(grouped)
+}
+
+impl Backend for Nftables {
+    fn name(&self) -> &'static str {
+        "nftables"
+    }
+
+    fn setup(&mut self) -> Result<(), FirewallError> {
+        let mut batch = self.batch();
+        table::add(&mut batch, &self.table);
+        for (id, kind) in (1..).zip(SetKind::ALL) {
+            set::add(&mut batch, &self.table, kind, id);
+        }
+        chain::add(&mut batch, &self.table);
+        chain::replace_rules(&mut batch, &self.table);
+        batch.send(&mut self.socket)
+    }
+
+    fn ban(&mut self, entries: &[BanEntry]) -> Result<(), FirewallError> {
+        let wanted = group_bans(entries)?;
+        match self.ban_once(&wanted) {
+            // Read, then delete: an element that expired in between makes
+            // the delete fail with ENOENT and abort the batch. Read again.
+            Err(err) if err.errno() == Some(libc::ENOENT) && self.reads_first(&wanted) => {
+                self.ban_once(&wanted)
+            }
+            result => result,
+        }
+    }
+
+    fn unban(&mut self, targets: &[Target]) -> Result<(), FirewallError> {
+        let targets = group_targets(targets)?;
+        match self.unban_once(&targets) {
+            Err(err) if err.errno() == Some(libc::ENOENT) && self.reads_first(&targets) => {
+                self.unban_once(&targets)
+            }
+            result => result,
+        }
+    }
+
+    fn list(&mut self) -> Result<Vec<BanEntry>, FirewallError> {
+        let mut bans = Vec::new();
+        for kind in SetKind::ALL {
+            if kind.is_interval() {
+                bans.extend(self.read_networks(kind)?);
+            } else {
+                let listed = self.read(kind)?;
+                bans.extend(
+                    listed
+                        .into_iter()
+                        .map(|e| BanEntry::new(Target::Addr(e.key), e.remaining)),
+                );
+            }
+        }
+        bans.sort_by_key(|e| e.target);
+        Ok(bans)
+    }
+
+    fn flush(&mut self) -> Result<(), FirewallError> {
+        let mut batch = self.batch();
+        for kind in SetKind::ALL {
+            set::flush(&mut batch, &self.table, kind);
+        }
+        batch.send(&mut self.socket)
+    }
+
+    fn teardown(&mut self) -> Result<(), FirewallError> {
+        let mut batch = self.batch();
+        table::delete(&mut batch, &self.table);
+        match batch.send(&mut self.socket) {
+            // The only message is the delete: ENOENT means already gone.
+            Err(err) if err.errno() == Some(libc::ENOENT) => Ok(()),
+            result => result,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_versions() {
+        assert_eq!(
+            ElementUpdates::for_release("6.18.44-fc-v669\n"),
+            ElementUpdates::InKernel
+        );
+        assert_eq!(
+            ElementUpdates::for_release("6.12.0"),
+            ElementUpdates::InKernel
+        );
+        assert_eq!(
+            ElementUpdates::for_release("7.0.1"),
+            ElementUpdates::InKernel
+        );
+        assert_eq!(
+            ElementUpdates::for_release("6.11.9-arch1"),
+            ElementUpdates::ReadFirst
+        );
+        assert_eq!(
+            ElementUpdates::for_release("6.1.0-28-amd64"),
+            ElementUpdates::ReadFirst
+        );
+        assert_eq!(
+            ElementUpdates::for_release("5.14.0-427.el9.x86_64"),
+            ElementUpdates::ReadFirst
+        );
+        assert_eq!(ElementUpdates::for_release(""), ElementUpdates::ReadFirst);
+    }
+
+    #[test]
+    fn grouping_keeps_the_last_timeout() {
+        let a: Target = "192.0.2.1".parse().unwrap();
+        let mapped = Target::Addr("::ffff:192.0.2.1".parse().unwrap());
+        let net: Target = "203.0.113.0/24".parse().unwrap();
+        let grouped = group_bans(&[
+            BanEntry::timed(a, Duration::from_secs(1)),
+            BanEntry::permanent(net),
+            BanEntry::timed(mapped, Duration::from_secs(2)),
+        ])
+        .unwrap();
+        assert_eq!(
+            grouped[SetKind::Addr4.index()],
+            [BanEntry::timed(a, Duration::from_secs(2))]
+        );
+        assert_eq!(grouped[SetKind::Net4.index()], [BanEntry::permanent(net)]);
+        assert!(grouped[SetKind::Addr6.index()].is_empty());
+        let targets = group_targets(&[a, mapped, net]).unwrap();
+        assert_eq!(targets[SetKind::Addr4.index()], [a]);
+    }
+}

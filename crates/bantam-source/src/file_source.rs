@@ -1,0 +1,225 @@
+//! [`FileSource`]: follows one path or glob, hands out batches of lines.
+//!
+//! Ties the parts together: the watcher says *which* lineage to look at,
+//! each [`Lineage`] looks and reads, the checkpoints say where to start.
+//! Lineages with something to do wait in a FIFO queue (`dirty`); one that
+//! produced a batch goes to the back, so a busy file cannot starve a quiet
+//! one. When the queue is empty, `next_batch` awaits the inotify descriptor
+//! and nothing else: no timer, no periodic rescan.
+
+use std::collections::{HashMap, VecDeque};
+use std::ffi::OsStr;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::batch::Batch;
+use crate::checkpoint::{self, Checkpoint, StartAt};
+use crate::error::SourceError;
+use crate::lineage::{Lineage, OpenFiles};
+use crate::pattern::Pattern;
+use crate::watcher::{Change, Watcher};
+
+/// Follows the files matching one pattern, through rotations, from
+/// checkpoints. See the crate documentation.
+pub struct FileSource {
+    pattern: Pattern,
+    open: OpenFiles,
+    lineages: HashMap<Arc<Path>, Lineage>,
+    dirty: VecDeque<Arc<Path>>,
+    changes: Vec<Change>,
+}
+
+impl FileSource {
+    /// Starts following `pattern`: a path (`/var/log/auth.log`) or a
+    /// directory and a file-name glob (`/var/log/nginx/*.log`).
+    ///
+    /// Files matching now start from their checkpoint if `checkpoints` has
+    /// one for them (others are ignored), else at `start`. Files that
+    /// appear later are read from their beginning.
+    ///
+    /// Fails, naming the path, if the directory is missing or a matching
+    /// file cannot be opened. A glob that matches nothing yet is fine.
+    /// Needs no runtime; [`next_batch`](Self::next_batch) must run on a
+    /// tokio runtime with I/O enabled (timers are not needed).
+    pub fn new(
+        pattern: &str,
+        start: StartAt,
+        checkpoints: &[Checkpoint],
+    ) -> Result<FileSource, SourceError> {
+        let pattern = Pattern::parse(pattern)?;
+        // Watch first, list second: a file created in between is then both
+        // listed and reported, which is harmless, instead of neither.
+        let watcher = Watcher::new(pattern.dir())?;
+        let mut source = FileSource {
+            open: OpenFiles::new(watcher),
+            lineages: HashMap::new(),
+            dirty: VecDeque::new(),
+            changes: Vec::new(),
+            pattern,
+        };
+        let mut paths = source.list()?;
+        let saved: HashMap<&Path, &Checkpoint> = checkpoints
+            .iter()
+            .filter(|c| checkpoint::is_in(c, source.pattern.dir()))
+            .filter(|c| {
+                c.path
+                    .file_name()
+                    .is_some_and(|n| source.pattern.matches(n))
+            })
+            .map(|c| (c.path.as_path(), c))
+            .collect();
+        // A checkpointed path that is gone may still have its last
+        // generation next to it, with lines we have not read.
+        paths.extend(saved.keys().map(|p| Arc::<Path>::from(*p)));
+        paths.sort();
+        paths.dedup();
+        for path in paths {
+            let files = checkpoint::resume(&path, saved.get(&*path).copied(), start, |id| {
+                source.open.is_taken(id)
+            })?;
+            let mut lineage = Lineage::new(path.clone());
+            for file in files {
+                lineage.push(file, &mut source.open);
+            }
+            source.lineages.insert(path.clone(), lineage);
+            source.mark_dirty(&path);
+        }
+        Ok(source)
+    }
+
+    /// The next batch of whole lines from any followed file. Waits, without
+    /// waking the process, until there is one.
+    ///
+    /// An error names the file and leaves the source usable: call again to
+    /// go on with the other files (the failing one is retried at its next
+    /// change). Cancel-safe: dropping the future loses nothing.
+    pub async fn next_batch(&mut self) -> Result<Batch, SourceError> {
+        loop {
+            while let Some(path) = self.dirty.pop_front() {
+                let Some(lineage) = self.lineages.get_mut(&path) else {
+                    continue;
+                };
+                lineage.dirty = false;
+                match lineage.poll(&mut self.open)? {
+                    Some(batch) => {
+                        // There may be more; come back after the others.
+                        self.mark_dirty(&path);
+                        return Ok(batch);
+                    }
+                    None if lineage.is_gone() => {
+                        self.lineages.remove(&path);
+                    }
+                    None => {}
+                }
+            }
+            self.open.watcher.changes(&mut self.changes).await?;
+            self.apply_changes()?;
+        }
+    }
+
+    /// Where every followed file stands now, one per followed path that has
+    /// a file. The same values come with each batch; this is for a clean
+    /// shutdown.
+    pub fn checkpoints(&self) -> Vec<Checkpoint> {
+        let mut all: Vec<Checkpoint> = self
+            .lineages
+            .values()
+            .filter_map(Lineage::checkpoint)
+            .collect();
+        all.sort_by(|a, b| a.path.cmp(&b.path));
+        all
+    }
+
+    /// Turns inotify notices into dirty lineages.
+    fn apply_changes(&mut self) -> Result<(), SourceError> {
+        let mut rescan = false;
+        let changes = std::mem::take(&mut self.changes);
+        for change in &changes {
+            match change {
+                Change::Entry(name) => self.entry_changed(name),
+                Change::File(event) => {
+                    let Some(path) = self.open.lineage_of(event.wd).cloned() else {
+                        continue;
+                    };
+                    if let Some(lineage) = self.lineages.get_mut(&path) {
+                        lineage.note(event);
+                        self.mark_dirty(&path);
+                    }
+                }
+                Change::Rescan => rescan = true,
+            }
+        }
+        self.changes = changes;
+        self.changes.clear();
+        if rescan {
+            self.rescan()?;
+        }
+        Ok(())
+    }
+
+    fn entry_changed(&mut self, name: &OsStr) {
+        if !self.pattern.matches(name) {
+            // Renamed-away generations we hold report through their own
+            // inode watch; other names are none of our business.
+            return;
+        }
+        let path: Arc<Path> = Arc::from(self.pattern.dir().join(name));
+        self.lineages
+            .entry(path.clone())
+            .or_insert_with(|| Lineage::new(path.clone()));
+        self.mark_dirty(&path);
+    }
+
+    /// After lost events: every lineage, and every matching name, is looked
+    /// at again. New names start at 0 like any file that appears.
+    fn rescan(&mut self) -> Result<(), SourceError> {
+        if !self.open.watcher.has_dir_watch() {
+            // The directory was removed or moved. Files we hold are still
+            // read through their descriptors; new ones cannot be seen.
+            self.open.watcher.watch_dir()?;
+        }
+        for path in self.list()? {
+            self.lineages
+                .entry(path.clone())
+                .or_insert_with(|| Lineage::new(path.clone()));
+        }
+        let all: Vec<Arc<Path>> = self.lineages.keys().cloned().collect();
+        for path in all {
+            self.mark_dirty(&path);
+        }
+        Ok(())
+    }
+
+    /// The matching regular files in the directory.
+    fn list(&self) -> Result<Vec<Arc<Path>>, SourceError> {
+        let dir = self.pattern.dir();
+        let entries =
+            std::fs::read_dir(dir).map_err(|e| SourceError::io(dir, "list directory", e))?;
+        let mut paths = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| SourceError::io(dir, "list directory", e))?;
+            if self.pattern.matches(&entry.file_name()) {
+                paths.push(Arc::from(entry.path()));
+            }
+        }
+        Ok(paths)
+    }
+
+    fn mark_dirty(&mut self, path: &Arc<Path>) {
+        if let Some(lineage) = self.lineages.get_mut(path) {
+            if !lineage.dirty {
+                lineage.dirty = true;
+                self.dirty.push_back(path.clone());
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for FileSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileSource")
+            .field("dir", &self.pattern.dir())
+            .field("following", &self.lineages.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}

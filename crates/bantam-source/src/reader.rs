@@ -1,0 +1,305 @@
+//! One open log file and how far we have read it.
+//!
+//! Reading is positional (`pread` at our own offset), never through the
+//! descriptor's file position: the offset is ours, it is what goes into the
+//! checkpoint, and it must not move unless lines were handed out. Bytes read
+//! past the last `'\n'` are kept in `pending` and not counted in `offset`
+//! until their line is complete, so a checkpoint never points into the
+//! middle of a line (except after a cut overlong line, see `batch.rs`).
+//!
+//! Regular files are always "readable" for epoll, so reads are plain
+//! synchronous system calls on the runtime thread. They hit the page cache:
+//! we read what a writer has just written. inotify tells us when to read.
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::Path;
+
+use crate::batch::take_lines;
+use crate::checkpoint::Checkpoint;
+use crate::fingerprint::{self, UNKNOWN};
+
+/// Bytes asked for per `pread`.
+const CHUNK: usize = 64 * 1024;
+
+/// A file we hold open. Its fields are the lineage's bookkeeping; reading
+/// state (`offset`, `pending`) only changes through the methods.
+#[derive(Debug)]
+pub(crate) struct TailedFile {
+    file: File,
+    pub(crate) dev: u64,
+    pub(crate) inode: u64,
+    /// See `fingerprint.rs`; `UNKNOWN` until the first line is complete.
+    pub(crate) fingerprint: u64,
+    /// Bytes handed out as lines: where a restart resumes.
+    offset: u64,
+    /// Bytes read after `offset`: the start of a line whose end has not
+    /// been written yet. Never contains `'\n'`.
+    pending: Vec<u8>,
+    /// The inotify watch on this inode, if any.
+    pub(crate) wd: Option<i32>,
+    /// Renamed away from the followed path, or unlinked: a rotation.
+    pub(crate) moved: bool,
+    /// A writer closed it after it `moved`: no more lines will come.
+    pub(crate) writer_closed: bool,
+    /// Complete as it is (the copy made by copytruncate): read it to its
+    /// end, then let it go.
+    pub(crate) finite: bool,
+}
+
+impl TailedFile {
+    pub(crate) fn open(path: &Path) -> io::Result<TailedFile> {
+        TailedFile::from_file(File::open(path)?)
+    }
+
+    pub(crate) fn from_file(file: File) -> io::Result<TailedFile> {
+        let meta = file.metadata()?;
+        Ok(TailedFile {
+            dev: meta.dev(),
+            inode: meta.ino(),
+            fingerprint: fingerprint::of_file(&file)?,
+            file,
+            offset: 0,
+            pending: Vec::new(),
+            wd: None,
+            moved: false,
+            writer_closed: false,
+            finite: false,
+        })
+    }
+
+    pub(crate) fn file(&self) -> &File {
+        &self.file
+    }
+
+    pub(crate) fn identity(&self) -> (u64, u64) {
+        (self.dev, self.inode)
+    }
+
+    pub(crate) fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Where the next read starts.
+    pub(crate) fn read_pos(&self) -> u64 {
+        self.offset + self.pending.len() as u64
+    }
+
+    pub(crate) fn size(&self) -> io::Result<u64> {
+        Ok(self.file.metadata()?.len())
+    }
+
+    pub(crate) fn is_unlinked(&self) -> io::Result<bool> {
+        Ok(self.file.metadata()?.nlink() == 0)
+    }
+
+    /// Continue from `offset` (a checkpoint's, or 0).
+    pub(crate) fn seek(&mut self, offset: u64) {
+        self.offset = offset;
+        self.pending.clear();
+    }
+
+    /// For `StartAt::End`: skip what is there, except an unfinished last
+    /// line, which is read when its writer completes it (so the first line
+    /// we emit is whole).
+    pub(crate) fn seek_to_last_line_end(&mut self) -> io::Result<()> {
+        let mut end = self.size()?;
+        let mut buf = vec![0u8; CHUNK];
+        while end > 0 {
+            let start = end.saturating_sub(CHUNK as u64);
+            let chunk = &mut buf[..(end - start) as usize];
+            self.file.read_exact_at(chunk, start)?;
+            if let Some(i) = memchr::memrchr(b'\n', chunk) {
+                self.seek(start + i as u64 + 1);
+                return Ok(());
+            }
+            end = start;
+        }
+        self.seek(0);
+        Ok(())
+    }
+
+    /// Whether the file lost content under us: it is shorter than what we
+    /// read (copytruncate, `> file`), or its first line changed (truncated,
+    /// then rewritten past our offset before we looked).
+    pub(crate) fn was_truncated(&self) -> io::Result<bool> {
+        if self.size()? < self.read_pos() {
+            return Ok(true);
+        }
+        Ok(self.fingerprint != UNKNOWN
+            && self.read_pos() > 0
+            && fingerprint::of_file(&self.file)? != self.fingerprint)
+    }
+
+    /// After a truncation: the file is a new generation in the same inode.
+    pub(crate) fn restart_from_zero(&mut self) {
+        self.seek(0);
+        self.fingerprint = fingerprint::of_file(&self.file).unwrap_or(UNKNOWN);
+    }
+
+    /// Appends the complete lines after `offset` to `out`, until the end of
+    /// the file or until at least `limit` bytes were added.
+    ///
+    /// An error after some lines were read is not reported: the lines are
+    /// returned (our offset already counts them) and the next read will hit
+    /// the error again.
+    pub(crate) fn read_lines(&mut self, out: &mut Vec<u8>, limit: usize) -> io::Result<()> {
+        let start = out.len();
+        while out.len() - start < limit {
+            let old = self.pending.len();
+            let pos = self.read_pos();
+            self.pending.resize(old + CHUNK, 0);
+            match self.file.read_at(&mut self.pending[old..], pos) {
+                Ok(0) => {
+                    self.pending.truncate(old);
+                    break;
+                }
+                Ok(n) => {
+                    self.pending.truncate(old + n);
+                    self.offset += take_lines(&mut self.pending, old, out) as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => self.pending.truncate(old),
+                Err(e) => {
+                    self.pending.truncate(old);
+                    if out.len() > start {
+                        break;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        if self.fingerprint == UNKNOWN && self.offset > 0 {
+            self.fingerprint = fingerprint::of_file(&self.file).unwrap_or(UNKNOWN);
+        }
+        Ok(())
+    }
+
+    /// The file will not grow any more: hand out its unterminated last line
+    /// as a line of its own.
+    pub(crate) fn take_unterminated(&mut self, out: &mut Vec<u8>) {
+        if !self.pending.is_empty() {
+            out.extend_from_slice(&self.pending);
+            out.push(b'\n');
+            self.offset += self.pending.len() as u64;
+            self.pending.clear();
+        }
+    }
+
+    pub(crate) fn checkpoint(&self, path: &Path) -> Checkpoint {
+        Checkpoint {
+            path: path.to_path_buf(),
+            dev: self.dev,
+            inode: self.inode,
+            offset: self.offset,
+            fingerprint: self.fingerprint,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn setup() -> io::Result<(tempfile::TempDir, File, TailedFile)> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("a.log");
+        let writer = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
+        let reader = TailedFile::open(&path)?;
+        Ok((dir, writer, reader))
+    }
+
+    #[test]
+    fn partial_line_is_held_until_complete() -> io::Result<()> {
+        let (_dir, mut w, mut r) = setup()?;
+        let mut out = Vec::new();
+        w.write_all(b"one\ntw")?;
+        r.read_lines(&mut out, usize::MAX)?;
+        assert_eq!(out, b"one\n");
+        assert_eq!((r.offset(), r.read_pos()), (4, 6));
+        w.write_all(b"o\n")?;
+        r.read_lines(&mut out, usize::MAX)?;
+        assert_eq!(out, b"one\ntwo\n");
+        assert_eq!(r.checkpoint(Path::new("/x")).offset, 8);
+        assert_ne!(r.fingerprint, UNKNOWN);
+        Ok(())
+    }
+
+    #[test]
+    fn unterminated_tail_is_emitted_once() -> io::Result<()> {
+        let (_dir, mut w, mut r) = setup()?;
+        w.write_all(b"a\nlast")?;
+        let mut out = Vec::new();
+        r.read_lines(&mut out, usize::MAX)?;
+        r.take_unterminated(&mut out);
+        r.take_unterminated(&mut out);
+        assert_eq!(out, b"a\nlast\n");
+        assert_eq!(r.offset(), 6);
+        Ok(())
+    }
+
+    #[test]
+    fn limit_splits_reads_into_batches() -> io::Result<()> {
+        let (_dir, mut w, mut r) = setup()?;
+        let line = [b'x'; 99];
+        for _ in 0..5000 {
+            w.write_all(&line)?;
+            w.write_all(b"\n")?;
+        }
+        let mut out = Vec::new();
+        r.read_lines(&mut out, 100_000)?;
+        assert!(
+            out.len() >= 100_000 && out.len() < 100_000 + CHUNK,
+            "{}",
+            out.len()
+        );
+        assert_eq!(out.len() % 100, 0);
+        r.read_lines(&mut out, usize::MAX)?;
+        assert_eq!(out.len(), 500_000);
+        Ok(())
+    }
+
+    #[test]
+    fn truncation_is_detected_by_size_and_by_first_line() -> io::Result<()> {
+        let (dir, mut w, mut r) = setup()?;
+        w.write_all(b"first 1\nsecond\n")?;
+        r.read_lines(&mut Vec::new(), usize::MAX)?;
+        assert!(!r.was_truncated()?);
+        w.set_len(0)?;
+        assert!(r.was_truncated()?);
+        // Truncated, then rewritten past our offset before we looked.
+        w.write_all(b"first 2\nsecond line, longer\n")?;
+        assert!(r.was_truncated()?);
+        r.restart_from_zero();
+        let mut out = Vec::new();
+        r.read_lines(&mut out, usize::MAX)?;
+        assert_eq!(out, b"first 2\nsecond line, longer\n");
+        drop(dir);
+        Ok(())
+    }
+
+    #[test]
+    fn start_at_end_keeps_the_unfinished_line() -> io::Result<()> {
+        let (_dir, mut w, mut r) = setup()?;
+        w.write_all(b"old 1\nold 2\nnew par")?;
+        r.seek_to_last_line_end()?;
+        w.write_all(b"tial\nnew 2\n")?;
+        let mut out = Vec::new();
+        r.read_lines(&mut out, usize::MAX)?;
+        assert_eq!(out, b"new partial\nnew 2\n");
+        Ok(())
+    }
+
+    #[test]
+    fn start_at_end_of_file_without_newline_starts_at_zero() -> io::Result<()> {
+        let (_dir, mut w, mut r) = setup()?;
+        w.write_all(&vec![b'y'; CHUNK * 2 + 3])?;
+        r.seek_to_last_line_end()?;
+        assert_eq!(r.offset(), 0);
+        Ok(())
+    }
+}

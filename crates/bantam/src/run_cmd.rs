@@ -1,0 +1,98 @@
+//! `bantam run`: the daemon in the foreground, systemd style.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use bantam_config::{BackendKind, Settings};
+use bantam_daemon::clock::SystemClock;
+use bantam_daemon::{Daemon, RunOptions};
+use bantam_firewall::{Backend, DryRun, Nftables};
+use bantam_state::{SqliteStore, Store};
+use clap::Args;
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Configuration file (TOML). Without one, bantam protects sshd,
+    /// reading /var/log/auth.log or /var/log/secure.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Log what would be banned; touch no firewall and no saved state.
+    /// Runs without root.
+    #[arg(long)]
+    dry_run: bool,
+    /// Control socket path (overrides the configuration).
+    #[arg(long, value_name = "PATH")]
+    socket: Option<PathBuf>,
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Where a dry run that is not root puts its socket: somewhere the user may
+/// write, and never the real daemon's path.
+fn dry_run_socket() -> PathBuf {
+    match std::env::var_os("XDG_RUNTIME_DIR") {
+        Some(dir) => Path::new(&dir).join("bantam-dry-run.sock"),
+        // SAFETY: getuid has no preconditions.
+        None => PathBuf::from(format!("/tmp/bantam-{}/bantam-dry-run.sock", unsafe {
+            libc::getuid()
+        })),
+    }
+}
+
+pub fn run(args: RunArgs) -> Result<ExitCode> {
+    let mut settings: Settings = match &args.config {
+        Some(path) => bantam_config::load(path)?,
+        None => bantam_config::builtin_default()?,
+    };
+    if args.dry_run {
+        settings.daemon.backend = BackendKind::DryRun;
+        if args.socket.is_none() && (args.config.is_none() || !is_root()) {
+            settings.daemon.socket = if is_root() {
+                PathBuf::from("/run/bantam/bantam-dry-run.sock")
+            } else {
+                dry_run_socket()
+            };
+        }
+    }
+    if let Some(socket) = &args.socket {
+        settings.daemon.socket = socket.clone();
+    }
+    if settings.jails.is_empty() {
+        anyhow::bail!("no enabled jails in the configuration: nothing to do");
+    }
+    // A dry run keeps its state in memory: recording bans that are not in
+    // the firewall would make a later real run restore them.
+    let store: Box<dyn Store> = if args.dry_run {
+        Box::new(SqliteStore::open(Path::new(":memory:"))?)
+    } else {
+        Box::new(SqliteStore::open_dir(&settings.daemon.state_dir)?)
+    };
+    let backend: Box<dyn Backend> = match settings.daemon.backend {
+        BackendKind::DryRun => Box::new(DryRun::new()),
+        BackendKind::Nftables => Box::new(
+            Nftables::open(Nftables::DEFAULT_TABLE)
+                .context("opening nftables (bantam needs root or CAP_NET_ADMIN; try --dry-run)")?,
+        ),
+    };
+    eprintln!(
+        "bantam: control socket {}{}",
+        settings.daemon.socket.display(),
+        if args.dry_run { " (dry run)" } else { "" }
+    );
+    let options = RunOptions {
+        config_path: args.config.clone(),
+        dry_run: args.dry_run,
+    };
+    let daemon = Daemon::new(settings, options, Arc::new(SystemClock), store, backend)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(daemon.run(std::future::pending()))?;
+    Ok(ExitCode::SUCCESS)
+}
