@@ -497,6 +497,7 @@ def test_latency(daemon, mon, logpath, args):
         "min_ms": lat[0] if lat else None,
         "waited_after_last_write_s": round(time.monotonic() - last_sent, 3),
         "lost_event_errors": mon.lost,
+        "latencies_ms": [round(x, 3) for x in lat],
     })
     return res
 

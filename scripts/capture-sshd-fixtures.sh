@@ -22,7 +22,12 @@
 #       crates/bantam-filter/filters/sshd/{rfc3339,traditional,bare}.log
 #     (legacy.log in the same directory is hand-written and NOT touched).
 #
-# Usage: sudo scripts/capture-sshd-fixtures.sh [--keep-workdir]
+# Usage: sudo scripts/capture-sshd-fixtures.sh [--keep-workdir] [--no-crosscheck]
+#        scripts/capture-sshd-fixtures.sh --crosscheck-only   (no capture, no root)
+# After capturing, if fail2ban-regex is installed, the fixtures (and the
+# hand-written legacy.log) are run through fail2ban's stock sshd filter in
+# normal and aggressive mode and the differences to our expectations are
+# printed.  That is informational only; it never changes the fixtures.
 # Needs: root, iproute2, openssh-server, openssh-client, sshpass, rsyslog,
 #        util-linux (unshare, logger), procps (pgrep), python3.
 #
@@ -51,23 +56,144 @@
 
 set -euo pipefail
 
-if [[ ${EUID:-$(id -u)} -ne 0 ]]; then
-    echo "capture-sshd-fixtures.sh: must be run as root (it creates network" \
-         "namespaces and temporary users and runs sshd); try: sudo $0" >&2
-    exit 1
-fi
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+OUTDIR=$REPO/crates/bantam-filter/filters/sshd
 
 KEEP_WORKDIR=0
+CROSSCHECK=1
+CROSSCHECK_ONLY=0
 for arg in "$@"; do
     case $arg in
         --keep-workdir) KEEP_WORKDIR=1 ;;
+        --no-crosscheck) CROSSCHECK=0 ;;
+        --crosscheck-only) CROSSCHECK_ONLY=1 ;;
         -h|--help) sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $arg (see --help)" >&2; exit 2 ;;
     esac
 done
 
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-OUTDIR=$REPO/crates/bantam-filter/filters/sshd
+# fail2ban cross-check (see the docstring).
+CROSSCHECK_PY=$(cat <<'PYEOF'
+"""Cross-check the fixtures against fail2ban's stock sshd filter.
+
+argv: fixture files.  For every log line, compares our expectation with
+fail2ban-regex's verdict in normal mode (filter.d/sshd.conf) and in
+aggressive mode (sshd[mode=aggressive]), and prints the differences grouped
+by message shape.  fail2ban reports a failure per line (its multi-line logic
+may turn an earlier "nofail" line of the same sshd[pid] into a failure); a
+line counts as matched when it is the message of a reported failure.
+Informational only: the fixtures are never changed.
+"""
+import collections, json, os, re, subprocess, sys, tempfile
+
+SEP = " |#| "
+ADDR = re.compile(r"(?<![\w:.])(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F]{0,4}(?::[0-9a-fA-F]{0,4}){2,7})(?![\w:])")
+
+
+def load(path):
+    entries, exp = [], None
+    for line in open(path, encoding="utf-8", errors="surrogateescape"):
+        line = line.rstrip("\n")
+        if line.startswith("# expect: "):
+            exp = json.loads(line[len("# expect: "):])
+        elif line.startswith("#") or not line:
+            continue
+        else:
+            entries.append((exp, line))
+            exp = None
+    return entries
+
+
+def f2b(lines, filt, bare):
+    with tempfile.NamedTemporaryFile("w", suffix=".log", delete=False, encoding="utf-8",
+                                     errors="surrogateescape") as t:
+        t.write("\n".join(lines) + "\n")
+    cmd = ["fail2ban-regex", "-o", "<ip>" + SEP + "<F-USER>" + SEP + "<msg>"]
+    if bare:
+        cmd += ["--datepattern", "{NONE}"]
+    cmd += [t.name, filt]
+    res = subprocess.run(cmd, capture_output=True, text=True, errors="surrogateescape")
+    os.unlink(t.name)
+    if res.returncode != 0:
+        sys.exit("fail2ban-regex failed: " + res.stderr)
+    hits = collections.defaultdict(list)
+    for row in res.stdout.splitlines():
+        if SEP not in row:
+            continue
+        ip, user, msg = row.split(SEP, 2)
+        hits[msg].append((ip, user))
+    return hits
+
+
+def shape(line):
+    m = re.search(r"sshd\[\d+\]: (.*)$", line)
+    msg = m.group(1) if m else line
+    msg = ADDR.sub("ADDR", msg)
+    msg = re.sub(r"port \d+", "port N", msg)
+    msg = re.sub(r"(for|user) (invalid user |illegal user )?(?!ADDR)[^\s,]+", r"\1 \2U", msg)
+    msg = re.sub(r"\d+", "N", msg)
+    return msg[:110]
+
+
+def main():
+    total = collections.Counter()
+    for path in sys.argv[1:]:
+        entries = load(path)
+        bare = os.path.basename(path) == "bare.log"
+        lines = [l for _, l in entries]
+        normal = f2b(lines, "/etc/fail2ban/filter.d/sshd.conf", bare)
+        aggr = f2b(lines, "sshd[mode=aggressive]", bare)
+        diffs = collections.defaultdict(list)
+        for exp, line in entries:
+            ours_n = exp["fail"] and exp.get("mode") != "aggressive"
+            ours_a = exp["fail"]
+            for mode, ours, hits in (("normal", ours_n, normal), ("aggressive", ours_a, aggr)):
+                h = hits.get(line, [])
+                theirs = bool(h)
+                if ours and not theirs:
+                    kind = "we: failure, fail2ban: no match"
+                elif theirs and not ours:
+                    kind = "we: no failure, fail2ban: failure"
+                elif ours and h[0][0] != exp["host"]:
+                    kind = "host differs: we %s, fail2ban %s" % (exp["host"], h[0][0])
+                else:
+                    continue
+                diffs[(mode, kind, shape(line))].append((line, h[0][0] if h else None))
+        n = sum(len(v) for v in diffs.values())
+        total[path] = n
+        print("\n== %s: %d log lines, %d line/mode differences" % (os.path.basename(path), len(entries), n))
+        for (mode, kind, shp), ls in sorted(diffs.items()):
+            ips = sorted({ip for _, ip in ls if ip})
+            print("  [%s] %s  x%d%s\n      shape:   %s\n      example: %s"
+                  % (mode, kind, len(ls), ("  (fail2ban ip: %s)" % ", ".join(ips)) if ips else "",
+                     shp, ls[0][0]))
+
+
+main()
+PYEOF
+)
+crosscheck() {
+    if ! command -v fail2ban-regex >/dev/null 2>&1; then
+        echo "[capture] fail2ban-regex not installed; skipping the fail2ban cross-check"
+        return 0
+    fi
+    echo "[capture] fail2ban cross-check (stock filter.d/sshd.conf; informational only)"
+    local files=() f
+    for f in rfc3339.log traditional.log bare.log legacy.log; do
+        [[ -f $OUTDIR/$f ]] && files+=("$OUTDIR/$f")
+    done
+    python3 -c "$CROSSCHECK_PY" "${files[@]}"
+}
+if [[ $CROSSCHECK_ONLY -eq 1 ]]; then
+    crosscheck
+    exit 0
+fi
+
+if [[ ${EUID:-$(id -u)} -ne 0 ]]; then
+    echo "capture-sshd-fixtures.sh: must be run as root (it creates network" \
+         "namespaces and temporary users and runs sshd); try: sudo $0" >&2
+    exit 1
+fi
 
 # --- fixed names and addresses ---------------------------------------------
 NS_SRV=bt-cap-srv            # network namespace of sshd/rsyslogd/DNS
@@ -1233,4 +1359,6 @@ BT_RSYSLOG_VERSION="$(rsyslogd -v | head -1 | awk '{print "rsyslogd " $2}')" \
 BT_GLIBC_VERSION="$(ldd --version | head -1 | sed 's/^ldd //')" \
 BT_CAPTURE_DATE="$CAPTURE_DATE" BT_LOGIN_GRACE="$LOGIN_GRACE" \
     python3 "$W/label.py" "$W" "$OUTDIR"
-log "done; legacy.log (hand-written) was not touched"
+log "fixtures written; legacy.log (hand-written) was not touched"
+[[ $CROSSCHECK -eq 1 ]] && crosscheck
+log "done"

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use bantam_config::Settings;
 use bantam_filter::{Filter, Outcome};
 use bantam_firewall::{Backend, BanEntry, Target};
-use bantam_source::{Batch, Checkpoint, FileSource, StartAt};
+use bantam_source::{Batch, Checkpoint};
 use bantam_state::{BanRecord, FilePosition, Store};
 use jiff::Timestamp;
 use tokio::signal::unix::{signal, SignalKind};
@@ -36,6 +36,7 @@ use crate::clock::Clock;
 use crate::control::socket::{peer_allowed, ControlSocket};
 use crate::control::{BanInfo, Request, Response, Status};
 use crate::error::DaemonError;
+use crate::feed::{feed, LogSource};
 use crate::jail::{human_duration, target_of, Jail};
 use crate::tracker::Verdict;
 use crate::{log, notify};
@@ -230,7 +231,7 @@ impl Daemon {
         let checkpoints: Vec<Checkpoint> = self.positions.values().cloned().collect();
         for (index, jail) in self.jails.iter().enumerate() {
             for pattern in &jail.settings.logpath {
-                let source = FileSource::new(pattern, StartAt::Beginning, &checkpoints)?;
+                let source = LogSource::open(pattern, &checkpoints)?;
                 let events = self.events.clone();
                 let generation = self.generation;
                 self.sources
@@ -598,32 +599,6 @@ async fn sleep_opt(duration: Option<std::time::Duration>) {
     match duration {
         Some(d) => tokio::time::sleep(d).await,
         None => std::future::pending().await,
-    }
-}
-
-/// Forwards a source's batches to the loop until it fails or the loop goes.
-async fn feed(mut source: FileSource, jail: usize, generation: u64, events: mpsc::Sender<Event>) {
-    loop {
-        let event = match source.next_batch().await {
-            Ok(batch) => Event::Lines {
-                jail,
-                generation,
-                batch,
-            },
-            Err(e) => {
-                let _ = events
-                    .send(Event::SourceFailed {
-                        jail,
-                        generation,
-                        error: e.to_string(),
-                    })
-                    .await;
-                return;
-            }
-        };
-        if events.send(event).await.is_err() {
-            return;
-        }
     }
 }
 

@@ -15,6 +15,7 @@ pub mod clock;
 pub mod control;
 pub mod daemon;
 pub mod error;
+pub mod feed;
 pub mod jail;
 pub mod log;
 pub mod notify;

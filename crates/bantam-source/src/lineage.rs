@@ -15,13 +15,14 @@
 //!    is the next generation (rename + create, delete + recreate, a new
 //!    file): open it and queue it at offset 0. We hold the old descriptor,
 //!    so its inode cannot be recycled while we still read it.
-//! 2. **Truncated?** If the front shrank below what we read, or its first
-//!    line changed, it was truncated (copytruncate, `> file`). The lines
-//!    written between our last read and the truncation are in the copy:
-//!    find the sibling whose first line is the old first line
+//! 2. **Read** the front; whole lines become a batch, once step 3 agrees.
+//! 3. **Truncated?** If, *after* the read, the front is shorter than what
+//!    we read, or its first line changed, it was truncated (copytruncate,
+//!    `> file`), maybe before our read: what we just read is dropped. The
+//!    lines written between our last good read and the truncation are in
+//!    the copy: find the sibling whose first line is the old first line
 //!    (`siblings.rs`), queue it before the front as a *finite* file read
 //!    from our old offset, and restart the front at 0.
-//! 3. **Read** the front; whole lines become a batch.
 //! 4. **Retire** the front at its end when nothing more can come: it is a
 //!    finite copy; or a newer generation exists and either *has data* or a
 //!    writer closed the old file after it was rotated; or it was rotated,
@@ -175,14 +176,22 @@ impl Lineage {
             let Some(front) = self.files.front_mut() else {
                 return Ok(None);
             };
-            if !front.finite && front.was_truncated().map_err(|e| fail("stat", e))? {
-                self.after_truncation(open);
-                continue;
-            }
             let mut data = Vec::new();
+            let before = front.offset();
             front
                 .read_lines(&mut data, BATCH_BYTES)
                 .map_err(|e| fail("read", e))?;
+            // Checked after the read, not before: a truncation between a
+            // check and the read would make us read the new content from
+            // the old offset. After the read, "not truncated now" means
+            // what we read was the old content. If it was truncated, the
+            // lines just read may be new content: drop them; the copy
+            // holds the old bytes from `before` on.
+            if !front.finite && front.was_truncated().map_err(|e| fail("stat", e))? {
+                front.seek(before);
+                self.after_truncation(open);
+                continue;
+            }
             if !data.is_empty() {
                 return Ok(Some(Batch::new(
                     path.clone(),

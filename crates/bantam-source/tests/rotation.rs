@@ -43,6 +43,8 @@ struct Shared {
     seen: AtomicU64,
     /// Lines written when the writer last switched to a new generation.
     generation_start: AtomicU64,
+    /// Rotations started so far.
+    rotations: AtomicU64,
     /// Held by the writer for each line and by the rotator for
     /// copy+truncate: a stand-in for copytruncate's own race (lines written
     /// between logrotate's copy and its truncate are lost for any reader).
@@ -52,6 +54,14 @@ struct Shared {
 fn writer(path: &Path, shared: &Shared) -> std::io::Result<()> {
     let mut file = append(path)?;
     for seq in 0..LINES {
+        // Do not run out of lines before the rotator is done: every
+        // rotation must happen with lines still being written.
+        let due = (seq * (ROTATIONS + 1)).saturating_sub(LINES / 10) / LINES;
+        if seq % 100 == 0 && due > 0 {
+            wait_for("the rotator", || {
+                shared.rotations.load(SeqCst) >= due.min(ROTATIONS)
+            })?;
+        }
         if shared.reopen.swap(false, SeqCst) {
             file = append(path)?; // closes the old descriptor: IN_CLOSE_WRITE
             shared.generation_start.store(seq, SeqCst);
@@ -102,6 +112,7 @@ fn rotator(path: &Path, kind: Kind, shared: &Shared) -> std::io::Result<()> {
         wait_for("the source", || {
             shared.seen.load(SeqCst) > shared.generation_start.load(SeqCst)
         })?;
+        shared.rotations.store(r, SeqCst);
         for n in (1..r).rev() {
             let _ = fs::rename(sibling(n), sibling(n + 1));
         }
@@ -152,6 +163,7 @@ fn run(kind: Kind) -> R {
         written: AtomicU64::new(0),
         seen: AtomicU64::new(0),
         generation_start: AtomicU64::new(0),
+        rotations: AtomicU64::new(0),
         lock: Mutex::new(()),
     });
     let mut src = FileSource::new(

@@ -1,0 +1,78 @@
+//! One task per log: reads batches from whatever kind of source a `logpath`
+//! names and forwards them to the daemon's loop.
+//!
+//! A `logpath` is a file or glob (followed across rotations), a named pipe
+//! (point syslog at one for the fastest path), or `-` for standard input.
+
+use std::os::unix::fs::FileTypeExt;
+use std::path::Path;
+
+use bantam_source::{Batch, Checkpoint, FifoSource, FileSource, SourceError, StartAt, StdinSource};
+use tokio::sync::mpsc;
+
+use crate::daemon::Event;
+
+/// Any of the sources a jail can read.
+pub enum LogSource {
+    File(FileSource),
+    Fifo(FifoSource),
+    Stdin(StdinSource),
+}
+
+impl LogSource {
+    /// Opens what `pattern` names. Files without a saved position are read
+    /// from their beginning: failures older than `findtime` are ignored by
+    /// the jail, recent ones still count after a restart.
+    pub fn open(pattern: &str, checkpoints: &[Checkpoint]) -> Result<LogSource, SourceError> {
+        if pattern == "-" {
+            return Ok(LogSource::Stdin(StdinSource::stdin()));
+        }
+        let is_fifo = std::fs::metadata(Path::new(pattern)).is_ok_and(|m| m.file_type().is_fifo());
+        if is_fifo {
+            return Ok(LogSource::Fifo(FifoSource::open(pattern)?));
+        }
+        Ok(LogSource::File(FileSource::new(
+            pattern,
+            StartAt::Beginning,
+            checkpoints,
+        )?))
+    }
+
+    /// The next batch; `None` when the source has ended (standard input).
+    async fn next(&mut self) -> Result<Option<Batch>, SourceError> {
+        match self {
+            LogSource::File(s) => s.next_batch().await.map(Some),
+            LogSource::Fifo(s) => s.next_batch().await.map(Some),
+            LogSource::Stdin(s) => s.next_batch().await,
+        }
+    }
+}
+
+/// Forwards a source's batches to the loop until it ends, fails, or the loop
+/// goes away.
+pub(crate) async fn feed(
+    mut source: LogSource,
+    jail: usize,
+    generation: u64,
+    events: mpsc::Sender<Event>,
+) {
+    loop {
+        let event = match source.next().await {
+            Ok(Some(batch)) => Event::Lines {
+                jail,
+                generation,
+                batch,
+            },
+            Ok(None) => return,
+            Err(e) => Event::SourceFailed {
+                jail,
+                generation,
+                error: e.to_string(),
+            },
+        };
+        let failed = matches!(event, Event::SourceFailed { .. });
+        if events.send(event).await.is_err() || failed {
+            return;
+        }
+    }
+}
