@@ -14,7 +14,8 @@ use crate::daemon::Event;
 
 /// Any of the sources a jail can read.
 pub enum LogSource {
-    File(FileSource),
+    // Boxed: one per log, created once, and the others are small.
+    File(Box<FileSource>),
     Fifo(FifoSource),
     Stdin(StdinSource),
 }
