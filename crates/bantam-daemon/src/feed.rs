@@ -32,11 +32,8 @@ impl LogSource {
         if is_fifo {
             return Ok(LogSource::Fifo(FifoSource::open(pattern)?));
         }
-        Ok(LogSource::File(FileSource::new(
-            pattern,
-            StartAt::Beginning,
-            checkpoints,
-        )?))
+        let file = FileSource::new(pattern, StartAt::Beginning, checkpoints)?;
+        Ok(LogSource::File(Box::new(file)))
     }
 
     /// The next batch; `None` when the source has ended (standard input).

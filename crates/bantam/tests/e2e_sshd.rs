@@ -177,15 +177,39 @@ fn sshd_guesser_is_banned_friend_is_not_and_the_ban_survives_a_restart() {
     // kill -9 right after a ban: the ban was committed to the database before
     // the kernel got it, so it comes back.
     for _ in 0..3 {
-        assert!(!ssh_attempt(&net, ATTACKER, SERVER, &user.name, "another-guess"));
+        assert!(!ssh_attempt(
+            &net,
+            ATTACKER,
+            SERVER,
+            &user.name,
+            "another-guess"
+        ));
     }
-    wait_for("the second ban", Duration::from_secs(10), || banned_list(&socket).contains(ATTACKER));
+    wait_for("the second ban", Duration::from_secs(10), || {
+        banned_list(&socket).contains(ATTACKER)
+    });
     daemon.0.kill().unwrap();
     daemon.0.wait().unwrap();
-    sh(&["ip", "netns", "exec", &net.server, "nft", "delete", "table", "inet", "bantam"]);
+    sh(&[
+        "ip",
+        "netns",
+        "exec",
+        &net.server,
+        "nft",
+        "delete",
+        "table",
+        "inet",
+        "bantam",
+    ]);
     daemon = start_bantam(&net, &config, &daemon_log);
-    wait_for("the daemon after kill -9", Duration::from_secs(10), || cli(&socket, &["status"]).status.success());
-    assert!(nft_set(&net, &net.server, "addr4").contains(ATTACKER), "restored after kill -9\n{}", show_log());
+    wait_for("the daemon after kill -9", Duration::from_secs(10), || {
+        cli(&socket, &["status"]).status.success()
+    });
+    assert!(
+        nft_set(&net, &net.server, "addr4").contains(ATTACKER),
+        "restored after kill -9\n{}",
+        show_log()
+    );
     assert!(!tcp_connects(&net, ATTACKER, SERVER, 22));
     drop(daemon);
 }
