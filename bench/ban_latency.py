@@ -30,7 +30,12 @@ MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 HOSTNAME = "bt-server"
 
 # Addresses: only 198.18.0.0/15 (RFC 2544 benchmarking).
-PROBE_ADDR = "198.18.255.254"          # the monitor's readiness probe (own table)
+PROBE_TABLE = "bantam_bench_probe"     # our own table, for probes
+PROBE_ADDR = "198.18.255.254"          # the monitor's readiness probe
+
+
+def calib_addr(i):                     # i < 1000
+    return f"198.18.{250 + i // 250}.{i % 250 + 1}"
 
 
 def warmup_addr(k):
@@ -117,6 +122,7 @@ class Monitor:
         self.other = {}                # (table, set) -> count, for diagnostics
         self.lost = 0
         self.buf = b""
+        self.probe = {}                # our own probe table's elements
         self.errf = open(errlog, "wb")
         self.proc = subprocess.Popen(
             ["ip", "netns", "exec", netns, "nft", "monitor"],
@@ -124,7 +130,6 @@ class Monitor:
             start_new_session=True)
         self.fd = self.proc.stdout.fileno()
         os.set_blocking(self.fd, False)
-        self.probe_seen = False
 
     def pump(self, timeout):
         """Waits up to `timeout` seconds for output; handles what is there.
@@ -158,9 +163,9 @@ class Monitor:
             return 0
         family, table, sname, body = m.groups()
         addrs = [e.strip().split(" ", 1)[0] for e in body.split(",")]
-        if table == "bantam_bench_probe":
-            if PROBE_ADDR in addrs:
-                self.probe_seen = True
+        if table == PROBE_TABLE:
+            for a in addrs:
+                self.probe.setdefault(a, now)
             return 0
         if family != self.family or table != self.table or sname not in self.sets:
             self.other[f"{family} {table} {sname}"] = self.other.get(f"{family} {table} {sname}", 0) + len(addrs)
@@ -185,17 +190,17 @@ class Monitor:
     def ready(self, netns, timeout=10.0):
         """Proves the monitor is listening (and its output not buffered): adds
         an element to a throw-away table and waits for the event."""
-        script = ("add table inet bantam_bench_probe\n"
-                  "add set inet bantam_bench_probe probe { type ipv4_addr; }\n"
-                  f"add element inet bantam_bench_probe probe {{ {PROBE_ADDR} }}\n")
+        script = (f"add table inet {PROBE_TABLE}\n"
+                  f"add set inet {PROBE_TABLE} probe {{ type ipv4_addr; }}\n"
+                  f"add element inet {PROBE_TABLE} probe {{ {PROBE_ADDR} }}\n")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise BenchError(f"nft monitor exited with status {self.proc.returncode}")
-            nft(netns, "delete table inet bantam_bench_probe", check=False)
+            nft(netns, f"delete table inet {PROBE_TABLE}", check=False)
             nft(netns, script, stdin=True)
-            if self.wait(lambda: self.probe_seen, 1.0):
-                nft(netns, "delete table inet bantam_bench_probe", check=False)
+            if self.wait(lambda: PROBE_ADDR in self.probe, 1.0):
+                nft(netns, f"delete table inet {PROBE_TABLE}", check=False)
                 self.pump(0.05)
                 return
         raise BenchError("nft monitor never reported the probe element")
@@ -473,6 +478,45 @@ def warm_up(daemon, mon, logpath, args, timeout):
                      f"--- {daemon.name} output (tail) ---\n{daemon.diagnostics()}")
 
 
+def calibrate(mon, netns, count, interval):
+    """The harness's own floor: a long-lived `nft -i` in the namespace adds
+    elements to our probe table; time from writing the command to its pipe
+    until the monitor reports the element. This is netlink + nft monitor +
+    this script, plus nft's own parsing: an upper bound on what the
+    measuring path adds to a daemon's figure."""
+    count = min(count, 1000)
+    nft(netns, f"add table inet {PROBE_TABLE}\nadd set inet {PROBE_TABLE} calib {{ type ipv4_addr; }}\n",
+        stdin=True)
+    p = subprocess.Popen(["ip", "netns", "exec", netns, "nft", "-i"], stdin=subprocess.PIPE,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    sent = {}
+    try:
+        nxt = time.monotonic() + 0.1
+        for i in range(count):
+            while True:
+                rem = nxt - time.monotonic()
+                if rem <= 0:
+                    break
+                mon.pump(rem)
+            addr = calib_addr(i)
+            cmd = f"add element inet {PROBE_TABLE} calib {{ {addr} }}\n".encode()
+            sent[addr] = time.monotonic()
+            p.stdin.write(cmd)
+            p.stdin.flush()
+            nxt += interval
+        mon.wait(lambda: all(a in mon.probe for a in sent), 5.0)
+    finally:
+        try:
+            p.stdin.close()
+        except OSError:
+            pass
+        stop_process(p, "nft -i", grace=2.0)
+        nft(netns, f"delete table inet {PROBE_TABLE}", check=False)
+    lat = sorted((mon.probe[a] - t) * 1000.0 for a, t in sent.items() if a in mon.probe)
+    return {"floor_seen": len(lat), "floor_sent": len(sent), "floor_p50_ms": percentile(lat, 50),
+            "floor_p99_ms": percentile(lat, 99), "floor_max_ms": lat[-1] if lat else None}
+
+
 def test_latency(daemon, mon, logpath, args):
     res = {"first_ban_ms": warm_up(daemon, mon, logpath, args, args.warmup_timeout)}
     sent = {}
@@ -612,6 +656,9 @@ def cmd_run(args):
             mon = Monitor(args.netns, daemon.family, daemon.table, daemon.sets,
                           os.path.join(args.work, "monitor.stderr"))
             mon.ready(args.netns)
+        result["loadavg_before"] = open("/proc/loadavg").read().split()[:3]
+        if args.test == "latency":
+            result.update(calibrate(mon, args.netns, args.count, args.interval_ms / 1000.0))
         t = time.monotonic()
         daemon.start()
         result["startup_s"] = round(time.monotonic() - t, 3)
@@ -699,6 +746,8 @@ def cmd_report(args):
                           r["p99_ms"] is not None and r["p99_ms"] <= 1))
         row("latency max (ms)", "latency", lambda r: fmt_ms(r["max_ms"]))
         row("first ban after start (ms)", "latency", lambda r: fmt_ms(r["first_ban_ms"]))
+        row("harness floor p50/p99 (ms)", "latency",
+            lambda r: f"{fmt_ms(r['floor_p50_ms'])}/{fmt_ms(r['floor_p99_ms'])}")
     if "burst" in tests:
         row("burst: bans seen", "burst", lambda r: f"{r['seen']}/{r['lines']}", "all",
             lambda r: aim(r["seen"] == r["lines"], True))
@@ -736,6 +785,8 @@ def cmd_report(args):
         if r.get("lost_event_errors"):
             notes.append(f"{tool} {test}: nft monitor lost events {r['lost_event_errors']} time(s); "
                          f"counts are lower bounds (sets held {r.get('in_sets_at_end')} at the end)")
+        if r.get("loadavg_before"):
+            notes.append(f"{tool} {test}: load average {' '.join(r['loadavg_before'])} before the run")
         if test == "burst" and r.get("ok"):
             notes.append(f"{tool} burst: {r['in_sets_at_end']} elements in the set(s) at the end, "
                          f"daemon reports {r['daemon_banned_at_end']} banned")

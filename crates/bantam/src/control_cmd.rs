@@ -2,10 +2,12 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{bail, Result};
 use bantam_daemon::control::client;
 use bantam_daemon::control::{BanInfo, Request, Response, Status};
+use bantam_daemon::jail::human_duration;
 use clap::Args;
 
 /// How to find the daemon.
@@ -83,8 +85,9 @@ pub fn print_status(data: &serde_json::Value) {
         println!("jail {} (filter {})", j.name, j.filter);
         println!("  logs:     {}", j.logpath.join(", "));
         println!(
-            "  policy:   {} failures within {}s, ban {bantime}",
-            j.maxretry, j.findtime_seconds
+            "  policy:   {} failures within {}, ban {bantime}",
+            j.maxretry,
+            secs(j.findtime_seconds)
         );
         println!(
             "  now:      {} banned, {} tracked",
