@@ -89,7 +89,8 @@ impl File_ {
 
     fn write_line(&mut self, pad: usize) -> std::io::Result<()> {
         self.complete_partial()?;
-        self.fd.write_all(line(&self.tag, self.next_seq, pad).as_bytes())?;
+        self.fd
+            .write_all(line(&self.tag, self.next_seq, pad).as_bytes())?;
         self.next_seq += 1;
         Ok(())
     }
@@ -123,7 +124,10 @@ struct Writer {
 
 impl Writer {
     fn seen(&self, tag: &str) -> u64 {
-        self.seen.lock().map(|s| s.get(tag).copied().unwrap_or(0)).unwrap_or(0)
+        self.seen
+            .lock()
+            .map(|s| s.get(tag).copied().unwrap_or(0))
+            .unwrap_or(0)
     }
 
     /// Whether the source has seen a line of `i`'s current generation.
@@ -186,8 +190,17 @@ impl Writer {
         Ok(())
     }
 
-    fn rotate(&mut self, i: usize, kind: Rotation, down_rotated: &mut Vec<usize>) -> std::io::Result<()> {
-        if !self.up && (matches!(kind, Rotation::DeleteRecreate) || down_rotated.contains(&i) || !self.noticed(i)) {
+    fn rotate(
+        &mut self,
+        i: usize,
+        kind: Rotation,
+        down_rotated: &mut Vec<usize>,
+    ) -> std::io::Result<()> {
+        if !self.up
+            && (matches!(kind, Rotation::DeleteRecreate)
+                || down_rotated.contains(&i)
+                || !self.noticed(i))
+        {
             return Ok(()); // see the module documentation
         }
         let f = &mut self.files[i];
@@ -205,7 +218,10 @@ impl Writer {
             let start = Instant::now();
             while !self.noticed(i) {
                 if start.elapsed() > Duration::from_secs(10) {
-                    return Err(std::io::Error::other(format!("source never saw {tag} past {}", self.files[i].gen_start)));
+                    return Err(std::io::Error::other(format!(
+                        "source never saw {tag} past {}",
+                        self.files[i].gen_start
+                    )));
                 }
                 thread::sleep(Duration::from_micros(100));
             }
@@ -214,7 +230,10 @@ impl Writer {
         }
         let extra = if abandon { 0 } else { self.rng.below(3) };
         let f = &mut self.files[i];
-        self.log.push(format!("{} rotate {kind:?} (abandon partial: {abandon}, extra {extra})", f.tag));
+        self.log.push(format!(
+            "{} rotate {kind:?} (abandon partial: {abandon}, extra {extra})",
+            f.tag
+        ));
         let _ = fs::remove_file(f.sibling(3));
         let _ = fs::rename(f.sibling(2), f.sibling(3));
         let _ = fs::rename(f.sibling(1), f.sibling(2));
@@ -262,7 +281,9 @@ impl Writer {
         }
         self.up = true;
         self.log.push("start".into());
-        self.ctrl.send(Ctrl::Start).map_err(|_| std::io::Error::other("consumer gone"))
+        self.ctrl
+            .send(Ctrl::Start)
+            .map_err(|_| std::io::Error::other("consumer gone"))
     }
 
     fn run(&mut self, ops: u64) -> std::io::Result<()> {
@@ -345,7 +366,13 @@ async fn consume(
         let left = deadline.saturating_duration_since(Instant::now());
         match tokio::time::timeout(left, src.next_batch()).await {
             Ok(batch) => record(&mut seen, &batch.map_err(|e| e.to_string())?),
-            Err(_) => return Err(format!("timed out: saw {} of {want} lines: {:?}", seen.total, counts_of(&seen))),
+            Err(_) => {
+                return Err(format!(
+                    "timed out: saw {} of {want} lines: {:?}",
+                    seen.total,
+                    counts_of(&seen)
+                ))
+            }
         }
     }
     // Repeats would trail behind; give them a moment to show.
@@ -355,7 +382,11 @@ async fn consume(
     for (tag, n) in &expected {
         let got = seen.by_tag.get(tag).map(Vec::as_slice).unwrap_or_default();
         if !got.iter().copied().eq(0..*n) {
-            let bad = got.iter().zip(0..).position(|(&s, i)| s != i).unwrap_or(got.len());
+            let bad = got
+                .iter()
+                .zip(0..)
+                .position(|(&s, i)| s != i)
+                .unwrap_or(got.len());
             return Err(format!(
                 "{tag}: want 0..{n} once each, got {} lines, first difference at {bad}: {:?}",
                 got.len(),
@@ -370,7 +401,10 @@ async fn consume(
 }
 
 fn counts_of(seen: &Seen) -> HashMap<&str, usize> {
-    seen.by_tag.iter().map(|(k, v)| (k.as_str(), v.len())).collect()
+    seen.by_tag
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.len()))
+        .collect()
 }
 
 fn run_case(seed: u64) -> Result<(), String> {
@@ -397,7 +431,12 @@ fn run_case(seed: u64) -> Result<(), String> {
     let rt = runtime().map_err(|e| e.to_string())?;
     let consumed = rt.block_on(consume(&pattern, rx, counts));
     let (written, log) = handle.join().map_err(|_| "writer panicked".to_string())?;
-    let fail = |what: String| Err(format!("seed {seed}: {what}\noperations:\n  {}", log.join("\n  ")));
+    let fail = |what: String| {
+        Err(format!(
+            "seed {seed}: {what}\noperations:\n  {}",
+            log.join("\n  ")
+        ))
+    };
     if let Err(e) = written {
         return fail(format!("writer: {e}"));
     }
@@ -406,13 +445,19 @@ fn run_case(seed: u64) -> Result<(), String> {
 
 #[test]
 fn every_line_exactly_once_under_random_rotations_and_restarts() {
-    if let Some(seed) = std::env::var("BANTAM_MODEL_SEED").ok().and_then(|s| s.parse().ok()) {
+    if let Some(seed) = std::env::var("BANTAM_MODEL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
         if let Err(e) = run_case(seed) {
             panic!("{e}");
         }
         return;
     }
-    let cases: u64 = std::env::var("BANTAM_MODEL_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(300);
+    let cases: u64 = std::env::var("BANTAM_MODEL_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300);
     let start = Instant::now();
     for seed in 1..=cases {
         if let Err(e) = run_case(seed) {
@@ -421,4 +466,3 @@ fn every_line_exactly_once_under_random_rotations_and_restarts() {
     }
     eprintln!("{cases} cases in {:?}", start.elapsed());
 }
-

@@ -79,9 +79,8 @@ pub fn print_status(data: &serde_json::Value) {
         if status.dry_run { " (dry run)" } else { "" }
     );
     for j in status.jails {
-        let bantime = j
-            .bantime_seconds
-            .map_or("permanent".to_owned(), |s| format!("{s}s"));
+        let secs = |s: u64| human_duration(Duration::from_secs(s));
+        let bantime = j.bantime_seconds.map_or("permanent".to_owned(), secs);
         println!("jail {} (filter {})", j.name, j.filter);
         println!("  logs:     {}", j.logpath.join(", "));
         println!(
