@@ -47,6 +47,7 @@ bantam=$root/target/release/bantam
 f2b_backend=
 pyargs=()
 
+all_args=$*
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit "${1:-0}"; }
 need() { [[ $# -ge 2 && -n $2 ]] || { echo "$me: $1 needs a value" >&2; exit 2; }; }
 while (($#)); do
@@ -77,7 +78,7 @@ esac
 
 if [[ $(id -u) -ne 0 ]]; then
   echo "$me: must run as root: it creates network namespaces and nftables sets," >&2
-  echo "  and both daemons need CAP_NET_ADMIN. Try: sudo $0 $*" >&2
+  echo "  and both daemons need CAP_NET_ADMIN. Try: sudo $0${all_args:+ $all_args}" >&2
   exit 2
 fi
 for tool in ip nft python3; do

@@ -116,7 +116,7 @@ class Monitor:
     """`nft monitor` in the namespace; `seen` maps address -> first time seen
     in an `add element` event of one of the watched (table, set)s."""
 
-    def __init__(self, netns, family, table, sets, errlog):
+    def __init__(self, netns, family, table, sets, errlog, rawlog=None):
         self.family, self.table, self.sets = family, table, set(sets)
         self.seen = {}
         self.other = {}                # (table, set) -> count, for diagnostics
@@ -124,6 +124,9 @@ class Monitor:
         self.buf = b""
         self.probe = {}                # our own probe table's elements
         self.errf = open(errlog, "wb")
+        # Every line as read, with its stamp (ms since the monitor started).
+        self.raw = open(rawlog, "w", buffering=1 << 16) if rawlog else None
+        self.t_start = time.monotonic()
         self.proc = subprocess.Popen(
             ["ip", "netns", "exec", netns, "nft", "monitor"],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.errf,
@@ -149,7 +152,10 @@ class Monitor:
             self.buf += chunk
             *lines, self.buf = self.buf.split(b"\n")
             for raw in lines:
-                new += self._line(raw.decode("utf-8", "replace"), now)
+                text = raw.decode("utf-8", "replace")
+                new += self._line(text, now)
+                if self.raw:
+                    self.raw.write(f"{(now - self.t_start) * 1000.0:12.3f} {text}\n")
             if len(chunk) < (1 << 20):
                 break
         return new
@@ -208,6 +214,8 @@ class Monitor:
     def close(self):
         stop_process(self.proc, "nft monitor", grace=2.0)
         self.errf.close()
+        if self.raw:
+            self.raw.close()
 
 
 def nft(netns, text, stdin=False, check=True, timeout=20):
@@ -275,11 +283,11 @@ def daemon_pid(proc, comm_prefixes):
         try:
             comm = open(f"/proc/{proc.pid}/comm").read().strip()
         except OSError:
-            return proc.pid
+            raise BenchError(f"the daemon (pid {proc.pid}) is gone")
         if any(comm.startswith(c) for c in comm_prefixes):
             return proc.pid
         time.sleep(0.02)
-    return proc.pid
+    raise BenchError(f"pid {proc.pid} runs {comm!r}, not the daemon: cannot measure it")
 
 
 class Bantam:
@@ -485,7 +493,8 @@ def calibrate(mon, netns, count, interval):
     this script, plus nft's own parsing: an upper bound on what the
     measuring path adds to a daemon's figure."""
     count = min(count, 1000)
-    nft(netns, f"add table inet {PROBE_TABLE}\nadd set inet {PROBE_TABLE} calib {{ type ipv4_addr; }}\n",
+    mon.probe.clear()
+    nft(netns, f"add table inet {PROBE_TABLE}\nadd set inet {PROBE_TABLE} calib {{ type ipv4_addr; flags timeout; timeout 1h; }}\n",
         stdin=True)
     p = subprocess.Popen(["ip", "netns", "exec", netns, "nft", "-i"], stdin=subprocess.PIPE,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -517,6 +526,39 @@ def calibrate(mon, netns, count, interval):
             "floor_p99_ms": percentile(lat, 99), "floor_max_ms": lat[-1] if lat else None}
 
 
+def calibrate_burst(mon, netns, count, timeout=30.0):
+    """The harness's floor for a burst: `count` elements in one command (one
+    netlink batch) to a long-lived `nft -i`; time until the monitor printed
+    the first and the last. nft monitor prints one line per element, so the
+    spread between first and last is mostly its own printing rate."""
+    mon.probe.clear()
+    nft(netns, f"add table inet {PROBE_TABLE}\nadd set inet {PROBE_TABLE} calib {{ type ipv4_addr; flags timeout; timeout 1h; }}\n",
+        stdin=True)
+    p = subprocess.Popen(["ip", "netns", "exec", netns, "nft", "-i"], stdin=subprocess.PIPE,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    addrs = [burst_addr(i) for i in range(count)]
+    try:
+        p.stdin.write(f"add element inet {PROBE_TABLE} calib {{ {PROBE_ADDR} }}\n".encode())
+        p.stdin.flush()
+        if not mon.wait(lambda: PROBE_ADDR in mon.probe, 5.0):
+            raise BenchError("nft -i did not add the probe element")
+        cmd = f"add element inet {PROBE_TABLE} calib {{ {', '.join(addrs)} }}\n".encode()
+        t0 = time.monotonic()
+        p.stdin.write(cmd)
+        p.stdin.flush()
+        mon.wait(lambda: len(mon.probe) > count, timeout)
+    finally:
+        try:
+            p.stdin.close()
+        except OSError:
+            pass
+        stop_process(p, "nft -i", grace=2.0)
+        nft(netns, f"delete table inet {PROBE_TABLE}", check=False)
+    times = sorted((mon.probe[a] - t0) * 1000.0 for a in addrs if a in mon.probe)
+    return {"floor_seen": len(times), "floor_first_ms": times[0] if times else None,
+            "floor_last_ms": times[-1] if times else None}
+
+
 def test_latency(daemon, mon, logpath, args):
     res = {"first_ban_ms": warm_up(daemon, mon, logpath, args, args.warmup_timeout)}
     sent = {}
@@ -541,7 +583,9 @@ def test_latency(daemon, mon, logpath, args):
         "min_ms": lat[0] if lat else None,
         "waited_after_last_write_s": round(time.monotonic() - last_sent, 3),
         "lost_event_errors": mon.lost,
-        "latencies_ms": [round(x, 3) for x in lat],
+        # in the order sent; None: never seen
+        "latencies_ms": [round((mon.seen[a] - t) * 1000.0, 3) if a in mon.seen else None
+                         for a, t in sent.items()],
     })
     return res
 
@@ -654,11 +698,14 @@ def cmd_run(args):
     try:
         if args.test != "idle":
             mon = Monitor(args.netns, daemon.family, daemon.table, daemon.sets,
-                          os.path.join(args.work, "monitor.stderr"))
+                          os.path.join(args.work, "monitor.stderr"),
+                          os.path.join(args.work, "monitor.log"))
             mon.ready(args.netns)
         result["loadavg_before"] = open("/proc/loadavg").read().split()[:3]
         if args.test == "latency":
             result.update(calibrate(mon, args.netns, args.count, args.interval_ms / 1000.0))
+        elif args.test == "burst":
+            result.update(calibrate_burst(mon, args.netns, args.lines))
         t = time.monotonic()
         daemon.start()
         result["startup_s"] = round(time.monotonic() - t, 3)
@@ -758,6 +805,9 @@ def cmd_report(args):
                           r["all_ms"] is not None and r["all_ms"] <= 100))
         row("burst: time to first (ms)", "burst", lambda r: fmt_ms(r["first_ms"]))
         row("burst: time to half (ms)", "burst", lambda r: fmt_ms(r["half_ms"]))
+        row("harness floor last-first (ms)", "burst",
+            lambda r: fmt_ms(r["floor_last_ms"] - r["floor_first_ms"]) if r["floor_seen"] == r["lines"]
+            else f"({r['floor_seen']} seen)")
     if "idle" in tests:
         row("idle: wakeups in window", "idle",
             lambda r: f"{r['wakeups']} ({r['seconds']:.0f} s)", "<= 2 in 20 s",
@@ -785,8 +835,6 @@ def cmd_report(args):
         if r.get("lost_event_errors"):
             notes.append(f"{tool} {test}: nft monitor lost events {r['lost_event_errors']} time(s); "
                          f"counts are lower bounds (sets held {r.get('in_sets_at_end')} at the end)")
-        if r.get("loadavg_before"):
-            notes.append(f"{tool} {test}: load average {' '.join(r['loadavg_before'])} before the run")
         if test == "burst" and r.get("ok"):
             notes.append(f"{tool} burst: {r['in_sets_at_end']} elements in the set(s) at the end, "
                          f"daemon reports {r['daemon_banned_at_end']} banned")
@@ -796,6 +844,10 @@ def cmd_report(args):
     if any(k[0] == "fail2ban" for k in res):
         b = next(r.get("backend") for k, r in res.items() if k[0] == "fail2ban")
         notes.insert(0, f"fail2ban: backend {b}, banaction nftables-multiport")
+    loads = [f"{tool} {test} {r['loadavg_before'][0]}" for (tool, test), r in sorted(res.items())
+             if r.get("loadavg_before")]
+    if loads:
+        notes.append("1-minute load average before each run: " + ", ".join(loads))
     if notes:
         print()
         for n in notes:

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use crate::checkpointer::{Checkpointer, COMMITS_PER_CHECKPOINT};
 use crate::error::{QueryContext, StateError};
 use crate::records::{BanRecord, FilePosition};
 use crate::Store;
@@ -45,6 +46,9 @@ CREATE TABLE IF NOT EXISTS positions (
 /// SQLite-backed [`Store`].
 pub struct SqliteStore {
     conn: Connection,
+    /// Absent for in-memory databases, which have no WAL.
+    checkpointer: Option<Checkpointer>,
+    commits: u32,
 }
 
 fn ms(t: Timestamp) -> i64 {
@@ -95,6 +99,9 @@ impl SqliteStore {
             .map_err(open_err)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(open_err)?;
+        // Checkpoints run on their own thread (see checkpointer.rs).
+        conn.pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(open_err)?;
         // Another bantam (a CLI reading status) may hold a lock briefly.
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(open_err)?;
@@ -111,7 +118,28 @@ impl SqliteStore {
         conn.execute_batch(SCHEMA).map_err(open_err)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(open_err)?;
-        Ok(SqliteStore { conn })
+        let in_memory = path.as_os_str() == ":memory:";
+        let checkpointer = if in_memory {
+            None
+        } else {
+            Some(Checkpointer::start(path).map_err(open_err)?)
+        };
+        Ok(SqliteStore {
+            conn,
+            checkpointer,
+            commits: 0,
+        })
+    }
+
+    /// Counts a write transaction; every so many, nudges the checkpointer.
+    fn committed(&mut self) {
+        self.commits += 1;
+        if self.commits >= COMMITS_PER_CHECKPOINT {
+            self.commits = 0;
+            if let Some(c) = &self.checkpointer {
+                c.nudge();
+            }
+        }
     }
 
     fn take_bans(
@@ -131,6 +159,7 @@ impl SqliteStore {
         tx.execute(&format!("DELETE FROM bans WHERE {select}"), args)
             .what(what)?;
         tx.commit().what(what)?;
+        self.committed();
         Ok(removed)
     }
 }
@@ -166,7 +195,9 @@ impl Store for SqliteStore {
                     .what(what)?;
             }
         }
-        tx.commit().what(what)
+        tx.commit().what(what)?;
+        self.committed();
+        Ok(())
     }
 
     fn remove_bans(
@@ -211,23 +242,17 @@ impl Store for SqliteStore {
 
     fn ban_count(&mut self, jail: Option<&str>, target: &str) -> Result<u32, StateError> {
         let what = "counting past bans";
+        // Prepared once and cached: a burst of bans asks this thousands of
+        // times in a row.
         let n: Option<u32> = match jail {
             Some(j) => self
                 .conn
-                .query_row(
-                    "SELECT COUNT(*) FROM ban_history WHERE target = ?1 AND jail = ?2",
-                    params![target, j],
-                    |r| r.get(0),
-                )
-                .optional(),
+                .prepare_cached("SELECT COUNT(*) FROM ban_history WHERE target = ?1 AND jail = ?2")
+                .and_then(|mut st| st.query_row(params![target, j], |r| r.get(0)).optional()),
             None => self
                 .conn
-                .query_row(
-                    "SELECT COUNT(*) FROM ban_history WHERE target = ?1",
-                    params![target],
-                    |r| r.get(0),
-                )
-                .optional(),
+                .prepare_cached("SELECT COUNT(*) FROM ban_history WHERE target = ?1")
+                .and_then(|mut st| st.query_row(params![target], |r| r.get(0)).optional()),
         }
         .what(what)?;
         Ok(n.unwrap_or(0))
@@ -254,7 +279,9 @@ impl Store for SqliteStore {
                 .what(what)?;
             }
         }
-        tx.commit().what(what)
+        tx.commit().what(what)?;
+        self.committed();
+        Ok(())
     }
 
     fn load_positions(&mut self) -> Result<Vec<FilePosition>, StateError> {
