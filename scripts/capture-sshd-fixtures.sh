@@ -11,7 +11,8 @@
 #   * creates two temporary local users (btuser: can log in; btdenied: listed
 #     in DenyUsers) and deletes them again at exit.
 #   * runs the system's /usr/sbin/sshd with a private sshd_config and private
-#     host key, drives it with ssh/sshpass and a few raw TCP clients, one
+#     host key, drives it with ssh (askpass), sshpass, curl's sftp:// (a
+#     libssh2 client) and a few raw Python TCP clients, one
 #     client source address per scenario, so every log line can be attributed
 #     to exactly one scenario and therefore to one known client behaviour.
 #   * phase 1 logs through syslog: a private rsyslogd writes the same messages
@@ -29,7 +30,7 @@
 # normal and aggressive mode and the differences to our expectations are
 # printed.  That is informational only; it never changes the fixtures.
 # Needs: root, iproute2, openssh-server, openssh-client, sshpass, rsyslog,
-#        util-linux (unshare, logger), procps (pgrep), python3.
+#        util-linux (unshare, logger), procps (pgrep), python3, curl.
 #
 # Why a private mount namespace for sshd: glibc's syslog(3) always writes to
 # the fixed path /dev/log, and /dev is shared by all network namespaces.  To
@@ -216,8 +217,8 @@ log() { printf '[capture] %s\n' "$*"; }
 die() { printf '[capture] ERROR: %s\n' "$*" >&2; exit 1; }
 
 for cmd in ip /usr/sbin/sshd ssh ssh-keygen sshpass rsyslogd logger unshare \
-           python3 useradd userdel chpasswd pgrep mknod timeout ss; do
-    command -v "$cmd" >/dev/null 2>&1 || die "missing command: $cmd (apt-get install -y iproute2 openssh-server openssh-client sshpass rsyslog util-linux procps python3)"
+           python3 useradd userdel chpasswd pgrep mknod timeout ss curl; do
+    command -v "$cmd" >/dev/null 2>&1 || die "missing command: $cmd (apt-get install -y iproute2 openssh-server openssh-client sshpass rsyslog util-linux procps python3 curl)"
 done
 
 # Refuse to clobber anything that is not ours.
@@ -303,13 +304,14 @@ CLIENT_ADDRS=(
     198.51.100.7 198.51.100.8 198.51.100.9 198.51.100.10 198.51.100.11
     198.51.100.12 198.51.100.20 198.51.100.21 198.51.100.22 198.51.100.23
     198.51.100.24 198.51.100.25 198.51.100.26 198.51.100.27 198.51.100.28
-    198.51.100.29 198.51.100.30 198.51.100.31 198.51.100.32 198.51.100.50
+    198.51.100.29 198.51.100.30 198.51.100.31 198.51.100.32 198.51.100.33
+    198.51.100.50
     203.0.113.10 203.0.113.12 203.0.113.50 203.0.113.60 203.0.113.61
     203.0.113.62
     192.0.2.10 192.0.2.11
     2001:db8:2::7 2001:db8:2::8 2001:db8:2::9 2001:db8:2::10 2001:db8:2::11
     2001:db8:2::20 2001:db8:2::21 2001:db8:2::22 2001:db8:2::30
-    2001:db8:2::31 2001:db8:2::32 2001:db8:2::50
+    2001:db8:2::31 2001:db8:2::32 2001:db8:2::33 2001:db8:2::50
     2001:db8:2::60 2001:db8:2::61 2001:db8:2::62
     2001:db8:3::10
 )
@@ -602,9 +604,12 @@ def classify(msg):
 
 
 NORMAL = {"auth-failed", "auth-failed-other", "pam-auth-failed", "invalid-user", "user-not-allowed",
-          "max-attempts", "too-many-failures", "dns-no-map-back", "dns-forward-failed",
-          "dns-numeric-ptr"}
-AGGRESSIVE = {"preauth-disconnect", "bad-banner", "negotiation-failed", "protocol-error"}
+          "max-attempts", "dns-no-map-back", "dns-forward-failed", "dns-numeric-ptr"}
+# "Disconnecting ...: Too many authentication failures" is written for the same
+# event as the "maximum authentication attempts exceeded" line just before it;
+# counting both in normal mode would count one event twice.
+AGGRESSIVE = {"preauth-disconnect", "bad-banner", "negotiation-failed", "protocol-error",
+              "too-many-failures"}
 NEVER = {"pam-module", "detail", "accepted", "session-end", "daemon"}
 
 RULES_TEXT = """\
@@ -614,11 +619,13 @@ RULES_TEXT = """\
 #     ("Failed password|keyboard-interactive/pam for ...", "error: PAM:
 #     Authentication failure for ..."), "Invalid user ...", "User ... not
 #     allowed because ...", "error: maximum authentication attempts exceeded
-#     ...", "Disconnecting ... Too many authentication failures", and the
+#     ...", and the
 #     three reverse-mapping complaints of UseDNS ("Address A maps to N, but
 #     this does not map back ...", "reverse mapping checking getaddrinfo for N
 #     [A] failed.", "Nasty PTR record ... is set up for A, ignoring").
-#   failure in aggressive mode only: pre-authentication disconnects and
+#   failure in aggressive mode only: "Disconnecting ... Too many
+#     authentication failures" (the same event as "maximum authentication
+#     attempts exceeded", which precedes it), pre-authentication disconnects and
 #     protocol noise that name the client address ("Connection closed by
 #     [authenticating|invalid user U] A port P [preauth]", "Connection closed
 #     by A port P", "Received disconnect from A ... [preauth]", "Disconnected
@@ -1132,18 +1139,20 @@ sshpass_once() {
     record password "$sent" "$rc" 1
 }
 
-# curl_sftp SRC USER: a libssh2 client (curl's sftp://) with a wrong password.
-# Unlike OpenSSH's ssh, libssh2 sends SSH_MSG_DISCONNECT when it gives up.
-# (curl's connect timeout covers the whole SSH handshake including
-# authentication, hence 15 s.)
+# curl_sftp SRC USER [CONNECT_TIMEOUT]: a libssh2 client (curl's sftp://)
+# with a wrong password.  curl's connect timeout covers the whole SSH
+# handshake including authentication: with 15 s libssh2 tries password and
+# keyboard-interactive and then drops the TCP connection; with 3 s curl gives
+# up while sshd is still delaying the failed-password answer, and then
+# libssh2 sends SSH_MSG_DISCONNECT (which OpenSSH's ssh never does).
 # How many methods/passwords libssh2 tries is not observable here, so the
 # attempt count of these connections is not checked (counted=0).
 curl_sftp() {
-    local src=$1 user=$2 rc=0 url
+    local src=$1 user=$2 ctimeout=${3:-15} rc=0 url
     url="sftp://$SRV4/"; [[ $src == *:* ]] && url="sftp://[$SRV6]/"
     ip netns exec "$NS_CLI" "${CLIENT_ENV[@]}" \
         timeout 30 curl --globoff --silent --show-error --insecure --max-time 20 \
-        --connect-timeout 15 --interface "$src" --user "$user:$PW_BAD" "$url" \
+        --connect-timeout "$ctimeout" --interface "$src" --user "$user:$PW_BAD" "$url" \
         >"$W/conn/curl.out" 2>&1 || rc=$?
     printf '      curl sftp --interface %s --user %q: exit %s (%s)\n' "$src" "$user" "$rc" \
         "$(tr '\n' ' ' <"$W/conn/curl.out")"
@@ -1285,6 +1294,12 @@ run_scenarios() {
     end
     begin s6-libssh2-invalid-v6 attack 2001:db8:2::32 ftpuser "libssh2 client (curl sftp://) with a wrong password for non-existent ftpuser"
     curl_sftp 2001:db8:2::32 ftpuser; expect_rc fail
+    end
+    begin s6-libssh2-abort-v4 attack 198.51.100.33 "$USER_OK" "libssh2 client (curl sftp://, 3 s timeout) gives up during authentication of $USER_OK and sends a disconnect message"
+    curl_sftp 198.51.100.33 "$USER_OK" 3; expect_rc fail
+    end
+    begin s6-libssh2-abort-invalid-v6 attack 2001:db8:2::33 ftpadmin "libssh2 client (curl sftp://, 3 s timeout) gives up during authentication of non-existent ftpadmin"
+    curl_sftp 2001:db8:2::33 ftpadmin 3; expect_rc fail
     end
     begin s6-one-try-quit attack 198.51.100.27 "$USER_OK" "one wrong password, client gives up (NumberOfPasswordPrompts=1)"
     ssh_askpass 198.51.100.27 "$USER_OK" password "bad" 1; expect_rc fail

@@ -71,4 +71,32 @@ mod tests {
         );
         assert_eq!(e.path(), Some(std::path::Path::new("/var/log/auth.log")));
     }
+
+    #[test]
+    fn pattern_and_kind_messages() {
+        let e = SourceError::Pattern {
+            pattern: "/var/*/x".into(),
+            reason: "wildcards are supported in the file name only",
+        };
+        assert_eq!(
+            e.to_string(),
+            "invalid log path pattern \"/var/*/x\": wildcards are supported in the file name only"
+        );
+        assert_eq!(e.path(), None);
+        let e = SourceError::WrongKind {
+            path: "/run/bantam.fifo".into(),
+            expected: "not a FIFO (create one with mkfifo)",
+        };
+        assert_eq!(
+            e.to_string(),
+            "/run/bantam.fifo: not a FIFO (create one with mkfifo)"
+        );
+    }
+
+    #[test]
+    fn io_error_keeps_its_source() {
+        use std::error::Error as _;
+        let e = SourceError::io("/x", "read", io::Error::from(io::ErrorKind::InvalidData));
+        assert!(e.source().is_some());
+    }
 }

@@ -69,3 +69,52 @@ impl FifoSource {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    type R = Result<(), Box<dyn std::error::Error>>;
+
+    fn mkfifo(path: &Path) -> std::io::Result<()> {
+        // No libc in the library's dependencies; the tool is everywhere.
+        let status = std::process::Command::new("mkfifo").arg(path).status()?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(std::io::Error::other("mkfifo failed"))
+        }
+    }
+
+    #[test]
+    fn lines_from_successive_writers() -> R {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("in.fifo");
+        mkfifo(&path)?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()?;
+        rt.block_on(async {
+            let mut src = FifoSource::open(&path)?;
+            // Writers open, write, close; as documented, a line left
+            // unterminated by one is completed by the next.
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)?
+                .write_all(b"a\nb")?;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)?
+                .write_all(b"c\nd\n")?;
+            let mut lines = Vec::new();
+            while lines.len() < 3 {
+                let batch = src.next_batch().await?;
+                assert_eq!(&*batch.path, path.as_path());
+                lines.extend(batch.lines().map(<[u8]>::to_vec));
+            }
+            assert_eq!(lines, [&b"a"[..], b"bc", b"d"]);
+            Ok(())
+        })
+    }
+}

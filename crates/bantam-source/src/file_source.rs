@@ -223,3 +223,92 @@ impl std::fmt::Debug for FileSource {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::io::Write;
+    use std::time::Duration;
+
+    type R = Result<(), Box<dyn std::error::Error>>;
+
+    fn rt() -> std::io::Result<tokio::runtime::Runtime> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+    }
+
+    /// Lines until none come for a while.
+    async fn drain(src: &mut FileSource) -> Result<Vec<String>, SourceError> {
+        let mut lines = Vec::new();
+        while let Ok(batch) =
+            tokio::time::timeout(Duration::from_millis(100), src.next_batch()).await
+        {
+            lines.extend(
+                batch?
+                    .lines()
+                    .map(|l| String::from_utf8_lossy(l).into_owned()),
+            );
+        }
+        Ok(lines)
+    }
+
+    #[test]
+    fn rescan_after_lost_events_finds_new_files() -> R {
+        let dir = tempfile::tempdir()?;
+        let mut src = FileSource::new(
+            &format!("{}/*.log", dir.path().display()),
+            StartAt::End,
+            &[],
+        )?;
+        fs::write(dir.path().join("late.log"), "one\ntwo\n")?;
+        let rt = rt()?;
+        // Throw the events away, as a queue overflow would.
+        rt.block_on(src.open.watcher.changes(&mut Vec::new()))?;
+        assert!(src.lineages.is_empty());
+        src.changes.push(Change::Rescan);
+        src.apply_changes()?;
+        assert_eq!(rt.block_on(drain(&mut src))?, ["one", "two"]);
+        Ok(())
+    }
+
+    #[test]
+    fn star_glob_reads_rotated_copies_once() -> R {
+        let dir = tempfile::tempdir()?;
+        let log = dir.path().join("app.log");
+        fs::write(&log, "1\n2\n")?;
+        let mut src = FileSource::new(
+            &format!("{}/*", dir.path().display()),
+            StartAt::Beginning,
+            &[],
+        )?;
+        let rt = rt()?;
+        assert_eq!(rt.block_on(drain(&mut src))?, ["1", "2"]);
+        // `*` matches app.log.1 and app.log.2.gz too; they are the same
+        // lines under another name and must not be read again.
+        fs::rename(&log, dir.path().join("app.log.1"))?;
+        fs::write(dir.path().join("app.log.2.gz"), "zipped\n")?;
+        fs::File::create(&log)?.write_all(b"3\n")?;
+        assert_eq!(rt.block_on(drain(&mut src))?, ["3"]);
+        assert_eq!(src.checkpoints().len(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn vanished_directory_is_reported_at_rescan() -> R {
+        let dir = tempfile::tempdir()?;
+        let sub = dir.path().join("nginx");
+        fs::create_dir(&sub)?;
+        let mut src = FileSource::new(&format!("{}/*.log", sub.display()), StartAt::End, &[])?;
+        fs::remove_dir(&sub)?;
+        let err = rt()?.block_on(async {
+            tokio::time::timeout(Duration::from_secs(5), src.next_batch()).await
+        });
+        let err = err.map_err(|_| "no error")?.err().ok_or("no error")?;
+        assert_eq!(err.path(), Some(sub.as_path()));
+        assert!(format!("{src:?}").contains("nginx"));
+        Ok(())
+    }
+}

@@ -13,6 +13,40 @@
 //! order they were written, with, for files, the [`Checkpoint`] to store
 //! once the batch is processed.
 //!
+//! # Use
+//!
+//! ```no_run
+//! use bantam_source::{Checkpoint, FileSource, StartAt};
+//!
+//! # async fn run(stored: Vec<Checkpoint>) -> Result<(), bantam_source::SourceError> {
+//! // At start: the checkpoints stored by the previous run (all of them;
+//! // those for other paths are ignored).
+//! let mut source = FileSource::new("/var/log/nginx/*.log", StartAt::End, &stored)?;
+//! loop {
+//!     let batch = source.next_batch().await?; // sleeps in epoll while idle
+//!     for line in batch.lines() {
+//!         // filter the line ...
+//! #       let _ = line;
+//!     }
+//!     // Only after the lines are processed: store where to resume.
+//!     if let Some(checkpoint) = &batch.checkpoint {
+//!         // upsert `checkpoint` keyed by `checkpoint.path` ...
+//! #       let _ = checkpoint;
+//!     }
+//! }
+//! # }
+//! ```
+//!
+//! `next_batch` is cancel-safe, so it can sit in a `select!` with the
+//! daemon's shutdown signal; on shutdown, [`FileSource::checkpoints`] gives
+//! the same positions the last batches carried. Errors name the file and
+//! leave the source usable.
+//!
+//! A glob follows files created later, but never a rotated copy of a
+//! followed file under its own name (`/var/log/app/*` does not follow
+//! `app.log.1` or `app.log.2.gz` as files of their own), which would read
+//! every rotated line twice.
+//!
 //! # Why
 //!
 //! fail2ban polls its files, loses or repeats lines around logrotate, and
@@ -102,6 +136,19 @@
 //! * Generations whose first lines are identical (a fixed banner as first
 //!   line) cannot be told apart by the fingerprint; a copytruncate followed
 //!   by enough writes to pass our offset before we look is then missed.
+//! * A deleted file lives only in our descriptor. Lines it still held when
+//!   the source stops (crash or shutdown) are gone for any reader; so are
+//!   the lines of a file deleted while bantam is down.
+//! * copytruncate's own window (lines written between logrotate's copy and
+//!   its truncate) is lost for any reader; if logrotate compresses the copy
+//!   at once (`compress` without `delaycompress`) before we look, the lines
+//!   between our last read and the truncation are lost too.
+//! * A lineage's next generation is read only after the current one is let
+//!   go, so several services writing one file, and switching to the new
+//!   file at different times, are only exact for the first to switch.
+//! * The directory itself must stay: if it is removed or replaced, files we
+//!   hold are read to their end, `next_batch` reports the directory once,
+//!   and files created in a new directory of that name are not seen.
 //! * Lines longer than [`MAX_LINE_BYTES`] are cut into pieces of that size.
 
 mod batch;

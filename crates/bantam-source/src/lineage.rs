@@ -150,7 +150,7 @@ impl Lineage {
 
     /// Records what an inode watch said about one of our files.
     pub(crate) fn note(&mut self, event: &FileEvent) {
-        let at_path = fs::metadata(&*self.path).ok().map(|m| (m.dev(), m.ino()));
+        let path = &self.path;
         let Some(file) = self.files.iter_mut().find(|f| f.wd == Some(event.wd)) else {
             return;
         };
@@ -159,7 +159,9 @@ impl Lineage {
         }
         if event.attrib && !file.moved {
             // IN_ATTRIB is also chmod/chown/touch: only an unlink, or a
-            // replacement at the path, is a rotation.
+            // replacement at the path, is a rotation. (Looked at here, not
+            // for every event: most events are writes.)
+            let at_path = fs::metadata(&**path).ok().map(|m| (m.dev(), m.ino()));
             file.moved = file.is_unlinked().unwrap_or(false) || at_path != Some(file.identity());
         }
         if event.closed_write && file.moved {
@@ -274,7 +276,7 @@ impl Lineage {
         }
     }
 
-    /// Step 2: the front lost content; its copy holds what we missed.
+    /// Step 3: the front lost content; its copy holds what we missed.
     fn after_truncation(&mut self, open: &mut OpenFiles) {
         let Some(front) = self.files.front_mut() else {
             return;

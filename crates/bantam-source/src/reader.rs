@@ -23,6 +23,12 @@ use crate::fingerprint::{self, UNKNOWN};
 /// Bytes asked for per `pread`.
 const CHUNK: usize = 64 * 1024;
 
+thread_local! {
+    /// Where `pread` puts bytes before they are split into lines: one per
+    /// thread rather than one per followed file, which may be hundreds.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// A file we hold open. Its fields are the lineage's bookkeeping; reading
 /// state (`offset`, `pending`) only changes through the methods.
 #[derive(Debug)]
@@ -145,30 +151,25 @@ impl TailedFile {
     /// returned (our offset already counts them) and the next read will hit
     /// the error again.
     pub(crate) fn read_lines(&mut self, out: &mut Vec<u8>, limit: usize) -> io::Result<()> {
-        let start = out.len();
-        while out.len() - start < limit {
-            let old = self.pending.len();
-            let pos = self.read_pos();
-            self.pending.resize(old + CHUNK, 0);
-            match self.file.read_at(&mut self.pending[old..], pos) {
-                Ok(0) => {
-                    self.pending.truncate(old);
-                    break;
-                }
-                Ok(n) => {
-                    self.pending.truncate(old + n);
-                    self.offset += take_lines(&mut self.pending, old, out) as u64;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => self.pending.truncate(old),
-                Err(e) => {
-                    self.pending.truncate(old);
-                    if out.len() > start {
-                        break;
+        SCRATCH.with_borrow_mut(|scratch| {
+            // Zeroed once per thread, not once per read.
+            scratch.resize(CHUNK, 0);
+            let start = out.len();
+            while out.len() - start < limit {
+                match self.file.read_at(scratch, self.read_pos()) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        let old = self.pending.len();
+                        self.pending.extend_from_slice(&scratch[..n]);
+                        self.offset += take_lines(&mut self.pending, old, out) as u64;
                     }
-                    return Err(e);
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) if out.len() > start => break,
+                    Err(e) => return Err(e),
                 }
             }
-        }
+            Ok(())
+        })?;
         if self.fingerprint == UNKNOWN && self.offset > 0 {
             self.fingerprint = fingerprint::of_file(&self.file).unwrap_or(UNKNOWN);
         }
