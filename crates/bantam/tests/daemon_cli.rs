@@ -263,3 +263,33 @@ fn control_errors_are_clear() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("is bantam running?"));
 }
+
+#[test]
+fn sighup_reloads() {
+    let s = setup("DIR/auth.log", 5);
+    let log = s.dir.path().join("auth.log");
+    std::fs::write(&log, "").unwrap();
+    let daemon = run(&s, Stdio::null());
+    wait_ready(&s.socket);
+    let text = std::fs::read_to_string(&s.config)
+        .unwrap()
+        .replace("maxretry = 5", "maxretry = 1");
+    std::fs::write(&s.config, text).unwrap();
+    // SAFETY: signalling our own child.
+    assert_eq!(unsafe { libc::kill(daemon.0.id() as i32, libc::SIGHUP) }, 0);
+    wait_for("the reload", Duration::from_secs(10), || {
+        String::from_utf8_lossy(&cli(&s.socket, &["status", "--json"]).stdout)
+            .contains("\"maxretry\":1")
+    });
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .unwrap()
+        .write_all(failure_line("192.0.2.34").as_bytes())
+        .unwrap();
+    wait_for(
+        "a ban under the reloaded maxretry",
+        Duration::from_secs(10),
+        || banned(&s.socket).contains("192.0.2.34"),
+    );
+}
