@@ -84,7 +84,7 @@ mod tests {
 
     #[test]
     fn apache_22_and_24() {
-        let (c, end) = civil_of("[Wed Nov 25 07:21:09 2026] [error] [client 1.2.3.4]", 1);
+        let (c, end) = civil_of("[Wed Nov 25 07:21:09 2026] [error] [client 192.0.2.4]", 1);
         assert_eq!((c.year, c.day, c.nanos, end), (2026, 25, 0, 25));
         let line = "[Wed Nov 25 07:21:09.123456 2026] [core:error] [pid 1]";
         let (c, end) = civil_of(line, 1);

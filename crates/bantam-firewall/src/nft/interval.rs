@@ -166,9 +166,9 @@ mod tests {
 
     #[test]
     fn elements_and_back() {
-        let els = elements(t("203.0.113.0/24"), None);
-        assert_eq!(els[0].key, "203.0.113.0".parse::<IpAddr>().unwrap());
-        assert_eq!(els[1].key, "203.0.114.0".parse::<IpAddr>().unwrap());
+        let els = elements(t("198.18.0.0/24"), None);
+        assert_eq!(els[0].key, "198.18.0.0".parse::<IpAddr>().unwrap());
+        assert_eq!(els[1].key, "198.18.1.0".parse::<IpAddr>().unwrap());
         assert!(els[1].interval_end);
         assert_eq!(
             elements(t("255.255.255.0/24"), None).len(),
