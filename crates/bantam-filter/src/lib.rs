@@ -40,6 +40,7 @@ pub mod error;
 pub mod failure;
 mod filter;
 mod rules;
+pub mod python;
 pub mod shipped;
 pub mod spec;
 pub mod tags;
