@@ -37,6 +37,7 @@ pub mod address;
 pub mod date;
 pub mod definition;
 pub mod error;
+pub mod fail2ban;
 pub mod failure;
 mod filter;
 mod rules;
