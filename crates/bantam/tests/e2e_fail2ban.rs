@@ -1,0 +1,205 @@
+//! A fail2ban admin's configuration, run unchanged: Debian's stock
+//! `/etc/fail2ban` (jail.conf, filter.d, action.d) plus a jail.local that
+//! enables sshd with `banaction = nftables-multiport`, under
+//! `bantam run --fail2ban-config`. A real sshd in a network namespace writes
+//! its log; a real ssh client guesses passwords and must be banned by
+//! fail2ban's own nftables action (run by bantam, in the namespace), and a
+//! correct login from another address must not be. Needs root and the
+//! Debian `fail2ban` package; addresses are TEST-NET-2, inside the
+//! namespaces only.
+
+mod support;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use support::*;
+
+const SERVER: &str = "198.51.100.1";
+const ATTACKER: &str = "198.51.100.8";
+const FRIEND: &str = "198.51.100.11";
+const PASSWORD: &str = "correct-horse-f2b";
+
+fn stock_fail2ban() -> Option<&'static Path> {
+    let dir = Path::new("/etc/fail2ban");
+    if dir.join("jail.conf").is_file() {
+        return Some(dir);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("CI is set but /etc/fail2ban/jail.conf is missing: scripts/test.sh installs the fail2ban package");
+    }
+    eprintln!("skipping: the fail2ban package is not installed");
+    None
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    sh(&["cp", "-a", from.to_str().unwrap(), to.to_str().unwrap()]);
+}
+
+fn cli(socket: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(bantam())
+        .args(args)
+        .arg("--socket")
+        .arg(socket)
+        .output()
+        .expect("bantam cli")
+}
+
+/// The elements of the set fail2ban's nftables action keeps for the jail.
+fn f2b_set(net: &Net) -> String {
+    let out = net
+        .exec(
+            &net.server,
+            &["nft", "list", "set", "inet", "f2b-table", "addr-set-sshd"],
+        )
+        .output()
+        .expect("nft");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn stock_jail_conf_with_nftables_multiport_bans_a_real_guesser() {
+    if !require_root("e2e fail2ban config") {
+        return;
+    }
+    let Some(stock) = stock_fail2ban() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let f2b = dir.path().join("fail2ban");
+    copy_tree(stock, &f2b);
+    let net = Net::new(
+        "f2b",
+        &[&format!("{SERVER}/24")],
+        &[&format!("{ATTACKER}/24"), &format!("{FRIEND}/24")],
+    );
+    let user = User::new("btf2b", PASSWORD);
+    let sshd_log = dir.path().join("auth.log");
+    let _sshd = start_sshd(&net, &net.server, SERVER, dir.path(), &sshd_log);
+
+    // What an admin writes: jail.conf stays stock.
+    std::fs::write(
+        f2b.join("jail.local"),
+        format!(
+            "[DEFAULT]\nbanaction = nftables-multiport\nbanaction_allports = nftables-allports\n\
+             ignoreip = 127.0.0.1/8 ::1\n\n\
+             [sshd]\nenabled = true\nbackend = auto\nlogpath = {}\nmaxretry = 3\nfindtime = 10m\nbantime = 1h\n",
+            sshd_log.display()
+        ),
+    )
+    .unwrap();
+    // Only bantam's own places: state and socket.
+    let socket = dir.path().join("bantam.sock");
+    let config = dir.path().join("bantam.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[daemon]\nstate-dir = \"{}\"\nsocket = \"{}\"\n",
+            dir.path().join("state").display(),
+            socket.display(),
+        ),
+    )
+    .unwrap();
+    let daemon_log = dir.path().join("bantam.log");
+    let start = || {
+        Proc(
+            net.exec(
+                &net.server,
+                &[
+                    bantam().to_str().unwrap(),
+                    "run",
+                    "--config",
+                    config.to_str().unwrap(),
+                    "--fail2ban-config",
+                    f2b.to_str().unwrap(),
+                ],
+            )
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&daemon_log).unwrap())
+            .spawn()
+            .expect("bantam run"),
+        )
+    };
+    let show_log = || std::fs::read_to_string(&daemon_log).unwrap_or_default();
+    let mut daemon = start();
+    wait_for("the control socket", Duration::from_secs(10), || {
+        cli(&socket, &["status"]).status.success()
+    });
+    let status = String::from_utf8_lossy(&cli(&socket, &["status", "--json"]).stdout).into_owned();
+    assert!(
+        status.contains("sshd"),
+        "the sshd jail runs: {status}\n{}",
+        show_log()
+    );
+
+    assert!(
+        ssh_attempt(&net, FRIEND, SERVER, &user.name, PASSWORD),
+        "a correct login must work"
+    );
+    assert!(tcp_connects(&net, ATTACKER, SERVER, 22));
+    for _ in 0..3 {
+        assert!(!ssh_attempt(
+            &net,
+            ATTACKER,
+            SERVER,
+            &user.name,
+            "wrong-guess"
+        ));
+    }
+    wait_for(
+        "the attacker in fail2ban's set",
+        Duration::from_secs(10),
+        || f2b_set(&net).contains(ATTACKER),
+    );
+    assert!(
+        !tcp_connects(&net, ATTACKER, SERVER, 22),
+        "a banned attacker cannot connect\n{}",
+        show_log()
+    );
+    let banned = String::from_utf8_lossy(&cli(&socket, &["banned", "--json"]).stdout).into_owned();
+    assert!(banned.contains(ATTACKER), "{banned}");
+    assert!(
+        !banned.contains(FRIEND),
+        "the friend is not banned: {banned}"
+    );
+    assert!(
+        ssh_attempt(&net, FRIEND, SERVER, &user.name, PASSWORD),
+        "the friend still gets in"
+    );
+
+    // Stop runs actionstop (fail2ban's action removes its table); the next
+    // start runs actionstart and bans again from the database.
+    assert!(cli(&socket, &["stop"]).status.success());
+    wait_for("the daemon to exit", Duration::from_secs(10), || {
+        daemon.0.try_wait().unwrap().is_some()
+    });
+    assert!(
+        !f2b_set(&net).contains(ATTACKER),
+        "actionstop removed fail2ban's table"
+    );
+    daemon = start();
+    wait_for("the restarted daemon", Duration::from_secs(10), || {
+        cli(&socket, &["status"]).status.success()
+    });
+    wait_for(
+        "the ban restored through the action",
+        Duration::from_secs(10),
+        || f2b_set(&net).contains(ATTACKER),
+    );
+    assert!(!tcp_connects(&net, ATTACKER, SERVER, 22), "{}", show_log());
+
+    // Unban from the CLI runs actionunban.
+    let out = cli(&socket, &["unban", ATTACKER]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!f2b_set(&net).contains(ATTACKER), "{}", show_log());
+    assert!(tcp_connects(&net, ATTACKER, SERVER, 22));
+    assert!(cli(&socket, &["stop"]).status.success());
+    wait_for("the daemon to exit", Duration::from_secs(10), || {
+        daemon.0.try_wait().unwrap().is_some()
+    });
+}
