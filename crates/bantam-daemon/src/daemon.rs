@@ -31,6 +31,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use crate::actions::{ActionBan, JailAction};
 use crate::bans::{ActiveBan, BanBook};
 use crate::clock::Clock;
 use crate::control::socket::{peer_allowed, ControlSocket};
@@ -122,6 +123,9 @@ impl Daemon {
     /// Runs until `shutdown` completes, SIGTERM/SIGINT, or a `stop` request.
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), DaemonError> {
         self.backend.setup()?;
+        for jail in &mut self.jails {
+            run_actions(jail, "start", |a| a.start());
+        }
         self.reconcile()?;
         for p in self.store.load_positions()? {
             let cp = Checkpoint {
@@ -181,6 +185,9 @@ impl Daemon {
         for source in self.sources.drain(..) {
             source.abort();
         }
+        for jail in &mut self.jails {
+            run_actions(jail, "stop", |a| a.stop());
+        }
         log::info("stopped; bans stay in the firewall until they end");
         Ok(())
     }
@@ -201,10 +208,27 @@ impl Daemon {
                 ));
                 continue;
             };
-            entries.push(BanEntry {
-                target,
-                timeout: remaining(record.end, now),
-            });
+            match self.jails.iter_mut().find(|j| j.name() == record.jail) {
+                Some(jail) if !jail.native_ban => {
+                    run_actions(jail, "ban (restored)", |a| {
+                        a.ban(&action_ban(&record, target, true, &no_fields()))
+                    });
+                }
+                Some(jail) => {
+                    run_actions(jail, "ban (restored)", |a| {
+                        a.ban(&action_ban(&record, target, true, &no_fields()))
+                    });
+                    entries.push(BanEntry {
+                        target,
+                        timeout: remaining(record.end, now),
+                    });
+                }
+                // A jail no longer configured: its bans run out in our table.
+                None => entries.push(BanEntry {
+                    target,
+                    timeout: remaining(record.end, now),
+                }),
+            }
             self.bans.insert(ActiveBan { target, record });
         }
         // The backend lists targets in canonical form; compare like with like.
@@ -352,7 +376,9 @@ impl Daemon {
         }
         // Store first: every ban the kernel holds is then in the store.
         self.store.record_bans(&records)?;
-        self.backend.ban(&entries)?;
+        if jail.native_ban {
+            self.backend.ban(&entries)?;
+        }
         let span = match jail.settings.bantime {
             bantam_config::BanTime::Permanent => "permanently".to_owned(),
             bantam_config::BanTime::For(d) => format!("for {}", human_duration(d)),
@@ -374,6 +400,11 @@ impl Daemon {
         log::info_many(&messages);
         let jail = &mut self.jails[jail_index];
         jail.total_banned += records.len() as u64;
+        for (record, entry) in records.iter().zip(&entries) {
+            run_actions(jail, "ban", |a| {
+                a.ban(&action_ban(record, entry.target, false, &no_fields()))
+            });
+        }
         for (record, entry) in records.into_iter().zip(entries) {
             jail.tracker.forget(&entry.target);
             self.bans.insert(ActiveBan {
@@ -399,6 +430,7 @@ impl Daemon {
         if let Err(e) = self.backend.unban(&targets) {
             log::error(&format!("{e}"));
         }
+        self.unban_actions(&ended);
         let messages: Vec<String> = ended
             .iter()
             .map(|b| format!("{}: ban on {} ended", b.record.jail, b.record.target))
@@ -492,6 +524,7 @@ impl Daemon {
     fn unban(&mut self, targets: &[String], all: bool) -> Response {
         if all {
             let removed = self.bans.clear();
+            self.unban_actions(&removed);
             let result = self
                 .store
                 .remove_all()
@@ -515,7 +548,9 @@ impl Daemon {
         let names: Vec<String> = parsed.iter().map(Target::to_string).collect();
         let mut lifted = 0;
         for target in &parsed {
-            lifted += self.bans.remove_everywhere(target).len();
+            let removed = self.bans.remove_everywhere(target);
+            self.unban_actions(&removed);
+            lifted += removed.len();
             for jail in &mut self.jails {
                 jail.tracker.forget(target);
             }
@@ -531,6 +566,17 @@ impl Daemon {
                 Response::ok(format!("lifted {lifted} ban(s)"))
             }
             Err(e) => Response::error(e.to_string()),
+        }
+    }
+
+    /// Runs the `unban` hooks of the jails these bans belonged to.
+    fn unban_actions(&mut self, ended: &[ActiveBan]) {
+        for ban in ended {
+            if let Some(jail) = self.jails.iter_mut().find(|j| j.name() == ban.record.jail) {
+                run_actions(jail, "unban", |a| {
+                    a.unban(&action_ban(&ban.record, ban.target, false, &no_fields()))
+                });
+            }
         }
     }
 
@@ -561,17 +607,29 @@ impl Daemon {
         let mut jails = Vec::new();
         for s in &settings.jails {
             let mut jail = Jail::new(s.clone(), settings.daemon.max_tracked)?;
-            if let Some(previous) = old.remove(&s.name) {
-                if previous.settings.maxretry == s.maxretry
-                    && previous.settings.findtime == s.findtime
-                {
-                    jail.tracker = previous.tracker;
+            match old.remove(&s.name) {
+                Some(mut previous) => {
+                    jail.total_banned = previous.total_banned;
+                    jail.total_failures = previous.total_failures;
+                    jail.lines_read = previous.lines_read;
+                    if previous.actions_key() == jail.actions_key() {
+                        jail.actions = std::mem::take(&mut previous.actions);
+                    } else {
+                        run_actions(&mut previous, "stop", |a| a.stop());
+                        run_actions(&mut jail, "start", |a| a.start());
+                    }
+                    if previous.settings.maxretry == s.maxretry
+                        && previous.settings.findtime == s.findtime
+                    {
+                        jail.tracker = previous.tracker;
+                    }
                 }
-                jail.total_banned = previous.total_banned;
-                jail.total_failures = previous.total_failures;
-                jail.lines_read = previous.lines_read;
+                None => run_actions(&mut jail, "start", |a| a.start()),
             }
             jails.push(jail);
+        }
+        for mut gone in old.into_values() {
+            run_actions(&mut gone, "stop", |a| a.stop());
         }
         for source in self.sources.drain(..) {
             source.abort();
@@ -582,6 +640,50 @@ impl Daemon {
         let started = self.start_sources();
         notify::notify("READY=1");
         started
+    }
+}
+
+/// Runs one hook on every action of `jail`, logging (not propagating)
+/// failures: an action is a side effect of a ban, never a reason to lose one.
+fn run_actions(
+    jail: &mut Jail,
+    what: &str,
+    mut hook: impl FnMut(&mut dyn JailAction) -> Result<(), String>,
+) {
+    for action in &mut jail.actions {
+        if let Err(e) = hook(action.as_mut()) {
+            log::error(&format!(
+                "jail {}: action {} {what}: {e}",
+                jail.settings.name,
+                action.name()
+            ));
+        }
+    }
+}
+
+fn no_fields() -> std::collections::BTreeMap<String, String> {
+    std::collections::BTreeMap::new()
+}
+
+/// A stored ban as the action hooks see it.
+fn action_ban<'a>(
+    record: &'a BanRecord,
+    target: Target,
+    restored: bool,
+    fields: &'a std::collections::BTreeMap<String, String>,
+) -> ActionBan<'a> {
+    ActionBan {
+        jail: &record.jail,
+        target,
+        failures: record.failures,
+        start: record.start,
+        bantime: record
+            .end
+            .map_or(-1, |end| end.duration_since(record.start).as_secs()),
+        ban_count: record.ban_count,
+        matches: &record.matches,
+        fields,
+        restored,
     }
 }
 

@@ -8,6 +8,7 @@ use bantam_filter::{Filter, Host};
 use bantam_firewall::Target;
 use jiff::{SignedDuration, Timestamp};
 
+use crate::actions::JailAction;
 use crate::control::JailStatus;
 use crate::error::DaemonError;
 use crate::tracker::Tracker;
@@ -20,6 +21,12 @@ pub struct Jail {
     pub total_failures: u64,
     pub total_banned: u64,
     pub lines_read: u64,
+    /// fail2ban-style actions run for this jail's bans (see [`crate::actions`]).
+    pub actions: Vec<Box<dyn JailAction>>,
+    /// Whether the native firewall backend carries this jail's bans. Jails
+    /// run from a fail2ban configuration ban through their own actions
+    /// unless the admin asked for the native backend.
+    pub native_ban: bool,
 }
 
 /// What to ban, for a filter's host. Names are never resolved (no DNS on
@@ -47,11 +54,19 @@ impl Jail {
             total_failures: 0,
             total_banned: 0,
             lines_read: 0,
+            actions: Vec::new(),
+            native_ban: true,
         })
     }
 
     pub fn name(&self) -> &str {
         &self.settings.name
+    }
+
+    /// What identifies this jail's actions across a reload: running actions
+    /// are kept (not stopped and restarted) when this is unchanged.
+    pub fn actions_key(&self) -> Vec<String> {
+        self.actions.iter().map(|a| a.name().to_owned()).collect()
     }
 
     /// Whether `target` is covered by `ignoreip`.

@@ -10,6 +10,7 @@
 //! written before the backend so that a crash never leaves a kernel ban the
 //! store does not know.
 
+pub mod actions;
 pub mod bans;
 pub mod clock;
 pub mod control;
