@@ -19,5 +19,6 @@ pub mod settings;
 pub use duration::BanTime;
 pub use error::ConfigError;
 pub use settings::{
-    builtin_default, load, parse, BackendKind, DaemonSettings, JailSettings, Settings,
+    builtin_default, load, parse, BackendKind, DaemonSettings, Fail2banActions, JailSettings,
+    Settings,
 };

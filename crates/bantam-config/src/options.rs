@@ -38,6 +38,16 @@ pub struct DaemonOptions {
     pub backend: Option<Spanned<String>>,
     /// Name of the host in notifications (default: the system host name).
     pub hostname: Option<String>,
+    /// A fail2ban configuration directory (`/etc/fail2ban`) whose enabled
+    /// jails run beside the jails of this file, read as fail2ban reads it
+    /// (jail.conf, jail.d, jail.local, filter.d, action.d).
+    pub fail2ban_config: Option<Spanned<String>>,
+    /// How fail2ban jails ban: `commands` (default) runs their `action.d`
+    /// commands as fail2ban would; `native` puts the addresses of jails whose
+    /// actions are firewall actions (iptables, ipset, nftables, firewalld)
+    /// in bantam's own nftables sets instead, and runs only their other
+    /// actions (mail, webhooks) as commands.
+    pub fail2ban_actions: Option<Spanned<String>>,
 }
 
 /// A number of seconds, or a duration string such as `10m` or `1d12h`.

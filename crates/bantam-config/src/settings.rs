@@ -35,6 +35,20 @@ pub struct DaemonSettings {
     pub max_tracked: usize,
     pub backend: BackendKind,
     pub hostname: Option<String>,
+    /// fail2ban configuration directory whose enabled jails also run.
+    pub fail2ban_config: Option<PathBuf>,
+    pub fail2ban_actions: Fail2banActions,
+}
+
+/// How jails from a fail2ban configuration ban (see the `fail2ban-actions`
+/// option).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Fail2banActions {
+    /// Run their `action.d` commands, as fail2ban does.
+    #[default]
+    Commands,
+    /// Firewall actions are carried by bantam's nftables backend.
+    Native,
 }
 
 #[derive(Debug, Clone)]
@@ -144,6 +158,25 @@ impl Cx<'_> {
             max_tracked,
             backend,
             hostname: d.hostname,
+            fail2ban_config: d.fail2ban_config.map(|p| {
+                // Relative to the file that names it, like filter files.
+                let dir = self.path.parent().unwrap_or(Path::new("."));
+                dir.join(p.into_inner())
+            }),
+            fail2ban_actions: match d.fail2ban_actions {
+                None => Fail2banActions::Commands,
+                Some(v) => match v.get_ref().as_str() {
+                    "commands" => Fail2banActions::Commands,
+                    "native" => Fail2banActions::Native,
+                    other => {
+                        return Err(self.err(
+                            &v,
+                            "daemon.fail2ban-actions",
+                            format!("unknown value {other:?} (commands, native)"),
+                        ))
+                    }
+                },
+            },
         };
         let mut jails = Vec::new();
         for (name, jail) in options.jails {
