@@ -51,6 +51,7 @@
 #![deny(unsafe_code)]
 
 mod backend;
+pub mod command;
 mod dry_run;
 mod error;
 mod netlink;
@@ -60,6 +61,6 @@ mod target;
 
 pub use backend::Backend;
 pub use dry_run::DryRun;
-pub use error::FirewallError;
+pub use error::{ActionProblem, FirewallError};
 pub use nftables::{ElementUpdates, Nftables};
 pub use target::{BanEntry, Target};
