@@ -124,10 +124,6 @@ pub(super) fn dynamic_trust(tag: &str) -> Option<Trust> {
     }
 }
 
-pub(super) fn is_dynamic(tag: &str) -> bool {
-    dynamic_trust(tag).is_some()
-}
-
 /// `<F-NAME>` → the capture's key: lower case, with fail2ban's two renames.
 pub(super) fn field_key(tag: &str) -> Option<String> {
     let name = tag.strip_prefix("F-")?;

@@ -377,3 +377,6 @@ fn now() -> f64 {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod oracle_tests;

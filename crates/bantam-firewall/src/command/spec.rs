@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::ban_info::is_dynamic;
+use super::ban_info::{dynamic_trust, Trust};
 
 /// How many rounds of substitution a command may need before we call it
 /// self-referencing (fail2ban stops at a similar depth).
@@ -178,9 +178,11 @@ fn static_value<'a>(
     props: &'a BTreeMap<String, String>,
     family: &str,
 ) -> Option<&'a str> {
-    // A ban's values always come from the ban: a setting of the same name
-    // must not replace them (fail2ban keeps the log-derived ones apart too).
-    if is_dynamic(name) {
+    // Log-derived values always come from the ban: a setting of the same
+    // name must not stand in for them (fail2ban keeps these apart too). A
+    // setting may give a computed tag its own spelling, as fail2ban allows:
+    // firewalld actions set `family = ipv4` / `family?family=inet6 = ipv6`.
+    if dynamic_trust(name) == Some(Trust::Environment) {
         return None;
     }
     if !family.is_empty() {
@@ -260,12 +262,15 @@ mod tests {
     }
 
     #[test]
-    fn dynamic_tags_are_never_static() {
-        let p = props(&[("matches", "oops"), ("F-USER", "oops"), ("ip", "oops")]);
+    fn log_derived_tags_are_never_static() {
+        let p = props(&[("matches", "oops"), ("F-USER", "oops"), ("fid", "oops")]);
         assert_eq!(
-            resolve_static("<matches> <F-USER> <ip>", &p, "").unwrap(),
-            "<matches> <F-USER> <ip>"
+            resolve_static("<matches> <F-USER> <fid>", &p, "").unwrap(),
+            "<matches> <F-USER> <fid>"
         );
+        // Computed ones may be spelt by the action (firewalld's families).
+        let p = props(&[("family", "ipv4"), ("family?family=inet6", "ipv6")]);
+        assert_eq!(resolve_static("<family>", &p, "inet6").unwrap(), "ipv6");
     }
 
     #[test]
