@@ -12,8 +12,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::shell::Template;
 use super::spec::resolve_static;
-use super::{ActionSpec, CommandAction};
+use super::{ActionSpec, BanInfo, CommandAction};
 
 const PYTHON: &str = "/usr/bin/python3";
 const CONFIG: &str = "/etc/fail2ban";
@@ -119,4 +120,63 @@ fn every_installed_action_resolves_as_fail2ban_resolves_it() {
         "{compared} commands of {} actions as fail2ban",
         actions.len()
     );
+}
+
+/// Whether `/bin/sh` can parse `script` (`sh -n`: parse only, run nothing).
+fn parses(script: &str) -> bool {
+    Command::new("/bin/sh")
+        .args(["-n", "-c", script])
+        .output()
+        .is_ok_and(|out| out.status.success())
+}
+
+#[test]
+fn every_installed_action_still_parses_with_hostile_values() {
+    let Some(actions) = dump() else { return };
+    let hostile = "x' \"y\" $(z) `w` ; # \\\n<ip>";
+    let mut ban = BanInfo::new("2001:db8::66".parse().unwrap());
+    ban.fid = hostile.into();
+    ban.matches = vec![hostile.into(), hostile.into()];
+    ban.ipmatches = ban.matches.clone();
+    ban.ipjailmatches = ban.matches.clone();
+    ban.fields.insert("user".into(), hostile.into());
+    let mut checked = 0;
+    let mut broken = Vec::new();
+    for action in &actions {
+        let name = action["action"].as_str().unwrap();
+        let props = spec_of(name, action["settings"].as_array().unwrap()).properties();
+        for verb in [
+            "actionstart",
+            "actionstop",
+            "actioncheck",
+            "actionban",
+            "actionunban",
+            "actionflush",
+            "actionrepair",
+        ] {
+            let text = resolve_static(&format!("<{verb}>"), &props, "inet6").unwrap();
+            // fail2ban's own text with plain values: if sh cannot parse
+            // that, the action file is at fault, not our quoting.
+            let plain = Template::compile(&text)
+                .unwrap()
+                .render(|_| Some("v".to_string()));
+            if text.trim().is_empty() || !parses(&plain.script) {
+                continue;
+            }
+            let rendered = Template::compile(&text)
+                .unwrap()
+                .render(|tag| ban.value(tag));
+            checked += 1;
+            if !parses(&rendered.script) {
+                broken.push(format!("{name} {verb}:\n{}", rendered.script));
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "{} of {checked} no longer parse:\n{}",
+        broken.len(),
+        broken.join("\n")
+    );
+    eprintln!("{checked} commands parse with hostile values");
 }
