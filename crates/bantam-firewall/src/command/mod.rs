@@ -153,7 +153,7 @@ impl CommandAction {
         };
         for family in families {
             if !self.instance(family).started {
-                self.start_family(family)?;
+                self.start_family(family, false)?;
             }
         }
         Ok(())
@@ -234,7 +234,7 @@ impl CommandAction {
     fn ban_with(&mut self, verb: Verb, ban: &BanInfo) -> Result<(), FirewallError> {
         let slot = self.slot(ban.family());
         if self.on_demand && !self.instance(slot).started {
-            self.start_family(slot)?;
+            self.start_family(slot, false)?;
         }
         self.process(verb, ban)?;
         let instance = self.instances.entry(slot).or_default();
@@ -271,7 +271,8 @@ impl CommandAction {
         if self.spec.actionrepair.trim().is_empty() {
             let _ = self.exec(Verb::Stop, slot, None);
             self.instances.insert(slot, Instance::default());
-            self.start_family(slot)?;
+            // The stop undid a start other families may share: run it.
+            self.start_family(slot, true)?;
         } else {
             if let Err(err) = self.exec(Verb::Repair, slot, None) {
                 self.instances.entry(slot).or_default().started = false;
@@ -282,12 +283,14 @@ impl CommandAction {
         self.exec(Verb::Check, slot, None)
     }
 
-    fn start_family(&mut self, slot: &'static str) -> Result<(), FirewallError> {
-        // Two families whose start command is the same text share it.
+    /// Starts one instance. Two families whose start command is the same
+    /// text share it (run once), unless `force`.
+    fn start_family(&mut self, slot: &'static str, force: bool) -> Result<(), FirewallError> {
         let text = self.resolved(Verb::Start, slot)?;
-        let already = self.instances.iter().any(|(f, i)| {
-            *f != slot && i.started && self.resolved(Verb::Start, f).ok() == Some(text.clone())
-        });
+        let already = !force
+            && self.instances.iter().any(|(f, i)| {
+                *f != slot && i.started && self.resolved(Verb::Start, f).ok() == Some(text.clone())
+            });
         if !already {
             self.exec(Verb::Start, slot, None)?;
         }

@@ -395,7 +395,9 @@ impl Scanner<'_> {
                 }
                 _ => self.copy(1),
             },
-            '<' if rest.starts_with("<<") && !rest.starts_with("<<<") => self.heredoc_operator(),
+            // A here-string (`<<<`) is a word, not a here-document.
+            '<' if rest.starts_with("<<<") => self.copy(3),
+            '<' if rest.starts_with("<<") => self.heredoc_operator(),
             _ => self.expansion(c),
         }
     }

@@ -90,6 +90,11 @@ fn comments_and_heredocs() {
         script("cat <<EOF\nline '<matches>'\nEOF\necho <matches>"),
         "cat <<EOF\nline '${f2bV_matches}'\nEOF\necho \"${f2bV_matches}\""
     );
+    // A here-string is no here-document: the next line is command text.
+    assert_eq!(
+        script("cat <<<word\necho <matches>"),
+        "cat <<<word\necho \"${f2bV_matches}\""
+    );
     let err = Template::compile("cat <<'EOF'\n<matches>\nEOF").unwrap_err();
     assert!(err.contains("here-document"), "{err}");
 }

@@ -248,3 +248,27 @@ fn reban_uses_actionreban_when_set() {
     action.reban(&ban("192.0.2.8")).unwrap();
     assert_eq!(dir.journal(), ["ban inet4 192.0.2.8", "reban 192.0.2.8"]);
 }
+
+#[test]
+fn on_demand_families_share_one_start_and_one_stop() {
+    let dir = Scratch::new();
+    let mut spec = journaling(&dir);
+    spec.actionstart = format!("echo start >> '{}'", dir.path("journal"));
+    spec.actionstop = format!("echo stop >> '{}'", dir.path("journal"));
+    spec.init
+        .insert("actionstart_on_demand".into(), "true".into());
+    let mut action = CommandAction::new(spec).unwrap();
+    action.start().unwrap();
+    action.ban(&ban("192.0.2.1")).unwrap();
+    action.ban(&ban("2001:db8::1")).unwrap();
+    action.stop().unwrap();
+    assert_eq!(
+        dir.journal(),
+        [
+            "start",
+            "ban inet4 192.0.2.1",
+            "ban inet6 2001:db8::1",
+            "stop"
+        ]
+    );
+}
