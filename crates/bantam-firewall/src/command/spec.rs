@@ -182,7 +182,9 @@ fn static_value<'a>(
     // name must not stand in for them (fail2ban keeps these apart too). A
     // setting may give a computed tag its own spelling, as fail2ban allows:
     // firewalld actions set `family = ipv4` / `family?family=inet6 = ipv6`.
-    if dynamic_trust(name) == Some(Trust::Environment) {
+    // `bantime` too: fail2ban ignores it as an action setting (jails pass
+    // their own), so `<bantime>` is always the ban's.
+    if dynamic_trust(name) == Some(Trust::Environment) || name == "bantime" {
         return None;
     }
     if !family.is_empty() {
@@ -263,10 +265,15 @@ mod tests {
 
     #[test]
     fn log_derived_tags_are_never_static() {
-        let p = props(&[("matches", "oops"), ("F-USER", "oops"), ("fid", "oops")]);
+        let p = props(&[
+            ("matches", "oops"),
+            ("F-USER", "oops"),
+            ("fid", "oops"),
+            ("bantime", "oops"),
+        ]);
         assert_eq!(
-            resolve_static("<matches> <F-USER> <fid>", &p, "").unwrap(),
-            "<matches> <F-USER> <fid>"
+            resolve_static("<matches> <F-USER> <fid> <bantime>", &p, "").unwrap(),
+            "<matches> <F-USER> <fid> <bantime>"
         );
         // Computed ones may be spelt by the action (firewalld's families).
         let p = props(&[("family", "ipv4"), ("family?family=inet6", "ipv6")]);
