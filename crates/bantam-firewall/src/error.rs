@@ -57,6 +57,68 @@ pub enum FirewallError {
 
     #[error("{0}")]
     Unsupported(String),
+
+    /// A fail2ban-style command action could not be prepared or failed
+    /// when run (see [`crate::command`]).
+    #[error("action {action}: {verb}: {problem}")]
+    Action {
+        /// The action's name, e.g. "nftables-multiport".
+        action: String,
+        /// The operation: "actionban", "actionstart", …
+        verb: &'static str,
+        #[source]
+        problem: ActionProblem,
+    },
+}
+
+/// Why one command of a command action did not succeed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ActionProblem {
+    /// The command text cannot be built: a self-referencing tag, or a log
+    /// value placed where it cannot be passed safely.
+    #[error("{0}")]
+    Template(String),
+
+    /// `/bin/sh` could not be started.
+    #[error("cannot run /bin/sh: {0}")]
+    Spawn(#[source] io::Error),
+
+    /// The command ran and failed.
+    #[error("{}{}", exit_text(*.code, *.signal), stderr_text(.stderr))]
+    Failed {
+        /// The shell's exit code, when it exited.
+        code: Option<i32>,
+        /// The signal that ended it, when one did.
+        signal: Option<i32>,
+        /// The start of what it wrote to standard error.
+        stderr: String,
+    },
+
+    /// The command ran longer than the action's timeout; its whole process
+    /// group was killed.
+    #[error("timed out after {}s, process group killed{}", .after.as_secs_f64(), stderr_text(.stderr))]
+    Timeout {
+        after: std::time::Duration,
+        stderr: String,
+    },
+}
+
+fn exit_text(code: Option<i32>, signal: Option<i32>) -> String {
+    match (code, signal) {
+        (Some(code), _) => format!("exit code {code}"),
+        (None, Some(signal)) => format!("killed by signal {signal}"),
+        (None, None) => "failed".to_string(),
+    }
+}
+
+fn stderr_text(stderr: &str) -> String {
+    let stderr = stderr.trim_end();
+    if stderr.is_empty() {
+        String::new()
+    } else {
+        format!(": {stderr}")
+    }
 }
 
 impl FirewallError {

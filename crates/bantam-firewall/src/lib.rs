@@ -24,7 +24,8 @@
 //!   batch sent in one system call: thousands of elements, applied by the
 //!   kernel as one transaction — all or nothing, never a half-applied ban
 //!   wave — and each message acknowledged, so a failure is an error with the
-//!   kernel's reason, not a silent no-op. No process is spawned, ever.
+//!   kernel's reason, not a silent no-op. No process is spawned (the
+//!   fail2ban-style [`command`] actions, which users opt into, aside).
 //! * **Our own table.** Everything lives in table `inet bantam`: we never edit
 //!   a rule we did not write, setup is idempotent and keeps existing bans,
 //!   and teardown is deleting one table. See `nft/chain.rs` for the hook,
@@ -38,8 +39,11 @@
 //!   in each batch; `nft/` encodes each kernel object (table, set, chain and
 //!   its rules, set elements, network intervals); `netlink/` is the generic
 //!   part (attributes, messages, the socket, batches, dumps) and holds the
-//!   crate's only `unsafe`, the libc socket calls.
+//!   crate's `unsafe` libc socket calls (the only other one is `killpg` in
+//!   `command/run.rs`).
 //! * [`DryRun`] (`dry_run.rs`): an in-memory backend for `--dry-run`.
+//! * [`command`]: fail2ban's action files run as shell commands, for users
+//!   who keep their own actions; log-derived values never become shell code.
 //!
 //! # Kernel requirements
 //!
@@ -47,10 +51,12 @@
 //! later, re-bans and unbans of addresses are write-only; older kernels get
 //! a read of the set first ([`ElementUpdates`]), still one batch per change.
 
-// The libc socket calls in `netlink/socket.rs` are the only exception.
+// The libc socket calls in `netlink/socket.rs` and `killpg` in
+// `command/run.rs` are the only exceptions.
 #![deny(unsafe_code)]
 
 mod backend;
+pub mod command;
 mod dry_run;
 mod error;
 mod netlink;
@@ -60,6 +66,6 @@ mod target;
 
 pub use backend::Backend;
 pub use dry_run::DryRun;
-pub use error::FirewallError;
+pub use error::{ActionProblem, FirewallError};
 pub use nftables::{ElementUpdates, Nftables};
 pub use target::{BanEntry, Target};
