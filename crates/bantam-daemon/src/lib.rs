@@ -13,6 +13,7 @@
 pub mod actions;
 pub mod bans;
 pub mod clock;
+pub mod command_action;
 pub mod control;
 pub mod daemon;
 pub mod error;
