@@ -124,6 +124,7 @@ pub(crate) fn load(basedir: &Path, name: &str) -> Result<Option<Layered>, Fail2b
     if existing.is_empty() {
         return Ok(None);
     }
+    let existing: Vec<PathBuf> = existing.iter().map(|p| normalize(p)).collect();
     let mut reader = Reader::default();
     let order = reader.includes(&existing, &[])?;
     let mut layered = Layered::default();
@@ -134,6 +135,29 @@ pub(crate) fn load(basedir: &Path, name: &str) -> Result<Option<Layered>, Fail2b
         }
     }
     Ok(Some(layered))
+}
+
+/// `a/b/../c` → `a/c`, without touching the file system, so an include
+/// loop spelled through `..` is still seen as a loop (fail2ban compares
+/// spellings and recurses until Python's stack runs out).
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                let climbable = matches!(out.components().next_back(), Some(Component::Normal(_)));
+                if climbable {
+                    out.pop();
+                } else if !matches!(out.components().next_back(), Some(Component::RootDir)) {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// `dir/*SUFFIX`, sorted, hidden files skipped (as a shell glob does).
@@ -225,7 +249,7 @@ impl Reader {
                     continue;
                 };
                 for line in value.split('\n') {
-                    let target = dir.join(line);
+                    let target = normalize(&dir.join(line));
                     if seen.contains(&target) {
                         continue;
                     }
