@@ -13,6 +13,7 @@
 
 pub mod duration;
 pub mod error;
+pub mod fail2ban;
 pub mod options;
 pub mod settings;
 
