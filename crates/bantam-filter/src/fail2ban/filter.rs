@@ -391,3 +391,7 @@ impl F2bFilter {
         out
     }
 }
+
+#[cfg(test)]
+#[path = "filter_tests.rs"]
+mod tests;
