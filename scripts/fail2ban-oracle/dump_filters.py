@@ -24,26 +24,36 @@ LOGS = sys.argv[2] if len(sys.argv) > 2 else \
 
 
 def option_sets(name):
+    """The option sets the sample test will ask for: those of the filter's
+    sample log and of the logs it includes with `# addFILE:` (fileOptions
+    carry over from file to file, as in fail2ban's samplestestcase)."""
     sets = [{}]
-    path = os.path.join(LOGS, name)
-    if not os.path.isfile(path):
-        return sets
+    files = [name]
     common = {}
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            m = re.match(r"^#+ ?((?:file|filter)Options):(.+)$", line)
-            if not m:
-                continue
-            data = json.loads(m.group(2))
-            if m.group(1) == "fileOptions":
-                common = data
-                continue
-            for d in (data if isinstance(data, list) else [data]):
-                opts = dict(common)
-                opts.update(d)
-                opts = {k: v for k, v in opts.items() if not k.startswith("test.")}
-                if opts not in sets:
-                    sets.append(opts)
+    i = 0
+    while i < len(files):
+        path = os.path.join(LOGS, files[i])
+        i += 1
+        if not os.path.isfile(path):
+            continue
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                m = re.match(r"^#+ ?((?:file|filter)Options|addFILE):(.+)$", line)
+                if not m:
+                    continue
+                data = json.loads(m.group(2))
+                if m.group(1) == "addFILE":
+                    files.append(data)
+                    continue
+                if m.group(1) == "fileOptions":
+                    common = data
+                    continue
+                for d in (data if isinstance(data, list) else [data]):
+                    opts = dict(common)
+                    opts.update(d)
+                    opts = {k: v for k, v in opts.items() if not k.startswith("test.")}
+                    if opts not in sets:
+                        sets.append(opts)
     return sets
 
 

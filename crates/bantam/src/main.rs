@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod check_samples;
 mod control_cmd;
 mod filter_arg;
 mod regex_cmd;
@@ -28,6 +29,8 @@ enum Command {
     /// Test a filter against a log file or a single line (the successor of
     /// fail2ban-regex).
     Regex(regex_cmd::RegexArgs),
+    /// Judge the fail2ban engine with fail2ban's annotated sample logs.
+    CheckSamples(check_samples::CheckSamplesArgs),
     /// Run the daemon in the foreground (systemd style).
     Run(run_cmd::RunArgs),
     /// Show the jails and their counters.
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Regex(args) => regex_cmd::run(args),
         Command::Run(args) => run_cmd::run(args),
+        Command::CheckSamples(args) => check_samples::run(args),
         Command::Status { jail, reach } => {
             control_cmd::send(&reach, Request::Status { jail }, control_cmd::print_status)
         }

@@ -6,5 +6,16 @@
 //! Native filters ([`crate::Filter`]) are faster and safer by construction;
 //! this module exists so that an admin's years of tuned filters keep working
 //! on day one, and so that fail2ban's own sample-log suite can judge us.
+//!
+//! * [`tags`]: `<HOST>`, `<F-USER>` … → Python-dialect regex text.
+//! * `regex`: one rule and the lines of a buffer its match covers.
+//! * `mlfid`: multi-line failures tied together by a connection id.
+//! * `filter`: the per-line pipeline ([`F2bFilter`]).
 
 pub mod date;
+mod filter;
+mod mlfid;
+mod regex;
+pub mod tags;
+
+pub use filter::{F2bFilter, F2bFilterSpec, F2bMatch, HostKind};

@@ -1,0 +1,74 @@
+//! Unit tests of the detector as a whole; the line-by-line comparison with
+//! fail2ban itself is in `tests/fail2ban_dates.rs`.
+
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+
+use super::DateTemplates;
+
+/// 2005-08-14 10:00:00 UTC, fail2ban's test "now".
+fn now() -> Timestamp {
+    Timestamp::from_second(1_124_013_600).unwrap()
+}
+
+fn cet() -> TimeZone {
+    TimeZone::posix("CET-1CEST-2,M3.5.0,M10.5.0").unwrap()
+}
+
+fn find(pattern: Option<&str>, line: &str) -> Option<(usize, usize, i64)> {
+    let mut d = DateTemplates::new(pattern, cet()).unwrap();
+    d.set_year_limit(2029).unwrap();
+    d.find(line, now())
+        .map(|h| (h.start, h.end, h.time.as_second()))
+}
+
+#[test]
+fn iso_default() {
+    // 2005-08-14 09:00:00 UTC.
+    let hit = find(None, "2005-08-14 11:00:00 host sshd: x 192.0.2.1").unwrap();
+    assert_eq!(hit, (0, 19, 1_124_010_000));
+}
+
+#[test]
+fn syslog_year_inferred() {
+    // Aug 14 11:00 local (CEST) this year.
+    let hit = find(None, "Aug 14 11:00:00 host sshd[1]: x").unwrap();
+    assert_eq!(hit, (0, 15, 1_124_010_000));
+    // December is in the future: last year (CET, +01:00).
+    let hit = find(None, "Dec 24 11:00:00 host x").unwrap();
+    assert_eq!(hit.2, 1_103_882_400);
+}
+
+#[test]
+fn explicit_offset_wins() {
+    let hit = find(None, "[14/Aug/2005:09:00:00 +0000] x").unwrap();
+    assert_eq!(hit, (1, 27, 1_124_010_000));
+}
+
+#[test]
+fn epoch_and_tai() {
+    let hit = find(None, "1124010000.500 x").unwrap();
+    assert_eq!(hit, (0, 14, 1_124_010_000));
+    let hit = find(Some("TAI64N"), "@4000000043c7b1d22a64e1d4 x").unwrap();
+    assert_eq!(hit.2, 0x43c7_b1d2);
+}
+
+#[test]
+fn custom_pattern_and_none() {
+    let hit = find(Some("^L %d/%m/%Y - %H:%M:%S"), "L 14/08/2005 - 11:00:00: x").unwrap();
+    assert_eq!(hit, (0, 23, 1_124_010_000));
+    let d = DateTemplates::new(Some("{NONE}"), cet()).unwrap();
+    assert!(d.is_none());
+}
+
+#[test]
+fn empty_group_is_an_empty_hit() {
+    let hit = find(Some("^WARNING:()**"), "WARNING: x").unwrap();
+    assert_eq!((hit.0, hit.1), (8, 8));
+}
+
+#[test]
+fn bad_patterns_are_errors() {
+    assert!(DateTemplates::new(Some("%Q"), cet()).is_err());
+    assert!(DateTemplates::new(Some("%Y-(%m"), cet()).is_err());
+}

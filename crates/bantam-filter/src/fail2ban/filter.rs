@@ -1,0 +1,397 @@
+//! fail2ban's per-line pipeline: find and cut out the date, buffer
+//! `maxlines` lines, `prefregex`, the failregex list in order, ignoreregex,
+//! multi-line ids. The order of these steps and their corner cases are
+//! fail2ban 1.0.2's (`Filter.processLine` / `findFailure`), because the
+//! filters and sample logs that users bring were tuned against exactly that.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+
+use crate::error::FilterError;
+
+use super::date::DateTemplates;
+use super::mlfid::{Fail, MlfidCache};
+use super::regex::{buffer_text, Rule, TupleLine};
+
+/// A filter as fail2ban resolved it (from its INI files or from its own
+/// dump): patterns still carry their tags, `%%` is already unescaped.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct F2bFilterSpec {
+    /// The filter's name (for errors).
+    pub name: String,
+    pub prefregex: Option<String>,
+    pub failregex: Vec<String>,
+    pub ignoreregex: Vec<String>,
+    /// `datepattern` as written (several lines allowed), `None` for
+    /// fail2ban's default templates.
+    pub datepattern: Option<String>,
+    /// Lines searched together; 1 when not set.
+    pub maxlines: usize,
+    /// Return every matching failregex, and helper (`nofail`) and pending
+    /// matches too, as fail2ban's sample test runs filters.
+    pub check_all: bool,
+    /// Do not drop failures whose host is a DNS name. bantam never resolves
+    /// names; without this, such failures are left out (fail2ban would
+    /// resolve them).
+    pub raw_host: bool,
+}
+
+/// Which group named the failure's source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostKind {
+    Ip4,
+    Ip6,
+    Dns,
+    /// No address: the failure id is an `<F-ID>` (or an mlfid).
+    Id,
+}
+
+/// One failregex match, as fail2ban reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct F2bMatch {
+    /// The failregex's index.
+    pub rule: usize,
+    /// The failure id: the host, or the `<F-ID>` when the rule has one that
+    /// differs from the host. `None`: the address is not known yet (a
+    /// pending multi-line failure; only with `check_all`).
+    pub fid: Option<String>,
+    /// The host text (address or name), raw.
+    pub host: Option<String>,
+    /// What `host` (or, without one, `fid`) is.
+    pub kind: HostKind,
+    /// The prefix length from `<SUBNET>`/`<CIDR>`, if captured.
+    pub cidr: Option<String>,
+    pub time: Timestamp,
+    /// A helper match, not a failure (only with `check_all`).
+    pub nofail: bool,
+    /// Every named group that took part (`user`, `mlfid` …), prefregex's
+    /// merged in.
+    pub fields: BTreeMap<String, String>,
+    /// Every user seen on a multi-line connection.
+    pub users: Vec<String>,
+    /// The log lines that count as attempts.
+    pub matches: Vec<String>,
+}
+
+/// A compiled fail2ban filter with its per-log state (buffer, last date,
+/// connections in progress). One per log.
+#[derive(Clone, Debug)]
+pub struct F2bFilter {
+    name: String,
+    prefregex: Option<Rule>,
+    failregex: Vec<Rule>,
+    ignoreregex: Vec<Rule>,
+    maxlines: usize,
+    check_all: bool,
+    raw_host: bool,
+    dates: DateTemplates,
+    buffer: Vec<TupleLine>,
+    last_time_text: String,
+    last_date: Option<Timestamp>,
+    mlfid: MlfidCache,
+}
+
+/// A line without a date inherits the previous line's date only if that one
+/// is this recent (as fail2ban does).
+const INHERIT_DATE: SignedDuration = SignedDuration::from_secs(60);
+
+impl F2bFilter {
+    /// Compiles `spec`. `zone` applies to dates without an offset.
+    pub fn new(spec: &F2bFilterSpec, zone: TimeZone) -> Result<F2bFilter, FilterError> {
+        let maxlines = spec.maxlines.max(1);
+        let multiline = maxlines > 1;
+        let name = &spec.name;
+        let prefregex = spec
+            .prefregex
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .map(|p| Rule::new(p, false, &format!("filter {name}, prefregex")))
+            .transpose()?;
+        let mut failregex = Vec::with_capacity(spec.failregex.len());
+        for (i, p) in spec.failregex.iter().enumerate() {
+            let what = format!("filter {name}, failregex {i}");
+            let rule = Rule::new(p, multiline, &what)?;
+            let ids = ["fid", "ip4", "ip6", "dns", "mlfid"];
+            let has_id = |r: &Rule| ids.iter().any(|g| r.has_group(g));
+            if !has_id(&rule) && !prefregex.as_ref().is_some_and(has_id) {
+                return Err(FilterError::NoHost {
+                    what,
+                    pattern: p.clone(),
+                });
+            }
+            failregex.push(rule);
+        }
+        let ignoreregex = spec
+            .ignoreregex
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Rule::new(p, multiline, &format!("filter {name}, ignoreregex {i}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let dates = DateTemplates::new(spec.datepattern.as_deref(), zone)?;
+        Ok(F2bFilter {
+            name: name.clone(),
+            prefregex,
+            failregex,
+            ignoreregex,
+            maxlines,
+            check_all: spec.check_all,
+            raw_host: spec.raw_host,
+            dates,
+            buffer: Vec::new(),
+            last_time_text: String::new(),
+            last_date: None,
+            mlfid: MlfidCache::default(),
+        })
+    }
+
+    /// The filter's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// How many failregex rules there are.
+    pub fn rule_count(&self) -> usize {
+        self.failregex.len()
+    }
+
+    /// A log line whose date is in the text. `now` dates lines without a
+    /// date (and infers missing years).
+    pub fn process_line(&mut self, line: &str, now: Timestamp) -> Vec<F2bMatch> {
+        let hit = if self.dates.is_none() {
+            None
+        } else {
+            self.dates.find(line, now)
+        };
+        let recent = |d: Timestamp| now.duration_since(d) < INHERIT_DATE;
+        let (tuple, date) = match hit {
+            Some(h) if h.start < h.end && h.end <= line.len() => {
+                let t = TupleLine {
+                    pre: line[..h.start].to_owned(),
+                    time: line[h.start..h.end].to_owned(),
+                    rest: line[h.end..].to_owned(),
+                };
+                self.last_time_text = t.time.clone();
+                self.last_date = Some(h.time);
+                (t, h.time)
+            }
+            // No date (or an optional one that is empty): the previous
+            // line's if recent, else now.
+            _ => match self.last_date.filter(|d| recent(*d)) {
+                Some(d) => (
+                    TupleLine {
+                        pre: String::new(),
+                        time: self.last_time_text.clone(),
+                        rest: line.to_owned(),
+                    },
+                    d,
+                ),
+                None => (
+                    TupleLine {
+                        rest: line.to_owned(),
+                        ..TupleLine::default()
+                    },
+                    now,
+                ),
+            },
+        };
+        self.find_failures(tuple, date, now)
+    }
+
+    /// A line whose time is already known (the journal's timestamp): no
+    /// date is searched for in the text.
+    pub fn process_dated(&mut self, line: &str, time: Timestamp) -> Vec<F2bMatch> {
+        self.last_time_text.clear();
+        self.last_date = Some(time);
+        let tuple = TupleLine {
+            rest: line.to_owned(),
+            ..TupleLine::default()
+        };
+        self.find_failures(tuple, time, time)
+    }
+
+    fn ignored(&self, buf: &str, org: &[TupleLine], matched: Option<&[TupleLine]>) -> bool {
+        let owned;
+        let (buf, org) = match matched {
+            Some(m) if self.maxlines > 1 => {
+                owned = buffer_text(m);
+                (owned.as_str(), m)
+            }
+            _ => (buf, org),
+        };
+        let mut found = false;
+        for rule in &self.ignoreregex {
+            if rule.search(buf, org).is_some() {
+                found = true;
+                if !self.check_all {
+                    break;
+                }
+            }
+        }
+        found
+    }
+
+    fn find_failures(
+        &mut self,
+        tuple: TupleLine,
+        date: Timestamp,
+        now: Timestamp,
+    ) -> Vec<F2bMatch> {
+        let mut out = Vec::new();
+        if self.maxlines > 1 {
+            self.buffer.push(tuple);
+            let excess = self.buffer.len().saturating_sub(self.maxlines);
+            self.buffer.drain(..excess);
+        } else {
+            self.buffer = vec![tuple];
+        }
+        let org = self.buffer.clone();
+        let mut buf = Some(buffer_text(&org));
+
+        // Few ignore rules against many failure rules: check them first.
+        if !self.ignoreregex.is_empty()
+            && self.ignoreregex.len() + 2 < self.failregex.len()
+            && self.ignored(buf.as_deref().unwrap_or(""), &org, None)
+        {
+            return out;
+        }
+
+        let mut pre = BTreeMap::new();
+        if let Some(p) = &self.prefregex {
+            let Some(hit) = p.search(buf.as_deref().unwrap_or(""), &org) else {
+                return out;
+            };
+            pre = hit.groups;
+            if let Some(content) = pre.remove("content").flatten().filter(|c| !c.is_empty()) {
+                self.buffer = vec![TupleLine {
+                    rest: content,
+                    ..TupleLine::default()
+                }];
+                buf = None;
+            }
+        }
+
+        for index in 0..self.failregex.len() {
+            let text = buf.get_or_insert_with(|| buffer_text(&self.buffer)).clone();
+            let Some(hit) = self.failregex[index].search(&text, &org) else {
+                continue;
+            };
+            if !self.ignoreregex.is_empty() && self.ignored(&text, &org, Some(&hit.matched)) {
+                if !self.check_all || self.maxlines > 1 {
+                    self.buffer = hit.unmatched.clone();
+                }
+                buf = None;
+                if !self.check_all {
+                    break;
+                }
+                continue;
+            }
+            if !self.check_all || self.maxlines > 1 {
+                self.buffer = hit.unmatched.clone();
+                buf = None;
+            }
+            let mut fail = Fail {
+                groups: if pre.is_empty() {
+                    hit.groups.clone()
+                } else {
+                    let mut g = pre.clone();
+                    g.extend(hit.groups.clone());
+                    g
+                },
+                ..Fail::default()
+            };
+            let mlfid = fail.get("mlfid").map(str::to_owned);
+            if let Some(id) = &mlfid {
+                fail = self.mlfid.merge(id, fail, &hit.matched, now);
+                if fail.truthy("nofail") && !self.check_all {
+                    return out;
+                }
+            } else {
+                fail.matches.extend(hit.matched.iter().cloned());
+            }
+            let mut fid = fail.get("fid").map(str::to_owned);
+            let (host, kind) = if let Some(ip) = fail.get("ip4") {
+                (Some(ip.to_owned()), HostKind::Ip4)
+            } else if let Some(ip) = fail.get("ip6") {
+                (Some(ip.to_owned()), HostKind::Ip6)
+            } else if let Some(name) = fail.get("dns") {
+                (Some(name.to_owned()), HostKind::Dns)
+            } else {
+                if fid.is_none() && mlfid.is_none() {
+                    // The rule's own id groups (fail2ban's fallback); a rule
+                    // without any cannot name a failure on this line.
+                    match &hit.own_id {
+                        Some(id) => fid = Some(id.clone()),
+                        None => continue,
+                    }
+                }
+                (None, HostKind::Id)
+            };
+            let ident = host.clone().or_else(|| fid.clone());
+            let result_fid = match ident {
+                None => {
+                    fail.pending = true;
+                    if let Some(id) = &mlfid {
+                        self.mlfid.store(id, &fail);
+                    }
+                    if !self.check_all {
+                        return out;
+                    }
+                    None
+                }
+                Some(ident) => {
+                    if host.is_some() && fid.as_ref().is_some_and(|f| *f != ident) {
+                        fail.ip = Some(ident);
+                        if let Some(id) = &mlfid {
+                            self.mlfid.store(id, &fail);
+                        }
+                        fid
+                    } else {
+                        Some(ident)
+                    }
+                }
+            };
+            if kind == HostKind::Dns && !self.raw_host {
+                // fail2ban would resolve the name; bantam never does.
+                if !self.check_all {
+                    break;
+                }
+                continue;
+            }
+            let kind = if result_fid.is_some() && fail.ip.is_some() {
+                HostKind::Id
+            } else {
+                kind
+            };
+            out.push(F2bMatch {
+                rule: index,
+                fid: result_fid,
+                host,
+                kind,
+                cidr: fail.get("cidr").map(str::to_owned),
+                time: date,
+                nofail: fail.truthy("nofail"),
+                fields: fail
+                    .groups
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.clone()?)))
+                    .collect(),
+                users: fail
+                    .users
+                    .as_ref()
+                    .map(|u: &BTreeSet<String>| u.iter().cloned().collect())
+                    .unwrap_or_default(),
+                matches: fail.matches.iter().map(TupleLine::full).collect(),
+            });
+            if !self.check_all {
+                break;
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+#[path = "filter_tests.rs"]
+mod tests;

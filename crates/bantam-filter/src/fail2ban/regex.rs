@@ -1,0 +1,231 @@
+//! One fail2ban rule (`prefregex`, a `failregex` or an `ignoreregex`):
+//! the expanded pattern, and a search over a line buffer that says which
+//! buffered lines the match covers.
+//!
+//! # Why the line bookkeeping
+//!
+//! With `maxlines` > 1 fail2ban searches the buffered lines joined by `\n`.
+//! A match consumes the lines it spans (minus any `<SKIPLINES>` lines), and
+//! the rest stay buffered for later matches. The results (`matches`,
+//! `attempts`) count those lines, so the accounting has to be exact.
+
+use std::collections::BTreeMap;
+
+use crate::error::FilterError;
+use crate::python::{PyFlags, PyMatch, PyRegex};
+
+use super::tags;
+
+/// One buffered line, split as fail2ban splits it: the text before the
+/// date, the date text, and the text after it. Rules see `pre + rest`.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct TupleLine {
+    pub pre: String,
+    pub time: String,
+    pub rest: String,
+}
+
+impl TupleLine {
+    /// The text the rules see: the line with its date cut out.
+    pub fn text(&self) -> String {
+        let mut s = String::with_capacity(self.pre.len() + self.rest.len());
+        s.push_str(&self.pre);
+        s.push_str(&self.rest);
+        s
+    }
+
+    /// The whole line as logged.
+    pub fn full(&self) -> String {
+        format!("{}{}{}", self.pre, self.time, self.rest)
+    }
+}
+
+/// The buffer text the rules search: every line's text, each followed by
+/// `\n` (fail2ban ends the buffer with a newline too; Python's `$` matches
+/// before it).
+pub fn buffer_text(lines: &[TupleLine]) -> String {
+    let mut s = String::new();
+    for l in lines {
+        s.push_str(&l.pre);
+        s.push_str(&l.rest);
+        s.push('\n');
+    }
+    s
+}
+
+/// Group values by name; `None` for a group that did not take part (it
+/// still overrides a `prefregex` value of the same name, as in fail2ban).
+pub type Groups = BTreeMap<String, Option<String>>;
+
+/// A successful search.
+#[derive(Clone, Debug)]
+pub struct Hit {
+    pub groups: Groups,
+    /// The buffered lines the match spans (minus skipped lines).
+    pub matched: Vec<TupleLine>,
+    /// The buffered lines left over.
+    pub unmatched: Vec<TupleLine>,
+    /// The id groups of this rule's own match (`fid`, `ip4`, `ip6`, `dns`),
+    /// in that order of preference: the fallback failure id.
+    pub own_id: Option<String>,
+}
+
+/// A compiled rule.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    re: PyRegex,
+    /// `alt_NAME[_N]` groups and the key each fills when that key is empty.
+    alternates: Vec<(String, String)>,
+    skiplines: usize,
+}
+
+impl Rule {
+    /// Expands tags and compiles. `what` names the rule in errors
+    /// ("filter sshd, failregex 3").
+    pub fn new(pattern: &str, multiline: bool, what: &str) -> Result<Rule, FilterError> {
+        let expanded = tags::expand(pattern);
+        if expanded.pattern.trim().is_empty() {
+            return Err(FilterError::Regex {
+                what: what.to_owned(),
+                pattern: pattern.to_owned(),
+                reason: "the pattern is empty".to_owned(),
+            });
+        }
+        let flags = PyFlags {
+            multiline,
+            ..PyFlags::default()
+        };
+        let re = PyRegex::new(&expanded.pattern, flags).map_err(|e| FilterError::Regex {
+            what: what.to_owned(),
+            pattern: pattern.to_owned(),
+            reason: e.reason,
+        })?;
+        let mut alternates: Vec<(String, String)> = re
+            .group_names()
+            .iter()
+            .flatten()
+            .filter_map(|n| alternate_target(n).map(|t| (n.to_string(), t)))
+            .collect();
+        alternates.sort();
+        Ok(Rule {
+            re,
+            alternates,
+            skiplines: expanded.skiplines,
+        })
+    }
+
+    /// Whether the rule has a group of this name.
+    pub fn has_group(&self, name: &str) -> bool {
+        self.re.group_names().iter().flatten().any(|n| &**n == name)
+    }
+
+    /// Searches `buf` (the text of `org`, or a `prefregex` content that
+    /// replaced it). `None` also when the backtracking limit was hit: a line
+    /// too costly to judge is a line that does not match.
+    pub fn search(&self, buf: &str, org: &[TupleLine]) -> Option<Hit> {
+        let m = self.re.search(buf).ok()??;
+        let groups = self.groups(buf, &m);
+        let own_id = ["fid", "ip4", "ip6", "dns"]
+            .iter()
+            .find_map(|g| m.name(g).map(|(s, e)| buf[s..e].to_owned()));
+        let (matched, unmatched) = if org.len() <= 1 {
+            (org.to_vec(), Vec::new())
+        } else {
+            self.split_lines(buf, &m, org)
+        };
+        Some(Hit {
+            groups,
+            matched,
+            unmatched,
+            own_id,
+        })
+    }
+
+    fn groups(&self, buf: &str, m: &PyMatch) -> Groups {
+        let mut g: Groups = self
+            .re
+            .group_names()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| {
+                let n = n.as_deref()?;
+                Some((n.to_owned(), m.get(i).map(|(s, e)| buf[s..e].to_owned())))
+            })
+            .collect();
+        for (alt, target) in &self.alternates {
+            let v = g.get(alt).cloned().flatten();
+            let filled = g
+                .get(target)
+                .cloned()
+                .flatten()
+                .is_some_and(|t| !t.is_empty());
+            if v.as_deref().is_some_and(|v| !v.is_empty()) && !filled {
+                g.insert(target.clone(), v);
+            }
+        }
+        g
+    }
+
+    /// Which of `org`'s lines the match spans, counted by the newlines of
+    /// `buf` before its start and after its end.
+    fn split_lines(
+        &self,
+        buf: &str,
+        m: &PyMatch,
+        org: &[TupleLine],
+    ) -> (Vec<TupleLine>, Vec<TupleLine>) {
+        let (start, end) = m.span();
+        let b = buf.as_bytes();
+        // The line of the match's first character (a match starting on a
+        // newline belongs to the line that newline ends).
+        let search_to = (start + 1).min(b.len());
+        let line_start = memchr::memrchr(b'\n', &b[..search_to]).map_or(0, |i| i + 1);
+        let from = end.saturating_sub(1);
+        let line_end =
+            memchr::memchr(b'\n', &b[from.min(b.len())..]).map_or(b.len(), |i| from + i + 1);
+        let first = memchr::memchr_iter(b'\n', &b[..line_start]).count();
+        let last = memchr::memchr_iter(b'\n', &b[..line_end]).count();
+        let first = first.min(org.len());
+        let last = last.clamp(first, org.len());
+        let mut matched: Vec<TupleLine> = org[first..last].to_vec();
+        let mut unmatched: Vec<TupleLine> = org[..first].to_vec();
+        let mut n = 0;
+        for skipped in self.skipped_lines(buf, m) {
+            if let Some(k) = matched[n.min(matched.len())..]
+                .iter()
+                .position(|l| l.text() == skipped)
+            {
+                unmatched.push(matched.remove(n + k));
+                n += k;
+            }
+        }
+        unmatched.extend_from_slice(&org[last..]);
+        (matched, unmatched)
+    }
+
+    fn skipped_lines(&self, buf: &str, m: &PyMatch) -> Vec<String> {
+        let mut text = String::new();
+        for i in 0..self.skiplines {
+            if let Some((s, e)) = m.name(&format!("skiplines{i}")) {
+                text.push_str(&buf[s..e]);
+            }
+        }
+        text.lines().map(str::to_owned).collect()
+    }
+}
+
+/// `alt_user`, `alt_user_2` → `user`; `alt_user1` → `user1` (a trailing
+/// number only counts after `_`, as in fail2ban).
+fn alternate_target(name: &str) -> Option<String> {
+    if name.len() <= 4 {
+        return None;
+    }
+    let rest = name.strip_prefix("alt_")?;
+    let base = match rest.rfind('_') {
+        Some(i) if i + 1 < rest.len() && rest[i + 1..].bytes().all(|c| c.is_ascii_digit()) => {
+            &rest[..i]
+        }
+        _ => rest,
+    };
+    Some(tags::field_key(base))
+}
