@@ -6,12 +6,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bantam_filter::date::{DateFormat, DatePattern};
-use bantam_filter::{shipped, Definition, Filter, FilterSpec, RuleSpec, Subnet};
+use bantam_filter::{
+    shipped, AnyFilterSpec, Definition, Filter, FilterSpec, RuleSpec, Subnet,
+};
 use jiff::tz::TimeZone;
 use toml::Spanned;
 
 use crate::duration::{parse_bantime, parse_duration, BanTime};
 use crate::error::{line_of, ConfigError};
+use crate::fail2ban::F2bActionDef;
 use crate::options::{DurationValue, JailOptions, Options};
 
 /// Everything the daemon needs, validated.
@@ -54,8 +57,9 @@ pub enum Fail2banActions {
 #[derive(Debug, Clone)]
 pub struct JailSettings {
     pub name: String,
-    /// The compiled-checked filter description (compile it per log source).
-    pub filter: FilterSpec,
+    /// The compile-checked filter description (compile it per log source):
+    /// native, or a fail2ban filter run unchanged.
+    pub filter: AnyFilterSpec,
     /// Where dates without an offset are read in.
     pub zone: TimeZone,
     pub logpath: Vec<String>,
@@ -63,6 +67,12 @@ pub struct JailSettings {
     pub findtime: Duration,
     pub bantime: BanTime,
     pub ignoreip: Vec<Subnet>,
+    /// fail2ban `action.d` actions this jail runs, resolved for it.
+    pub actions: Vec<F2bActionDef>,
+    /// Whether bantam's own firewall backend carries this jail's bans
+    /// (always for native jails; for fail2ban jails, see
+    /// [`Fail2banActions`]).
+    pub native_ban: bool,
 }
 
 pub const DEFAULT_STATE_DIR: &str = "/var/lib/bantam";
@@ -281,13 +291,15 @@ impl Cx<'_> {
         };
         Ok(JailSettings {
             name: name.to_owned(),
-            filter,
+            filter: AnyFilterSpec::Native(filter),
             zone,
             logpath,
             maxretry,
             findtime,
             bantime,
             ignoreip,
+            actions: Vec::new(),
+            native_ban: true,
         })
     }
 

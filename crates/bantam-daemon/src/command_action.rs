@@ -65,3 +65,36 @@ impl JailAction for CommandJailAction {
         self.action.stop().map_err(|e| e.to_string())
     }
 }
+
+/// The firewall crate's description of a fail2ban action, from what the
+/// config reader resolved: the command options by name, every other option
+/// (`[Init]`, parameters, switches such as `actionstart_on_demand`) as
+/// substitution values, as fail2ban's own reader hands them over.
+pub fn spec_of(def: &bantam_config::fail2ban::F2bActionDef) -> ActionSpec {
+    let mut spec = ActionSpec::new(def.actname.clone());
+    let options = def.init_raw.iter().chain(def.commands.iter());
+    for (key, value) in options {
+        let value = value.clone();
+        match key.as_str() {
+            "actionstart" => spec.actionstart = value,
+            "actionstop" => spec.actionstop = value,
+            "actioncheck" => spec.actioncheck = value,
+            "actionban" => spec.actionban = value,
+            "actionunban" => spec.actionunban = value,
+            "actionflush" => spec.actionflush = value,
+            "actionreban" => spec.actionreban = Some(value),
+            "actionrepair" => spec.actionrepair = value,
+            "timeout" => {
+                if let Ok(seconds) = value.trim().parse::<f64>() {
+                    if seconds.is_finite() && seconds > 0.0 {
+                        spec.timeout = std::time::Duration::from_secs_f64(seconds);
+                    }
+                }
+            }
+            _ => {
+                spec.init.insert(key.clone(), value);
+            }
+        }
+    }
+    spec
+}

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bantam_config::Settings;
-use bantam_filter::{Filter, Outcome};
+use bantam_filter::AnyFilter;
 use bantam_firewall::{Backend, BanEntry, Target};
 use bantam_source::{Batch, Checkpoint};
 use bantam_state::{BanRecord, FilePosition, Store};
@@ -77,7 +77,7 @@ pub struct Daemon {
     backend: Box<dyn Backend>,
     jails: Vec<Jail>,
     /// Per jail and followed path: the filter clone with that log's state.
-    filters: HashMap<(usize, Arc<Path>), Filter>,
+    filters: HashMap<(usize, Arc<Path>), AnyFilter>,
     bans: BanBook,
     positions: HashMap<PathBuf, Checkpoint>,
     sources: Vec<JoinHandle<()>>,
@@ -300,31 +300,33 @@ impl Daemon {
             .entry((jail_index, batch.path.clone()))
             .or_insert_with(|| jail.filter.clone());
         let mut earned = Vec::new();
+        let mut found = Vec::new();
         for line in batch.lines() {
             jail.lines_read += 1;
-            let Outcome::Failure(failure) = filter.scan(line, now) else {
-                continue;
-            };
-            jail.total_failures += u64::from(failure.count);
-            let Some(target) = target_of(&failure.host) else {
-                log::warn(&format!(
-                    "jail {}: host name {} not banned (names are never resolved)",
-                    jail.name(),
-                    failure.host
-                ));
-                continue;
-            };
-            if jail.ignores(&target)
-                || jail.too_old(failure.time, now)
-                || self.bans.is_banned(jail.name(), &target)
-            {
-                continue;
-            }
-            if let Verdict::Ban { failures, matches } =
-                jail.tracker
-                    .record(target, failure.time, failure.count, line)
-            {
-                earned.push((target, failures, matches));
+            found.clear();
+            filter.scan(line, now, &mut found);
+            for failure in found.drain(..) {
+                jail.total_failures += u64::from(failure.count);
+                let Some(target) = target_of(&failure.host) else {
+                    log::warn(&format!(
+                        "jail {}: host name {} not banned (names are never resolved)",
+                        jail.name(),
+                        failure.host
+                    ));
+                    continue;
+                };
+                if jail.ignores(&target)
+                    || jail.too_old(failure.time, now)
+                    || self.bans.is_banned(jail.name(), &target)
+                {
+                    continue;
+                }
+                if let Verdict::Ban { failures, matches } =
+                    jail.tracker
+                        .record(target, failure.time, failure.count, line)
+                {
+                    earned.push((target, failures, matches));
+                }
             }
         }
         self.apply_bans(jail_index, earned, now)?;
@@ -612,7 +614,7 @@ impl Daemon {
                     jail.total_banned = previous.total_banned;
                     jail.total_failures = previous.total_failures;
                     jail.lines_read = previous.lines_read;
-                    if previous.actions_key() == jail.actions_key() {
+                    if previous.settings.actions == jail.settings.actions {
                         jail.actions = std::mem::take(&mut previous.actions);
                     } else {
                         run_actions(&mut previous, "stop", |a| a.stop());

@@ -4,11 +4,12 @@
 use std::time::Duration;
 
 use bantam_config::{BanTime, JailSettings};
-use bantam_filter::{Filter, Host};
+use bantam_filter::{AnyFilter, Host};
 use bantam_firewall::Target;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::actions::JailAction;
+use crate::command_action::{spec_of, CommandJailAction};
 use crate::control::JailStatus;
 use crate::error::DaemonError;
 use crate::tracker::Tracker;
@@ -16,7 +17,7 @@ use crate::tracker::Tracker;
 pub struct Jail {
     pub settings: JailSettings,
     /// Compiled once; each log gets a clone (its own date-format memory).
-    pub filter: Filter,
+    pub filter: AnyFilter,
     pub tracker: Tracker,
     pub total_failures: u64,
     pub total_banned: u64,
@@ -45,8 +46,19 @@ pub fn target_of(host: &Host) -> Option<Target> {
 
 impl Jail {
     pub fn new(settings: JailSettings, max_tracked: usize) -> Result<Jail, DaemonError> {
-        let filter = Filter::new(&settings.filter, settings.zone.clone())?;
+        let filter = settings.filter.compile(settings.zone.clone())?;
         let tracker = Tracker::new(settings.maxretry, settings.findtime, max_tracked);
+        let mut actions: Vec<Box<dyn JailAction>> = Vec::new();
+        for def in &settings.actions {
+            let action = CommandJailAction::new(spec_of(def)).map_err(|e| {
+                DaemonError::Runtime(format!(
+                    "jail {}: action {}: {e}",
+                    settings.name, def.actname
+                ))
+            })?;
+            actions.push(Box::new(action));
+        }
+        let native_ban = settings.native_ban;
         Ok(Jail {
             settings,
             filter,
@@ -54,19 +66,13 @@ impl Jail {
             total_failures: 0,
             total_banned: 0,
             lines_read: 0,
-            actions: Vec::new(),
-            native_ban: true,
+            actions,
+            native_ban,
         })
     }
 
     pub fn name(&self) -> &str {
         &self.settings.name
-    }
-
-    /// What identifies this jail's actions across a reload: running actions
-    /// are kept (not stopped and restarted) when this is unchanged.
-    pub fn actions_key(&self) -> Vec<String> {
-        self.actions.iter().map(|a| a.name().to_owned()).collect()
     }
 
     /// Whether `target` is covered by `ignoreip`.
@@ -101,7 +107,7 @@ impl Jail {
     pub fn status(&self, currently_banned: usize) -> JailStatus {
         JailStatus {
             name: self.settings.name.clone(),
-            filter: self.settings.filter.name.clone(),
+            filter: self.settings.filter.name().to_owned(),
             logpath: self.settings.logpath.clone(),
             maxretry: self.settings.maxretry,
             findtime_seconds: self.settings.findtime.as_secs(),

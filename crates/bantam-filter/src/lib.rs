@@ -34,19 +34,21 @@
 //! failures (capped at [`failure::MAX_COUNT`]).
 
 pub mod address;
+mod any_filter;
 pub mod date;
 pub mod definition;
 pub mod error;
 pub mod fail2ban;
 pub mod failure;
 mod filter;
-mod rules;
 pub mod python;
+mod rules;
 pub mod shipped;
 pub mod spec;
 pub mod tags;
 
 pub use address::{Host, Subnet};
+pub use any_filter::{failure_of, AnyFilter, AnyFilterSpec};
 pub use definition::Definition;
 pub use error::FilterError;
 pub use failure::{Failure, Outcome};

@@ -131,12 +131,12 @@ impl PyRegex {
         match &self.engine {
             Engine::Linear(re) => {
                 let mut locs = re.capture_locations();
-                Ok(re.captures_read_at(&mut locs, text, start).map(|_| {
-                    PyMatch {
+                Ok(re
+                    .captures_read_at(&mut locs, text, start)
+                    .map(|_| PyMatch {
                         spans: (0..locs.len()).map(|i| locs.get(i)).collect(),
                         names: self.names.clone(),
-                    }
-                }))
+                    }))
             }
             Engine::Backtracking(re) => match re.captures_from_pos(text, start) {
                 Ok(Some(caps)) => Ok(Some(PyMatch {
