@@ -319,6 +319,7 @@ fn jail_resolution() {
         ["192.0.2.1", "198.51.100.0/24", "2001:db8::/32"]
     );
     assert_eq!(jail.port.as_deref(), Some("22,2222"));
+    assert_eq!(jail.mode.as_deref(), Some("normal"));
     let def = jail.filter_def.as_ref().unwrap();
     // The filter's rule (tags resolved, empty mode line skipped), then the
     // jail's own, which replaced the filter's via %(known/failregex)s.
