@@ -210,7 +210,8 @@ pub(crate) fn read_jail(
             name: fname.clone(),
             params: to_pairs(&fparams),
         });
-        let mut reader = FilterReader::read(basedir, &fname, fparams)?;
+        let mut reader = FilterReader::read(basedir, &fname, fparams)
+            .map_err(|e| jail_error(cfg, name, "filter", e.to_string()))?;
         reader.apply_backend(&backend);
         reader.def.load_options(&first, FILTER_KEYS, true)?;
         let known = reader.def.combined(&[])?;
