@@ -36,7 +36,7 @@ JAIL_LOCAL = """\
 [DEFAULT]
 banaction = nftables-multiport
 banaction_allports = nftables-allports
-ignoreip = 127.0.0.1/8 ::1
+ignoreip = 203.0.113.0/24 2001:db8:1::/48
 
 [sshd]
 enabled = true

@@ -45,6 +45,9 @@ pub struct F2bJail {
     /// As written (`-1` = permanent); see [`F2bJail::bantime_value`].
     pub bantime: Option<String>,
     pub ignoreip: Vec<String>,
+    /// `port`, `protocol`, `chain`: the jail's values; where the jail's
+    /// value is a tag for the actions (`chain = <known/chain>`), the value
+    /// its first action resolved it to.
     pub port: Option<String>,
     pub protocol: Option<String>,
     pub chain: Option<String>,
@@ -58,6 +61,7 @@ pub struct F2bJail {
     pub datepattern: Option<String>,
     pub journalmatch: Vec<String>,
     pub usedns: Option<String>,
+    /// The filter's mode: the `mode` on the filter line, else the jail's.
     pub mode: Option<String>,
     /// Every option of the jail's section (and `[DEFAULT]`) that resolves,
     /// by name: everything the fields above do not cover.
@@ -206,7 +210,8 @@ pub(crate) fn read_jail(
             name: fname.clone(),
             params: to_pairs(&fparams),
         });
-        let mut reader = FilterReader::read(basedir, &fname, fparams)?;
+        let mut reader = FilterReader::read(basedir, &fname, fparams)
+            .map_err(|e| jail_error(cfg, name, "filter", e.to_string()))?;
         reader.apply_backend(&backend);
         reader.def.load_options(&first, FILTER_KEYS, true)?;
         let known = reader.def.combined(&[])?;
@@ -266,6 +271,25 @@ pub(crate) fn read_jail(
         }
     }
     let text = |key: &str| opts.get(key).map(str::to_owned);
+    // `chain = <known/chain>` in jail.conf is a tag for the action to fill:
+    // report what the first action made of it.
+    let for_action = |key: &str| {
+        let v = extra(key)?;
+        if !v.contains('<') {
+            return Some(v);
+        }
+        let resolved = action_defs
+            .iter()
+            .flatten()
+            .find_map(|a: &F2bActionDef| a.init.get(key).cloned());
+        Some(resolved.unwrap_or(v))
+    };
+    // The mode the filter runs in is the one on the filter line.
+    let mode = filter_use
+        .as_ref()
+        .and_then(|f| f.params.iter().find(|(k, _)| k == "mode"))
+        .map(|(_, v)| v.clone())
+        .or_else(|| extra("mode"));
     Ok(Some(F2bJail {
         name: name.to_owned(),
         filter: filter_use,
@@ -294,9 +318,9 @@ pub(crate) fn read_jail(
             .filter(|w| !w.is_empty())
             .map(str::to_owned)
             .collect(),
-        port: extra("port"),
-        protocol: extra("protocol"),
-        chain: extra("chain"),
+        port: for_action("port"),
+        protocol: for_action("protocol"),
+        chain: for_action("chain"),
         banaction: extra("banaction"),
         banaction_allports: extra("banaction_allports"),
         actions,
@@ -304,7 +328,7 @@ pub(crate) fn read_jail(
         logtimezone: text("logtimezone"),
         datepattern: text("datepattern"),
         usedns: text("usedns"),
-        mode: extra("mode"),
+        mode,
         options,
         resolved: opts,
     }))

@@ -345,6 +345,15 @@ fn jails_and_actions_resolve_as_fail2ban_does() {
                 ));
             }
         }
+        let their_chain = their_actions
+            .first()
+            .and_then(|a| a["init_resolved"]["chain"].as_str());
+        if their_chain.is_some() && jail.chain.as_deref() != their_chain {
+            failures.push(format!(
+                "{name}: chain ours {:?} theirs {their_chain:?}",
+                jail.chain
+            ));
+        }
         let our_py: Vec<String> = jail
             .actions
             .iter()

@@ -319,6 +319,7 @@ fn jail_resolution() {
         ["192.0.2.1", "198.51.100.0/24", "2001:db8::/32"]
     );
     assert_eq!(jail.port.as_deref(), Some("22,2222"));
+    assert_eq!(jail.mode.as_deref(), Some("normal"));
     let def = jail.filter_def.as_ref().unwrap();
     // The filter's rule (tags resolved, empty mode line skipped), then the
     // jail's own, which replaced the filter's via %(known/failregex)s.
@@ -403,4 +404,102 @@ fn broken_jails_are_reported_by_name() {
         skipped[1].contains("jail.local") && skipped[1].contains("[badref] logpath"),
         "{skipped:?}"
     );
+}
+
+/// The import must be TOML, and apart from the one key the integrator has
+/// still to add (`fail2ban-filter`), bantam's own options must accept it.
+fn check_native(text: &str) -> toml::Table {
+    let table: toml::Table = toml::from_str(text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let mut stripped = table.clone();
+    if let Some(toml::Value::Table(jails)) = stripped.get_mut("jails") {
+        for (_, jail) in jails.iter_mut() {
+            if let toml::Value::Table(j) = jail {
+                j.remove("fail2ban-filter");
+            }
+        }
+    }
+    let again = toml::to_string(&stripped).unwrap();
+    let _: crate::options::Options =
+        toml::from_str(&again).unwrap_or_else(|e| panic!("{e}\n{again}"));
+    table
+}
+
+#[test]
+fn import_renders_native_toml() {
+    let t = demo_tree(
+        "import",
+        &[
+            (
+                "filter.d/sshd.conf",
+                "[Definition]\nfailregex = ^sshd says <HOST>$\n",
+            ),
+            (
+                "jail.local",
+                "[sshd]\nenabled = true\nmode = aggressive\nlogpath = /var/log/auth.log\n\
+                 action = fw\n         mailer[dest=\"root@example.org\"]\n\
+                 [journal]\nenabled = true\nfilter = demo\nbackend = systemd\n\
+                 bantime.increment = true\n",
+            ),
+            (
+                "action.d/mailer.conf",
+                "[Definition]\nactionban = mail <dest>\n",
+            ),
+            ("action.d/nftables-multiport.conf", FW_ACTION),
+            (
+                "jail.d/banaction.local",
+                "[DEFAULT]\nbanaction = nftables-multiport\n",
+            ),
+        ],
+    );
+    let tree = Fail2banTree::load(t.path()).unwrap();
+    let text = super::render_native_toml(&tree);
+    let table = check_native(&text);
+    let jails = table["jails"].as_table().unwrap();
+    let demo = jails["demo"].as_table().unwrap();
+    let demo_filter = t.path().join("filter.d/demo.conf");
+    assert_eq!(
+        demo["fail2ban-filter"].as_str(),
+        Some(demo_filter.to_str().unwrap())
+    );
+    assert_eq!(demo["bantime"].as_str(), Some("1d12h"));
+    assert_eq!(demo["maxretry"].as_integer(), Some(3));
+    assert_eq!(demo["failregex"].as_array().unwrap().len(), 1, "{text}");
+    let sshd = jails["sshd"].as_table().unwrap();
+    assert_eq!(sshd["filter"].as_str(), Some("sshd"), "{text}");
+    assert_eq!(sshd["mode"].as_str(), Some("aggressive"));
+    assert_eq!(jails["journal"]["enabled"].as_bool(), Some(false));
+    assert!(
+        text.contains("# not translated: action mailer[dest=\"root@example.org\"]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# not translated: backend = systemd"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# not translated: bantime.increment = True"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "# action nftables-multiport[port=\"22,2222\", protocol=\"tcp\"]: bantam's own"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("# not translated: action fw\n"), "{text}");
+}
+
+#[test]
+fn import_of_the_installed_tree_is_valid() {
+    let etc = Path::new("/etc/fail2ban");
+    if !etc.join("jail.conf").is_file() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "/etc/fail2ban missing under CI"
+        );
+        return;
+    }
+    let tree = Fail2banTree::load(etc).unwrap();
+    let text = super::render_native_toml(&tree);
+    check_native(&text);
 }
