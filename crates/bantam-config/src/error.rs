@@ -23,6 +23,10 @@ pub enum ConfigError {
     /// No configuration was given and the built-in default cannot apply.
     #[error("{0}")]
     NoDefault(String),
+    /// A fail2ban configuration tree cannot be run (the message names the
+    /// file, section and key, or the jail).
+    #[error("fail2ban configuration: {0}")]
+    Fail2ban(String),
 }
 
 /// 1-based line of a byte offset.

@@ -14,11 +14,13 @@
 pub mod duration;
 pub mod error;
 pub mod fail2ban;
+pub mod fail2ban_jails;
 pub mod options;
 pub mod settings;
 
 pub use duration::BanTime;
 pub use error::ConfigError;
+pub use fail2ban_jails::load_with_fail2ban;
 pub use settings::{
     builtin_default, load, parse, BackendKind, DaemonSettings, Fail2banActions, JailSettings,
     Settings,

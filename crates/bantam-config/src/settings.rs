@@ -6,9 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bantam_filter::date::{DateFormat, DatePattern};
-use bantam_filter::{
-    shipped, AnyFilterSpec, Definition, Filter, FilterSpec, RuleSpec, Subnet,
-};
+use bantam_filter::{shipped, AnyFilterSpec, Definition, Filter, FilterSpec, RuleSpec, Subnet};
 use jiff::tz::TimeZone;
 use toml::Spanned;
 

@@ -33,7 +33,7 @@ fn the_documented_example_works_as_written() {
     assert_eq!(j.findtime, Duration::from_secs(600));
     assert_eq!(j.bantime, BanTime::For(Duration::from_secs(600)));
     assert_eq!(j.ignoreip.len(), 3);
-    assert!(!j.filter.failregex.is_empty());
+    assert!(!j.filter.native().unwrap().failregex.is_empty());
 }
 
 #[test]
@@ -65,7 +65,7 @@ fn defaults_fill_gaps_and_disabled_jails_are_skipped() {
 fn inline_failregex_makes_a_filter() {
     let s =
         parse_str("[jails.web]\nlogpath='/x'\nfailregex=['^bad login from <HOST>$']\n").unwrap();
-    assert_eq!(s.jails[0].filter.failregex.len(), 1);
+    assert_eq!(s.jails[0].filter.native().unwrap().failregex.len(), 1);
 }
 
 #[test]

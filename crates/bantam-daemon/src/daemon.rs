@@ -64,6 +64,9 @@ pub(crate) enum Event {
 pub struct RunOptions {
     /// The configuration file, re-read on reload (`None`: built-in default).
     pub config_path: Option<PathBuf>,
+    /// A fail2ban configuration directory given on the command line, re-read
+    /// on reload too.
+    pub fail2ban_config: Option<PathBuf>,
     /// Log and record bans but touch no firewall.
     pub dry_run: bool,
 }
@@ -595,11 +598,17 @@ impl Daemon {
     /// current positions; bans and trackers of jails that remain are kept.
     fn reload_config(&mut self) -> Result<(), DaemonError> {
         notify::notify("RELOADING=1");
-        let Some(path) = &self.options.config_path else {
+        if self.options.config_path.is_none() && self.options.fail2ban_config.is_none() {
             notify::notify("READY=1");
             return Ok(());
-        };
-        let mut settings = bantam_config::load(path)?;
+        }
+        let (mut settings, warnings) = bantam_config::load_with_fail2ban(
+            self.options.config_path.as_deref(),
+            self.options.fail2ban_config.as_deref(),
+        )?;
+        for warning in &warnings {
+            log::warn(warning);
+        }
         settings.daemon = self.settings.daemon.clone();
         let mut old: HashMap<String, Jail> = self
             .jails

@@ -39,6 +39,14 @@ impl AnyFilterSpec {
         }
     }
 
+    /// The native description, if this is a native filter.
+    pub fn native(&self) -> Option<&FilterSpec> {
+        match self {
+            AnyFilterSpec::Native(s) => Some(s),
+            AnyFilterSpec::Fail2ban(_) => None,
+        }
+    }
+
     /// Compiles it; `zone` reads dates written without an offset.
     pub fn compile(&self, zone: TimeZone) -> Result<AnyFilter, FilterError> {
         Ok(match self {

@@ -25,6 +25,11 @@ pub struct RunArgs {
     /// Control socket path (overrides the configuration).
     #[arg(long, value_name = "PATH")]
     socket: Option<PathBuf>,
+    /// Also run the enabled jails of a fail2ban configuration directory
+    /// (e.g. /etc/fail2ban), read as fail2ban reads it: jail.conf, jail.d,
+    /// jail.local, filter.d, action.d.
+    #[arg(long, value_name = "DIR")]
+    fail2ban_config: Option<PathBuf>,
 }
 
 fn is_root() -> bool {
@@ -45,13 +50,16 @@ fn dry_run_socket() -> PathBuf {
 }
 
 pub fn run(args: RunArgs) -> Result<ExitCode> {
-    let mut settings: Settings = match &args.config {
-        Some(path) => bantam_config::load(path)?,
-        None => bantam_config::builtin_default()?,
-    };
+    let (mut settings, warnings): (Settings, Vec<String>) =
+        bantam_config::load_with_fail2ban(args.config.as_deref(), args.fail2ban_config.as_deref())?;
+    for warning in &warnings {
+        eprintln!("bantam: warning: {warning}");
+    }
     if args.dry_run {
         settings.daemon.backend = BackendKind::DryRun;
-        if args.socket.is_none() && (args.config.is_none() || !is_root()) {
+        if args.socket.is_none()
+            && ((args.config.is_none() && args.fail2ban_config.is_none()) || !is_root())
+        {
             settings.daemon.socket = if is_root() {
                 PathBuf::from("/run/bantam/bantam-dry-run.sock")
             } else {
@@ -86,6 +94,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     );
     let options = RunOptions {
         config_path: args.config.clone(),
+        fail2ban_config: args.fail2ban_config.clone(),
         dry_run: args.dry_run,
     };
     let daemon = Daemon::new(settings, options, Arc::new(SystemClock), store, backend)?;

@@ -76,7 +76,7 @@ fn stock_jail_conf_with_nftables_multiport_bans_a_real_guesser() {
     );
     let user = User::new("btf2b", PASSWORD);
     let sshd_log = dir.path().join("auth.log");
-    let _sshd = start_sshd(&net, &net.server, SERVER, dir.path(), &sshd_log);
+    let _sshd = start_sshd_syslog(&net, &net.server, SERVER, dir.path(), &sshd_log);
 
     // What an admin writes: jail.conf stays stock.
     std::fs::write(
@@ -147,11 +147,17 @@ fn stock_jail_conf_with_nftables_multiport_bans_a_real_guesser() {
             "wrong-guess"
         ));
     }
-    wait_for(
-        "the attacker in fail2ban's set",
-        Duration::from_secs(10),
-        || f2b_set(&net).contains(ATTACKER),
-    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !f2b_set(&net).contains(ATTACKER) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the attacker is not in fail2ban's set after 10 s\nset: {}\nsshd log:\n{}\nbantam log:\n{}",
+            f2b_set(&net),
+            std::fs::read_to_string(&sshd_log).unwrap_or_default(),
+            show_log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     assert!(
         !tcp_connects(&net, ATTACKER, SERVER, 22),
         "a banned attacker cannot connect\n{}",

@@ -165,19 +165,7 @@ impl Drop for User {
 /// A real OpenSSH server in `ns`, listening on `addr`, writing its log to
 /// `log` (`sshd -E`: the bare messages sshd writes).
 pub fn start_sshd(net: &Net, ns: &str, addr: &str, dir: &Path, log: &Path) -> Proc {
-    std::fs::create_dir_all("/run/sshd").unwrap();
-    sh(&["ssh-keygen", "-A"]);
-    let config = dir.join("sshd_config");
-    std::fs::write(
-        &config,
-        format!(
-            "ListenAddress {addr}\nPort 22\nPasswordAuthentication yes\nKbdInteractiveAuthentication no\n\
-             UsePAM no\nPermitRootLogin no\nMaxAuthTries 6\nUseDNS no\nPidFile {}\n\
-             HostKey /etc/ssh/ssh_host_ed25519_key\nLogLevel INFO\n",
-            dir.join("sshd.pid").display()
-        ),
-    )
-    .unwrap();
+    let config = sshd_config(addr, dir);
     let child = net
         .exec(
             ns,
@@ -192,7 +180,62 @@ pub fn start_sshd(net: &Net, ns: &str, addr: &str, dir: &Path, log: &Path) -> Pr
         )
         .spawn()
         .expect("sshd");
-    let proc = Proc(child);
+    wait_for_sshd(ns, addr, Proc(child))
+}
+
+/// Like [`start_sshd`], but the log reads as syslog writes it
+/// (`Nov 25 10:00:00 server sshd[123]: message`), the form fail2ban's
+/// filters expect: sshd logs to stderr and a relay adds the syslog header to
+/// every line, as rsyslog would.
+pub fn start_sshd_syslog(net: &Net, ns: &str, addr: &str, dir: &Path, log: &Path) -> Proc {
+    use std::io::{BufRead, Write};
+    let config = sshd_config(addr, dir);
+    let mut child = net
+        .exec(
+            ns,
+            &["/usr/sbin/sshd", "-D", "-e", "-f", config.to_str().unwrap()],
+        )
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sshd");
+    let pid = child.id();
+    let stderr = child.stderr.take().unwrap();
+    let mut out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            let stamp = jiff::Zoned::now().strftime("%b %e %H:%M:%S").to_string();
+            let line = line.trim_end_matches('\r');
+            if writeln!(out, "{stamp} server sshd[{pid}]: {line}").is_err() {
+                break;
+            }
+        }
+    });
+    wait_for_sshd(ns, addr, Proc(child))
+}
+
+fn sshd_config(addr: &str, dir: &Path) -> std::path::PathBuf {
+    std::fs::create_dir_all("/run/sshd").unwrap();
+    sh(&["ssh-keygen", "-A"]);
+    let config = dir.join("sshd_config");
+    std::fs::write(
+        &config,
+        format!(
+            "ListenAddress {addr}\nPort 22\nPasswordAuthentication yes\nKbdInteractiveAuthentication no\n\
+             UsePAM no\nPermitRootLogin no\nMaxAuthTries 6\nUseDNS no\nPidFile {}\n\
+             HostKey /etc/ssh/ssh_host_ed25519_key\nLogLevel INFO\n",
+            dir.join("sshd.pid").display()
+        ),
+    )
+    .unwrap();
+    config
+}
+
+fn wait_for_sshd(ns: &str, addr: &str, proc: Proc) -> Proc {
     wait_for("sshd to listen", Duration::from_secs(10), || {
         try_sh(&[
             "ip",

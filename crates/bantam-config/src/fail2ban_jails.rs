@@ -1,0 +1,249 @@
+//! The jails of a fail2ban configuration tree as bantam [`JailSettings`]:
+//! the same resolved settings a native TOML jail gives, so the daemon does
+//! not know (or care) where a jail came from.
+//!
+//! What cannot be carried over is said, jail by jail, as a warning the
+//! daemon prints at start: a jail that reads the systemd journal (bantam
+//! reads files, pipes and standard input), a Python action, an `ignoreip`
+//! host name (names are never resolved). A jail whose filter or times are
+//! wrong stops the start, naming the jail and the problem.
+
+use std::path::Path;
+use std::time::Duration;
+
+use bantam_filter::fail2ban::{F2bFilter, F2bFilterSpec};
+use bantam_filter::{AnyFilterSpec, Subnet};
+use jiff::tz::{Offset, TimeZone};
+
+use crate::duration::BanTime;
+use crate::error::ConfigError;
+use crate::fail2ban::jail::F2bJail;
+use crate::fail2ban::{F2bActionDef, Fail2banTree};
+use crate::settings::{Fail2banActions, JailSettings, Settings};
+
+/// fail2ban's defaults when jail.conf leaves a value out.
+const MAXRETRY: u32 = 5;
+const FINDTIME: Duration = Duration::from_secs(600);
+const BANTIME: Duration = Duration::from_secs(600);
+
+/// The jails of `dir`, and what was left out and why.
+pub fn fail2ban_jails(
+    dir: &Path,
+    mode: Fail2banActions,
+) -> Result<(Vec<JailSettings>, Vec<String>), ConfigError> {
+    let tree = Fail2banTree::load(dir).map_err(|e| ConfigError::Fail2ban(e.to_string()))?;
+    let mut warnings = Vec::new();
+    for (jail, why) in tree.skipped() {
+        warnings.push(format!("fail2ban jail {jail} not run: {why}"));
+    }
+    let mut jails = Vec::new();
+    for jail in tree.jails() {
+        if let Some(settings) = jail_settings(jail, mode, &mut warnings)? {
+            jails.push(settings);
+        }
+    }
+    Ok((jails, warnings))
+}
+
+/// The configuration as `bantam run` reads it: the TOML file (or, with no
+/// file and no fail2ban tree, the built-in default), plus the enabled jails
+/// of the fail2ban tree given here or by `[daemon] fail2ban-config`.
+/// Returns the warnings to print at start.
+pub fn load_with_fail2ban(
+    config: Option<&Path>,
+    fail2ban: Option<&Path>,
+) -> Result<(Settings, Vec<String>), ConfigError> {
+    let mut settings = match config {
+        Some(path) => crate::settings::load(path)?,
+        None if fail2ban.is_some() => crate::settings::parse(Path::new("(defaults)"), "")?,
+        None => crate::settings::builtin_default()?,
+    };
+    if let Some(dir) = fail2ban {
+        settings.daemon.fail2ban_config = Some(dir.to_owned());
+    }
+    let Some(dir) = settings.daemon.fail2ban_config.clone() else {
+        return Ok((settings, Vec::new()));
+    };
+    let (jails, warnings) = fail2ban_jails(&dir, settings.daemon.fail2ban_actions)?;
+    for jail in jails {
+        if settings.jails.iter().any(|j| j.name == jail.name) {
+            return Err(ConfigError::Fail2ban(format!(
+                "jail {} is defined both in the bantam configuration and in {}",
+                jail.name,
+                dir.display()
+            )));
+        }
+        settings.jails.push(jail);
+    }
+    Ok((settings, warnings))
+}
+
+fn invalid(jail: &F2bJail, message: String) -> ConfigError {
+    ConfigError::Fail2ban(format!("jail {}: {message}", jail.name))
+}
+
+/// Action families bantam's nftables backend can stand in for.
+fn is_firewall_action(name: &str) -> bool {
+    const FAMILIES: &[&str] = &[
+        "iptables",
+        "ip6tables",
+        "ipset",
+        "nftables",
+        "firewallcmd",
+        "shorewall",
+        "ufw",
+        "route",
+    ];
+    FAMILIES.iter().any(|f| name.starts_with(f))
+}
+
+fn jail_settings(
+    jail: &F2bJail,
+    mode: Fail2banActions,
+    warnings: &mut Vec<String>,
+) -> Result<Option<JailSettings>, ConfigError> {
+    if jail.backend.starts_with("systemd") {
+        warnings.push(format!(
+            "fail2ban jail {}: backend {} (the systemd journal) is not supported; set backend = auto and a logpath to run it",
+            jail.name, jail.backend
+        ));
+        return Ok(None);
+    }
+    if jail.logpath.is_empty() {
+        warnings.push(format!("fail2ban jail {}: no logpath; not run", jail.name));
+        return Ok(None);
+    }
+    let Some(def) = &jail.filter_def else {
+        return Err(invalid(jail, "no filter".into()));
+    };
+    let filter_name = jail
+        .filter
+        .as_ref()
+        .map_or_else(|| jail.name.clone(), |f| f.name.clone());
+    let spec = F2bFilterSpec {
+        name: filter_name,
+        prefregex: def.prefregex.clone(),
+        failregex: def.failregex.clone(),
+        ignoreregex: def.ignoreregex.clone(),
+        datepattern: jail.datepattern.clone().or_else(|| def.datepattern.clone()),
+        maxlines: def.maxlines.unwrap_or(1),
+        ..F2bFilterSpec::default()
+    };
+    let zone = match jail.logtimezone.as_deref().map(str::trim) {
+        None | Some("") => TimeZone::try_system().unwrap_or(TimeZone::UTC),
+        Some(text) => log_zone(text).ok_or_else(|| {
+            invalid(
+                jail,
+                format!("logtimezone {text:?} is not a time zone or UTC offset"),
+            )
+        })?,
+    };
+    // Compile now: a filter that cannot run must stop the start, not the
+    // first log line.
+    F2bFilter::new(&spec, zone.clone()).map_err(|e| invalid(jail, e.to_string()))?;
+    let findtime = jail
+        .findtime_duration()
+        .map_err(|e| invalid(jail, format!("findtime: {e}")))?
+        .unwrap_or(FINDTIME);
+    let bantime = jail
+        .bantime_value()
+        .map_err(|e| invalid(jail, format!("bantime: {e}")))?
+        .unwrap_or(BanTime::For(BANTIME));
+    let mut ignoreip = Vec::new();
+    for text in &jail.ignoreip {
+        match text.parse::<Subnet>() {
+            Ok(net) => ignoreip.push(net),
+            Err(_) => warnings.push(format!(
+                "fail2ban jail {}: ignoreip {text:?} skipped (host names are never resolved)",
+                jail.name
+            )),
+        }
+    }
+    let mut actions: Vec<F2bActionDef> = Vec::new();
+    let mut replaced = false;
+    for (usage, def) in jail.actions.iter().zip(&jail.action_defs) {
+        match def {
+            None => warnings.push(format!(
+                "fail2ban jail {}: Python action {} is not supported; skipped",
+                jail.name, usage.name
+            )),
+            Some(_) if mode == Fail2banActions::Native && is_firewall_action(&usage.name) => {
+                replaced = true;
+            }
+            Some(def) => actions.push(def.clone()),
+        }
+    }
+    Ok(Some(JailSettings {
+        name: jail.name.clone(),
+        filter: AnyFilterSpec::Fail2ban(spec),
+        zone,
+        logpath: jail.logpath.clone(),
+        maxretry: jail.maxretry.unwrap_or(MAXRETRY),
+        findtime,
+        bantime,
+        ignoreip,
+        actions,
+        native_ban: replaced,
+    }))
+}
+
+/// fail2ban's `logtimezone`: a zone name, `UTC`, or `UTC+HHMM`/`UTC-HH:MM`.
+fn log_zone(text: &str) -> Option<TimeZone> {
+    if let Some(offset) = text
+        .strip_prefix("UTC")
+        .or_else(|| text.strip_prefix("GMT"))
+    {
+        if offset.is_empty() {
+            return Some(TimeZone::UTC);
+        }
+        let (sign, digits) = match offset.as_bytes()[0] {
+            b'+' => (1, &offset[1..]),
+            b'-' => (-1, &offset[1..]),
+            _ => return None,
+        };
+        let digits: String = digits.chars().filter(|c| *c != ':').collect();
+        if !(1..=4).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let (h, m) = if digits.len() <= 2 {
+            (digits.parse::<i32>().ok()?, 0)
+        } else {
+            let split = digits.len() - 2;
+            (
+                digits[..split].parse::<i32>().ok()?,
+                digits[split..].parse::<i32>().ok()?,
+            )
+        };
+        let seconds = sign * (h * 3600 + m * 60);
+        return Offset::from_seconds(seconds).ok().map(TimeZone::fixed);
+    }
+    TimeZone::get(text).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_zones_as_fail2ban_writes_them() {
+        assert_eq!(log_zone("UTC"), Some(TimeZone::UTC));
+        let plus2 = TimeZone::fixed(Offset::from_seconds(7200).unwrap());
+        assert_eq!(log_zone("UTC+0200"), Some(plus2.clone()));
+        assert_eq!(log_zone("UTC+02:00"), Some(plus2));
+        assert_eq!(
+            log_zone("UTC-5"),
+            Some(TimeZone::fixed(Offset::from_seconds(-18000).unwrap()))
+        );
+        assert!(log_zone("Europe/Berlin").is_some());
+        assert_eq!(log_zone("UTC+x"), None);
+        assert_eq!(log_zone("Mars/Olympus"), None);
+    }
+
+    #[test]
+    fn firewall_families_are_recognised() {
+        assert!(is_firewall_action("nftables-multiport"));
+        assert!(is_firewall_action("iptables-allports"));
+        assert!(is_firewall_action("firewallcmd-ipset"));
+        assert!(!is_firewall_action("sendmail-whois"));
+    }
+}
