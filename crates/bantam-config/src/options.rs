@@ -83,6 +83,10 @@ pub struct JailOptions {
     pub enabled: Option<bool>,
     /// A shipped filter name (`sshd`) or a bantam filter file (`.toml`).
     pub filter: Option<Spanned<String>>,
+    /// A fail2ban filter file (`/etc/fail2ban/filter.d/NAME.conf`), run
+    /// unchanged on fail2ban's semantics, instead of `filter`. `mode` and the
+    /// jail's `failregex`/`ignoreregex` (Python dialect then) apply to it.
+    pub fail2ban_filter: Option<Spanned<String>>,
     /// The filter's mode, e.g. `aggressive` for sshd.
     pub mode: Option<Spanned<String>>,
     /// Failure rules written in the jail, with tags; added to the filter's.
@@ -112,6 +116,7 @@ impl JailOptions {
         JailOptions {
             enabled: self.enabled.or(d.enabled),
             filter: self.filter.or(d.filter),
+            fail2ban_filter: self.fail2ban_filter.or(d.fail2ban_filter),
             mode: self.mode.or(d.mode),
             failregex: self.failregex.or(d.failregex),
             ignoreregex: self.ignoreregex.or(d.ignoreregex),

@@ -14,6 +14,7 @@ use crate::duration::{parse_bantime, parse_duration, BanTime};
 use crate::error::{line_of, ConfigError};
 use crate::fail2ban::F2bActionDef;
 use crate::options::{DurationValue, JailOptions, Options};
+use bantam_filter::fail2ban::{F2bFilter, F2bFilterSpec};
 
 /// Everything the daemon needs, validated.
 #[derive(Debug, Clone)]
@@ -235,7 +236,10 @@ impl Cx<'_> {
                 )
             })?,
         };
-        let filter = self.filter(name, line, &o, zone.clone())?;
+        let filter = match &o.fail2ban_filter {
+            Some(path) => AnyFilterSpec::Fail2ban(self.fail2ban_filter(name, path, &o, &zone)?),
+            None => AnyFilterSpec::Native(self.filter(name, line, &o, zone.clone())?),
+        };
         let logpath = match o.logpath {
             Some(p) => {
                 let paths = p.get_ref().clone().into_vec();
@@ -289,7 +293,7 @@ impl Cx<'_> {
         };
         Ok(JailSettings {
             name: name.to_owned(),
-            filter: AnyFilterSpec::Native(filter),
+            filter,
             zone,
             logpath,
             maxretry,
@@ -299,6 +303,64 @@ impl Cx<'_> {
             actions: Vec::new(),
             native_ban: true,
         })
+    }
+
+    /// `fail2ban-filter = "…/filter.d/NAME.conf"`: read as fail2ban reads it
+    /// (includes, `.local`, `[Init]`, `mode`) and compiled now, so a broken
+    /// one stops the start with its file and rule named.
+    fn fail2ban_filter(
+        &self,
+        name: &str,
+        path: &Spanned<String>,
+        o: &JailOptions,
+        zone: &TimeZone,
+    ) -> Result<F2bFilterSpec, ConfigError> {
+        let key = format!("jails.{name}.fail2ban-filter");
+        if o.filter.is_some() {
+            return Err(self.err(
+                path,
+                &key,
+                "give filter or fail2ban-filter, not both".into(),
+            ));
+        }
+        let file = self
+            .path
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(path.get_ref());
+        let stem = file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .filter(|_| file.is_file())
+            .ok_or_else(|| self.err(path, &key, format!("{} is not a file", file.display())))?;
+        let dir = file.parent().unwrap_or(Path::new("."));
+        let basedir = if dir.file_name().is_some_and(|n| n == "filter.d") {
+            dir.parent().unwrap_or(Path::new("."))
+        } else {
+            dir
+        };
+        let params: Vec<(String, String)> = o
+            .mode
+            .as_ref()
+            .map(|m| vec![("mode".to_owned(), m.get_ref().clone())])
+            .unwrap_or_default();
+        let def = crate::fail2ban::resolve_filter(basedir, &stem, &params)
+            .map_err(|e| self.err(path, &key, e.to_string()))?;
+        let mut spec = F2bFilterSpec {
+            name: stem,
+            prefregex: def.prefregex,
+            failregex: def.failregex,
+            ignoreregex: def.ignoreregex,
+            datepattern: def.datepattern,
+            maxlines: def.maxlines.unwrap_or(1),
+            ..F2bFilterSpec::default()
+        };
+        spec.failregex
+            .extend(o.failregex.iter().flatten().map(|r| r.get_ref().clone()));
+        spec.ignoreregex
+            .extend(o.ignoreregex.iter().flatten().map(|r| r.get_ref().clone()));
+        F2bFilter::new(&spec, zone.clone()).map_err(|e| self.err(path, &key, e.to_string()))?;
+        Ok(spec)
     }
 
     fn filter(

@@ -33,9 +33,6 @@ pub fn load(arg: &str, overrides: Overrides<'_>) -> Result<Described> {
     } else if looks_like_path(arg) && Path::new(arg).exists() {
         let text = std::fs::read_to_string(arg)
             .with_context(|| format!("cannot read filter file {arg}"))?;
-        if arg.ends_with(".conf") || arg.ends_with(".local") {
-            bail!("{arg}: fail2ban filter files are not supported yet; write the rules as a literal regex or a bantam .toml filter");
-        }
         let name = Path::new(arg)
             .file_stem()
             .map_or(arg.into(), |s| s.to_string_lossy().into_owned());

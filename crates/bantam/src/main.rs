@@ -9,7 +9,9 @@ use clap::{Parser, Subcommand};
 mod check_samples;
 mod control_cmd;
 mod filter_arg;
+mod import_cmd;
 mod regex_cmd;
+mod regex_fail2ban;
 mod regex_report;
 mod run_cmd;
 
@@ -31,6 +33,8 @@ enum Command {
     Regex(regex_cmd::RegexArgs),
     /// Judge the fail2ban engine with fail2ban's annotated sample logs.
     CheckSamples(check_samples::CheckSamplesArgs),
+    /// Print a fail2ban configuration directory as bantam's native TOML.
+    ImportFail2ban(import_cmd::ImportArgs),
     /// Run the daemon in the foreground (systemd style).
     Run(run_cmd::RunArgs),
     /// Show the jails and their counters.
@@ -81,6 +85,7 @@ fn main() -> ExitCode {
         Command::Regex(args) => regex_cmd::run(args),
         Command::Run(args) => run_cmd::run(args),
         Command::CheckSamples(args) => check_samples::run(args),
+        Command::ImportFail2ban(args) => import_cmd::run(args),
         Command::Status { jail, reach } => {
             control_cmd::send(&reach, Request::Status { jail }, control_cmd::print_status)
         }

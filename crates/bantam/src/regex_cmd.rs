@@ -121,6 +121,17 @@ pub fn run(args: RegexArgs) -> Result<ExitCode> {
         Some(name) => TimeZone::get(name).with_context(|| format!("unknown time zone {name:?}"))?,
         None => TimeZone::try_system().unwrap_or(TimeZone::UTC),
     };
+    if crate::regex_fail2ban::is_fail2ban_filter(&args.filter) {
+        return crate::regex_fail2ban::run(crate::regex_fail2ban::Args {
+            log: &args.log,
+            filter: &args.filter,
+            mode: args.mode.as_deref(),
+            zone,
+            json: args.json,
+            out_ip: matches!(args.out, Some(OutField::Ip)),
+            log_is_file: looks_like_file(&args.log),
+        });
+    }
     let described = filter_arg::load(
         &args.filter,
         Overrides {

@@ -131,15 +131,7 @@ impl Fail2banTree {
         name: &str,
         params: &[(String, String)],
     ) -> Result<F2bFilterDef, Fail2banError> {
-        let params: OptMap = params
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let mut reader = FilterReader::read(&self.basedir, name, params)?;
-        reader
-            .def
-            .load_options(&OptMap::new(), FILTER_KEYS, false)?;
-        reader.resolve()
+        resolve_filter(&self.basedir, name, params)
     }
 
     /// Resolves `action.d/NAME` with the given parameters for `jail` (its
@@ -156,4 +148,23 @@ impl Fail2banTree {
             .collect();
         action::resolve(&self.basedir, name, &params, &jail.name, &jail.resolved)
     }
+}
+
+/// Resolves `BASEDIR/filter.d/NAME` with the given parameters (`mode`,
+/// `logtype`, …) without reading any jail: what `bantam regex` needs for a
+/// fail2ban filter file, and what fail2ban-regex does.
+pub fn resolve_filter(
+    basedir: &Path,
+    name: &str,
+    params: &[(String, String)],
+) -> Result<F2bFilterDef, Fail2banError> {
+    let params: OptMap = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let mut reader = FilterReader::read(basedir, name, params)?;
+    reader
+        .def
+        .load_options(&OptMap::new(), FILTER_KEYS, false)?;
+    reader.resolve()
 }
