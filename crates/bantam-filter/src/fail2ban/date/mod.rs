@@ -56,6 +56,16 @@ pub struct DateHit {
     pub time: Timestamp,
 }
 
+/// A date text fail2ban would cut out of a line, read or not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DateText {
+    /// Byte range of the text in the line.
+    pub start: usize,
+    pub end: usize,
+    /// The instant, or `None` when the text is not a valid date.
+    pub time: Option<Timestamp>,
+}
+
 /// A date detector for one log: fail2ban's templates, or a filter's own
 /// `datepattern`, with per-log memory of the template that last matched.
 #[derive(Clone, Debug)]
@@ -166,8 +176,22 @@ impl DateTemplates {
     }
 
     /// Finds the date in `line`. `now` infers missing years (and is the
-    /// reference for "not in the future").
+    /// reference for "not in the future"). `None` when no template matches,
+    /// and when the matched text is not a valid date (see [`Self::find_text`]).
     pub fn find(&mut self, line: &str, now: Timestamp) -> Option<DateHit> {
+        let found = self.find_text(line, now)?;
+        Some(DateHit {
+            start: found.start,
+            end: found.end,
+            time: found.time?,
+        })
+    }
+
+    /// Like [`Self::find`], but also reports a date text that does not
+    /// read as a date (Feb 30, hour 24 from `%k`, an unknown zone name):
+    /// fail2ban still cuts that text out of the line, and dates the line as
+    /// if it had none.
+    pub fn find_text(&mut self, line: &str, now: Timestamp) -> Option<DateText> {
         if self.none {
             return None;
         }
@@ -182,14 +206,14 @@ impl DateTemplates {
         let m = &won.found;
         let (start, end) = m.get(1).unwrap_or((m.span().0, m.span().0));
         if start == end {
-            return Some(DateHit {
+            return Some(DateText {
                 start,
                 end,
-                time: now,
+                time: Some(now),
             });
         }
         let template = &self.detector.entries[won.index].template;
-        let time = template.read(line, m, &self.zone, now)?;
-        Some(DateHit { start, end, time })
+        let time = template.read(line, m, &self.zone, now);
+        Some(DateText { start, end, time })
     }
 }
