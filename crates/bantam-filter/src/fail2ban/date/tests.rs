@@ -72,3 +72,21 @@ fn bad_patterns_are_errors() {
     assert!(DateTemplates::new(Some("%Q"), cet()).is_err());
     assert!(DateTemplates::new(Some("%Y-(%m"), cet()).is_err());
 }
+
+#[test]
+#[ignore = "timing only"]
+fn timing() {
+    let t0 = std::time::Instant::now();
+    let mut d = DateTemplates::new(None, cet()).unwrap();
+    d.set_year_limit(2029).unwrap();
+    let t1 = t0.elapsed();
+    let lines = [
+        "Aug 14 11:00:00 host sshd[1]: Failed password for root from 192.0.2.1 port 22 ssh2",
+        "2005-08-14 11:00:00 host x from 192.0.2.2",
+    ];
+    let t2 = std::time::Instant::now();
+    for i in 0..2000 {
+        d.find(lines[i % 2], now());
+    }
+    eprintln!("build {t1:?}, 2000 lines {:?}", t2.elapsed());
+}
