@@ -43,7 +43,7 @@ time.tzset()
 
 from fail2ban.server.mytime import MyTime  # noqa: E402
 from fail2ban.server.datedetector import DateDetector  # noqa: E402
-from fail2ban.server.strptime import timeRE  # noqa: E402
+from fail2ban.server.strptime import timeRE, validateTimeZone  # noqa: E402
 import fail2ban  # noqa: E402
 
 MyTime.setTime(NOW)
@@ -149,13 +149,21 @@ OWN = [
     ("%Y-%m-%d %H:%M:%S(", ["2005-08-14 11:00:00 x"]),
 ]
 
+LOGTIMEZONES = ["UTC", "UTC-0500", "UTC+0530", "CEST", "EST+01"]
+LOGTZ_LINES = [
+    "Aug 15 04:00:00 host a", "Aug 15 06:00:00 host b", "Aug 15 09:00:00 host c",
+    "Aug 15 13:00:00 host d", "Aug 14 23:00:00 host e", "Aug 14 11:00:00 host f",
+    "05:00:00 time g", "08:00:00 time h", "11:00:00 time i", "17:00:00 time j",
+]
+
 
 def byte_offset(line, i):
     return len(line[:i].encode("utf-8"))
 
 
-def new_detector(datepattern):
+def new_detector(datepattern, logtimezone=None):
     dd = DateDetector()
+    dd.default_tz = logtimezone
     if datepattern is None:
         dd.addDefaultTemplate()
     else:
@@ -169,10 +177,13 @@ def new_detector(datepattern):
     return dd
 
 
-def run(name, datepattern, lines):
-    case = {"name": name, "datepattern": datepattern, "error": False, "lines": []}
+def run(name, datepattern, lines, logtimezone=None):
+    case = {"name": name, "datepattern": datepattern, "error": False, "lines": [],
+            "logtimezone_minutes": None}
     try:
-        dd = new_detector(datepattern)
+        if logtimezone is not None:
+            case["logtimezone_minutes"] = validateTimeZone(logtimezone)
+        dd = new_detector(datepattern, logtimezone)
     except Exception:
         case["error"] = True
         return case
@@ -225,6 +236,11 @@ def main():
                 cases.append(run("filter " + d["filter"], dp, log_lines(path)))
     for i, (dp, lines) in enumerate(OWN):
         cases.append(run("own %d" % i, dp, lines))
+    # A filter's logtimezone: applied like an offset in the line, while the
+    # inferred year and day and "in the future" follow the host's clock.
+    for tz in LOGTIMEZONES:
+        cases.append(run("logtimezone " + tz, None, OWN[0][1] + LOGTZ_LINES, tz))
+        cases.append(run("logtimezone %s custom" % tz, "%H:%M:%S", LOGTZ_LINES, tz))
     last = max(y for y in range(2000, 2200) if re.fullmatch(timeRE["ExY"], str(y)))
     json.dump({"exy_last_year": last, "now": NOW, "tz": TZ, "cases": cases},
               sys.stdout, ensure_ascii=False)

@@ -16,7 +16,7 @@ use std::path::Path;
 use std::process::Command;
 
 use bantam_filter::fail2ban::date::DateTemplates;
-use jiff::tz::TimeZone;
+use jiff::tz::{Offset, TimeZone};
 use jiff::Timestamp;
 use serde_json::Value;
 
@@ -77,10 +77,17 @@ fn dates_agree_with_fail2ban() {
     for case in oracle["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
         let pattern = case["datepattern"].as_str();
-        let built = match pristine.get(&pattern.map(str::to_owned)) {
-            Some(d) => Ok(d.clone()),
-            None => DateTemplates::new(pattern, zone.clone()).inspect(|d| {
+        let log_zone = case["logtimezone_minutes"].as_i64().map(|m| {
+            TimeZone::fixed(Offset::from_seconds(i32::try_from(m * 60).unwrap()).unwrap())
+        });
+        let built = match (&log_zone, pristine.get(&pattern.map(str::to_owned))) {
+            (None, Some(d)) => Ok(d.clone()),
+            (None, None) => DateTemplates::new(pattern, zone.clone()).inspect(|d| {
                 pristine.insert(pattern.map(str::to_owned), d.clone());
+            }),
+            (Some(log), _) => DateTemplates::new(pattern, log.clone()).map(|mut d| {
+                d.set_system_zone(zone.clone());
+                d
             }),
         };
         if case["error"].as_bool().unwrap() {

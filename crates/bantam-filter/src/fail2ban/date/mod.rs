@@ -71,6 +71,8 @@ pub struct DateText {
 #[derive(Clone, Debug)]
 pub struct DateTemplates {
     zone: TimeZone,
+    /// Set when `zone` is a `logtimezone`: the zone of the clock.
+    system: Option<TimeZone>,
     detector: Detector,
     /// `{NONE}` alone: lines carry no date.
     none: bool,
@@ -141,6 +143,7 @@ impl DateTemplates {
     fn from_entries(entries: Vec<Entry>, zone: TimeZone, years: YearLimit, none: bool) -> Self {
         DateTemplates {
             zone,
+            system: None,
             detector: Detector::new(entries),
             none,
             years,
@@ -152,6 +155,16 @@ impl DateTemplates {
     /// dated by its arrival.
     pub fn is_none(&self) -> bool {
         self.none
+    }
+
+    /// Declares that `zone` is the filter's `logtimezone` and `system` the
+    /// zone of the host's clock. fail2ban applies a `logtimezone` like an
+    /// offset written in the line, but infers missing years and days, and
+    /// judges "in the future", on the host's wall clock; without this call
+    /// `zone` serves for both, which is exact when there is no
+    /// `logtimezone`.
+    pub fn set_system_zone(&mut self, system: TimeZone) {
+        self.system = Some(system);
     }
 
     /// Fixes the latest year `%ExY` accepts (rounded up to the end of its
@@ -197,7 +210,8 @@ impl DateTemplates {
         }
         if !self.years_settled {
             self.years_settled = true;
-            let year = i32::from(self.zone.to_datetime(now).year());
+            let clock = self.system.as_ref().unwrap_or(&self.zone);
+            let year = i32::from(clock.to_datetime(now).year());
             // The templates compiled once already; a failure here cannot
             // come from the user's text, so keep the old range.
             let _ = self.rebuild(YearLimit::for_year(year));
@@ -213,7 +227,7 @@ impl DateTemplates {
             });
         }
         let template = &self.detector.entries[won.index].template;
-        let time = template.read(line, m, &self.zone, now);
+        let time = template.read(line, m, &self.zone, self.system.as_ref(), now);
         Some(DateText { start, end, time })
     }
 }

@@ -156,16 +156,18 @@ impl Template {
     }
 
     /// The instant of a match of this template, or `None` when fail2ban
-    /// would not produce one (Feb 30, an unknown zone …).
+    /// would not produce one (Feb 30, an unknown zone …). See
+    /// `strptime::read` for `zone` and `system`.
     pub fn read(
         &self,
         line: &str,
         m: &PyMatch,
         zone: &TimeZone,
+        system: Option<&TimeZone>,
         now: Timestamp,
     ) -> Option<Timestamp> {
         match self.reader {
-            Reader::Fields => strptime::read(line, m, zone, now),
+            Reader::Fields => strptime::read(line, m, zone, system, now),
             Reader::Epoch { group, long } => {
                 let (s, e) = m.get(group)?;
                 epoch::epoch(&line[s..e], long)
