@@ -29,6 +29,7 @@ Each case gets a fresh detector whose templates start with no hits, as in
 a freshly started fail2ban (template statistics are shared process-wide).
 """
 
+import itertools
 import json
 import os
 import re
@@ -145,7 +146,8 @@ OWN = [
     ("%Y-%m-%d %H:%M:%S\n{^LN-BEG}", ["2005-08-14 11:00:00 x", "Aug 14 11:00:00 x", "x 2005-08-14 11:00:00"]),
     ("^WARNING:()**\n{^LN-BEG}", ["WARNING: x from 192.0.2.8", "Aug 14 11:00:00 x"]),
     ("(?i)^%Y-%m-%d %H:%M:%S", ["2005-08-14 11:00:00 x"]),
-    ("%e %b", []),
+    ("%e %b", ["14 Aug x"]),
+    ("%Exb %d", ["Aug 14 x"]),
     ("%Y-%m-%d %H:%M:%S(", ["2005-08-14 11:00:00 x"]),
 ]
 
@@ -221,8 +223,15 @@ def main():
         os.path.relpath(os.path.join(d, f), LOGS)
         for d, _, files in os.walk(LOGS) for f in files
     )
-    for rel in logs:
-        cases.append(run("log " + rel, None, log_lines(os.path.join(LOGS, rel))))
+    per_log = [log_lines(os.path.join(LOGS, rel)) for rel in logs]
+    for rel, lines in zip(logs, per_log):
+        cases.append(run("log " + rel, None, lines))
+    # Every log interleaved line by line into one detector: formats change
+    # on every line, which exercises the memory of the last winner, the
+    # set-aside matches and the reordering of the list.
+    mixed = [l for group in itertools.zip_longest(*per_log) for l in group if l is not None]
+    cases.append(run("logs interleaved", None, mixed))
+    cases.append(run("logs interleaved, line start", "{^LN-BEG}", mixed))
     seen = set()
     if os.path.exists(FILTERS):
         with open(FILTERS) as f:
