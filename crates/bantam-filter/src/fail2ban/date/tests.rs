@@ -74,19 +74,27 @@ fn bad_patterns_are_errors() {
 }
 
 #[test]
-#[ignore = "timing only"]
+#[ignore = "timing only: cargo test --release ... -- --ignored --nocapture"]
 fn timing() {
     let t0 = std::time::Instant::now();
     let mut d = DateTemplates::new(None, cet()).unwrap();
     d.set_year_limit(2029).unwrap();
-    let t1 = t0.elapsed();
-    let lines = [
-        "Aug 14 11:00:00 host sshd[1]: Failed password for root from 192.0.2.1 port 22 ssh2",
-        "2005-08-14 11:00:00 host x from 192.0.2.2",
-    ];
-    let t2 = std::time::Instant::now();
-    for i in 0..2000 {
-        d.find(lines[i % 2], now());
-    }
-    eprintln!("build {t1:?}, 2000 lines {:?}", t2.elapsed());
+    let built = t0.elapsed();
+    let syslog =
+        "Aug 14 11:00:00 host sshd[1]: Failed password for root from 192.0.2.1 port 22 ssh2";
+    let iso = "2005-08-14 11:00:00 host x from 192.0.2.2";
+    let nodate = "no date in this line at all, only an address 192.0.2.3 and some words";
+    let mut time = |lines: &[&str]| {
+        let t = std::time::Instant::now();
+        for i in 0..10_000 {
+            d.find(lines[i % lines.len()], now());
+        }
+        t.elapsed() / 10_000
+    };
+    let steady = time(&[syslog]);
+    let mixed = time(&[syslog, iso]);
+    let none = time(&[nodate]);
+    eprintln!(
+        "build {built:?}; per line: steady {steady:?}, alternating {mixed:?}, no date {none:?}"
+    );
 }
