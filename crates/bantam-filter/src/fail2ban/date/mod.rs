@@ -24,6 +24,7 @@ mod defaults;
 mod detector;
 mod directives;
 mod epoch;
+mod matcher;
 mod strptime;
 mod template;
 mod zones;
@@ -92,16 +93,15 @@ impl DateTemplates {
         let mut entries: Vec<Entry> = Vec::new();
         let mut none = false;
         let push = |entries: &mut Vec<Entry>, t: Template| {
-            let dup = entries
-                .iter()
-                .any(|e| e.template.regex.as_str() == t.regex.as_str());
+            // fail2ban keeps one template per name, i.e. per pattern text.
+            let dup = entries.iter().any(|e| e.template.recipe == t.recipe);
             if !dup {
                 entries.push(Entry::new(t));
             }
         };
         let Some(pattern) = datepattern else {
             for (r, w) in defaults::full() {
-                push(&mut entries, Template::build(r, years, w)?);
+                push(&mut entries, Template::build(r, true, years, w)?);
             }
             return Ok(DateTemplates::from_entries(entries, zone, years, false));
         };
@@ -114,7 +114,7 @@ impl DateTemplates {
                 "{^LN-BEG}" | "{DEFAULT}" => {
                     let only_line_start = key == "{^LN-BEG}";
                     for (r, w) in defaults::full() {
-                        let t = Template::build(r, years, w)?;
+                        let t = Template::build(r, true, years, w)?;
                         if !only_line_start || t.line_begin {
                             push(&mut entries, t);
                         }
@@ -122,16 +122,19 @@ impl DateTemplates {
                 }
                 "{NONE}" => {
                     none = true;
-                    let t = Template::build(Recipe::Pattern("{UNB}^".into()), years, 1.0)?;
+                    let t = Template::build(Recipe::Pattern("{UNB}^".into()), true, years, 1.0)?;
                     push(&mut entries, t);
                 }
                 k if k.contains("{DATE}") => {
                     for r in defaults::with_date(line) {
-                        push(&mut entries, Template::build(r, years, 1.0)?);
+                        push(&mut entries, Template::build(r, false, years, 1.0)?);
                     }
                 }
                 _ => {
-                    let t = Template::build(defaults::classify(line), years, 1.0)?;
+                    let recipe = defaults::classify(line);
+                    // Keywords alone are our text; patterns are the filter's.
+                    let ours = matches!(recipe, Recipe::Epoch { .. } | Recipe::Tai64n { .. });
+                    let t = Template::build(recipe, ours, years, 1.0)?;
                     push(&mut entries, t);
                 }
             }
@@ -182,7 +185,7 @@ impl DateTemplates {
         }
         for e in &mut self.detector.entries {
             let t = &e.template;
-            e.template = Template::build(t.recipe.clone(), years, t.weight)?;
+            e.template = Template::build(t.recipe.clone(), t.ours, years, t.weight)?;
         }
         self.years = years;
         Ok(())

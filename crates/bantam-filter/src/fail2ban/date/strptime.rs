@@ -28,8 +28,8 @@ use jiff::tz::{Offset, TimeZone};
 use jiff::{Timestamp, ToSpan};
 
 use super::directives::{field_of, MONTHS, WEEKDAYS};
+use super::matcher::Found;
 use super::zones::offset_minutes;
-use crate::python::PyMatch;
 
 /// Reads the named groups of a template match. `None` when fail2ban
 /// would not produce a time for it.
@@ -39,7 +39,7 @@ use crate::python::PyMatch;
 /// the inferred year and day and what counts as "in the future".
 pub(crate) fn read(
     line: &str,
-    m: &PyMatch,
+    m: &Found,
     zone: &TimeZone,
     system: Option<&TimeZone>,
     now: Timestamp,
@@ -84,7 +84,7 @@ fn name_index(list: &[&str], text: &str, abbreviated: bool) -> Option<i32> {
 }
 
 impl Fields {
-    fn set(&mut self, field: char, v: &str, m: &PyMatch, line: &str) -> Option<()> {
+    fn set(&mut self, field: char, v: &str, m: &Found, line: &str) -> Option<()> {
         match field {
             'y' => {
                 let y = number(v)?;

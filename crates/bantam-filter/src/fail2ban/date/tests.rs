@@ -98,3 +98,24 @@ fn timing() {
         "build {built:?}; per line: steady {steady:?}, alternating {mixed:?}, no date {none:?}"
     );
 }
+
+#[test]
+fn defaults_run_on_the_linear_engine() {
+    use super::matcher::Matcher;
+    let d = DateTemplates::new(None, cet()).unwrap();
+    let python: Vec<_> = d
+        .detector
+        .entries
+        .iter()
+        .filter(|e| matches!(e.template.matcher, Matcher::Python { .. }))
+        .map(|e| e.template.recipe.clone())
+        .collect();
+    // Only the epoch after `[` or `audit(` needs look-behind.
+    assert_eq!(
+        python,
+        vec![super::template::Recipe::Epoch {
+            line_begin: false,
+            long: false
+        }]
+    );
+}
