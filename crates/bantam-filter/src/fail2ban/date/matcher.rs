@@ -10,8 +10,10 @@
 //! so that they run on the linear-time engine. Every line with no date is
 //! searched by all 31 defaults, so this is where the time goes.
 //!
-//! The one default that needs look-behind (an epoch right after `[` or
-//! `audit(`) is built in Python's dialect and runs on [`PyRegex`].
+//! The one default that Python writes with look-behind (an epoch at the
+//! line start, right after a leading `[`, or right after `audit(`) runs on
+//! the linear engine too: its regex consumes the `[` or `audit(` and the
+//! match is then narrowed to the epoch (see [`Matcher::Prefixed`]).
 
 use std::sync::Arc;
 
@@ -57,8 +59,21 @@ impl Found {
 /// A compiled template regex.
 #[derive(Clone, Debug)]
 pub(crate) enum Matcher {
-    Linear { re: regex::Regex, names: Names },
-    Python { re: PyRegex, names: Names },
+    Linear {
+        re: regex::Regex,
+        names: Names,
+    },
+    Python {
+        re: PyRegex,
+        names: Names,
+    },
+    /// A linear regex whose group 1 is what Python's match would be: the
+    /// text before it stands for a look-behind. The match starts where
+    /// group 1 does.
+    Prefixed {
+        re: regex::Regex,
+        names: Names,
+    },
 }
 
 impl Matcher {
@@ -73,6 +88,14 @@ impl Matcher {
         Ok(Matcher::Linear { re, names })
     }
 
+    /// Compiles a [`Matcher::Prefixed`] regex (`regex` crate syntax).
+    pub fn prefixed(source: &str) -> Result<Matcher, String> {
+        match Matcher::linear(source)? {
+            Matcher::Linear { re, names } => Ok(Matcher::Prefixed { re, names }),
+            other => Ok(other),
+        }
+    }
+
     /// Compiles Python regex text.
     pub fn python(source: &str) -> Result<Matcher, String> {
         let re = PyRegex::new(source, PyFlags::default()).map_err(|e| e.reason)?;
@@ -83,7 +106,9 @@ impl Matcher {
     /// Number of groups, the whole match included.
     pub fn groups(&self) -> usize {
         match self {
-            Matcher::Linear { names, .. } | Matcher::Python { names, .. } => names.len(),
+            Matcher::Linear { names, .. }
+            | Matcher::Python { names, .. }
+            | Matcher::Prefixed { names, .. } => names.len(),
         }
     }
 
@@ -103,6 +128,29 @@ impl Matcher {
             Matcher::Python { re, names } => {
                 let m = re.search_at(text, start).ok().flatten()?;
                 Some(Found::from_py(&m, names.len(), names))
+            }
+            Matcher::Prefixed { re, names } => {
+                // The prefix may lie before `start`: search from the line
+                // start and take the first match whose group 1 begins at or
+                // after `start`. Prefixes (`^`, `^[`, `audit(`) never begin
+                // inside an earlier match, so stepping over matches misses
+                // none.
+                let mut locs = re.capture_locations();
+                let mut at = 0;
+                while at <= text.len() {
+                    let end = re.captures_read_at(&mut locs, text, at)?.end();
+                    let inner = locs.get(1)?;
+                    if inner.0 >= start {
+                        let mut spans: Vec<_> = (0..locs.len()).map(|i| locs.get(i)).collect();
+                        spans[0] = Some(inner);
+                        return Some(Found {
+                            spans,
+                            names: names.clone(),
+                        });
+                    }
+                    at = if end > at { end } else { at + 1 };
+                }
+                None
             }
         }
     }

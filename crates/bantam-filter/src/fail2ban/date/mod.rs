@@ -16,6 +16,12 @@
 //! * `defaults`: fail2ban's default list and the keywords that use it.
 //! * `detector`: which template wins on a line, and what it remembers.
 //! * `strptime`, `zones`, `epoch`: the matched text → an instant.
+//! * `matcher`: the default templates run on the linear `regex` engine;
+//!   a filter's own Python text goes through [`crate::python::PyRegex`].
+//!
+//! Cost (release build, this machine's class): building the default list
+//! takes about 15 ms; a line costs about 0.7 µs once a template has won,
+//! and about 3 µs when it holds no date (every template is tried).
 //!
 //! The behaviour is checked line by line against fail2ban itself (see
 //! `tests/fail2ban_dates.rs`).

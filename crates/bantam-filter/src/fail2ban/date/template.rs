@@ -155,13 +155,25 @@ impl Template {
             }
         };
         let source = recipe_text(&recipe);
-        let linear = ours
+        let prefixed = match &recipe {
+            Recipe::Epoch {
+                line_begin: false,
+                long,
+            } if ours => {
+                let digits = if *long { epoch::LONG } else { epoch::SECONDS };
+                let raw = format!("{}({digits})", epoch::ANYWHERE_PREFIX_CONSUMED);
+                let s = shape(&raw, begin, end, Dialect::Rust);
+                Matcher::prefixed(&s.regex).ok().map(|m| (m, s))
+            }
+            _ => None,
+        };
+        let linear = (ours && prefixed.is_none())
             .then(|| {
                 let s = shape(&raw, begin, end, Dialect::Rust);
                 Some((Matcher::linear(&s.regex).ok()?, s))
             })
             .flatten();
-        let (matcher, shape) = match linear {
+        let (matcher, shape) = match prefixed.or(linear) {
             Some(found) => found,
             None => {
                 let s = shape(&raw, begin, end, Dialect::Python);

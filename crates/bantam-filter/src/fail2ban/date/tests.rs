@@ -110,12 +110,19 @@ fn defaults_run_on_the_linear_engine() {
         .filter(|e| matches!(e.template.matcher, Matcher::Python { .. }))
         .map(|e| e.template.recipe.clone())
         .collect();
-    // Only the epoch after `[` or `audit(` needs look-behind.
-    assert_eq!(
-        python,
-        vec![super::template::Recipe::Epoch {
-            line_begin: false,
-            long: false
-        }]
-    );
+    assert!(python.is_empty(), "{python:?}");
+}
+
+#[test]
+fn prefixed_epoch_searches_from_a_position() {
+    let mut d = DateTemplates::new(Some("EPOCH"), cet()).unwrap();
+    let line = "type=X msg=audit(1124010000.123:4): audit(1124010001.000:5)";
+    let hit = d.find(line, now()).unwrap();
+    assert_eq!((hit.start, hit.end), (17, 31));
+    let matcher = &d.detector.entries[0].template.matcher;
+    // From inside the first epoch, the next `audit(` is the next match.
+    let m = matcher.search_at(line, 20).unwrap();
+    assert_eq!(m.span(), (42, 56));
+    assert!(matcher.search_at(line, 43).is_none());
+    assert!(matcher.search_at(&line[..50], 20).is_none());
 }
