@@ -156,45 +156,55 @@ impl F2bFilter {
         self.failregex.len()
     }
 
+    /// Fixes the latest year `%ExY` date templates accept. fail2ban derives
+    /// it from the wall clock at start (this crate has no clock: the caller
+    /// passes it); without this call the first line's `now` decides.
+    pub fn set_year_limit(&mut self, last_year: i32) -> Result<(), FilterError> {
+        self.dates.set_year_limit(last_year)
+    }
+
     /// A log line whose date is in the text. `now` dates lines without a
     /// date (and infers missing years).
     pub fn process_line(&mut self, line: &str, now: Timestamp) -> Vec<F2bMatch> {
-        let hit = if self.dates.is_none() {
+        let found = if self.dates.is_none() {
             None
         } else {
-            self.dates.find(line, now)
+            self.dates.find_text(line, now)
         };
-        let recent = |d: Timestamp| now.duration_since(d) < INHERIT_DATE;
-        let (tuple, date) = match hit {
-            Some(h) if h.start < h.end && h.end <= line.len() => {
-                let t = TupleLine {
-                    pre: line[..h.start].to_owned(),
-                    time: line[h.start..h.end].to_owned(),
-                    rest: line[h.end..].to_owned(),
-                };
-                self.last_time_text = t.time.clone();
-                self.last_date = Some(h.time);
-                (t, h.time)
-            }
-            // No date (or an optional one that is empty): the previous
-            // line's if recent, else now.
-            _ => match self.last_date.filter(|d| recent(*d)) {
-                Some(d) => (
-                    TupleLine {
-                        pre: String::new(),
-                        time: self.last_time_text.clone(),
-                        rest: line.to_owned(),
-                    },
-                    d,
-                ),
-                None => (
-                    TupleLine {
-                        rest: line.to_owned(),
-                        ..TupleLine::default()
-                    },
-                    now,
-                ),
-            },
+        let found = found.filter(|h| h.start < h.end && h.end <= line.len());
+        // The date text is cut out even when it does not read as a date.
+        let cut = found.map(|h| TupleLine {
+            pre: line[..h.start].to_owned(),
+            time: line[h.start..h.end].to_owned(),
+            rest: line[h.end..].to_owned(),
+        });
+        if let (Some(t), Some(time)) = (&cut, found.and_then(|h| h.time)) {
+            self.last_time_text = t.time.clone();
+            self.last_date = Some(time);
+            let t = t.clone();
+            return self.find_failures(t, time, now);
+        }
+        // No date (or an optional one that is empty, or one that does not
+        // read): the previous line's if recent, else now.
+        let recent = self
+            .last_date
+            .filter(|d| now.duration_since(*d) < INHERIT_DATE);
+        let (tuple, date) = match recent {
+            Some(d) => (
+                TupleLine {
+                    pre: String::new(),
+                    time: self.last_time_text.clone(),
+                    rest: line.to_owned(),
+                },
+                d,
+            ),
+            None => (
+                cut.unwrap_or_else(|| TupleLine {
+                    rest: line.to_owned(),
+                    ..TupleLine::default()
+                }),
+                now,
+            ),
         };
         self.find_failures(tuple, date, now)
     }

@@ -26,10 +26,11 @@
 /// A dotted quad. Range checks happen later, when the daemon parses the
 /// captured text strictly.
 const IP4: &str = r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}";
-/// IPv6, loosely: an optional group, then one to seven colon-led groups.
-/// Each repetition starts with `:`, so the engine never has to guess where
-/// a group ends. A bare `a:b` is accepted as fail2ban does.
-const IP6: &str = r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){1,7}";
+/// IPv6, loosely: up to eight groups of hex digits separated by `:`, with
+/// `::` compression, ending in a hex digit or in `::`. Each step is decided
+/// by the next byte (hex digit or `:`), so no engine has to guess. A bare
+/// `a:b` is accepted as fail2ban accepts it; `a:` and `:` are not.
+const IP6: &str = r"(?:[0-9A-Fa-f]{1,4}:|:)(?:[0-9A-Fa-f]{0,4}:){0,6}(?:[0-9A-Fa-f]{1,4}|:)";
 /// A DNS name (or anything name-like a service logs in its place). The final
 /// character must be a word character so that a sentence's full stop is not
 /// taken into the name.

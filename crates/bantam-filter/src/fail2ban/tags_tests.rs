@@ -48,6 +48,24 @@ fn host_takes_ipv6_bare_and_bracketed() {
         Some("2001:db8::a:1")
     );
     assert_eq!(one("^<HOST>$", "::1", "ip6").as_deref(), Some("::1"));
+    assert_eq!(
+        one("^<IP6> ", "2001:db8:: x", "ip6").as_deref(),
+        Some("2001:db8::")
+    );
+    let full = "2001:db8:1:2:3:4:5:6";
+    assert_eq!(
+        one("^<IP6> ", &format!("{full} x"), "ip6").as_deref(),
+        Some(full)
+    );
+}
+
+#[test]
+fn ipv6_needs_more_than_a_colon() {
+    assert!(groups("^<IP6> ", ": x").is_none());
+    assert!(groups("^<IP6> ", "ab: x").is_none());
+    // A port after an IPv6 address is given back to the rule.
+    let g = one("^<HOST>:[0-9]+ ", "2001:db8::12:8443 x", "ip6");
+    assert_eq!(g.as_deref(), Some("2001:db8::12"));
 }
 
 #[test]

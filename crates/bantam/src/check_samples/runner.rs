@@ -48,6 +48,9 @@ pub struct FilterReport {
 pub struct Clock {
     pub now: Timestamp,
     pub zone: TimeZone,
+    /// The latest year `%ExY` accepts: fail2ban takes it from the real
+    /// clock even in its tests (three years ahead).
+    pub last_year: i32,
 }
 
 /// One option set's filter, or why it could not be built.
@@ -115,7 +118,11 @@ pub fn run_filter(
                 .resolve(name, &flt_opts)
                 .map_err(|e| format!("{e:#}"))
                 .and_then(|r| {
-                    F2bFilter::new(&r.to_spec(), clock.zone.clone()).map_err(|e| e.to_string())
+                    let mut f = F2bFilter::new(&r.to_spec(), clock.zone.clone())
+                        .map_err(|e| e.to_string())?;
+                    f.set_year_limit(clock.last_year)
+                        .map_err(|e| e.to_string())?;
+                    Ok(f)
                 });
             filters.push((key, flt_opts, built));
             filters.len() - 1

@@ -14,8 +14,7 @@
 //! choice changes what the rules see. Positions are counted in characters,
 //! as fail2ban's are.
 
-use crate::python::PyMatch;
-
+use super::matcher::Found;
 use super::template::Template;
 
 /// A template in one detector's list, with that detector's statistics.
@@ -69,7 +68,7 @@ pub(crate) struct Detector {
 /// A template won: its index and match (byte spans).
 pub(crate) struct Won {
     pub index: usize,
-    pub found: PyMatch,
+    pub found: Found,
 }
 
 /// Seconds after which a template that has not won may be displaced.
@@ -134,15 +133,9 @@ impl Detector {
     }
 
     /// Searches with template `i` in `line[..end]` from `start` (bytes).
-    fn search(&mut self, i: usize, line: &str, start: usize, end: usize) -> Option<PyMatch> {
+    fn search(&mut self, i: usize, line: &str, start: usize, end: usize) -> Option<Found> {
         let e = &mut self.entries[i];
-        // A search that exceeds the backtracking limit finds nothing.
-        let m = e
-            .template
-            .regex
-            .search_at(&line[..end], start)
-            .ok()
-            .flatten();
+        let m = e.template.matcher.search_at(&line[..end], start);
         if m.is_some() {
             e.matches += 1;
         }
@@ -154,13 +147,13 @@ impl Detector {
     pub fn find(&mut self, line: &str, now_s: i64) -> Option<Won> {
         let n = self.entries.len();
         let text = Text { line };
-        let span = |m: &PyMatch| {
+        let span = |m: &Found| {
             let (s, e) = m.span();
             (text.chars_to(s), text.chars_to(e))
         };
-        let mut won: Option<(PyMatch, usize)> = None;
+        let mut won: Option<(Found, usize)> = None;
         // The best match set aside: (match, start, end, index).
-        let mut reserve: Option<(PyMatch, usize, usize, usize)> = None;
+        let mut reserve: Option<(Found, usize, usize, usize)> = None;
         let mut skip = usize::MAX;
         let i = self.last_index;
         if i < n {

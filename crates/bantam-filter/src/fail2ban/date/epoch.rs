@@ -18,6 +18,9 @@ pub(crate) const LONG: &str = r"[0-9]{10,11}(?:[0-9]{3}(?:\.[0-9]{1,6}|[0-9]{3})
 /// The default template: an epoch at the start of the line, right after a
 /// `[` that opens the line (nsd), or inside `audit(` (SELinux).
 pub(crate) const ANYWHERE_PREFIX: &str = r"(?:^|(?<=^\[)|(?<=\baudit\())";
+/// The same places, consumed rather than looked behind (for
+/// `Matcher::Prefixed`).
+pub(crate) const ANYWHERE_PREFIX_CONSUMED: &str = r"(?:^|^\[|\baudit\()";
 /// TAI64N: `@`, then 24 hex digits (the TAI64 label and nanoseconds).
 pub(crate) const TAI64N: &str = "@[0-9a-f]{24}";
 

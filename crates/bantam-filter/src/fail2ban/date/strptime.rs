@@ -28,19 +28,29 @@ use jiff::tz::{Offset, TimeZone};
 use jiff::{Timestamp, ToSpan};
 
 use super::directives::{field_of, MONTHS, WEEKDAYS};
+use super::matcher::Found;
 use super::zones::offset_minutes;
-use crate::python::PyMatch;
 
 /// Reads the named groups of a template match. `None` when fail2ban
 /// would not produce a time for it.
-pub(crate) fn read(line: &str, m: &PyMatch, zone: &TimeZone, now: Timestamp) -> Option<Timestamp> {
+/// `zone` reads dates without an offset. `system`, when given, means
+/// `zone` is a `logtimezone` (a fixed offset, applied like one written in
+/// the line) and `system` is the zone of fail2ban's clock, which decides
+/// the inferred year and day and what counts as "in the future".
+pub(crate) fn read(
+    line: &str,
+    m: &Found,
+    zone: &TimeZone,
+    system: Option<&TimeZone>,
+    now: Timestamp,
+) -> Option<Timestamp> {
     let mut f = Fields::default();
     for (name, (s, e)) in m.named() {
         if let Some(field) = field_of(name) {
             f.set(field, &line[s..e], m, line)?;
         }
     }
-    f.resolve(zone, now)
+    f.resolve(zone, system, now)
 }
 
 #[derive(Default)]
@@ -74,7 +84,7 @@ fn name_index(list: &[&str], text: &str, abbreviated: bool) -> Option<i32> {
 }
 
 impl Fields {
-    fn set(&mut self, field: char, v: &str, m: &PyMatch, line: &str) -> Option<()> {
+    fn set(&mut self, field: char, v: &str, m: &Found, line: &str) -> Option<()> {
         match field {
             'y' => {
                 let y = number(v)?;
@@ -117,8 +127,13 @@ impl Fields {
         Some(())
     }
 
-    fn resolve(self, zone: &TimeZone, now: Timestamp) -> Option<Timestamp> {
-        let today = zone.to_datetime(now);
+    fn resolve(
+        self,
+        zone: &TimeZone,
+        system: Option<&TimeZone>,
+        now: Timestamp,
+    ) -> Option<Timestamp> {
+        let today = system.unwrap_or(zone).to_datetime(now);
         let assume_year = self.year.is_none();
         let mut year = self.year.unwrap_or(i32::from(today.year()));
         let (mut month, mut day) = (self.month, self.day);
@@ -154,9 +169,17 @@ impl Fields {
             )
             .ok()?,
         );
-        // fail2ban compares the date, moved to UTC when the line has an
-        // offset, with the local wall clock of "now".
-        if let Some(off) = self.offset {
+        let offset = match (self.offset, system) {
+            (Some(off), _) => Some(off),
+            (None, Some(_)) => {
+                let t = zone.to_ambiguous_timestamp(dt).later().ok()?;
+                Some(zone.to_offset(t).seconds() / 60)
+            }
+            (None, None) => None,
+        };
+        // fail2ban compares the date, moved to UTC when it has an offset,
+        // with the local wall clock of "now".
+        if let Some(off) = offset {
             dt = dt.checked_sub(i64::from(off).minutes()).ok()?;
         }
         let now_wall = today.with().subsec_nanosecond(0).build().ok()?;
@@ -167,7 +190,7 @@ impl Fields {
             let d = date(year - 1, month, day)?;
             dt = d.to_datetime(dt.time());
         }
-        let t = match self.offset {
+        let t = match offset {
             Some(_) => Offset::UTC.to_timestamp(dt).ok()?,
             None => zone.to_ambiguous_timestamp(dt).later().ok()?,
         };

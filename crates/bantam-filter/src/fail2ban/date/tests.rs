@@ -72,3 +72,57 @@ fn bad_patterns_are_errors() {
     assert!(DateTemplates::new(Some("%Q"), cet()).is_err());
     assert!(DateTemplates::new(Some("%Y-(%m"), cet()).is_err());
 }
+
+#[test]
+#[ignore = "timing only: cargo test --release ... -- --ignored --nocapture"]
+fn timing() {
+    let t0 = std::time::Instant::now();
+    let mut d = DateTemplates::new(None, cet()).unwrap();
+    d.set_year_limit(2029).unwrap();
+    let built = t0.elapsed();
+    let syslog =
+        "Aug 14 11:00:00 host sshd[1]: Failed password for root from 192.0.2.1 port 22 ssh2";
+    let iso = "2005-08-14 11:00:00 host x from 192.0.2.2";
+    let nodate = "no date in this line at all, only an address 192.0.2.3 and some words";
+    let mut time = |lines: &[&str]| {
+        let t = std::time::Instant::now();
+        for i in 0..10_000 {
+            d.find(lines[i % lines.len()], now());
+        }
+        t.elapsed() / 10_000
+    };
+    let steady = time(&[syslog]);
+    let mixed = time(&[syslog, iso]);
+    let none = time(&[nodate]);
+    eprintln!(
+        "build {built:?}; per line: steady {steady:?}, alternating {mixed:?}, no date {none:?}"
+    );
+}
+
+#[test]
+fn defaults_run_on_the_linear_engine() {
+    use super::matcher::Matcher;
+    let d = DateTemplates::new(None, cet()).unwrap();
+    let python: Vec<_> = d
+        .detector
+        .entries
+        .iter()
+        .filter(|e| matches!(e.template.matcher, Matcher::Python { .. }))
+        .map(|e| e.template.recipe.clone())
+        .collect();
+    assert!(python.is_empty(), "{python:?}");
+}
+
+#[test]
+fn prefixed_epoch_searches_from_a_position() {
+    let mut d = DateTemplates::new(Some("EPOCH"), cet()).unwrap();
+    let line = "type=X msg=audit(1124010000.123:4): audit(1124010001.000:5)";
+    let hit = d.find(line, now()).unwrap();
+    assert_eq!((hit.start, hit.end), (17, 31));
+    let matcher = &d.detector.entries[0].template.matcher;
+    // From inside the first epoch, the next `audit(` is the next match.
+    let m = matcher.search_at(line, 20).unwrap();
+    assert_eq!(m.span(), (42, 56));
+    assert!(matcher.search_at(line, 43).is_none());
+    assert!(matcher.search_at(&line[..50], 20).is_none());
+}
