@@ -11,6 +11,7 @@
 //! reader.
 
 mod condition;
+mod filter_dir;
 mod judge;
 mod resolved;
 mod runner;
@@ -33,10 +34,15 @@ const TEST_ZONE: &str = "CET-1CEST-2,M3.5.0,M10.5.0";
 
 #[derive(Args)]
 pub struct CheckSamplesArgs {
-    /// fail2ban's resolution of every filter, one JSON object per line
-    /// (made by scripts/fail2ban-oracle/dump_filters.py).
-    #[arg(long, value_name = "FILE.jsonl")]
-    resolved: PathBuf,
+    /// A fail2ban configuration directory (or its filter.d): every filter
+    /// in it, read by bantam's own fail2ban reader.
+    #[arg(long, value_name = "DIR", required_unless_present = "resolved")]
+    filters: Option<PathBuf>,
+    /// Instead of --filters: fail2ban's own resolution of every filter, one
+    /// JSON object per line (made by scripts/fail2ban-oracle/dump_filters.py),
+    /// to tell reader problems from engine problems.
+    #[arg(long, value_name = "FILE.jsonl", conflicts_with = "filters")]
+    resolved: Option<PathBuf>,
     /// The directory of annotated sample logs (fail2ban's tests/files/logs).
     #[arg(long, value_name = "DIR")]
     logs: PathBuf,
@@ -46,7 +52,11 @@ pub struct CheckSamplesArgs {
 }
 
 pub fn run(args: CheckSamplesArgs) -> Result<ExitCode> {
-    let source = ResolvedFile::load(&args.resolved)?;
+    let source: Box<dyn FilterSource> = match (&args.filters, &args.resolved) {
+        (_, Some(file)) => Box::new(ResolvedFile::load(file)?),
+        (Some(dir), None) => Box::new(filter_dir::FilterDir::open(dir)?),
+        (None, None) => anyhow::bail!("give --filters DIR (or --resolved FILE.jsonl)"),
+    };
     let clock = Clock {
         now: Timestamp::from_second(TEST_NOW).context("test clock")?,
         zone: TimeZone::posix(TEST_ZONE).context("test zone")?,
@@ -59,7 +69,7 @@ pub fn run(args: CheckSamplesArgs) -> Result<ExitCode> {
             skipped.push(name);
             continue;
         }
-        let report = run_filter(&name, &args.logs, &source as &dyn FilterSource, &clock)
+        let report = run_filter(&name, &args.logs, source.as_ref(), &clock)
             .with_context(|| format!("filter {name}"))?;
         reports.push(report);
     }
