@@ -8,8 +8,9 @@
 //! cost well under a second. Without `python3` the tests say so and pass,
 //! except under CI (env `CI` set), where a missing oracle is a failure.
 
+use std::collections::HashMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use bantam_filter::python::{PyFlags, PyRegex};
@@ -62,7 +63,7 @@ pub fn python() -> Option<PathBuf> {
 }
 
 /// Python's answers, one per case, in order.
-pub fn ask(python: &PathBuf, cases: &[Case]) -> Vec<Value> {
+pub fn ask(python: &Path, cases: &[Case]) -> Vec<Value> {
     let script =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/python-regex-oracle.py");
     let input: Vec<Value> = cases
@@ -92,11 +93,18 @@ fn flags_of(letters: &str) -> PyFlags {
     }
 }
 
+/// Compiled patterns by (pattern, flags): many cases share one.
+type Cache = HashMap<(String, String), Result<PyRegex, String>>;
+
 /// What we answer, in the oracle's shape.
-pub fn ours(case: &Case) -> Value {
-    let re = match PyRegex::new(&case.pattern, flags_of(&case.flags)) {
+fn ours(case: &Case, cache: &mut Cache) -> Value {
+    let key = (case.pattern.clone(), case.flags.clone());
+    let compiled = cache.entry(key).or_insert_with(|| {
+        PyRegex::new(&case.pattern, flags_of(&case.flags)).map_err(|e| e.reason)
+    });
+    let re = match compiled {
         Ok(re) => re,
-        Err(e) => return json!({"error": e.reason}),
+        Err(e) => return json!({"error": e}),
     };
     let names: serde_json::Map<String, Value> = re
         .group_names()
@@ -126,8 +134,9 @@ pub fn ours(case: &Case) -> Value {
 /// rejects must be rejected too (the messages may differ).
 pub fn disagreements(cases: &[Case], answers: &[Value]) -> Vec<String> {
     let mut out = Vec::new();
+    let mut cache = Cache::new();
     for (case, theirs) in cases.iter().zip(answers) {
-        let mine = ours(case);
+        let mine = ours(case, &mut cache);
         let agree = match (theirs.get("error"), mine.get("error")) {
             (Some(_), Some(_)) => true,
             (None, None) => &mine == theirs,
