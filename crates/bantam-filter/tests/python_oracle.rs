@@ -178,24 +178,25 @@ const TABLE: &[(&str, &str, &[&str])] = &[
     ("(?Px)", "", &[""]),
     ("(?)", "", &[""]),
     ("(?", "", &[""]),
-    // Realistic fail2ban-style patterns (tags already expanded).
+    // Realistic patterns in the style of fail2ban's (our own wording; tags
+    // already expanded).
     (
-        r"^(?:\[\])?\s*(?:error: )?(?:PAM: )?[aA]uthentication (?:failure|error|failed) for (?P<user>.*?) from (?P<host>\S+)(?: port \d+)?(?: ssh\d*)?\s*$",
+        r"^(?:pam_unix\(\w+:auth\): )?(?:login|auth) (?:failure|failed|error) for (?:user )?(?P<user>.*?) from (?P<host>\S+?)(?: port (?P<port>\d+))?(?: via \w+)?\s*$",
         "",
         &[
-            "Authentication failure for root from 192.0.2.7 port 22 ssh2",
-            "error: PAM: Authentication failure for illegal user x from 2001:db8::1",
-            "Authentication failure for root from 192.0.2.7 port x",
-            "Authentication failure for root from 192.0.2.7\n",
+            "login failure for root from 192.0.2.7 port 22 via ssh2",
+            "pam_unix(sshd:auth): auth failed for user bob smith from 2001:db8::1",
+            "login failure for root from 192.0.2.7 port x",
+            "auth error for root from 192.0.2.7\n",
         ],
     ),
     (
-        r"^Failed \S+ for (?:invalid user )?(?P<user>(?:(?! from ).)*?) from (?P<host>\S+)(?: port \d+)?(?: on \S+(?: port \d+)?)?(?: ssh\d*)?(?(?=\s+\[preauth\])\s+\[preauth\]|)\s*$",
+        r"^Rejected \w+ for (?:unknown account )?(?P<user>(?:(?!\sfrom\s).)*?) from (?P<host>\S+)(?: port \d+)?(?P<pre>\s+\(pre-auth\))?(?(pre)$|\s*$)",
         "",
         &[
-            "Failed password for invalid user admin from 198.51.100.3 port 4242 ssh2",
-            "Failed password for root from 203.0.113.9 port 22 ssh2 [preauth]",
-            "Failed password for a from b from 192.0.2.1",
+            "Rejected key for unknown account admin from 198.51.100.3 port 4242",
+            "Rejected password for root from 203.0.113.9 port 22 (pre-auth)",
+            "Rejected password for a from b from 192.0.2.1",
         ],
     ),
     (
