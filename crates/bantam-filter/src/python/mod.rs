@@ -16,8 +16,20 @@
 //! unescaped `[` inside a class is literal in Python but starts a nested
 //! class in Rust; `{,n}` means `{0,n}`; a `{` that does not start a
 //! repetition is literal.
+//!
+//! The pipeline: `parse` (with `escape`) reads Python's grammar into an
+//! `ast` holding Python's meaning; `translate` writes that for an engine.
+
+mod ast;
+mod escape;
+mod parse;
+#[cfg(test)]
+mod tests;
+mod translate;
 
 use std::sync::Arc;
+
+use translate::Dollar;
 
 /// How a pattern is compiled, as Python's `re` flags.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -47,13 +59,25 @@ pub enum EngineKind {
     Backtracking,
 }
 
-/// The backtracking step limit: about a millisecond of work on this class
-/// of machine for fail2ban's own filters' worst lines.
-pub const BACKTRACK_LIMIT: usize = 100_000;
+/// The backtracking step limit: about a millisecond for the worst line.
+/// Measured (`examples/python_regex_speed.rs`, release, one core of a
+/// 2-core VM): 100,000 steps took 2.0 ms on a hostile line, so 50,000.
+/// fail2ban's own regexes stay far below it on its sample logs (the oracle
+/// test would report a line that hit it).
+pub const BACKTRACK_LIMIT: usize = 50_000;
 
 #[derive(Clone, Debug)]
 enum Engine {
     Linear(regex::Regex),
+    /// A linear pattern with Python's `$` in it: the form that is exact for
+    /// the text at hand is chosen per search (see [`Dollar`]). The
+    /// backtracking form serves only texts that end with `\n` and hold
+    /// another `\n`, which fail2ban never builds (it strips line ends).
+    LinearDollar {
+        at_end: regex::Regex,
+        at_line_end: regex::Regex,
+        exact: fancy_regex::Regex,
+    },
     Backtracking(fancy_regex::Regex),
 }
 
@@ -61,6 +85,8 @@ enum Engine {
 #[derive(Clone, Debug)]
 pub struct PyRegex {
     source: String,
+    /// The main translation, for messages and tests.
+    translated: String,
     engine: Engine,
     /// Group names by index (index 0 is the whole match).
     names: Arc<[Option<Box<str>>]>,
@@ -85,22 +111,53 @@ impl PyRegex {
             pattern: pattern.to_owned(),
             reason,
         };
-        // Placeholder until the translator lands: everything through
-        // fancy-regex, which accepts the Python group syntax.
-        let mut b = fancy_regex::RegexBuilder::new(pattern);
-        b.multi_line(flags.multiline)
-            .case_insensitive(flags.ignore_case)
-            .dot_matches_new_line(flags.dotall)
-            .backtrack_limit(BACKTRACK_LIMIT);
-        let re = b.build().map_err(|e| err(e.to_string()))?;
-        let names: Arc<[Option<Box<str>>]> = re
-            .capture_names()
-            .map(|n| n.map(Box::from))
+        let parsed = parse::parse(pattern, flags)
+            .map_err(|e| err(format!("{} at position {}", e.what, e.at)))?;
+        let write = |dollar| translate::translate(&parsed.node, parsed.ignore_case, dollar);
+        let linear = |t: &str| {
+            regex::Regex::new(t).map_err(|e| {
+                err(format!(
+                    "its translation {t:?} does not compile in the regex crate: {e}"
+                ))
+            })
+        };
+        let backtracking = |t: &str| {
+            fancy_regex::RegexBuilder::new(t)
+                .backtrack_limit(BACKTRACK_LIMIT)
+                .build()
+                .map_err(|e| {
+                    err(format!(
+                        "its translation {t:?} does not compile in fancy-regex: {e}"
+                    ))
+                })
+        };
+        let (translated, engine) = if parsed.node.needs_backtracking() {
+            let t = write(Dollar::LookAhead);
+            let re = backtracking(&t)?;
+            (t, Engine::Backtracking(re))
+        } else if parsed.node.has_python_dollar() {
+            let t = write(Dollar::End);
+            let engine = Engine::LinearDollar {
+                at_end: linear(&t)?,
+                at_line_end: linear(&write(Dollar::LineEnd))?,
+                exact: backtracking(&write(Dollar::LookAhead))?,
+            };
+            (t, engine)
+        } else {
+            let t = write(Dollar::End);
+            let re = linear(&t)?;
+            (t, Engine::Linear(re))
+        };
+        let names: Arc<[Option<Box<str>>]> = parsed
+            .names
+            .into_iter()
+            .map(|n| n.map(String::into_boxed_str))
             .collect::<Vec<_>>()
             .into();
         Ok(PyRegex {
             source: pattern.to_owned(),
-            engine: Engine::Backtracking(re),
+            translated,
+            engine,
             names,
         })
     }
@@ -110,10 +167,16 @@ impl PyRegex {
         &self.source
     }
 
+    /// The pattern as given to the engine (for a pattern with Python's `$`,
+    /// the form used for texts without a final `\n`).
+    pub fn translated(&self) -> &str {
+        &self.translated
+    }
+
     /// Which engine runs it.
     pub fn engine(&self) -> EngineKind {
         match self.engine {
-            Engine::Linear(_) => EngineKind::Linear,
+            Engine::Linear(_) | Engine::LinearDollar { .. } => EngineKind::Linear,
             Engine::Backtracking(_) => EngineKind::Backtracking,
         }
     }
@@ -126,28 +189,28 @@ impl PyRegex {
     /// Python's `re.search(text[start:])` semantics with positions kept
     /// relative to `text`: the leftmost match starting at or after `start`.
     /// `^` still means the start of `text` (as Python's `pattern.search(text,
-    /// pos)`).
+    /// pos)`). A `start` past the end finds nothing; one inside a character
+    /// counts from the next character.
     pub fn search_at(&self, text: &str, start: usize) -> Result<Option<PyMatch>, LimitExceeded> {
+        if start > text.len() {
+            return Ok(None);
+        }
+        let mut start = start;
+        while !text.is_char_boundary(start) {
+            start += 1;
+        }
         match &self.engine {
-            Engine::Linear(re) => {
-                let mut locs = re.capture_locations();
-                Ok(re
-                    .captures_read_at(&mut locs, text, start)
-                    .map(|_| PyMatch {
-                        spans: (0..locs.len()).map(|i| locs.get(i)).collect(),
-                        names: self.names.clone(),
-                    }))
-            }
-            Engine::Backtracking(re) => match re.captures_from_pos(text, start) {
-                Ok(Some(caps)) => Ok(Some(PyMatch {
-                    spans: (0..caps.len())
-                        .map(|i| caps.get(i).map(|m| (m.start(), m.end())))
-                        .collect(),
-                    names: self.names.clone(),
-                })),
-                Ok(None) => Ok(None),
-                Err(_) => Err(LimitExceeded),
+            Engine::Linear(re) => Ok(self.linear(re, text, start)),
+            Engine::LinearDollar {
+                at_end,
+                at_line_end,
+                exact,
+            } => match dollar_for(text) {
+                Dollar::End => Ok(self.linear(at_end, text, start)),
+                Dollar::LineEnd => Ok(self.linear(at_line_end, text, start)),
+                Dollar::LookAhead => self.backtracking(exact, text, start),
             },
+            Engine::Backtracking(re) => self.backtracking(re, text, start),
         }
     }
 
@@ -155,12 +218,50 @@ impl PyRegex {
     pub fn search(&self, text: &str) -> Result<Option<PyMatch>, LimitExceeded> {
         self.search_at(text, 0)
     }
+
+    fn linear(&self, re: &regex::Regex, text: &str, start: usize) -> Option<PyMatch> {
+        let mut locs = re.capture_locations();
+        re.captures_read_at(&mut locs, text, start)?;
+        Some(PyMatch {
+            spans: (0..locs.len()).map(|i| locs.get(i)).collect(),
+            names: self.names.clone(),
+        })
+    }
+
+    fn backtracking(
+        &self,
+        re: &fancy_regex::Regex,
+        text: &str,
+        start: usize,
+    ) -> Result<Option<PyMatch>, LimitExceeded> {
+        match re.captures_from_pos(text, start) {
+            Ok(Some(caps)) => Ok(Some(PyMatch {
+                spans: (0..caps.len())
+                    .map(|i| caps.get(i).map(|m| (m.start(), m.end())))
+                    .collect(),
+                names: self.names.clone(),
+            })),
+            Ok(None) => Ok(None),
+            Err(_) => Err(LimitExceeded),
+        }
+    }
+}
+
+/// Which form of Python's `$` is exact for `text`.
+fn dollar_for(text: &str) -> Dollar {
+    if !text.ends_with('\n') {
+        Dollar::End
+    } else if memchr::memchr(b'\n', text.as_bytes()) == Some(text.len() - 1) {
+        Dollar::LineEnd
+    } else {
+        Dollar::LookAhead
+    }
 }
 
 impl PyMatch {
     /// The whole match.
     pub fn span(&self) -> (usize, usize) {
-        self.spans[0].expect("group 0 always participates")
+        self.spans.first().copied().flatten().unwrap_or((0, 0))
     }
 
     /// Group `i`'s span, if it participated.
