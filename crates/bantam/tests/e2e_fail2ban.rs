@@ -209,3 +209,93 @@ fn stock_jail_conf_with_nftables_multiport_bans_a_real_guesser() {
         daemon.0.try_wait().unwrap().is_some()
     });
 }
+
+/// The same configuration with `fail2ban-actions = "native"`: the admin asks
+/// bantam to carry fail2ban's firewall actions in its own nftables set (one
+/// netlink batch, kernel timeouts) instead of running their commands.
+#[test]
+fn native_backend_stands_in_for_fail2ban_firewall_actions() {
+    if !require_root("e2e fail2ban config, native actions") {
+        return;
+    }
+    let Some(stock) = stock_fail2ban() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let f2b = dir.path().join("fail2ban");
+    copy_tree(stock, &f2b);
+    let net = Net::new(
+        "f2bn",
+        &[&format!("{SERVER}/24")],
+        &[&format!("{ATTACKER}/24"), &format!("{FRIEND}/24")],
+    );
+    let user = User::new("btf2bn", PASSWORD);
+    let sshd_log = dir.path().join("auth.log");
+    let _sshd = start_sshd_syslog(&net, &net.server, SERVER, dir.path(), &sshd_log);
+    std::fs::write(
+        f2b.join("jail.local"),
+        format!(
+            "[DEFAULT]\nbanaction = nftables-multiport\n\n\
+             [sshd]\nenabled = true\nbackend = auto\nlogpath = {}\nmaxretry = 3\nbantime = 1h\n",
+            sshd_log.display()
+        ),
+    )
+    .unwrap();
+    let socket = dir.path().join("bantam.sock");
+    let config = dir.path().join("bantam.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[daemon]\nstate-dir = \"{}\"\nsocket = \"{}\"\nfail2ban-config = \"{}\"\nfail2ban-actions = \"native\"\n",
+            dir.path().join("state").display(),
+            socket.display(),
+            f2b.display(),
+        ),
+    )
+    .unwrap();
+    let daemon_log = dir.path().join("bantam.log");
+    let mut daemon = Proc(
+        net.exec(
+            &net.server,
+            &[
+                bantam().to_str().unwrap(),
+                "run",
+                "--config",
+                config.to_str().unwrap(),
+            ],
+        )
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&daemon_log).unwrap())
+        .spawn()
+        .expect("bantam run"),
+    );
+    let show_log = || std::fs::read_to_string(&daemon_log).unwrap_or_default();
+    wait_for("the control socket", Duration::from_secs(10), || {
+        cli(&socket, &["status"]).status.success()
+    });
+    for _ in 0..3 {
+        assert!(!ssh_attempt(
+            &net,
+            ATTACKER,
+            SERVER,
+            &user.name,
+            "wrong-guess"
+        ));
+    }
+    wait_for(
+        "the attacker in bantam's set",
+        Duration::from_secs(10),
+        || nft_set(&net, &net.server, "addr4").contains(ATTACKER),
+    );
+    assert!(!tcp_connects(&net, ATTACKER, SERVER, 22), "{}", show_log());
+    assert!(
+        f2b_set(&net).is_empty(),
+        "fail2ban's own action did not run: {}",
+        f2b_set(&net)
+    );
+    assert!(ssh_attempt(&net, FRIEND, SERVER, &user.name, PASSWORD));
+    assert!(cli(&socket, &["stop"]).status.success());
+    wait_for("the daemon to exit", Duration::from_secs(10), || {
+        daemon.0.try_wait().unwrap().is_some()
+    });
+}

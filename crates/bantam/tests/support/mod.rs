@@ -65,7 +65,11 @@ impl Net {
         };
         sh(&["ip", "netns", "add", &net.server]);
         sh(&["ip", "netns", "add", &net.client]);
-        let (vs, vc) = (format!("bts{id}"), format!("btc{id}"));
+        // Several tests of one binary run in one process: number the pairs
+        // (interface names stay under the kernel's 15 bytes).
+        static PAIRS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = PAIRS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (vs, vc) = (format!("bts{id}-{n}"), format!("btc{id}-{n}"));
         sh(&[
             "ip", "link", "add", &vs, "type", "veth", "peer", "name", &vc,
         ]);
