@@ -59,11 +59,12 @@ pub(crate) fn epoch(text: &str, long: bool) -> Option<Timestamp> {
 }
 
 /// A TAI64N label: fail2ban reads the 15 hex digits after `@4` as seconds
-/// since 1970 (without the TAI−UTC difference); the last 8 are nanoseconds.
+/// since 1970 (without the TAI−UTC difference); the last 8 are nanoseconds,
+/// which fail2ban checks but drops (whole seconds, as for `%f`).
 pub(crate) fn tai64n(text: &str) -> Option<Timestamp> {
     let secs = i64::from_str_radix(text.get(2..17)?, 16).ok()?;
-    let nanos = i32::from_str_radix(text.get(17..25)?, 16).ok()?;
-    Timestamp::new(secs, nanos.min(999_999_999)).ok()
+    i32::from_str_radix(text.get(17..25)?, 16).ok()?;
+    Timestamp::new(secs, 0).ok()
 }
 
 #[cfg(test)]
@@ -100,6 +101,8 @@ mod tests {
     fn tai() {
         let t = tai64n("@4000000043c7b1d22a64e1d4").unwrap();
         assert_eq!(t.as_second(), 0x43c7_b1d2);
-        assert_eq!(t.subsec_nanosecond(), 0x2a64_e1d4);
+        // The nanoseconds are checked but dropped, as fail2ban does.
+        assert_eq!(t.subsec_nanosecond(), 0);
+        assert!(tai64n("@4000000043c7b1d2zzzzzzzz").is_none());
     }
 }

@@ -21,7 +21,9 @@
 //!   `mktime`, which fail2ban calls), i.e. the later of the candidates.
 //! * A field out of range (Feb 30, hour 24 from `%k`, second 60) is no date.
 //!
-//! Unlike fail2ban, fractions of a second (`%f`) are kept.
+//! As in fail2ban, fractions of a second (`%f`) are read (so that a pattern
+//! with them matches) but not kept: fail2ban converts through a time tuple
+//! that has whole seconds, and its sample logs expect those.
 
 use jiff::civil::Date;
 use jiff::tz::{Offset, TimeZone};
@@ -194,7 +196,8 @@ impl Fields {
             Some(_) => Offset::UTC.to_timestamp(dt).ok()?,
             None => zone.to_ambiguous_timestamp(dt).later().ok()?,
         };
-        t.checked_add(i64::from(self.nanos).nanoseconds()).ok()
+        let _ = self.nanos;
+        Some(t)
     }
 }
 
