@@ -4,6 +4,9 @@
 # Generates a synthetic auth.log once (cached in $BENCH_DIR, default
 # /tmp/bantam-bench), builds bantam in release mode, then times
 #   bantam regex --json LOG sshd                          (best of 3 runs)
+#   bantam regex --json LOG /etc/fail2ban/filter.d/sshd.conf
+#                     fail2ban's own filter file on bantam's fail2ban engine
+#                     (Python-dialect translation, fail2ban semantics; best of 3)
 #   fail2ban-regex LOG /etc/fail2ban/filter.d/sshd.conf   (1 run, if installed)
 # and prints lines, wall seconds, lines/s, matched lines and peak RSS of each,
 # the speed ratio, and the difference in matched lines. Wall time is measured
@@ -141,6 +144,26 @@ PY
 b_rss=-
 ((max_rss > 0)) && b_rss=$max_rss
 
+# ---- bantam running fail2ban's own sshd.conf -------------------------------------------
+have_bf=0
+if [[ -r $f2b_filter ]]; then
+  bf_best= bf_run=
+  for ((i = 1; i <= runs; i++)); do
+    run "bf$i" "$bantam" regex --json "$log" "$f2b_filter" || exit 2
+    echo "bantam (fail2ban's sshd.conf) run $i: ${WALL}s" >&2
+    if [[ -z $bf_best ]] || awk -v a="$WALL" -v b="$bf_best" 'BEGIN { exit !(a < b) }'; then
+      bf_best=$WALL bf_run=$i bf_rss=$RSS
+    fi
+  done
+  read -r bf_lines bf_matched bf_ignored bf_missed bf_secs < <(python3 - "$tmp/bf$bf_run.out" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+print(j["lines"], j["matched"], j.get("ignored", "-"), j.get("missed", "-"), "%.3f" % j.get("seconds", 0))
+PY
+) || exit 2
+  have_bf=1
+fi
+
 # ---- fail2ban -------------------------------------------------------------------------------
 have_f2b=0
 f2b_note="fail2ban not run (--no-fail2ban)"
@@ -169,18 +192,27 @@ echo "log: $log ($(du -h "$log" | cut -f1))"
 printf '%-9s %10s %9s %11s %10s %10s %9s %11s\n' tool lines wall_s lines/s matched ignored RSS_MB engine_s
 printf '%-9s %10s %9s %11s %10s %10s %9s %11s\n' bantam "$b_lines" "$best_wall" "$(rate "$b_lines" "$best_wall")" \
   "$b_matched" "$b_ignored" "$(mb "$b_rss")" "$b_secs"
+if ((have_bf)); then
+  printf '%-9s %10s %9s %11s %10s %10s %9s %11s\n' bantam-f2b "$bf_lines" "$bf_best" "$(rate "$bf_lines" "$bf_best")" \
+    "$bf_matched" "$bf_ignored" "$(mb "$bf_rss")" "$bf_secs"
+fi
 if ((have_f2b)); then
   printf '%-9s %10s %9s %11s %10s %10s %9s %11s\n' fail2ban "$f_lines" "$f_wall" "$(rate "$f_lines" "$f_wall")" \
     "$f_matched" "$f_ignored" "$(mb "$f_rss")" "${f_secs:--}"
 else
   echo "($f2b_note)"
 fi
+echo "bantam-f2b = bantam regex with fail2ban's own $f2b_filter (its fail2ban engine, one thread)."
 echo "bantam: best of $runs runs; RSS is the peak over all runs; engine_s is the tool's own timing."
 echo "ignored = lines that only matched a no-failure rule (nofail) or an ignoreregex."
 
 status=0
 if ((have_f2b)); then
   awk -v f="$f_wall" -v b="$best_wall" 'BEGIN { if (b > 0) printf "speed ratio (fail2ban wall / bantam wall): %.1fx\n", f / b }'
+  if ((have_bf)); then
+    awk -v f="$f_wall" -v b="$bf_best" 'BEGIN { if (b > 0) printf "speed ratio, the same sshd.conf (fail2ban wall / bantam-f2b wall): %.1fx\n", f / b }'
+    echo "matched with the same sshd.conf: bantam-f2b $bf_matched, fail2ban $f_matched, difference $((bf_matched - f_matched))"
+  fi
   diff=$((b_matched - f_matched))
   pct=$(awk -v d="$diff" -v f="$f_matched" 'BEGIN { if (f > 0) printf "%+.3f", 100 * d / f; else print (d == 0 ? "+0.000" : "inf") }')
   echo "matched: bantam $b_matched, fail2ban $f_matched, difference $diff ($pct%)"
