@@ -29,7 +29,7 @@ mod translate;
 
 use std::sync::Arc;
 
-use translate::Dollar;
+use translate::{Dollar, Target};
 
 /// How a pattern is compiled, as Python's `re` flags.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -88,6 +88,10 @@ pub struct PyRegex {
     /// The main translation, for messages and tests.
     translated: String,
     engine: Engine,
+    /// The form for an empty text, when it differs.
+    on_empty: Option<Box<Engine>>,
+    /// A repetition whose body can match empty (see [`PyRegex::has_empty_loop`]).
+    empty_loop: bool,
     /// Group names by index (index 0 is the whole match).
     names: Arc<[Option<Box<str>>]>,
 }
@@ -113,40 +117,13 @@ impl PyRegex {
         };
         let parsed = parse::parse(pattern, flags)
             .map_err(|e| err(format!("{} at position {}", e.what, e.at)))?;
-        let write = |dollar| translate::translate(&parsed.node, parsed.ignore_case, dollar);
-        let linear = |t: &str| {
-            regex::Regex::new(t).map_err(|e| {
-                err(format!(
-                    "its translation {t:?} does not compile in the regex crate: {e}"
-                ))
-            })
-        };
-        let backtracking = |t: &str| {
-            fancy_regex::RegexBuilder::new(t)
-                .backtrack_limit(BACKTRACK_LIMIT)
-                .build()
-                .map_err(|e| {
-                    err(format!(
-                        "its translation {t:?} does not compile in fancy-regex: {e}"
-                    ))
-                })
-        };
-        let (translated, engine) = if parsed.node.needs_backtracking() {
-            let t = write(Dollar::LookAhead);
-            let re = backtracking(&t)?;
-            (t, Engine::Backtracking(re))
-        } else if parsed.node.has_python_dollar() {
-            let t = write(Dollar::End);
-            let engine = Engine::LinearDollar {
-                at_end: linear(&t)?,
-                at_line_end: linear(&write(Dollar::LineEnd))?,
-                exact: backtracking(&write(Dollar::LookAhead))?,
-            };
-            (t, engine)
+        let (translated, engine) = compile(&parsed, pattern, false)?;
+        // Python's `\B` never matches in an empty text (3.11; the Rust
+        // engines' does): such patterns get a form for empty texts.
+        let on_empty = if parsed.node.has_not_word_boundary() {
+            Some(Box::new(compile(&parsed, pattern, true)?.1))
         } else {
-            let t = write(Dollar::End);
-            let re = linear(&t)?;
-            (t, Engine::Linear(re))
+            None
         };
         let names: Arc<[Option<Box<str>>]> = parsed
             .names
@@ -158,6 +135,8 @@ impl PyRegex {
             source: pattern.to_owned(),
             translated,
             engine,
+            on_empty,
+            empty_loop: parsed.node.has_empty_loop(),
             names,
         })
     }
@@ -171,6 +150,16 @@ impl PyRegex {
     /// the form used for texts without a final `\n`).
     pub fn translated(&self) -> &str {
         &self.translated
+    }
+
+    /// Whether a repetition (`*`, `+`, `{m,}`, `{m,n}` with n > 1) has a
+    /// body that can match the empty string. Only there can results
+    /// differ from Python's: Python ends such a loop at the first iteration
+    /// that matches empty (recording it in the groups), where the Rust
+    /// engines go on to the body's next alternative. `(\s*)*` is one;
+    /// fail2ban's filters have none that matters.
+    pub fn has_empty_loop(&self) -> bool {
+        self.empty_loop
     }
 
     /// Which engine runs it.
@@ -199,7 +188,11 @@ impl PyRegex {
         while !text.is_char_boundary(start) {
             start += 1;
         }
-        match &self.engine {
+        let engine = match &self.on_empty {
+            Some(on_empty) if text.is_empty() => on_empty,
+            _ => &self.engine,
+        };
+        match engine {
             Engine::Linear(re) => Ok(self.linear(re, text, start)),
             Engine::LinearDollar {
                 at_end,
@@ -245,6 +238,58 @@ impl PyRegex {
             Err(_) => Err(LimitExceeded),
         }
     }
+}
+
+/// Translates `parsed` and compiles it for the engine it needs; for an
+/// empty text only when `empty_text`.
+fn compile(
+    parsed: &parse::Parsed,
+    pattern: &str,
+    empty_text: bool,
+) -> Result<(String, Engine), PyRegexError> {
+    let err = |reason: String| PyRegexError {
+        pattern: pattern.to_owned(),
+        reason,
+    };
+    let write = |dollar| {
+        let target = Target { dollar, empty_text };
+        translate::translate(&parsed.node, parsed.ignore_case, target)
+    };
+    let linear = |t: &str| {
+        regex::Regex::new(t).map_err(|e| {
+            err(format!(
+                "its translation {t:?} does not compile in the regex crate: {e}"
+            ))
+        })
+    };
+    let backtracking = |t: &str| {
+        fancy_regex::RegexBuilder::new(t)
+            .backtrack_limit(BACKTRACK_LIMIT)
+            .build()
+            .map_err(|e| {
+                err(format!(
+                    "its translation {t:?} does not compile in fancy-regex: {e}"
+                ))
+            })
+    };
+    Ok(if parsed.node.needs_backtracking() {
+        let t = write(Dollar::LookAhead);
+        let re = backtracking(&t)?;
+        (t, Engine::Backtracking(re))
+    } else if parsed.node.has_python_dollar() && !empty_text {
+        let t = write(Dollar::End);
+        let engine = Engine::LinearDollar {
+            at_end: linear(&t)?,
+            at_line_end: linear(&write(Dollar::LineEnd))?,
+            exact: backtracking(&write(Dollar::LookAhead))?,
+        };
+        (t, engine)
+    } else {
+        // An empty text does not end with `\n`: `Dollar::End` is exact.
+        let t = write(Dollar::End);
+        let re = linear(&t)?;
+        (t, Engine::Linear(re))
+    })
 }
 
 /// Which form of Python's `$` is exact for `text`.
