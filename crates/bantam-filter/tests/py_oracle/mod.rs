@@ -8,6 +8,9 @@
 //! cost well under a second. Without `python3` the tests say so and pass,
 //! except under CI (env `CI` set), where a missing oracle is a failure.
 
+// Each test binary that includes this module uses a different part of it.
+#![allow(dead_code)]
+
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
