@@ -17,11 +17,32 @@
 //! class in Rust; `{,n}` means `{0,n}`; a `{` that does not start a
 //! repetition is literal.
 //!
-//! The pipeline: `parse` (with `escape`) reads Python's grammar into an
-//! `ast` holding Python's meaning; `translate` writes that for an engine.
+//! The pipeline: `parse` (with `escape` and `flags`) reads Python's grammar
+//! into an `ast` holding Python's meaning; `translate` writes that for an
+//! engine.
+//!
+//! # Fidelity
+//!
+//! Checked live against Python 3.11's own `re` (the oracle tests in
+//! `tests/`): a table of traps, every regex of fail2ban's filters on its
+//! sample logs, and random patterns. The known differences:
+//!
+//! * `\N{NAME}` is refused (we carry no table of Unicode names).
+//! * A loop whose body can match empty ([`PyRegex::has_empty_loop`]): Python
+//!   ends it at the first empty iteration and records that iteration in its
+//!   groups; the Rust engines try the body's other alternatives first.
+//! * `\b`/`\B` use the Rust engines' word characters, which differ from
+//!   Python's `\w` on combining marks and numeric symbols (`²`, `½`).
+//! * A back-reference inside a look-behind is refused where Python accepts
+//!   one of fixed width.
+//! * Possessive quantifiers follow Python's documentation (`x*+` is
+//!   `(?>x*)`), as CPython does since 3.11.5 (gh-106052).
+//! * Group names are checked as letters, digits and `_`, a close
+//!   approximation of Python's `str.isidentifier()`.
 
 mod ast;
 mod escape;
+mod flags;
 mod parse;
 #[cfg(test)]
 mod tests;

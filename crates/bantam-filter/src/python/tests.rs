@@ -142,3 +142,18 @@ fn no_pattern_panics_the_parser() {
         }
     }
 }
+
+proptest::proptest! {
+    /// Any string of regex syntax compiles or is refused, and searching
+    /// with what compiles returns, never panics.
+    #[test]
+    fn arbitrary_syntax_never_panics(
+        p in r"[()\[\]{}?*+|^$\\.aPbBdDwWsSAZNxuU<>=!:#,0-9 -]{0,16}",
+        text in r"[a0 \n<>-]{0,8}",
+    ) {
+        if let Ok(re) = PyRegex::new(&p, PyFlags::default()) {
+            let _ = re.search(&text);
+            let _ = re.search_at(&text, 1);
+        }
+    }
+}
