@@ -99,7 +99,12 @@ enum Engine {
         at_line_end: regex::Regex,
         exact: fancy_regex::Regex,
     },
-    Backtracking(fancy_regex::Regex),
+    Backtracking {
+        re: fancy_regex::Regex,
+        /// The relaxed form (see `translate::Target::relaxed`): lines it
+        /// does not match never reach the backtracker.
+        screen: Option<regex::Regex>,
+    },
 }
 
 /// A compiled Python-dialect pattern.
@@ -187,7 +192,7 @@ impl PyRegex {
     pub fn engine(&self) -> EngineKind {
         match self.engine {
             Engine::Linear(_) | Engine::LinearDollar { .. } => EngineKind::Linear,
-            Engine::Backtracking(_) => EngineKind::Backtracking,
+            Engine::Backtracking { .. } => EngineKind::Backtracking,
         }
     }
 
@@ -222,9 +227,15 @@ impl PyRegex {
             } => match dollar_for(text) {
                 Dollar::End => Ok(self.linear(at_end, text, start)),
                 Dollar::LineEnd => Ok(self.linear(at_line_end, text, start)),
+                // `(?m:$)` matches wherever Python's `$` does, and more.
+                Dollar::LookAhead if !at_line_end.is_match_at(text, start) => Ok(None),
                 Dollar::LookAhead => self.backtracking(exact, text, start),
             },
-            Engine::Backtracking(re) => self.backtracking(re, text, start),
+            Engine::Backtracking {
+                screen: Some(screen),
+                ..
+            } if !screen.is_match_at(text, start) => Ok(None),
+            Engine::Backtracking { re, .. } => self.backtracking(re, text, start),
         }
     }
 
@@ -273,7 +284,11 @@ fn compile(
         reason,
     };
     let write = |dollar| {
-        let target = Target { dollar, empty_text };
+        let target = Target {
+            dollar,
+            empty_text,
+            relaxed: false,
+        };
         translate::translate(&parsed.node, parsed.ignore_case, target)
     };
     let linear = |t: &str| {
@@ -296,7 +311,15 @@ fn compile(
     Ok(if parsed.node.needs_backtracking() {
         let t = write(Dollar::LookAhead);
         let re = backtracking(&t)?;
-        (t, Engine::Backtracking(re))
+        let relaxed = Target {
+            dollar: Dollar::LineEnd,
+            empty_text,
+            relaxed: true,
+        };
+        let relaxed = translate::translate(&parsed.node, parsed.ignore_case, relaxed);
+        // Without a screen the pattern still runs, only slower.
+        let screen = regex::Regex::new(&relaxed).ok();
+        (t, Engine::Backtracking { re, screen })
     } else if parsed.node.has_python_dollar() && !empty_text {
         let t = write(Dollar::End);
         let engine = Engine::LinearDollar {

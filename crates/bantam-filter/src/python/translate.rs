@@ -45,6 +45,12 @@ pub(crate) struct Target {
     pub dollar: Dollar,
     /// The text is empty: Python's `\B` cannot match there.
     pub empty_text: bool,
+    /// Write a looser pattern for the linear engine, matching wherever the
+    /// exact one could (and more): look-around and back-references become
+    /// "anything", atomic and possessive become plain, conditionals either
+    /// branch. A text it does not match cannot match the exact pattern, so
+    /// it screens lines before the backtracker sees them.
+    pub relaxed: bool,
 }
 
 /// Python's `\s` for str patterns (`str.isspace()`).
@@ -88,6 +94,11 @@ fn write_node(out: &mut String, node: &Node, target: Target) {
             write_node(out, body, target);
             out.push(')');
         }
+        Node::Look { .. } | Node::Atomic(_) | Node::BackRef(_) | Node::Cond { .. }
+            if target.relaxed =>
+        {
+            write_relaxed(out, node, target);
+        }
         Node::Look {
             behind,
             negative,
@@ -130,6 +141,10 @@ fn write_node(out: &mut String, node: &Node, target: Target) {
                 write_zero_width_repeat(out, body, *min, *kind, target);
                 return;
             }
+            let kind = match kind {
+                RepeatKind::Possessive if target.relaxed => &RepeatKind::Greedy,
+                k => k,
+            };
             // Possessive is atomic greedy: one construct fewer to depend on.
             if *kind == RepeatKind::Possessive {
                 out.push_str("(?>");
@@ -172,6 +187,27 @@ fn write_node(out: &mut String, node: &Node, target: Target) {
             }
             out.push(')');
         }
+    }
+}
+
+/// The relaxed form of the constructs only the backtracker runs.
+fn write_relaxed(out: &mut String, node: &Node, target: Target) {
+    match node {
+        Node::Look { .. } => out.push_str("(?:)"),
+        Node::BackRef(_) => out.push_str("(?s:.*)"),
+        Node::Atomic(body) => {
+            out.push_str("(?:");
+            write_node(out, body, target);
+            out.push(')');
+        }
+        Node::Cond { yes, no, .. } => {
+            out.push_str("(?:(?:");
+            write_node(out, yes, target);
+            out.push_str(")|(?:");
+            write_node(out, no, target);
+            out.push_str("))");
+        }
+        other => write_node(out, other, target),
     }
 }
 
