@@ -81,10 +81,11 @@ pub enum EngineKind {
 }
 
 /// The backtracking step limit: about a millisecond for the worst line.
-/// Measured (`examples/python_regex_speed.rs`, release, one core of a
-/// 2-core VM): 100,000 steps took 2.0 ms on a hostile line, so 50,000.
-/// fail2ban's own regexes stay far below it on its sample logs (the oracle
-/// test would report a line that hit it).
+/// Measured (`examples/python_regex_speed.rs`, release, a 2-core VM with
+/// the other core busy): 100,000 steps took 2.0 ms on a hostile line, and
+/// 50,000 took 1.1 to 1.7 ms. fail2ban's own regexes stay far below it on
+/// its sample logs (the oracle test would report a line that hit it), and
+/// most lines never reach the backtracker (see the linear screen).
 pub const BACKTRACK_LIMIT: usize = 50_000;
 
 #[derive(Clone, Debug)]
