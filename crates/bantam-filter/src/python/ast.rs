@@ -117,15 +117,19 @@ pub(crate) enum ClassItem {
 impl Node {
     /// Whether the linear-time engine cannot express this tree.
     pub(crate) fn needs_backtracking(&self) -> bool {
-        match self {
-            Node::Look { .. } | Node::Atomic(_) | Node::BackRef(_) | Node::Cond { .. } => true,
-            Node::Repeat { body, kind, .. } => {
-                *kind == RepeatKind::Possessive || body.needs_backtracking()
-            }
-            Node::Group { body, .. } => body.needs_backtracking(),
-            Node::Concat(v) | Node::Alt(v) => v.iter().any(Node::needs_backtracking),
-            _ => false,
-        }
+        self.any(&|n| {
+            matches!(
+                n,
+                Node::Look { .. }
+                    | Node::Atomic(_)
+                    | Node::BackRef(_)
+                    | Node::Cond { .. }
+                    | Node::Repeat {
+                        kind: RepeatKind::Possessive,
+                        ..
+                    }
+            )
+        })
     }
 
     /// The shortest and longest text this can match (`None`: unbounded), as
@@ -169,18 +173,39 @@ impl Node {
         }
     }
 
-    /// Whether a non-multiline `$` occurs: its Python meaning depends on
-    /// the text searched (see `translate::Dollar`).
-    pub(crate) fn has_python_dollar(&self) -> bool {
+    /// Whether a repetition of more than one iteration has a body that can
+    /// match empty: where Python's loop rule and Rust's differ.
+    pub(crate) fn has_empty_loop(&self) -> bool {
+        self.any(&|n| match n {
+            Node::Repeat { body, max, .. } => max.is_none_or(|m| m > 1) && body.width().0 == 0,
+            _ => false,
+        })
+    }
+
+    /// Whether `\B` occurs.
+    pub(crate) fn has_not_word_boundary(&self) -> bool {
+        self.any(&|n| matches!(n, Node::Assert(Assert::WordBoundary { negated: true, .. })))
+    }
+
+    /// Whether `pred` holds for this node or any node inside it.
+    fn any(&self, pred: &dyn Fn(&Node) -> bool) -> bool {
+        if pred(self) {
+            return true;
+        }
         match self {
-            Node::Assert(Assert::End { multiline: false }) => true,
             Node::Group { body, .. }
             | Node::Look { body, .. }
             | Node::Atomic(body)
-            | Node::Repeat { body, .. } => body.has_python_dollar(),
-            Node::Cond { yes, no, .. } => yes.has_python_dollar() || no.has_python_dollar(),
-            Node::Concat(v) | Node::Alt(v) => v.iter().any(Node::has_python_dollar),
+            | Node::Repeat { body, .. } => body.any(pred),
+            Node::Cond { yes, no, .. } => yes.any(pred) || no.any(pred),
+            Node::Concat(v) | Node::Alt(v) => v.iter().any(|n| n.any(pred)),
             _ => false,
         }
+    }
+
+    /// Whether a non-multiline `$` occurs: its Python meaning depends on
+    /// the text searched (see `translate::Dollar`).
+    pub(crate) fn has_python_dollar(&self) -> bool {
+        self.any(&|n| matches!(n, Node::Assert(Assert::End { multiline: false })))
     }
 }

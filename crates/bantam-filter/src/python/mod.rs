@@ -17,11 +17,32 @@
 //! class in Rust; `{,n}` means `{0,n}`; a `{` that does not start a
 //! repetition is literal.
 //!
-//! The pipeline: `parse` (with `escape`) reads Python's grammar into an
-//! `ast` holding Python's meaning; `translate` writes that for an engine.
+//! The pipeline: `parse` (with `escape` and `flags`) reads Python's grammar
+//! into an `ast` holding Python's meaning; `translate` writes that for an
+//! engine.
+//!
+//! # Fidelity
+//!
+//! Checked live against Python 3.11's own `re` (the oracle tests in
+//! `tests/`): a table of traps, every regex of fail2ban's filters on its
+//! sample logs, and random patterns. The known differences:
+//!
+//! * `\N{NAME}` is refused (we carry no table of Unicode names).
+//! * A loop whose body can match empty ([`PyRegex::has_empty_loop`]): Python
+//!   ends it at the first empty iteration and records that iteration in its
+//!   groups; the Rust engines try the body's other alternatives first.
+//! * `\b`/`\B` use the Rust engines' word characters, which differ from
+//!   Python's `\w` on combining marks and numeric symbols (`²`, `½`).
+//! * A back-reference inside a look-behind is refused where Python accepts
+//!   one of fixed width.
+//! * Possessive quantifiers follow Python's documentation (`x*+` is
+//!   `(?>x*)`), as CPython does since 3.11.5 (gh-106052).
+//! * Group names are checked as letters, digits and `_`, a close
+//!   approximation of Python's `str.isidentifier()`.
 
 mod ast;
 mod escape;
+mod flags;
 mod parse;
 #[cfg(test)]
 mod tests;
@@ -29,7 +50,7 @@ mod translate;
 
 use std::sync::Arc;
 
-use translate::Dollar;
+use translate::{Dollar, Target};
 
 /// How a pattern is compiled, as Python's `re` flags.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -60,10 +81,11 @@ pub enum EngineKind {
 }
 
 /// The backtracking step limit: about a millisecond for the worst line.
-/// Measured (`examples/python_regex_speed.rs`, release, one core of a
-/// 2-core VM): 100,000 steps took 2.0 ms on a hostile line, so 50,000.
-/// fail2ban's own regexes stay far below it on its sample logs (the oracle
-/// test would report a line that hit it).
+/// Measured (`examples/python_regex_speed.rs`, release, a 2-core VM with
+/// the other core busy): 100,000 steps took 2.0 ms on a hostile line, and
+/// 50,000 took 1.1 to 1.7 ms. fail2ban's own regexes stay far below it on
+/// its sample logs (the oracle test would report a line that hit it), and
+/// most lines never reach the backtracker (see the linear screen).
 pub const BACKTRACK_LIMIT: usize = 50_000;
 
 #[derive(Clone, Debug)]
@@ -78,7 +100,12 @@ enum Engine {
         at_line_end: regex::Regex,
         exact: fancy_regex::Regex,
     },
-    Backtracking(fancy_regex::Regex),
+    Backtracking {
+        re: fancy_regex::Regex,
+        /// The relaxed form (see `translate::Target::relaxed`): lines it
+        /// does not match never reach the backtracker.
+        screen: Option<regex::Regex>,
+    },
 }
 
 /// A compiled Python-dialect pattern.
@@ -88,6 +115,10 @@ pub struct PyRegex {
     /// The main translation, for messages and tests.
     translated: String,
     engine: Engine,
+    /// The form for an empty text, when it differs.
+    on_empty: Option<Box<Engine>>,
+    /// A repetition whose body can match empty (see [`PyRegex::has_empty_loop`]).
+    empty_loop: bool,
     /// Group names by index (index 0 is the whole match).
     names: Arc<[Option<Box<str>>]>,
 }
@@ -113,40 +144,13 @@ impl PyRegex {
         };
         let parsed = parse::parse(pattern, flags)
             .map_err(|e| err(format!("{} at position {}", e.what, e.at)))?;
-        let write = |dollar| translate::translate(&parsed.node, parsed.ignore_case, dollar);
-        let linear = |t: &str| {
-            regex::Regex::new(t).map_err(|e| {
-                err(format!(
-                    "its translation {t:?} does not compile in the regex crate: {e}"
-                ))
-            })
-        };
-        let backtracking = |t: &str| {
-            fancy_regex::RegexBuilder::new(t)
-                .backtrack_limit(BACKTRACK_LIMIT)
-                .build()
-                .map_err(|e| {
-                    err(format!(
-                        "its translation {t:?} does not compile in fancy-regex: {e}"
-                    ))
-                })
-        };
-        let (translated, engine) = if parsed.node.needs_backtracking() {
-            let t = write(Dollar::LookAhead);
-            let re = backtracking(&t)?;
-            (t, Engine::Backtracking(re))
-        } else if parsed.node.has_python_dollar() {
-            let t = write(Dollar::End);
-            let engine = Engine::LinearDollar {
-                at_end: linear(&t)?,
-                at_line_end: linear(&write(Dollar::LineEnd))?,
-                exact: backtracking(&write(Dollar::LookAhead))?,
-            };
-            (t, engine)
+        let (translated, engine) = compile(&parsed, pattern, false)?;
+        // Python's `\B` never matches in an empty text (3.11; the Rust
+        // engines' does): such patterns get a form for empty texts.
+        let on_empty = if parsed.node.has_not_word_boundary() {
+            Some(Box::new(compile(&parsed, pattern, true)?.1))
         } else {
-            let t = write(Dollar::End);
-            let re = linear(&t)?;
-            (t, Engine::Linear(re))
+            None
         };
         let names: Arc<[Option<Box<str>>]> = parsed
             .names
@@ -158,6 +162,8 @@ impl PyRegex {
             source: pattern.to_owned(),
             translated,
             engine,
+            on_empty,
+            empty_loop: parsed.node.has_empty_loop(),
             names,
         })
     }
@@ -173,11 +179,21 @@ impl PyRegex {
         &self.translated
     }
 
+    /// Whether a repetition (`*`, `+`, `{m,}`, `{m,n}` with n > 1) has a
+    /// body that can match the empty string. Only there can results
+    /// differ from Python's: Python ends such a loop at the first iteration
+    /// that matches empty (recording it in the groups), where the Rust
+    /// engines go on to the body's next alternative. `(\s*)*` is one;
+    /// fail2ban's filters have none that matters.
+    pub fn has_empty_loop(&self) -> bool {
+        self.empty_loop
+    }
+
     /// Which engine runs it.
     pub fn engine(&self) -> EngineKind {
         match self.engine {
             Engine::Linear(_) | Engine::LinearDollar { .. } => EngineKind::Linear,
-            Engine::Backtracking(_) => EngineKind::Backtracking,
+            Engine::Backtracking { .. } => EngineKind::Backtracking,
         }
     }
 
@@ -199,7 +215,11 @@ impl PyRegex {
         while !text.is_char_boundary(start) {
             start += 1;
         }
-        match &self.engine {
+        let engine = match &self.on_empty {
+            Some(on_empty) if text.is_empty() => on_empty,
+            _ => &self.engine,
+        };
+        match engine {
             Engine::Linear(re) => Ok(self.linear(re, text, start)),
             Engine::LinearDollar {
                 at_end,
@@ -208,9 +228,15 @@ impl PyRegex {
             } => match dollar_for(text) {
                 Dollar::End => Ok(self.linear(at_end, text, start)),
                 Dollar::LineEnd => Ok(self.linear(at_line_end, text, start)),
+                // `(?m:$)` matches wherever Python's `$` does, and more.
+                Dollar::LookAhead if !at_line_end.is_match_at(text, start) => Ok(None),
                 Dollar::LookAhead => self.backtracking(exact, text, start),
             },
-            Engine::Backtracking(re) => self.backtracking(re, text, start),
+            Engine::Backtracking {
+                screen: Some(screen),
+                ..
+            } if !screen.is_match_at(text, start) => Ok(None),
+            Engine::Backtracking { re, .. } => self.backtracking(re, text, start),
         }
     }
 
@@ -245,6 +271,70 @@ impl PyRegex {
             Err(_) => Err(LimitExceeded),
         }
     }
+}
+
+/// Translates `parsed` and compiles it for the engine it needs; for an
+/// empty text only when `empty_text`.
+fn compile(
+    parsed: &parse::Parsed,
+    pattern: &str,
+    empty_text: bool,
+) -> Result<(String, Engine), PyRegexError> {
+    let err = |reason: String| PyRegexError {
+        pattern: pattern.to_owned(),
+        reason,
+    };
+    let write = |dollar| {
+        let target = Target {
+            dollar,
+            empty_text,
+            relaxed: false,
+        };
+        translate::translate(&parsed.node, parsed.ignore_case, target)
+    };
+    let linear = |t: &str| {
+        regex::Regex::new(t).map_err(|e| {
+            err(format!(
+                "its translation {t:?} does not compile in the regex crate: {e}"
+            ))
+        })
+    };
+    let backtracking = |t: &str| {
+        fancy_regex::RegexBuilder::new(t)
+            .backtrack_limit(BACKTRACK_LIMIT)
+            .build()
+            .map_err(|e| {
+                err(format!(
+                    "its translation {t:?} does not compile in fancy-regex: {e}"
+                ))
+            })
+    };
+    Ok(if parsed.node.needs_backtracking() {
+        let t = write(Dollar::LookAhead);
+        let re = backtracking(&t)?;
+        let relaxed = Target {
+            dollar: Dollar::LineEnd,
+            empty_text,
+            relaxed: true,
+        };
+        let relaxed = translate::translate(&parsed.node, parsed.ignore_case, relaxed);
+        // Without a screen the pattern still runs, only slower.
+        let screen = regex::Regex::new(&relaxed).ok();
+        (t, Engine::Backtracking { re, screen })
+    } else if parsed.node.has_python_dollar() && !empty_text {
+        let t = write(Dollar::End);
+        let engine = Engine::LinearDollar {
+            at_end: linear(&t)?,
+            at_line_end: linear(&write(Dollar::LineEnd))?,
+            exact: backtracking(&write(Dollar::LookAhead))?,
+        };
+        (t, engine)
+    } else {
+        // An empty text does not end with `\n`: `Dollar::End` is exact.
+        let t = write(Dollar::End);
+        let re = linear(&t)?;
+        (t, Engine::Linear(re))
+    })
 }
 
 /// Which form of Python's `$` is exact for `text`.

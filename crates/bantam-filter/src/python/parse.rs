@@ -48,16 +48,16 @@ pub(crate) struct Flags {
 pub(crate) struct Parser {
     pub(crate) chars: Vec<char>,
     pub(crate) pos: usize,
-    flags: Flags,
-    names: Vec<Option<String>>,
-    by_name: HashMap<String, usize>,
+    pub(super) flags: Flags,
+    pub(super) names: Vec<Option<String>>,
+    pub(super) by_name: HashMap<String, usize>,
     /// Groups opened and not yet closed: a back-reference to one is an
     /// error in Python.
-    open: Vec<usize>,
+    pub(super) open: Vec<usize>,
     /// Conditionals may name a group defined later; checked at the end.
     forward_refs: Vec<(usize, usize)>,
     /// Anything but global flags seen yet: global flags must come first.
-    started: bool,
+    pub(super) started: bool,
 }
 
 /// Parses `pattern` with the initial `flags`.
@@ -423,7 +423,7 @@ impl Parser {
     }
 
     /// The body of a group and its closing `)`.
-    fn group_body(&mut self, at: usize) -> Result<Node> {
+    pub(super) fn group_body(&mut self, at: usize) -> Result<Node> {
         let body = self.alternation()?;
         if !self.eat(')') {
             return Err(self.error_at(at, "missing ), unterminated subpattern"));
@@ -560,87 +560,6 @@ impl Parser {
             no: Box::new(no),
         })
     }
-
-    /// At the flag letters of `(?flags)` or `(?on-off:...)`.
-    fn flag_group(&mut self, at: usize) -> Result<Option<Node>> {
-        let mut on = String::new();
-        while let Some(c) = self.peek().filter(char::is_ascii_alphabetic) {
-            on.push(c);
-            self.pos += 1;
-        }
-        check_flags(&on).map_err(|w| self.error_at(at, w))?;
-        if self.eat(')') {
-            if self.started {
-                return Err(self.error_at(at, "global flags not at the start of the expression"));
-            }
-            self.apply(&on, true);
-            return Ok(None);
-        }
-        self.started = true;
-        let mut off = String::new();
-        if self.eat('-') {
-            while let Some(c) = self.peek().filter(char::is_ascii_alphabetic) {
-                off.push(c);
-                self.pos += 1;
-            }
-            if off.is_empty() {
-                return Err(self.error_at(at, "missing flag"));
-            }
-            check_flags(&off).map_err(|w| self.error_at(at, w))?;
-            if off.contains(['a', 'u', 'L']) {
-                return Err(self.error_at(
-                    at,
-                    "bad inline flags: cannot turn off flags 'a', 'u' and 'L'",
-                ));
-            }
-            if on.chars().any(|c| off.contains(c)) {
-                return Err(self.error_at(at, "bad inline flags: flag turned on and off"));
-            }
-        }
-        if !self.eat(':') {
-            return Err(self.error_at(at, "missing -, : or )"));
-        }
-        let saved = self.flags;
-        self.apply(&on, true);
-        self.apply(&off, false);
-        let ic = self.flags.ignore_case;
-        let body = self.group_body(at);
-        self.flags = saved;
-        Ok(Some(Node::Group {
-            capture: None,
-            ignore_case: (ic != saved.ignore_case).then_some(ic),
-            body: Box::new(body?),
-        }))
-    }
-
-    fn apply(&mut self, letters: &str, value: bool) {
-        for c in letters.chars() {
-            match c {
-                'i' => self.flags.ignore_case = value,
-                'm' => self.flags.multiline = value,
-                's' => self.flags.dotall = value,
-                'x' => self.flags.verbose = value,
-                'a' => self.flags.ascii = value,
-                _ => {} // 'u' is the default for str patterns
-            }
-        }
-    }
-}
-
-/// Python's checks on a run of inline flag letters.
-fn check_flags(letters: &str) -> std::result::Result<(), String> {
-    for c in letters.chars() {
-        if !"aiLmsux".contains(c) {
-            return Err(format!("unknown flag {c:?}"));
-        }
-    }
-    if letters.contains('L') {
-        return Err("bad inline flags: cannot use 'L' flag with a str pattern".into());
-    }
-    if letters.contains('a') && letters.contains('u') {
-        return Err("bad inline flags: flags 'a', 'u' and 'L' are incompatible".into());
-    }
-    Ok(())
 }
 
 /// Python's `str.isidentifier`, close enough: a letter or `_` first, then

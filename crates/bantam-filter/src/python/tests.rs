@@ -114,8 +114,11 @@ fn hostile_input_hits_the_limit_instead_of_running_on() {
     // look-ahead alone fancy-regex hands the loop to the linear engine).
     let r = re(r"^(a|a)*\1b");
     assert_eq!(r.engine(), EngineKind::Backtracking);
-    let text = "a".repeat(40);
+    // `c` gets past the linear screen (`^(a|a)*.*b`); without it the
+    // screen alone answers.
+    let text = "a".repeat(40) + "cb";
     assert_eq!(r.search(&text), Err(LimitExceeded));
+    assert_eq!(r.search(&"a".repeat(40)), Ok(None));
 }
 
 #[test]
@@ -139,6 +142,21 @@ fn no_pattern_panics_the_parser() {
     ] {
         for end in p.char_indices().map(|(i, _)| i).chain([p.len()]) {
             let _ = PyRegex::new(&p[..end], PyFlags::default());
+        }
+    }
+}
+
+proptest::proptest! {
+    /// Any string of regex syntax compiles or is refused, and searching
+    /// with what compiles returns, never panics.
+    #[test]
+    fn arbitrary_syntax_never_panics(
+        p in r"[()\[\]{}?*+|^$\\.aPbBdDwWsSAZNxuU<>=!:#,0-9 -]{0,16}",
+        text in r"[a0 \n<>-]{0,8}",
+    ) {
+        if let Ok(re) = PyRegex::new(&p, PyFlags::default()) {
+            let _ = re.search(&text);
+            let _ = re.search_at(&text, 1);
         }
     }
 }

