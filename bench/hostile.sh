@@ -3,7 +3,8 @@
 # lines (100 kB lines, pathological repetitions, injected addresses, invalid
 # UTF-8, NUL bytes). The corpus is the one the hostile-input test checks for
 # correctness (crates/bantam-filter/tests/hostile/corpus.rs); here we time it.
-# Prints, per sshd mode and for a generic tag-heavy rule: lines, total time,
+# Prints, per sshd mode, for a generic tag-heavy rule and for fail2ban's own
+# sshd.conf (when installed): lines, total time,
 # slowest line and its number.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,3 +30,13 @@ for mode in normal ddos extra aggressive; do
 done
 run "generic: user .* from <SUBNET>" "$corpus" '^.*user <F-USER>.*</F-USER> from <SUBNET>.*$'
 run "generic: <HOST> anywhere" "$corpus" '<HOST>'
+# fail2ban's own filter file, on bantam's fail2ban engine (Python dialect:
+# linear engine where possible, a step-limited backtracker where not).
+f2b_sshd=/etc/fail2ban/filter.d/sshd.conf
+if [[ -r $f2b_sshd ]]; then
+  for mode in normal aggressive; do
+    run "fail2ban sshd.conf ($mode)" --mode "$mode" "$corpus" "$f2b_sshd"
+  done
+else
+  echo "(fail2ban not installed: its sshd.conf not timed)"
+fi

@@ -130,6 +130,7 @@ pub fn run(args: RegexArgs) -> Result<ExitCode> {
             json: args.json,
             out_ip: matches!(args.out, Some(OutField::Ip)),
             log_is_file: looks_like_file(&args.log),
+            timings: args.timings,
         });
     }
     let described = filter_arg::load(

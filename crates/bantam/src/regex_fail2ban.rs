@@ -49,6 +49,8 @@ pub struct Args<'a> {
     pub json: bool,
     pub out_ip: bool,
     pub log_is_file: bool,
+    /// Time every line; report the slowest.
+    pub timings: bool,
 }
 
 #[derive(Serialize)]
@@ -61,6 +63,10 @@ struct Summary {
     failures: u64,
     seconds: f64,
     lines_per_second: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    worst_line_seconds: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    worst_line_number: Option<u64>,
     rules: Vec<RuleHits>,
 }
 
@@ -91,6 +97,7 @@ pub fn run(args: Args<'_>) -> Result<ExitCode> {
     let mut filter = F2bFilter::new(&spec, args.zone)?;
     let mut hits = vec![0u64; def.failregex.len()];
     let (mut lines, mut matched, mut failures) = (0u64, 0u64, 0u64);
+    let mut worst = (std::time::Duration::ZERO, 0u64);
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let now = Timestamp::now();
@@ -100,7 +107,15 @@ pub fn run(args: Args<'_>) -> Result<ExitCode> {
         let text = String::from_utf8_lossy(line);
         let text = text.strip_suffix('\r').unwrap_or(&text);
         let mut any = false;
-        for m in filter.process_line(text, now) {
+        let timer = args.timings.then(Instant::now);
+        let found = filter.process_line(text, now);
+        if let Some(t) = timer {
+            let took = t.elapsed();
+            if took > worst.0 {
+                worst = (took, lines);
+            }
+        }
+        for m in found {
             let rule = m.rule;
             if let Some(failure) = failure_of(m) {
                 any = true;
@@ -148,6 +163,8 @@ pub fn run(args: Args<'_>) -> Result<ExitCode> {
         } else {
             0.0
         },
+        worst_line_seconds: args.timings.then(|| worst.0.as_secs_f64()),
+        worst_line_number: args.timings.then_some(worst.1),
         rules: def
             .failregex
             .iter()
@@ -202,5 +219,9 @@ fn write_human(
         out,
         "Time: {:.3} s ({:.0} lines/s)",
         s.seconds, s.lines_per_second
-    )
+    )?;
+    if let (Some(secs), Some(line)) = (s.worst_line_seconds, s.worst_line_number) {
+        writeln!(out, "Slowest line: #{line}, {:.1} us", secs * 1e6)?;
+    }
+    Ok(())
 }
