@@ -163,7 +163,7 @@ pub fn run(args: Args<'_>) -> Result<ExitCode> {
         } else {
             0.0
         },
-        worst_line_seconds: args.timings.then(|| worst.0.as_secs_f64()),
+        worst_line_seconds: args.timings.then_some(worst.0.as_secs_f64()),
         worst_line_number: args.timings.then_some(worst.1),
         rules: def
             .failregex

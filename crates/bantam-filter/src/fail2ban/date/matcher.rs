@@ -57,6 +57,9 @@ impl Found {
 }
 
 /// A compiled template regex.
+// A handful exist per log, built once: boxing the larger variant would buy
+// nothing but an indirection on every line.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub(crate) enum Matcher {
     Linear {
