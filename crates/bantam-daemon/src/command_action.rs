@@ -35,7 +35,13 @@ fn info(ban: &ActionBan<'_>) -> BanInfo {
     info.ipjailmatches = ban.matches.to_vec();
     info.ipfailures = ban.failures;
     info.ipjailfailures = ban.failures;
-    info.fields = ban.fields.clone();
+    let mut fields = ban.fields.clone();
+    // fail2ban's <fid> is the failure id, or the address when the filter
+    // captured none.
+    info.fid = fields
+        .remove("fid")
+        .unwrap_or_else(|| ban.target.to_string());
+    info.fields = fields;
     info.restored = ban.restored;
     info
 }

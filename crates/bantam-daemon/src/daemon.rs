@@ -102,7 +102,7 @@ impl Daemon {
         let jails = settings
             .jails
             .iter()
-            .map(|j| Jail::new(j.clone(), settings.daemon.max_tracked))
+            .map(|j| new_jail(j, settings.daemon.max_tracked, options.dry_run))
             .collect::<Result<Vec<_>, _>>()?;
         let (events, inbox) = mpsc::channel(1024);
         Ok(Daemon {
@@ -328,7 +328,25 @@ impl Daemon {
                     jail.tracker
                         .record(target, failure.time, failure.count, line)
                 {
-                    earned.push((target, failures, matches));
+                    // The captures of the failure that earned the ban are
+                    // what fail2ban's actions see as <F-USER>, <F-…>.
+                    let mut fields: Fields = failure
+                        .fields
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect();
+                    if let Some(user) = &failure.user {
+                        fields.insert("user".into(), user.to_string());
+                    }
+                    if let Some(id) = &failure.id {
+                        fields.insert("fid".into(), id.to_string());
+                    }
+                    earned.push(Earned {
+                        target,
+                        failures,
+                        matches,
+                        fields,
+                    });
                 }
             }
         }
@@ -352,7 +370,7 @@ impl Daemon {
     fn apply_bans(
         &mut self,
         jail_index: usize,
-        earned: Vec<(Target, u32, Vec<String>)>,
+        earned: Vec<Earned>,
         now: Timestamp,
     ) -> Result<(), DaemonError> {
         if earned.is_empty() {
@@ -362,7 +380,15 @@ impl Daemon {
         let end = jail.ban_end(now);
         let mut records = Vec::with_capacity(earned.len());
         let mut entries = Vec::with_capacity(earned.len());
-        for (target, failures, matches) in earned {
+        let mut captured = Vec::with_capacity(earned.len());
+        for Earned {
+            target,
+            failures,
+            matches,
+            fields,
+        } in earned
+        {
+            captured.push(fields);
             let name = target.to_string();
             let ban_count = self.store.ban_count(Some(jail.name()), &name)? + 1;
             records.push(BanRecord {
@@ -405,9 +431,9 @@ impl Daemon {
         log::info_many(&messages);
         let jail = &mut self.jails[jail_index];
         jail.total_banned += records.len() as u64;
-        for (record, entry) in records.iter().zip(&entries) {
+        for ((record, entry), fields) in records.iter().zip(&entries).zip(&captured) {
             run_actions(jail, "ban", |a| {
-                a.ban(&action_ban(record, entry.target, false, &no_fields()))
+                a.ban(&action_ban(record, entry.target, false, fields))
             });
         }
         for (record, entry) in records.into_iter().zip(entries) {
@@ -512,7 +538,12 @@ impl Daemon {
         let mut parsed = Vec::new();
         for text in targets {
             match text.parse::<Target>().and_then(Target::canonical) {
-                Ok(t) => parsed.push((t, 0, vec![format!("banned by hand: {text}")])),
+                Ok(t) => parsed.push(Earned {
+                    target: t,
+                    failures: 0,
+                    matches: vec![format!("banned by hand: {text}")],
+                    fields: Fields::new(),
+                }),
                 Err(e) => return Response::error(format!("{text:?}: {e}")),
             }
         }
@@ -617,7 +648,7 @@ impl Daemon {
             .collect();
         let mut jails = Vec::new();
         for s in &settings.jails {
-            let mut jail = Jail::new(s.clone(), settings.daemon.max_tracked)?;
+            let mut jail = new_jail(s, settings.daemon.max_tracked, self.options.dry_run)?;
             match old.remove(&s.name) {
                 Some(mut previous) => {
                     jail.total_banned = previous.total_banned;
@@ -652,6 +683,38 @@ impl Daemon {
         notify::notify("READY=1");
         started
     }
+}
+
+type Fields = std::collections::BTreeMap<String, String>;
+
+/// A jail as this run needs it. A dry run touches no firewall, and
+/// fail2ban's actions are firewall changes (or mail): they are listed, not
+/// run.
+fn new_jail(
+    settings: &bantam_config::JailSettings,
+    max_tracked: usize,
+    dry_run: bool,
+) -> Result<Jail, DaemonError> {
+    let mut jail = Jail::new(settings.clone(), max_tracked)?;
+    if dry_run && !jail.actions.is_empty() {
+        let names: Vec<&str> = jail.actions.iter().map(|a| a.name()).collect();
+        log::info(&format!(
+            "jail {}: dry run: actions {} will not run",
+            settings.name,
+            names.join(", ")
+        ));
+        jail.actions.clear();
+    }
+    Ok(jail)
+}
+
+/// A ban a batch (or a request) earned, before it is recorded.
+struct Earned {
+    target: Target,
+    failures: u32,
+    matches: Vec<String>,
+    /// Captures of the failure that tipped it (`user`, …), for actions.
+    fields: Fields,
 }
 
 /// Runs one hook on every action of `jail`, logging (not propagating)

@@ -219,3 +219,116 @@ fn dry_run_of_a_fail2ban_configuration_finds_failures() {
     assert!(status(&["stop"]).status.success());
     let _ = daemon.wait();
 }
+
+/// A fail2ban action run by the daemon: what a log line captured (a user
+/// name full of shell syntax, the matched line) reaches the command intact
+/// and inert. The native backend is the dry-run one, so no root is needed;
+/// the action itself is real.
+#[test]
+fn actions_get_captured_values_verbatim_and_inert() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(f2b) = stock_copy(dir.path()) else {
+        return;
+    };
+    let out_dir = dir.path().join("action-out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let marker = dir.path().join("PWNED");
+    std::fs::write(
+        f2b.join("filter.d/probe.conf"),
+        "[Definition]\nfailregex = probe failed for user <F-USER>.+</F-USER> from <HOST>$\n",
+    )
+    .unwrap();
+    std::fs::write(
+        f2b.join("action.d/record.conf"),
+        "[Definition]\n\
+         actionstart = touch <dir>/started\n\
+         actionban = printf '%%s\\n' <F-USER> >> <dir>/users\n            printf '%%s\\n' <matches> >> <dir>/matches\n            echo <ip> >> <dir>/ips\n\
+         actionunban = echo unban <ip> >> <dir>/ips\n\
+         actionstop = touch <dir>/stopped\n\
+         [Init]\ndir = /nonexistent\n",
+    )
+    .unwrap();
+    let log = dir.path().join("probe.log");
+    std::fs::write(&log, "").unwrap();
+    std::fs::write(
+        f2b.join("jail.local"),
+        format!(
+            "[probe]\nenabled = true\nbackend = auto\nfilter = probe\nlogpath = {}\nmaxretry = 1\n\
+             action = record[dir=\"{}\"]\n",
+            log.display(),
+            out_dir.display()
+        ),
+    )
+    .unwrap();
+    let socket = dir.path().join("s.sock");
+    let config = dir.path().join("bantam.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[daemon]\nbackend = \"dry-run\"\nstate-dir = \"{}\"\nsocket = \"{}\"\nfail2ban-config = \"{}\"\n",
+            dir.path().join("state").display(),
+            socket.display(),
+            f2b.display()
+        ),
+    )
+    .unwrap();
+    let mut daemon = bantam()
+        .args(["run", "--config"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("daemon.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let cli = |args: &[&str]| {
+        bantam()
+            .args(args)
+            .arg("--socket")
+            .arg(&socket)
+            .output()
+            .unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !cli(&["status"]).status.success() {
+        assert!(Instant::now() < deadline, "the daemon did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(out_dir.join("started").exists(), "actionstart ran");
+    let payload = format!(
+        "x$(touch {m});touch {m}`touch {m}`'\"$IFS\\ ; rm -rf {d}",
+        m = marker.display(),
+        d = out_dir.display()
+    );
+    let stamp = jiff::Zoned::now().strftime("%b %e %H:%M:%S").to_string();
+    let line = format!("{stamp} host probe[7]: probe failed for user {payload} from 198.51.100.50");
+    std::fs::write(&log, format!("{line}\n")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !out_dir.join("ips").exists() {
+        assert!(
+            Instant::now() < deadline,
+            "actionban did not run: {}",
+            std::fs::read_to_string(dir.path().join("daemon.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let users = std::fs::read_to_string(out_dir.join("users")).unwrap();
+    assert_eq!(
+        users,
+        format!("{payload}\n"),
+        "the user name arrives verbatim"
+    );
+    let matches = std::fs::read_to_string(out_dir.join("matches")).unwrap();
+    assert_eq!(
+        matches,
+        format!("{line}\n"),
+        "the matched line arrives verbatim"
+    );
+    assert!(!marker.exists(), "nothing in a captured value was executed");
+    assert!(out_dir.join("started").exists(), "rm -rf stayed inert");
+    assert!(cli(&["unban", "198.51.100.50"]).status.success());
+    let ips = std::fs::read_to_string(out_dir.join("ips")).unwrap();
+    assert_eq!(ips, "198.51.100.50\nunban 198.51.100.50\n");
+    assert!(cli(&["stop"]).status.success());
+    let _ = daemon.wait();
+    assert!(out_dir.join("stopped").exists(), "actionstop ran");
+}
