@@ -14,6 +14,7 @@ use crate::error::FilterError;
 use super::date::DateTemplates;
 use super::mlfid::{Fail, MlfidCache};
 use super::regex::{buffer_text, Rule, TupleLine};
+use super::screen::Screen;
 
 /// A filter as fail2ban resolved it (from its INI files or from its own
 /// dump): patterns still carry their tags, `%%` is already unescaped.
@@ -82,6 +83,8 @@ pub struct F2bFilter {
     name: String,
     prefregex: Option<Rule>,
     failregex: Vec<Rule>,
+    /// Rules out failregexes that cannot match a buffer.
+    fail_screen: Screen,
     ignoreregex: Vec<Rule>,
     maxlines: usize,
     check_all: bool,
@@ -133,6 +136,7 @@ impl F2bFilter {
         Ok(F2bFilter {
             name: name.clone(),
             prefregex,
+            fail_screen: Screen::new(&failregex),
             failregex,
             ignoreregex,
             maxlines,
@@ -282,16 +286,24 @@ impl F2bFilter {
             }
         }
 
+        // Which failregexes can match the current buffer text; made again
+        // whenever the text changes (`buf` reset to `None`).
+        let mut candidates = None;
         for index in 0..self.failregex.len() {
-            let text = buf.get_or_insert_with(|| buffer_text(&self.buffer)).clone();
-            let Some(hit) = self.failregex[index].search(&text, &org) else {
+            let text = buf.get_or_insert_with(|| buffer_text(&self.buffer));
+            let c = candidates.get_or_insert_with(|| self.fail_screen.candidates(text));
+            if !self.fail_screen.may_match(c, index) {
+                continue;
+            }
+            let Some(hit) = self.failregex[index].search(text, &org) else {
                 continue;
             };
+            let text = buf.take().unwrap_or_default();
             if !self.ignoreregex.is_empty() && self.ignored(&text, &org, Some(&hit.matched)) {
                 if !self.check_all || self.maxlines > 1 {
                     self.buffer = hit.unmatched.clone();
                 }
-                buf = None;
+                candidates = None;
                 if !self.check_all {
                     break;
                 }
@@ -299,7 +311,9 @@ impl F2bFilter {
             }
             if !self.check_all || self.maxlines > 1 {
                 self.buffer = hit.unmatched.clone();
-                buf = None;
+                candidates = None;
+            } else {
+                buf = Some(text);
             }
             let mut fail = Fail {
                 groups: if pre.is_empty() {

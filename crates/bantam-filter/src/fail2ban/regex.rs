@@ -114,6 +114,12 @@ impl Rule {
         })
     }
 
+    /// A linear pattern matching a superset of what this rule matches (see
+    /// [`PyRegex::screen_pattern`]).
+    pub fn screen_pattern(&self) -> Option<&str> {
+        self.re.screen_pattern()
+    }
+
     /// Whether the rule has a group of this name.
     pub fn has_group(&self, name: &str) -> bool {
         self.re.group_names().iter().flatten().any(|n| &**n == name)
