@@ -3,9 +3,9 @@
 //! alone (and profiled with `perf record`).
 //!
 //! Usage: `cargo run --release -p bantam-filter --example f2b_speed --
-//! FILTERS.jsonl FILTER LOG [ROUNDS]`, where FILTERS.jsonl is the dump made
+//! FILTERS.jsonl FILTER LOG [ROUNDS [MODE]]`, where FILTERS.jsonl is the dump made
 //! by `scripts/fail2ban-oracle/dump_filters.py` and FILTER a filter name
-//! (its entry without options is used). Prints lines/s and how many lines
+//! (its entry without options, or with only `mode` = MODE, is used). Prints lines/s and how many lines
 //! matched, so that a faster run can be checked to find the same.
 
 use std::time::Instant;
@@ -14,12 +14,18 @@ use bantam_filter::fail2ban::{F2bFilter, F2bFilterSpec};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
-fn spec_of(jsonl: &str, name: &str) -> Option<F2bFilterSpec> {
+fn spec_of(jsonl: &str, name: &str, mode: Option<&str>) -> Option<F2bFilterSpec> {
     let text = std::fs::read_to_string(jsonl).ok()?;
     for line in text.lines() {
         let v: serde_json::Value = serde_json::from_str(line).ok()?;
-        let is_plain = v["options"].as_object().is_some_and(|o| o.is_empty());
-        if v["filter"] != name || !is_plain {
+        let options = v["options"].as_object();
+        let wanted = match mode {
+            None => options.is_some_and(|o| o.is_empty()),
+            Some(m) => {
+                options.is_some_and(|o| o.len() == 1 && o.get("mode").is_some_and(|v| v == m))
+            }
+        };
+        if v["filter"] != name || !wanted {
             continue;
         }
         let list = |k: &str| -> Vec<String> {
@@ -47,10 +53,11 @@ fn spec_of(jsonl: &str, name: &str) -> Option<F2bFilterSpec> {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 4 {
-        eprintln!("usage: f2b_speed FILTERS.jsonl FILTER LOG [ROUNDS]");
+        eprintln!("usage: f2b_speed FILTERS.jsonl FILTER LOG [ROUNDS [MODE]]");
         std::process::exit(2);
     }
-    let Some(spec) = spec_of(&args[1], &args[2]) else {
+    let mode = args.get(5).map(String::as_str);
+    let Some(spec) = spec_of(&args[1], &args[2], mode) else {
         eprintln!("no plain entry for filter {} in {}", args[2], args[1]);
         std::process::exit(2);
     };

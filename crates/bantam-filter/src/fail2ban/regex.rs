@@ -147,6 +147,13 @@ impl Rule {
         })
     }
 
+    /// Like [`Rule::search`] for a `prefregex`, whose hit only gives its
+    /// groups: the line bookkeeping is left out.
+    pub fn search_groups(&self, buf: &str) -> Option<Groups> {
+        let m = self.re.search(buf).ok()??;
+        Some(self.groups(buf, &m))
+    }
+
     fn groups(&self, buf: &str, m: &PyMatch) -> Groups {
         let mut g: Groups = self
             .re
