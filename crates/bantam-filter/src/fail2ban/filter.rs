@@ -264,14 +264,18 @@ impl F2bFilter {
         now: Timestamp,
     ) -> Vec<F2bMatch> {
         let mut out = Vec::new();
-        if self.maxlines > 1 {
+        // With one line, `buffer` only matters once a `prefregex` content
+        // or a match replaces it (the text of `org` is in `buf` until
+        // then), and the next line replaces it anyway: no copy is kept.
+        let org = if self.maxlines > 1 {
             self.buffer.push(tuple);
             let excess = self.buffer.len().saturating_sub(self.maxlines);
             self.buffer.drain(..excess);
+            self.buffer.clone()
         } else {
-            self.buffer = vec![tuple];
-        }
-        let org = self.buffer.clone();
+            self.buffer.clear();
+            vec![tuple]
+        };
         let mut buf = Some(buffer_text(&org));
         if let (Some(gate), Some(text)) = (&self.gate, &buf) {
             if !gate.may_match(text) {
@@ -318,8 +322,11 @@ impl F2bFilter {
             if !self.ignoreregex.is_empty() && self.ignored(&text, &org, Some(&hit.matched)) {
                 if !self.check_all || self.maxlines > 1 {
                     self.buffer = hit.unmatched;
+                    candidates = None;
+                } else {
+                    // The buffer is unchanged: so is its text.
+                    buf = Some(text);
                 }
-                candidates = None;
                 if !self.check_all {
                     break;
                 }
