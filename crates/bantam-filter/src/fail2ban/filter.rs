@@ -12,8 +12,10 @@ use jiff::{SignedDuration, Timestamp};
 use crate::error::FilterError;
 
 use super::date::DateTemplates;
+use super::gate::LiteralGate;
 use super::mlfid::{Fail, MlfidCache};
 use super::regex::{buffer_text, Rule, TupleLine};
+use super::screen::Screen;
 
 /// A filter as fail2ban resolved it (from its INI files or from its own
 /// dump): patterns still carry their tags, `%%` is already unescaped.
@@ -82,6 +84,11 @@ pub struct F2bFilter {
     name: String,
     prefregex: Option<Rule>,
     failregex: Vec<Rule>,
+    /// Rules out failregexes that cannot match a buffer (boxed, as the
+    /// gate: they would make the filter much larger than a native one).
+    fail_screen: Box<Screen>,
+    /// Drops lines that no failregex can match (only with `maxlines` 1).
+    gate: Option<Box<LiteralGate>>,
     ignoreregex: Vec<Rule>,
     maxlines: usize,
     check_all: bool,
@@ -133,6 +140,12 @@ impl F2bFilter {
         Ok(F2bFilter {
             name: name.clone(),
             prefregex,
+            fail_screen: Box::new(Screen::new(&failregex)),
+            gate: if multiline {
+                None
+            } else {
+                LiteralGate::new(&failregex).map(Box::new)
+            },
             failregex,
             ignoreregex,
             maxlines,
@@ -178,12 +191,14 @@ impl F2bFilter {
             time: line[h.start..h.end].to_owned(),
             rest: line[h.end..].to_owned(),
         });
-        if let (Some(t), Some(time)) = (&cut, found.and_then(|h| h.time)) {
-            self.last_time_text = t.time.clone();
-            self.last_date = Some(time);
-            let t = t.clone();
-            return self.find_failures(t, time, now);
-        }
+        let cut = match (cut, found.and_then(|h| h.time)) {
+            (Some(t), Some(time)) => {
+                self.last_time_text.clone_from(&t.time);
+                self.last_date = Some(time);
+                return self.find_failures(t, time, now);
+            }
+            (cut, _) => cut,
+        };
         // No date (or an optional one that is empty, or one that does not
         // read): the previous line's if recent, else now.
         let recent = self
@@ -249,15 +264,24 @@ impl F2bFilter {
         now: Timestamp,
     ) -> Vec<F2bMatch> {
         let mut out = Vec::new();
-        if self.maxlines > 1 {
+        // With one line, `buffer` only matters once a `prefregex` content
+        // or a match replaces it (the text of `org` is in `buf` until
+        // then), and the next line replaces it anyway: no copy is kept.
+        let org = if self.maxlines > 1 {
             self.buffer.push(tuple);
             let excess = self.buffer.len().saturating_sub(self.maxlines);
             self.buffer.drain(..excess);
+            self.buffer.clone()
         } else {
-            self.buffer = vec![tuple];
-        }
-        let org = self.buffer.clone();
+            self.buffer.clear();
+            vec![tuple]
+        };
         let mut buf = Some(buffer_text(&org));
+        if let (Some(gate), Some(text)) = (&self.gate, &buf) {
+            if !gate.may_match(text) {
+                return out;
+            }
+        }
 
         // Few ignore rules against many failure rules: check them first.
         if !self.ignoreregex.is_empty()
@@ -269,10 +293,10 @@ impl F2bFilter {
 
         let mut pre = BTreeMap::new();
         if let Some(p) = &self.prefregex {
-            let Some(hit) = p.search(buf.as_deref().unwrap_or(""), &org) else {
+            let Some(groups) = p.search_groups(buf.as_deref().unwrap_or("")) else {
                 return out;
             };
-            pre = hit.groups;
+            pre = groups;
             if let Some(content) = pre.remove("content").flatten().filter(|c| !c.is_empty()) {
                 self.buffer = vec![TupleLine {
                     rest: content,
@@ -282,31 +306,44 @@ impl F2bFilter {
             }
         }
 
+        // Which failregexes can match the current buffer text; made again
+        // whenever the text changes (`buf` reset to `None`).
+        let mut candidates = None;
         for index in 0..self.failregex.len() {
-            let text = buf.get_or_insert_with(|| buffer_text(&self.buffer)).clone();
-            let Some(hit) = self.failregex[index].search(&text, &org) else {
+            let text = buf.get_or_insert_with(|| buffer_text(&self.buffer));
+            let c = candidates.get_or_insert_with(|| self.fail_screen.candidates(text));
+            if !self.fail_screen.may_match(c, index) {
+                continue;
+            }
+            let Some(mut hit) = self.failregex[index].search(text, &org) else {
                 continue;
             };
+            let text = buf.take().unwrap_or_default();
             if !self.ignoreregex.is_empty() && self.ignored(&text, &org, Some(&hit.matched)) {
                 if !self.check_all || self.maxlines > 1 {
-                    self.buffer = hit.unmatched.clone();
+                    self.buffer = hit.unmatched;
+                    candidates = None;
+                } else {
+                    // The buffer is unchanged: so is its text.
+                    buf = Some(text);
                 }
-                buf = None;
                 if !self.check_all {
                     break;
                 }
                 continue;
             }
             if !self.check_all || self.maxlines > 1 {
-                self.buffer = hit.unmatched.clone();
-                buf = None;
+                self.buffer = std::mem::take(&mut hit.unmatched);
+                candidates = None;
+            } else {
+                buf = Some(text);
             }
             let mut fail = Fail {
                 groups: if pre.is_empty() {
-                    hit.groups.clone()
+                    std::mem::take(&mut hit.groups)
                 } else {
                     let mut g = pre.clone();
-                    g.extend(hit.groups.clone());
+                    g.extend(std::mem::take(&mut hit.groups));
                     g
                 },
                 ..Fail::default()
@@ -318,7 +355,7 @@ impl F2bFilter {
                     return out;
                 }
             } else {
-                fail.matches.extend(hit.matched.iter().cloned());
+                fail.matches.append(&mut hit.matched);
             }
             let mut fid = fail.get("fid").map(str::to_owned);
             let (host, kind) = if let Some(ip) = fail.get("ip4") {

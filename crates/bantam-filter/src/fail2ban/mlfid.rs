@@ -81,7 +81,9 @@ pub struct MlfidCache {
 
 impl MlfidCache {
     fn position(&self, id: &str) -> Option<usize> {
-        self.entries.iter().position(|(k, _, _)| k == id)
+        // Ids are unique in the list (added only when absent); the one
+        // asked for is most often a recent one, at the back.
+        self.entries.iter().rposition(|(k, _, _)| k == id)
     }
 
     /// Replaces the remembered state of a connection (the merged failure is
@@ -129,8 +131,17 @@ impl MlfidCache {
         }
         let user = fail.get("user").map(str::to_owned);
         let users_count;
+        // The entry's state is taken out here and the merged state put
+        // back by `store` at the end (the list is not read in between).
         let mut merged = if let Some(i) = self.position(id) {
-            let mut known = self.entries[i].2.clone();
+            let mut known = if flags & FORGET != 0 {
+                self.entries
+                    .remove(i)
+                    .map(|(_, _, f)| f)
+                    .unwrap_or_default()
+            } else {
+                std::mem::take(&mut self.entries[i].2)
+            };
             users_count = known.note_user(user).map_or(0, BTreeSet::len);
             if known.take_truthy("nofail") {
                 flags |= WAS_NOFAIL;
@@ -149,16 +160,11 @@ impl MlfidCache {
                     known.groups.insert(k, v);
                 }
             }
-            if flags & FORGET != 0 {
-                self.entries.remove(i);
-            } else {
-                self.entries[i].2 = known.clone();
-            }
             known
         } else {
             users_count = if flags & FORGET == 0 {
                 let n = fail.note_user(user).map_or(0, BTreeSet::len);
-                self.insert(id, now, fail.clone());
+                self.insert(id, now, Fail::default());
                 n
             } else {
                 fail.users.as_ref().map_or(0, BTreeSet::len)

@@ -9,13 +9,17 @@
 //!
 //! * [`tags`]: `<HOST>`, `<F-USER>` … → Python-dialect regex text.
 //! * `regex`: one rule and the lines of a buffer its match covers.
+//! * `gate`: a literal scan that drops lines no failregex can match.
+//! * `screen`: one pass that rules out the rules that cannot match.
 //! * `mlfid`: multi-line failures tied together by a connection id.
 //! * `filter`: the per-line pipeline ([`F2bFilter`]).
 
 pub mod date;
 mod filter;
+mod gate;
 mod mlfid;
 mod regex;
+mod screen;
 pub mod tags;
 
 pub use filter::{F2bFilter, F2bFilterSpec, F2bMatch, HostKind};

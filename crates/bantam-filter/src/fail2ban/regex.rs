@@ -114,6 +114,12 @@ impl Rule {
         })
     }
 
+    /// A linear pattern matching a superset of what this rule matches (see
+    /// [`PyRegex::screen_pattern`]).
+    pub fn screen_pattern(&self) -> Option<&str> {
+        self.re.screen_pattern()
+    }
+
     /// Whether the rule has a group of this name.
     pub fn has_group(&self, name: &str) -> bool {
         self.re.group_names().iter().flatten().any(|n| &**n == name)
@@ -139,6 +145,13 @@ impl Rule {
             unmatched,
             own_id,
         })
+    }
+
+    /// Like [`Rule::search`] for a `prefregex`, whose hit only gives its
+    /// groups: the line bookkeeping is left out.
+    pub fn search_groups(&self, buf: &str) -> Option<Groups> {
+        let m = self.re.search(buf).ok()??;
+        Some(self.groups(buf, &m))
     }
 
     fn groups(&self, buf: &str, m: &PyMatch) -> Groups {

@@ -197,6 +197,19 @@ impl PyRegex {
         }
     }
 
+    /// A linear-time pattern (for the `regex` crate) that matches every
+    /// text this one matches from the start, and maybe more: a cheap screen
+    /// for deciding that a text cannot match. `None` when there is none.
+    /// For a pattern with Python's `$` it is the `(?m:$)` form; for one
+    /// that needs backtracking, its relaxed form.
+    pub fn screen_pattern(&self) -> Option<&str> {
+        match &self.engine {
+            Engine::Linear(re) => Some(re.as_str()),
+            Engine::LinearDollar { at_line_end, .. } => Some(at_line_end.as_str()),
+            Engine::Backtracking { screen, .. } => screen.as_ref().map(regex::Regex::as_str),
+        }
+    }
+
     /// Group names, by index; index 0 (the whole match) has none.
     pub fn group_names(&self) -> &[Option<Box<str>>] {
         &self.names

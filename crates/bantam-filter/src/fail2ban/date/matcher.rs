@@ -67,7 +67,8 @@ pub(crate) enum Matcher {
         names: Names,
     },
     Python {
-        re: PyRegex,
+        /// Boxed: a `PyRegex` is several times the size of a `regex::Regex`.
+        re: Box<PyRegex>,
         names: Names,
     },
     /// A linear regex whose group 1 is what Python's match would be: the
@@ -103,7 +104,10 @@ impl Matcher {
     pub fn python(source: &str) -> Result<Matcher, String> {
         let re = PyRegex::new(source, PyFlags::default()).map_err(|e| e.reason)?;
         let names: Names = re.group_names().to_vec().into();
-        Ok(Matcher::Python { re, names })
+        Ok(Matcher::Python {
+            re: Box::new(re),
+            names,
+        })
     }
 
     /// Number of groups, the whole match included.
