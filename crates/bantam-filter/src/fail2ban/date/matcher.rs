@@ -57,9 +57,6 @@ impl Found {
 }
 
 /// A compiled template regex.
-// A handful exist per log, built once: boxing the larger variant would buy
-// nothing but an indirection on every line.
-#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub(crate) enum Matcher {
     Linear {
