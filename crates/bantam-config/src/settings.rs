@@ -328,23 +328,15 @@ impl Cx<'_> {
             .parent()
             .unwrap_or(Path::new("."))
             .join(path.get_ref());
-        let stem = file
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
+        let (basedir, stem) = crate::fail2ban::filter_file_location(&file)
             .filter(|_| file.is_file())
             .ok_or_else(|| self.err(path, &key, format!("{} is not a file", file.display())))?;
-        let dir = file.parent().unwrap_or(Path::new("."));
-        let basedir = if dir.file_name().is_some_and(|n| n == "filter.d") {
-            dir.parent().unwrap_or(Path::new("."))
-        } else {
-            dir
-        };
         let params: Vec<(String, String)> = o
             .mode
             .as_ref()
             .map(|m| vec![("mode".to_owned(), m.get_ref().clone())])
             .unwrap_or_default();
-        let def = crate::fail2ban::resolve_filter(basedir, &stem, &params)
+        let def = crate::fail2ban::resolve_filter(&basedir, &stem, &params)
             .map_err(|e| self.err(path, &key, e.to_string()))?;
         let mut spec = F2bFilterSpec {
             name: stem,

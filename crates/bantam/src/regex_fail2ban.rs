@@ -24,23 +24,6 @@ pub fn is_fail2ban_filter(arg: &str) -> bool {
     (arg.ends_with(".conf") || arg.ends_with(".local")) && Path::new(arg).is_file()
 }
 
-/// `filter.d/NAME.conf` → (the configuration directory, `NAME`).
-fn locate(arg: &str) -> Result<(&Path, String)> {
-    let path = Path::new(arg);
-    let name = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .ok_or_else(|| anyhow!("{arg}: not a filter file name"))?;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    // Includes (`common.conf`) are found relative to filter.d's parent.
-    let basedir = if dir.file_name().is_some_and(|n| n == "filter.d") {
-        dir.parent().unwrap_or(Path::new("."))
-    } else {
-        dir
-    };
-    Ok((basedir, name))
-}
-
 pub struct Args<'a> {
     pub log: &'a str,
     pub filter: &'a str,
@@ -78,12 +61,13 @@ struct RuleHits {
 }
 
 pub fn run(args: Args<'_>) -> Result<ExitCode> {
-    let (basedir, name) = locate(args.filter)?;
+    let (basedir, name) = bantam_config::fail2ban::filter_file_location(Path::new(args.filter))
+        .ok_or_else(|| anyhow!("{}: not a filter file name", args.filter))?;
     let params: Vec<(String, String)> = args
         .mode
         .map(|m| vec![("mode".to_owned(), m.to_owned())])
         .unwrap_or_default();
-    let def = bantam_config::fail2ban::resolve_filter(basedir, &name, &params)
+    let def = bantam_config::fail2ban::resolve_filter(&basedir, &name, &params)
         .with_context(|| format!("reading fail2ban filter {}", args.filter))?;
     let spec = F2bFilterSpec {
         name: name.clone(),

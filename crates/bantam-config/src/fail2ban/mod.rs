@@ -168,3 +168,18 @@ pub fn resolve_filter(
         .load_options(&OptMap::new(), FILTER_KEYS, false)?;
     reader.resolve()
 }
+
+/// Where a fail2ban filter file sits: `DIR/filter.d/NAME.conf` → (`DIR`,
+/// `NAME`), since its includes (`common.conf`) and `.local` are found
+/// relative to the configuration directory. A file outside a `filter.d`
+/// uses its own directory. `None` when the path has no file name.
+pub fn filter_file_location(path: &Path) -> Option<(PathBuf, String)> {
+    let name = path.file_stem()?.to_string_lossy().into_owned();
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let basedir = if dir.file_name().is_some_and(|n| n == "filter.d") {
+        dir.parent().unwrap_or(Path::new("."))
+    } else {
+        dir
+    };
+    Some((basedir.to_owned(), name))
+}
