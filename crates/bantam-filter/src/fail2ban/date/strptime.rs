@@ -119,7 +119,11 @@ impl Fields {
             }
             'A' => self.weekday = Some(name_index(&WEEKDAYS, v, false)?),
             'a' => self.weekday = Some(name_index(&WEEKDAYS, v, true)?),
-            'w' => self.weekday = Some((number(v)? + 6) % 7),
+            'w' => {
+                // Sunday is 0 in `%w`, 6 here.
+                let w = number(v)? - 1;
+                self.weekday = Some(if w < 0 { 6 } else { w });
+            }
             'j' => self.yearday = Some(number(v)?),
             'U' => self.week = Some((number(v)?, false)),
             'W' => self.week = Some((number(v)?, true)),
@@ -230,9 +234,16 @@ fn yearday_of_week(year: i32, week: i32, weekday: i32, monday: bool) -> Option<i
         wd = (wd + 1) % 7;
     }
     let week0 = (7 - first) % 7;
-    Some(if week == 0 {
+    let (week, wd, first, week0) = (
+        i64::from(week),
+        i64::from(wd),
+        i64::from(first),
+        i64::from(week0),
+    );
+    let day = if week == 0 {
         1 + wd - first
     } else {
         1 + week0 + 7 * (week - 1) + wd
-    })
+    };
+    i32::try_from(day).ok()
 }

@@ -126,3 +126,35 @@ fn prefixed_epoch_searches_from_a_position() {
     assert!(matcher.search_at(line, 43).is_none());
     assert!(matcher.search_at(&line[..50], 20).is_none());
 }
+
+mod hostile {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Compiled once: building is the slow part in a debug build.
+    fn pristine() -> &'static (DateTemplates, DateTemplates) {
+        static LISTS: std::sync::OnceLock<(DateTemplates, DateTemplates)> =
+            std::sync::OnceLock::new();
+        LISTS.get_or_init(|| {
+            let custom = r"^(?P<U>\d+) (?P<w>\d+) (?P<Y>\d+) (?P<j>\d+)?(?P<f>\d*)";
+            (
+                DateTemplates::new(None, cet()).unwrap(),
+                DateTemplates::new(Some(custom), cet()).unwrap(),
+            )
+        })
+    }
+
+    proptest! {
+        // Each case clones the lists, whose regex caches start cold.
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn never_panics(line in "\\PC{0,120}", digits in "[0-9 .:/-]{0,40}") {
+            let (defaults, custom) = pristine();
+            let mut d = defaults.clone();
+            let _ = d.find(&line, now());
+            let _ = d.find(&format!("{digits}{line}"), now());
+            let mut c = custom.clone();
+            let _ = c.find(&format!("{digits}{line}"), now());
+        }
+    }
+}
