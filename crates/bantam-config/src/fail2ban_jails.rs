@@ -11,12 +11,13 @@
 use std::path::Path;
 use std::time::Duration;
 
-use bantam_filter::fail2ban::{F2bFilter, F2bFilterSpec};
+use bantam_filter::fail2ban::F2bFilter;
 use bantam_filter::{AnyFilterSpec, Subnet};
 use jiff::tz::{Offset, TimeZone};
 
 use crate::duration::BanTime;
 use crate::error::ConfigError;
+use crate::fail2ban::action::is_firewall_action;
 use crate::fail2ban::jail::F2bJail;
 use crate::fail2ban::{F2bActionDef, Fail2banTree};
 use crate::settings::{Fail2banActions, JailSettings, Settings};
@@ -82,21 +83,6 @@ fn invalid(jail: &F2bJail, message: String) -> ConfigError {
     ConfigError::Fail2ban(format!("jail {}: {message}", jail.name))
 }
 
-/// Action families bantam's nftables backend can stand in for.
-fn is_firewall_action(name: &str) -> bool {
-    const FAMILIES: &[&str] = &[
-        "iptables",
-        "ip6tables",
-        "ipset",
-        "nftables",
-        "firewallcmd",
-        "shorewall",
-        "ufw",
-        "route",
-    ];
-    FAMILIES.iter().any(|f| name.starts_with(f))
-}
-
 fn jail_settings(
     jail: &F2bJail,
     mode: Fail2banActions,
@@ -120,15 +106,10 @@ fn jail_settings(
         .filter
         .as_ref()
         .map_or_else(|| jail.name.clone(), |f| f.name.clone());
-    let spec = F2bFilterSpec {
-        name: filter_name,
-        prefregex: def.prefregex.clone(),
-        failregex: def.failregex.clone(),
-        ignoreregex: def.ignoreregex.clone(),
-        datepattern: jail.datepattern.clone().or_else(|| def.datepattern.clone()),
-        maxlines: def.maxlines.unwrap_or(1),
-        ..F2bFilterSpec::default()
-    };
+    let mut spec = def.to_spec(&filter_name);
+    if let Some(datepattern) = &jail.datepattern {
+        spec.datepattern = Some(datepattern.clone());
+    }
     let zone = match jail.logtimezone.as_deref().map(str::trim) {
         None | Some("") => TimeZone::try_system().unwrap_or(TimeZone::UTC),
         Some(text) => log_zone(text).ok_or_else(|| {
@@ -237,13 +218,5 @@ mod tests {
         assert!(log_zone("Europe/Berlin").is_some());
         assert_eq!(log_zone("UTC+x"), None);
         assert_eq!(log_zone("Mars/Olympus"), None);
-    }
-
-    #[test]
-    fn firewall_families_are_recognised() {
-        assert!(is_firewall_action("nftables-multiport"));
-        assert!(is_firewall_action("iptables-allports"));
-        assert!(is_firewall_action("firewallcmd-ipset"));
-        assert!(!is_firewall_action("sendmail-whois"));
     }
 }

@@ -338,15 +338,7 @@ impl Cx<'_> {
             .unwrap_or_default();
         let def = crate::fail2ban::resolve_filter(&basedir, &stem, &params)
             .map_err(|e| self.err(path, &key, e.to_string()))?;
-        let mut spec = F2bFilterSpec {
-            name: stem,
-            prefregex: def.prefregex,
-            failregex: def.failregex,
-            ignoreregex: def.ignoreregex,
-            datepattern: def.datepattern,
-            maxlines: def.maxlines.unwrap_or(1),
-            ..F2bFilterSpec::default()
-        };
+        let mut spec = def.to_spec(&stem);
         spec.failregex
             .extend(o.failregex.iter().flatten().map(|r| r.get_ref().clone()));
         spec.ignoreregex

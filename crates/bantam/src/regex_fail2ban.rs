@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{anyhow, Context, Result};
-use bantam_filter::fail2ban::{F2bFilter, F2bFilterSpec};
+use bantam_filter::fail2ban::F2bFilter;
 use bantam_filter::failure_of;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -69,15 +69,7 @@ pub fn run(args: Args<'_>) -> Result<ExitCode> {
         .unwrap_or_default();
     let def = bantam_config::fail2ban::resolve_filter(&basedir, &name, &params)
         .with_context(|| format!("reading fail2ban filter {}", args.filter))?;
-    let spec = F2bFilterSpec {
-        name: name.clone(),
-        prefregex: def.prefregex.clone(),
-        failregex: def.failregex.clone(),
-        ignoreregex: def.ignoreregex.clone(),
-        datepattern: def.datepattern.clone(),
-        maxlines: def.maxlines.unwrap_or(1),
-        ..F2bFilterSpec::default()
-    };
+    let spec = def.to_spec(&name);
     let mut filter = F2bFilter::new(&spec, args.zone)?;
     let mut hits = vec![0u64; def.failregex.len()];
     let (mut lines, mut matched, mut failures) = (0u64, 0u64, 0u64);

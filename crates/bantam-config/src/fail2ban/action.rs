@@ -147,3 +147,33 @@ pub(crate) fn resolve(
     }
     Ok(out)
 }
+
+/// Whether a fail2ban action only bans in the firewall (iptables, ipset,
+/// nftables, firewalld …): what bantam's own nftables backend can stand in
+/// for, in `fail2ban-actions = "native"` and in `import-fail2ban`.
+pub fn is_firewall_action(name: &str) -> bool {
+    const FAMILIES: &[&str] = &[
+        "iptables",
+        "ip6tables",
+        "ipset",
+        "nftables",
+        "firewallcmd",
+        "shorewall",
+        "ufw",
+        "route",
+    ];
+    FAMILIES.iter().any(|f| name.starts_with(f))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn firewall_families_are_recognised() {
+        assert!(is_firewall_action("nftables-multiport"));
+        assert!(is_firewall_action("iptables-allports"));
+        assert!(is_firewall_action("firewallcmd-ipset"));
+        assert!(!is_firewall_action("sendmail-whois"));
+    }
+}

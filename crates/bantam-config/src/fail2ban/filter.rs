@@ -41,6 +41,20 @@ pub struct F2bFilterDef {
 }
 
 impl F2bFilterDef {
+    /// The engine's description of this filter, named `name`: what a jail,
+    /// `bantam regex` and the native `fail2ban-filter` key all run.
+    pub fn to_spec(&self, name: &str) -> bantam_filter::fail2ban::F2bFilterSpec {
+        bantam_filter::fail2ban::F2bFilterSpec {
+            name: name.to_owned(),
+            prefregex: self.prefregex.clone(),
+            failregex: self.failregex.clone(),
+            ignoreregex: self.ignoreregex.clone(),
+            datepattern: self.datepattern.clone(),
+            maxlines: self.maxlines.unwrap_or(1),
+            ..Default::default()
+        }
+    }
+
     /// Adds the filter options present in `opts` the way fail2ban's command
     /// stream applies them: rules accumulate, single values replace.
     pub(crate) fn apply(&mut self, opts: &OptMap) {

@@ -13,31 +13,10 @@ use std::fmt::Write as _;
 
 use bantam_filter::shipped;
 
+use super::action::is_firewall_action;
 use super::jail::F2bJail;
 use super::Fail2banTree;
 use crate::duration::{parse_bantime, parse_duration};
-
-/// fail2ban actions that only ban in the firewall: bantam's own backend
-/// does that (one nftables table, whole-host bans).
-const FIREWALL_ACTIONS: &[&str] = &[
-    "nftables",
-    "nftables-multiport",
-    "nftables-allports",
-    "iptables",
-    "iptables-multiport",
-    "iptables-allports",
-    "iptables-new",
-    "iptables-ipset",
-    "iptables-ipset-proto6",
-    "iptables-ipset-proto6-allports",
-    "firewallcmd-ipset",
-    "firewallcmd-multiport",
-    "firewallcmd-allports",
-    "firewallcmd-rich-rules",
-    "ufw",
-    "route",
-    "shorewall",
-];
 
 /// A TOML string (basic or literal, whichever the `toml` crate chooses).
 fn quote(s: &str) -> String {
@@ -196,7 +175,7 @@ fn render_jail(tree: &Fail2banTree, jail: &F2bJail, out: &mut String) {
         } else {
             format!("{}[{}]", use_.name, params.join(", "))
         };
-        if def.is_some() && FIREWALL_ACTIONS.contains(&use_.name.as_str()) {
+        if def.is_some() && is_firewall_action(&use_.name) {
             let _ = writeln!(
                 out,
                 "# action {shown}: bantam's own firewall backend bans instead (whole host, all ports)"
