@@ -58,25 +58,57 @@ fn f2b_set(net: &Net) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-#[test]
-fn stock_jail_conf_with_nftables_multiport_bans_a_real_guesser() {
-    if !require_root("e2e fail2ban config") {
-        return;
+/// What both tests start from: a copy of the stock configuration, the two
+/// namespaces, a user with a password, and sshd logging as syslog would.
+struct Scene {
+    dir: tempfile::TempDir,
+    f2b: std::path::PathBuf,
+    net: Net,
+    user: User,
+    sshd_log: std::path::PathBuf,
+    _sshd: Proc,
+}
+
+/// `None` (the test returns) without root or without fail2ban, outside CI.
+fn scene(test: &str, tag: &str, user: &str) -> Option<Scene> {
+    if !require_root(test) {
+        return None;
     }
-    let Some(stock) = stock_fail2ban() else {
-        return;
-    };
+    let stock = stock_fail2ban()?;
     let dir = tempfile::tempdir().unwrap();
     let f2b = dir.path().join("fail2ban");
     copy_tree(stock, &f2b);
     let net = Net::new(
-        "f2b",
+        tag,
         &[&format!("{SERVER}/24")],
         &[&format!("{ATTACKER}/24"), &format!("{FRIEND}/24")],
     );
-    let user = User::new("btf2b", PASSWORD);
+    let user = User::new(user, PASSWORD);
     let sshd_log = dir.path().join("auth.log");
-    let _sshd = start_sshd_syslog(&net, &net.server, SERVER, dir.path(), &sshd_log);
+    let sshd = start_sshd_syslog(&net, &net.server, SERVER, dir.path(), &sshd_log);
+    Some(Scene {
+        dir,
+        f2b,
+        net,
+        user,
+        sshd_log,
+        _sshd: sshd,
+    })
+}
+
+#[test]
+fn stock_jail_conf_with_nftables_multiport_bans_a_real_guesser() {
+    let Some(Scene {
+        dir,
+        f2b,
+        net,
+        user,
+        sshd_log,
+        _sshd,
+    }) = scene("e2e fail2ban config", "f2b", "btf2b")
+    else {
+        return;
+    };
 
     // What an admin writes: jail.conf stays stock.
     std::fs::write(
@@ -215,23 +247,17 @@ fn stock_jail_conf_with_nftables_multiport_bans_a_real_guesser() {
 /// netlink batch, kernel timeouts) instead of running their commands.
 #[test]
 fn native_backend_stands_in_for_fail2ban_firewall_actions() {
-    if !require_root("e2e fail2ban config, native actions") {
-        return;
-    }
-    let Some(stock) = stock_fail2ban() else {
+    let Some(Scene {
+        dir,
+        f2b,
+        net,
+        user,
+        sshd_log,
+        _sshd,
+    }) = scene("e2e fail2ban config, native actions", "f2bn", "btf2bn")
+    else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let f2b = dir.path().join("fail2ban");
-    copy_tree(stock, &f2b);
-    let net = Net::new(
-        "f2bn",
-        &[&format!("{SERVER}/24")],
-        &[&format!("{ATTACKER}/24"), &format!("{FRIEND}/24")],
-    );
-    let user = User::new("btf2bn", PASSWORD);
-    let sshd_log = dir.path().join("auth.log");
-    let _sshd = start_sshd_syslog(&net, &net.server, SERVER, dir.path(), &sshd_log);
     std::fs::write(
         f2b.join("jail.local"),
         format!(
