@@ -1,60 +1,63 @@
 //! The daemon, top to bottom.
 //!
-//! One task owns all state (jails, bans, store, firewall) and runs the loop in
-//! [`Daemon::run`]; everything else talks to it through one channel:
+//! One task owns all state (jails, bans, store, firewall) and runs the loop
+//! in [`Daemon::run`]; everything else talks to it through one channel:
 //!
-//! * a task per log source sends batches of whole lines;
-//! * the control socket's tasks send requests with a reply channel;
+//! * a task per log source sends batches of whole lines ([`crate::sources`]);
+//! * the control server's tasks send requests with a reply channel
+//!   ([`crate::control::server`]);
 //! * the loop itself sleeps until the next ban ends (if any ends at all),
-//!   and wakes on signals.
+//!   until the store is retried (only while it is failing), and wakes on
+//!   signals.
 //!
 //! With no log activity and no ban ending, nothing is scheduled: the process
 //! sleeps in epoll and the CPU never wakes for it.
 //!
-//! A batch of lines goes source → filter → tracker → bans: every ban the
-//! batch earns is written to the store in one transaction, then sent to the
-//! firewall in one batch, so a burst of 5,000 attackers costs one commit and
-//! one netlink message, not 5,000 of each.
+//! What the loop does with each event lives beside it, one concern a file:
+//! [`crate::pipeline`] turns lines into bans, [`crate::restore`] makes the
+//! kernel agree with the store at start, [`crate::requests`] answers the
+//! control socket, [`crate::reload`] swaps in a new configuration. Nothing
+//! that can block runs here: actions run on their jail's thread
+//! ([`crate::action_worker`]), sources in their own tasks.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use bantam_config::Settings;
 use bantam_filter::AnyFilter;
-use bantam_firewall::{Backend, BanEntry, Target};
+use bantam_firewall::Backend;
 use bantam_source::{Batch, Checkpoint};
-use bantam_state::{BanRecord, FilePosition, Store};
+use bantam_state::Store;
 use jiff::Timestamp;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
 
-use crate::actions::{ActionBan, JailAction};
-use crate::bans::{ActiveBan, BanBook};
+use crate::action_worker::OwnedBan;
+use crate::bans::BanBook;
 use crate::clock::Clock;
 use crate::control::server::accept_loop;
 use crate::control::socket::ControlSocket;
-use crate::control::{BanInfo, Request, Response, Status};
+use crate::control::{Request, Response};
 use crate::error::DaemonError;
-use crate::feed::{feed, LogSource};
-use crate::jail::{human_duration, target_of, Jail};
-use crate::tracker::Verdict;
+use crate::jail::Jail;
+use crate::recorder::Recorder;
+use crate::sources::{wanted, Readers, SourceHealth};
 use crate::{log, notify};
+
+/// Control connections served at once; more wait in the kernel's backlog.
+const MAX_CONNECTIONS: usize = 64;
+/// A control client that sends nothing for this long is dropped.
+const CONTROL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What reaches the loop.
 pub(crate) enum Event {
-    Lines {
-        jail: usize,
-        generation: u64,
-        batch: Batch,
-    },
-    SourceFailed {
-        jail: usize,
-        generation: u64,
-        error: String,
-    },
+    /// Lines from the reader with this id.
+    Lines { source: u64, batch: Batch },
+    /// A reader's state changed (following, waiting, failing).
+    SourceHealth { source: u64, health: SourceHealth },
     Control {
         request: Request,
         reply: oneshot::Sender<Response>,
@@ -62,6 +65,7 @@ pub(crate) enum Event {
 }
 
 /// How the daemon was started.
+#[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     /// The configuration file, re-read on reload (`None`: built-in default).
     pub config_path: Option<PathBuf>,
@@ -70,29 +74,33 @@ pub struct RunOptions {
     pub fail2ban_config: Option<PathBuf>,
     /// Log and record bans but touch no firewall.
     pub dry_run: bool,
+    /// The store was just created (or replaced after corruption): the bans
+    /// already in our firewall table are adopted, not removed as strays.
+    pub adopt_kernel_bans: bool,
 }
 
 /// The daemon's state. Build with [`Daemon::new`], drive with [`Daemon::run`].
 pub struct Daemon {
-    settings: Settings,
-    options: RunOptions,
-    clock: Arc<dyn Clock>,
-    store: Box<dyn Store>,
-    backend: Box<dyn Backend>,
-    jails: Vec<Jail>,
+    pub(crate) settings: Settings,
+    pub(crate) options: RunOptions,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) recorder: Recorder,
+    pub(crate) backend: Box<dyn Backend>,
+    pub(crate) jails: Vec<Jail>,
     /// Per jail and followed path: the filter clone with that log's state.
-    filters: HashMap<(usize, Arc<Path>), AnyFilter>,
-    bans: BanBook,
-    positions: HashMap<PathBuf, Checkpoint>,
-    sources: Vec<JoinHandle<()>>,
-    /// Bumped when sources are restarted, so batches from old ones are dropped.
-    generation: u64,
-    events: mpsc::Sender<Event>,
+    pub(crate) filters: HashMap<(usize, Arc<Path>), AnyFilter>,
+    pub(crate) bans: BanBook,
+    pub(crate) positions: HashMap<PathBuf, Checkpoint>,
+    pub(crate) readers: Readers,
+    pub(crate) events: mpsc::Sender<Event>,
     inbox: mpsc::Receiver<Event>,
-    stop: bool,
+    pub(crate) stop: bool,
 }
 
 impl Daemon {
+    /// Builds every jail (filters compiled, actions checked) without
+    /// touching the store, the firewall or any log: a configuration that
+    /// cannot run fails here, before anything changes.
     pub fn new(
         settings: Settings,
         options: RunOptions,
@@ -100,24 +108,20 @@ impl Daemon {
         store: Box<dyn Store>,
         backend: Box<dyn Backend>,
     ) -> Result<Daemon, DaemonError> {
-        let jails = settings
-            .jails
-            .iter()
-            .map(|j| new_jail(j, settings.daemon.max_tracked, options.dry_run))
-            .collect::<Result<Vec<_>, _>>()?;
+        let jails = build_jails(&settings, options.dry_run, true)?;
         let (events, inbox) = mpsc::channel(1024);
+        let recorder = Recorder::new(store, crate::recorder::DEFAULT_PURGE_AGE);
         Ok(Daemon {
             settings,
             options,
             clock,
-            store,
+            recorder,
             backend,
             jails,
             filters: HashMap::new(),
             bans: BanBook::default(),
             positions: HashMap::new(),
-            sources: Vec::new(),
-            generation: 0,
+            readers: Readers::default(),
             events,
             inbox,
             stop: false,
@@ -126,32 +130,49 @@ impl Daemon {
 
     /// Runs until `shutdown` completes, SIGTERM/SIGINT, or a `stop` request.
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), DaemonError> {
+        // The socket first: a second instance is refused before it changes
+        // anything in the firewall or the store.
+        let socket = ControlSocket::bind(&self.settings.daemon.socket).await?;
         self.backend.setup()?;
         for jail in &mut self.jails {
-            run_actions(jail, "start", |a| a.start());
+            jail.start_actions();
         }
-        self.reconcile()?;
-        for p in self.store.load_positions()? {
-            let cp = Checkpoint {
-                path: PathBuf::from(&p.path),
-                dev: p.dev,
-                inode: p.inode,
-                offset: p.offset,
-                fingerprint: p.fingerprint,
-            };
-            self.positions.insert(cp.path.clone(), cp);
+        let restores = self.reconcile()?;
+        self.load_positions();
+        self.assign_sources();
+        let acceptor = tokio::spawn(accept_loop(
+            socket,
+            self.events.clone(),
+            MAX_CONNECTIONS,
+            CONTROL_TIMEOUT,
+        ));
+        let mut signals = Signals::new()?;
+        self.announce_start();
+        notify::notify("READY=1");
+        // Restored bans re-run actions (mails, commands) only now, on their
+        // jails' threads: they never delay readiness.
+        self.queue_restores(restores);
+        tokio::pin!(shutdown);
+        while !self.stop {
+            let until_next_end = self.bans.next_end().map(|end| self.until(end));
+            let retry_at = self.recorder.retry_at();
+            tokio::select! {
+                Some(event) = self.inbox.recv() => self.on_event(event),
+                () = sleep_opt(until_next_end) => self.expire(),
+                () = sleep_until_opt(retry_at) => self.recorder.retry(),
+                _ = signals.hangup.recv() => self.reload(),
+                _ = signals.terminate.recv() => break,
+                _ = signals.interrupt.recv() => break,
+                () = &mut shutdown => break,
+            }
         }
-        self.start_sources()?;
-        let socket = ControlSocket::bind(&self.settings.daemon.socket).await?;
-        let acceptor = tokio::spawn(accept_loop(socket, self.events.clone()));
-        let mut hangup = signal(SignalKind::hangup())
-            .map_err(|e| DaemonError::Runtime(format!("SIGHUP handler: {e}")))?;
-        let mut terminate = signal(SignalKind::terminate())
-            .map_err(|e| DaemonError::Runtime(format!("SIGTERM handler: {e}")))?;
-        let mut interrupt = signal(SignalKind::interrupt())
-            .map_err(|e| DaemonError::Runtime(format!("SIGINT handler: {e}")))?;
+        self.shut_down(acceptor).await;
+        Ok(())
+    }
+
+    fn announce_start(&self) {
         log::info(&format!(
-            "started: {} jail(s), {} ban(s) restored, backend {}{}",
+            "started: {} jail(s), {} ban(s) in force, backend {}{}",
             self.jails.len(),
             self.bans.len(),
             self.backend.name(),
@@ -161,23 +182,9 @@ impl Daemon {
                 ""
             }
         ));
-        notify::notify("READY=1");
-        tokio::pin!(shutdown);
-        while !self.stop {
-            let next_end = self.bans.next_end();
-            let until_next_end = next_end.map(|end| {
-                let wait = end.duration_since(self.clock.now());
-                std::time::Duration::try_from(wait).unwrap_or_default()
-            });
-            tokio::select! {
-                Some(event) = self.inbox.recv() => self.on_event(event),
-                () = sleep_opt(until_next_end) => self.expire(),
-                _ = hangup.recv() => self.reload(),
-                _ = terminate.recv() => break,
-                _ = interrupt.recv() => break,
-                () = &mut shutdown => break,
-            }
-        }
+    }
+
+    async fn shut_down(&mut self, acceptor: tokio::task::JoinHandle<()>) {
         notify::notify("STOPPING=1");
         // Let control tasks deliver answers already given (the reply to
         // `stop` itself): on this single-threaded runtime a few yields run
@@ -186,279 +193,103 @@ impl Daemon {
             tokio::task::yield_now().await;
         }
         acceptor.abort();
-        for source in self.sources.drain(..) {
-            source.abort();
-        }
+        self.readers.stop_all();
         for jail in &mut self.jails {
-            run_actions(jail, "stop", |a| a.stop());
+            jail.stop_actions_and_wait();
+        }
+        if self.recorder.unrecorded() > 0 {
+            log::error(&format!(
+                "stopping with {} ban(s) the store did not take; they stay in the firewall \
+                 until their timeout, and their log lines are read again at the next start",
+                self.recorder.unrecorded()
+            ));
         }
         log::info("stopped; bans stay in the firewall until they end");
-        Ok(())
     }
 
-    /// Makes the firewall agree with the store: ended bans are dropped, the
-    /// rest (re)applied with the time they have left in one batch, and
-    /// anything in our table the store does not know is removed.
-    fn reconcile(&mut self) -> Result<(), DaemonError> {
-        let now = self.clock.now();
-        self.store.expire(now)?;
-        let records = self.store.active_bans()?;
-        let mut entries = Vec::with_capacity(records.len());
-        for record in records {
-            let Ok(target) = record.target.parse::<Target>() else {
-                log::warn(&format!(
-                    "state holds an unreadable ban target {:?}; skipped",
-                    record.target
-                ));
-                continue;
-            };
-            match self.jails.iter_mut().find(|j| j.name() == record.jail) {
-                Some(jail) if !jail.native_ban => {
-                    run_actions(jail, "ban (restored)", |a| {
-                        a.ban(&action_ban(&record, target, true, &no_fields()))
-                    });
+    /// Time from now until `end`, for a sleep.
+    fn until(&self, end: Timestamp) -> Duration {
+        Duration::try_from(end.duration_since(self.clock.now())).unwrap_or_default()
+    }
+
+    fn load_positions(&mut self) {
+        match self.recorder.store().load_positions() {
+            Ok(positions) => {
+                for p in positions {
+                    let cp = Checkpoint {
+                        path: PathBuf::from(&p.path),
+                        dev: p.dev,
+                        inode: p.inode,
+                        offset: p.offset,
+                        fingerprint: p.fingerprint,
+                    };
+                    self.positions.insert(cp.path.clone(), cp);
                 }
-                Some(jail) => {
-                    run_actions(jail, "ban (restored)", |a| {
-                        a.ban(&action_ban(&record, target, true, &no_fields()))
-                    });
-                    entries.push(BanEntry {
-                        target,
-                        timeout: remaining(record.end, now),
-                    });
-                }
-                // A jail no longer configured: its bans run out in our table.
-                None => entries.push(BanEntry {
-                    target,
-                    timeout: remaining(record.end, now),
-                }),
             }
-            self.bans.insert(ActiveBan { target, record });
+            // Without positions, logs are read from their start; failures
+            // older than findtime are ignored, so nothing is banned twice
+            // and nothing recent is lost.
+            Err(e) => log::error(&format!(
+                "cannot read saved log positions ({e}); logs are read from their beginning"
+            )),
         }
-        // The backend lists targets in canonical form; compare like with like.
-        let known: std::collections::HashSet<Target> = entries
-            .iter()
-            .map(|e| e.target.canonical().unwrap_or(e.target))
-            .collect();
-        self.backend.ban(&entries)?;
-        let extra: Vec<Target> = self
-            .backend
-            .list()?
-            .into_iter()
-            .map(|e| e.target)
-            .filter(|t| !known.contains(t))
-            .collect();
-        if !extra.is_empty() {
-            self.backend.unban(&extra)?;
-        }
-        Ok(())
     }
 
-    fn start_sources(&mut self) -> Result<(), DaemonError> {
-        self.generation += 1;
+    /// Starts, keeps or stops readers so that every jail's logpaths are read
+    /// once each.
+    pub(crate) fn assign_sources(&mut self) {
+        let wanted = wanted(
+            self.jails
+                .iter()
+                .enumerate()
+                .map(|(i, j)| (i, j.settings.logpath.as_slice())),
+        );
         let checkpoints: Vec<Checkpoint> = self.positions.values().cloned().collect();
-        for (index, jail) in self.jails.iter().enumerate() {
-            for pattern in &jail.settings.logpath {
-                let source = LogSource::open(pattern, &checkpoints)?;
-                let events = self.events.clone();
-                let generation = self.generation;
-                self.sources
-                    .push(tokio::spawn(feed(source, index, generation, events)));
-            }
-        }
-        Ok(())
+        self.readers.assign(wanted, &checkpoints, &self.events);
     }
 
     fn on_event(&mut self, event: Event) {
         match event {
-            Event::Lines {
-                jail,
-                generation,
-                batch,
-            } if generation == self.generation => {
-                if let Err(e) = self.on_lines(jail, batch) {
-                    log::error(&format!("{e}"));
-                }
-            }
-            Event::SourceFailed {
-                jail,
-                generation,
-                error,
-            } if generation == self.generation => {
-                log::error(&format!("jail {}: {error}", self.jails[jail].name()));
-            }
+            Event::Lines { source, batch } => self.on_lines(source, batch),
+            Event::SourceHealth { source, health } => self.on_source_health(source, health),
             Event::Control { request, reply } => {
                 let response = self.on_request(request);
                 let _ = reply.send(response);
             }
-            // From sources replaced by a reload.
-            Event::Lines { .. } | Event::SourceFailed { .. } => {}
         }
     }
 
-    fn on_lines(&mut self, jail_index: usize, batch: Batch) -> Result<(), DaemonError> {
-        let now = self.clock.now();
-        let jail = &mut self.jails[jail_index];
-        let filter = self
-            .filters
-            .entry((jail_index, batch.path.clone()))
-            .or_insert_with(|| jail.filter.clone());
-        let mut earned = Vec::new();
-        let mut found = Vec::new();
-        for line in batch.lines() {
-            jail.lines_read += 1;
-            found.clear();
-            filter.scan(line, now, &mut found);
-            for failure in found.drain(..) {
-                jail.total_failures += u64::from(failure.count);
-                let Some(target) = target_of(&failure.host) else {
-                    log::warn(&format!(
-                        "jail {}: host name {} not banned (names are never resolved)",
-                        jail.name(),
-                        failure.host
-                    ));
-                    continue;
-                };
-                if jail.ignores(&target)
-                    || jail.too_old(failure.time, now)
-                    || self.bans.is_banned(jail.name(), &target)
-                {
-                    continue;
-                }
-                if let Verdict::Ban { failures, matches } =
-                    jail.tracker
-                        .record(target, failure.time, failure.count, line)
-                {
-                    // The captures of the failure that earned the ban are
-                    // what fail2ban's actions see as <F-USER>, <F-…>.
-                    let mut fields: Fields = failure
-                        .fields
-                        .iter()
-                        .map(|(k, v)| (k.to_string(), v.to_string()))
-                        .collect();
-                    if let Some(user) = &failure.user {
-                        fields.insert("user".into(), user.to_string());
-                    }
-                    if let Some(id) = &failure.id {
-                        fields.insert("fid".into(), id.to_string());
-                    }
-                    earned.push(Earned {
-                        target,
-                        failures,
-                        matches,
-                        fields,
-                    });
-                }
-            }
-        }
-        self.apply_bans(jail_index, earned, now)?;
-        if let Some(cp) = batch.checkpoint {
-            // After the bans: a crash in between re-reads these lines rather
-            // than losing their failures.
-            self.store.save_positions(&[FilePosition {
-                path: cp.path.to_string_lossy().into_owned(),
-                dev: cp.dev,
-                inode: cp.inode,
-                offset: cp.offset,
-                fingerprint: cp.fingerprint,
-            }])?;
-            self.positions.insert(cp.path.clone(), cp);
-        }
-        Ok(())
-    }
-
-    /// Bans `earned` in one store transaction, then one firewall batch.
-    fn apply_bans(
-        &mut self,
-        jail_index: usize,
-        earned: Vec<Earned>,
-        now: Timestamp,
-    ) -> Result<(), DaemonError> {
-        if earned.is_empty() {
-            return Ok(());
-        }
-        let jail = &self.jails[jail_index];
-        let end = jail.ban_end(now);
-        let mut records = Vec::with_capacity(earned.len());
-        let mut entries = Vec::with_capacity(earned.len());
-        let mut captured = Vec::with_capacity(earned.len());
-        for Earned {
-            target,
-            failures,
-            matches,
-            fields,
-        } in earned
-        {
-            captured.push(fields);
-            let name = target.to_string();
-            let ban_count = self.store.ban_count(Some(jail.name()), &name)? + 1;
-            records.push(BanRecord {
-                jail: jail.name().to_owned(),
-                target: name,
-                start: now,
-                end,
-                failures,
-                ban_count,
-                matches,
-            });
-            entries.push(BanEntry {
-                target,
-                timeout: remaining(end, now),
-            });
-        }
-        // Store first: every ban the kernel holds is then in the store.
-        self.store.record_bans(&records)?;
-        if jail.native_ban {
-            self.backend.ban(&entries)?;
-        }
-        let span = match jail.settings.bantime {
-            bantam_config::BanTime::Permanent => "permanently".to_owned(),
-            bantam_config::BanTime::For(d) => format!("for {}", human_duration(d)),
+    fn on_source_health(&mut self, source: u64, health: SourceHealth) {
+        let Some((path, reader)) = self.readers.by_id(source) else {
+            return;
         };
-        let verb = if self.options.dry_run {
-            "would ban"
-        } else {
-            "banned"
-        };
-        let messages: Vec<String> = records
+        let names: Vec<&str> = reader
+            .jails
             .iter()
-            .map(|r| {
-                format!(
-                    "{}: {verb} {} {span} ({} failures)",
-                    r.jail, r.target, r.failures
-                )
-            })
+            .filter_map(|&i| self.jails.get(i).map(Jail::name))
             .collect();
-        log::info_many(&messages);
-        let jail = &mut self.jails[jail_index];
-        jail.total_banned += records.len() as u64;
-        for ((record, entry), fields) in records.iter().zip(&entries).zip(&captured) {
-            run_actions(jail, "ban", |a| {
-                a.ban(&action_ban(record, entry.target, false, fields))
-            });
+        let jails = names.join(", ");
+        match &health {
+            SourceHealth::Failed(why) => log::error(&format!("jail {jails}: {path}: {why}")),
+            SourceHealth::Waiting(why) => log::warn(&format!("jail {jails}: {path}: {why}")),
+            SourceHealth::Following if reader.health != SourceHealth::Starting => {
+                log::info(&format!("jail {jails}: {path}: following again"))
+            }
+            _ => {}
         }
-        for (record, entry) in records.into_iter().zip(entries) {
-            jail.tracker.forget(&entry.target);
-            self.bans.insert(ActiveBan {
-                target: entry.target,
-                record,
-            });
-        }
-        Ok(())
+        reader.health = health;
     }
 
-    fn expire(&mut self) {
+    pub(crate) fn expire(&mut self) {
         let now = self.clock.now();
         let ended = self.bans.take_ended(now);
         if ended.is_empty() {
             return;
         }
-        if let Err(e) = self.store.expire(now) {
-            log::error(&format!("{e}"));
-        }
+        self.recorder.expire(now);
         // The kernel removes timed elements itself; this is for backends
         // without timeouts (dry run) and costs nothing when already gone.
-        let targets: Vec<Target> = ended.iter().map(|b| b.target).collect();
+        let targets: Vec<_> = ended.iter().map(|b| b.target).collect();
         if let Err(e) = self.backend.unban(&targets) {
             log::error(&format!("{e}"));
         }
@@ -470,311 +301,96 @@ impl Daemon {
         log::info_many(&messages);
     }
 
-    fn on_request(&mut self, request: Request) -> Response {
-        match request {
-            Request::Ping {} => Response::ok("pong"),
-            Request::Status { jail } => self.status(jail.as_deref()),
-            Request::Banned {} => Response::ok(self.banned()),
-            Request::Ban { jail, targets } => self.manual_ban(&jail, &targets),
-            Request::Unban { targets, all } => self.unban(&targets, all),
-            Request::Reload {} => match self.reload_config() {
-                Ok(()) => Response::ok("reloaded"),
-                Err(e) => Response::error(format!(
-                    "reload failed, still running the old configuration: {e}"
-                )),
-            },
-            Request::Stop {} => {
-                self.stop = true;
-                Response::ok("stopping")
-            }
-        }
-    }
-
-    fn status(&self, only: Option<&str>) -> Response {
-        let jails: Vec<_> = self
-            .jails
-            .iter()
-            .filter(|j| only.is_none_or(|name| j.name() == name))
-            .map(|j| j.status(self.bans.count_in(j.name())))
-            .collect();
-        if let (Some(name), true) = (only, jails.is_empty()) {
-            return Response::error(format!("no jail named {name:?}"));
-        }
-        Response::ok(Status {
-            backend: self.backend.name().to_owned(),
-            dry_run: self.options.dry_run,
-            jails,
-        })
-    }
-
-    fn banned(&self) -> Vec<BanInfo> {
-        let mut bans: Vec<BanInfo> = self
-            .bans
-            .iter()
-            .map(|b| BanInfo {
-                jail: b.record.jail.clone(),
-                target: b.record.target.clone(),
-                start: b
-                    .record
-                    .start
-                    .round(jiff::Unit::Second)
-                    .unwrap_or(b.record.start)
-                    .to_string(),
-                end: b
-                    .record
-                    .end
-                    .map(|e| e.round(jiff::Unit::Second).unwrap_or(e).to_string()),
-                failures: b.record.failures,
-                ban_count: b.record.ban_count,
-            })
-            .collect();
-        bans.sort_by(|a, b| (&a.start, &a.jail, &a.target).cmp(&(&b.start, &b.jail, &b.target)));
-        bans
-    }
-
-    fn manual_ban(&mut self, jail: &str, targets: &[String]) -> Response {
-        let Some(index) = self.jails.iter().position(|j| j.name() == jail) else {
-            return Response::error(format!("no jail named {jail:?}"));
-        };
-        let mut parsed = Vec::new();
-        for text in targets {
-            match text.parse::<Target>().and_then(Target::canonical) {
-                Ok(t) => parsed.push(Earned {
-                    target: t,
-                    failures: 0,
-                    matches: vec![format!("banned by hand: {text}")],
-                    fields: Fields::new(),
-                }),
-                Err(e) => return Response::error(format!("{text:?}: {e}")),
-            }
-        }
-        if parsed.is_empty() {
-            return Response::error("no address given");
-        }
-        let count = parsed.len();
-        match self.apply_bans(index, parsed, self.clock.now()) {
-            Ok(()) => Response::ok(format!("banned {count} in {jail}")),
-            Err(e) => Response::error(e.to_string()),
-        }
-    }
-
-    fn unban(&mut self, targets: &[String], all: bool) -> Response {
-        if all {
-            let removed = self.bans.clear();
-            self.unban_actions(&removed);
-            let result = self
-                .store
-                .remove_all()
-                .map_err(DaemonError::from)
-                .and_then(|_| Ok(self.backend.flush()?));
-            return match result {
-                Ok(()) => Response::ok(format!("lifted {} ban(s)", removed.len())),
-                Err(e) => Response::error(e.to_string()),
-            };
-        }
-        let mut parsed = Vec::new();
-        for text in targets {
-            match text.parse::<Target>().and_then(Target::canonical) {
-                Ok(t) => parsed.push(t),
-                Err(e) => return Response::error(format!("{text:?}: {e}")),
-            }
-        }
-        if parsed.is_empty() {
-            return Response::error("no address given (or use --all)");
-        }
-        let names: Vec<String> = parsed.iter().map(Target::to_string).collect();
-        let mut lifted = 0;
-        for target in &parsed {
-            let removed = self.bans.remove_everywhere(target);
-            self.unban_actions(&removed);
-            lifted += removed.len();
-            for jail in &mut self.jails {
-                jail.tracker.forget(target);
-            }
-        }
-        let result = self
-            .store
-            .remove_bans(None, &names)
-            .map_err(DaemonError::from)
-            .and_then(|_| Ok(self.backend.unban(&parsed)?));
-        match result {
-            Ok(()) => {
-                log::info(&format!("unbanned {} by request", names.join(", ")));
-                Response::ok(format!("lifted {lifted} ban(s)"))
-            }
-            Err(e) => Response::error(e.to_string()),
-        }
-    }
-
-    /// Runs the `unban` hooks of the jails these bans belonged to.
-    fn unban_actions(&mut self, ended: &[ActiveBan]) {
+    /// Queues the `unban` hooks of the jails these bans belonged to.
+    pub(crate) fn unban_actions(&mut self, ended: &[crate::bans::ActiveBan]) {
         for ban in ended {
-            if let Some(jail) = self.jails.iter_mut().find(|j| j.name() == ban.record.jail) {
-                run_actions(jail, "unban", |a| {
-                    a.unban(&action_ban(&ban.record, ban.target, false, &no_fields()))
-                });
+            if let Some(jail) = self.jails.iter().find(|j| j.name() == ban.record.jail) {
+                jail.unban_action(OwnedBan::of(&ban.record, ban.target, false, Fields::new()));
             }
         }
-    }
-
-    fn reload(&mut self) {
-        match self.reload_config() {
-            Ok(()) => log::info("configuration reloaded"),
-            Err(e) => log::error(&format!(
-                "reload failed, still running the old configuration: {e}"
-            )),
-        }
-    }
-
-    /// Re-reads the configuration and restarts the sources from their
-    /// current positions; bans and trackers of jails that remain are kept.
-    fn reload_config(&mut self) -> Result<(), DaemonError> {
-        notify::notify("RELOADING=1");
-        if self.options.config_path.is_none() && self.options.fail2ban_config.is_none() {
-            notify::notify("READY=1");
-            return Ok(());
-        }
-        let (mut settings, warnings) = bantam_config::load_with_fail2ban(
-            self.options.config_path.as_deref(),
-            self.options.fail2ban_config.as_deref(),
-        )?;
-        for warning in &warnings {
-            log::warn(warning);
-        }
-        settings.daemon = self.settings.daemon.clone();
-        let mut old: HashMap<String, Jail> = self
-            .jails
-            .drain(..)
-            .map(|j| (j.name().to_owned(), j))
-            .collect();
-        let mut jails = Vec::new();
-        for s in &settings.jails {
-            let mut jail = new_jail(s, settings.daemon.max_tracked, self.options.dry_run)?;
-            match old.remove(&s.name) {
-                Some(mut previous) => {
-                    jail.total_banned = previous.total_banned;
-                    jail.total_failures = previous.total_failures;
-                    jail.lines_read = previous.lines_read;
-                    if previous.settings.actions == jail.settings.actions {
-                        jail.actions = std::mem::take(&mut previous.actions);
-                    } else {
-                        run_actions(&mut previous, "stop", |a| a.stop());
-                        run_actions(&mut jail, "start", |a| a.start());
-                    }
-                    if previous.settings.maxretry == s.maxretry
-                        && previous.settings.findtime == s.findtime
-                    {
-                        jail.tracker = previous.tracker;
-                    }
-                }
-                None => run_actions(&mut jail, "start", |a| a.start()),
-            }
-            jails.push(jail);
-        }
-        for mut gone in old.into_values() {
-            run_actions(&mut gone, "stop", |a| a.stop());
-        }
-        for source in self.sources.drain(..) {
-            source.abort();
-        }
-        self.jails = jails;
-        self.filters.clear();
-        self.settings = settings;
-        let started = self.start_sources();
-        notify::notify("READY=1");
-        started
     }
 }
 
-type Fields = std::collections::BTreeMap<String, String>;
+pub(crate) type Fields = std::collections::BTreeMap<String, String>;
 
-/// A jail as this run needs it. A dry run touches no firewall, and
-/// fail2ban's actions are firewall changes (or mail): they are listed, not
-/// run.
-fn new_jail(
-    settings: &bantam_config::JailSettings,
-    max_tracked: usize,
+/// Builds every jail of `settings` (filters compiled, actions checked) and
+/// throws them away: what `bantam run` checks before it touches anything.
+pub fn validate(settings: &Settings, dry_run: bool) -> Result<(), DaemonError> {
+    build_jails(settings, dry_run, false).map(drop)
+}
+
+/// Every jail of `settings`, built as this run needs it. A dry run touches
+/// no firewall, and fail2ban's actions are firewall changes (or mail): they
+/// are listed, not run.
+pub(crate) fn build_jails(
+    settings: &Settings,
     dry_run: bool,
-) -> Result<Jail, DaemonError> {
-    let mut jail = Jail::new(settings.clone(), max_tracked)?;
-    if dry_run && !jail.actions.is_empty() {
-        let names: Vec<&str> = jail.actions.iter().map(|a| a.name()).collect();
-        log::info(&format!(
-            "jail {}: dry run: actions {} will not run",
-            settings.name,
-            names.join(", ")
-        ));
-        jail.actions.clear();
-    }
-    Ok(jail)
-}
-
-/// A ban a batch (or a request) earned, before it is recorded.
-struct Earned {
-    target: Target,
-    failures: u32,
-    matches: Vec<String>,
-    /// Captures of the failure that tipped it (`user`, …), for actions.
-    fields: Fields,
-}
-
-/// Runs one hook on every action of `jail`, logging (not propagating)
-/// failures: an action is a side effect of a ban, never a reason to lose one.
-fn run_actions(
-    jail: &mut Jail,
-    what: &str,
-    mut hook: impl FnMut(&mut dyn JailAction) -> Result<(), String>,
-) {
-    for action in &mut jail.actions {
-        if let Err(e) = hook(action.as_mut()) {
-            log::error(&format!(
-                "jail {}: action {} {what}: {e}",
-                jail.settings.name,
-                action.name()
-            ));
-        }
-    }
-}
-
-fn no_fields() -> std::collections::BTreeMap<String, String> {
-    std::collections::BTreeMap::new()
-}
-
-/// A stored ban as the action hooks see it.
-fn action_ban<'a>(
-    record: &'a BanRecord,
-    target: Target,
-    restored: bool,
-    fields: &'a std::collections::BTreeMap<String, String>,
-) -> ActionBan<'a> {
-    ActionBan {
-        jail: &record.jail,
-        target,
-        failures: record.failures,
-        start: record.start,
-        bantime: record
-            .end
-            .map_or(-1, |end| end.duration_since(record.start).as_secs()),
-        ban_count: record.ban_count,
-        matches: &record.matches,
-        fields,
-        restored,
-    }
+    announce: bool,
+) -> Result<Vec<Jail>, DaemonError> {
+    settings
+        .jails
+        .iter()
+        .map(|j| {
+            let mut jail = Jail::new(j.clone(), settings.daemon.max_tracked)?;
+            if dry_run && jail.has_actions() {
+                if announce {
+                    log::info(&format!(
+                        "jail {}: dry run: actions {} will not run",
+                        j.name,
+                        jail.action_names().join(", ")
+                    ));
+                }
+                jail.drop_actions();
+            }
+            Ok(jail)
+        })
+        .collect()
 }
 
 /// Time left until `end`, for the kernel (`None`: permanent). A ban that has
 /// just ended gets a token second rather than "forever".
-fn remaining(end: Option<Timestamp>, now: Timestamp) -> Option<std::time::Duration> {
+pub(crate) fn remaining(end: Option<Timestamp>, now: Timestamp) -> Option<Duration> {
     end.map(|end| {
-        std::time::Duration::try_from(end.duration_since(now))
+        Duration::try_from(end.duration_since(now))
             .unwrap_or_default()
-            .max(std::time::Duration::from_secs(1))
+            .max(Duration::from_secs(1))
     })
 }
 
-async fn sleep_opt(duration: Option<std::time::Duration>) {
+async fn sleep_opt(duration: Option<Duration>) {
     match duration {
         Some(d) => tokio::time::sleep(d).await,
         None => std::future::pending().await,
     }
 }
+
+async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The signals the loop listens to.
+struct Signals {
+    hangup: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> Result<Signals, DaemonError> {
+        let listen = |kind: SignalKind, name: &str| {
+            signal(kind).map_err(|e| DaemonError::Runtime(format!("{name} handler: {e}")))
+        };
+        Ok(Signals {
+            hangup: listen(SignalKind::hangup(), "SIGHUP")?,
+            terminate: listen(SignalKind::terminate(), "SIGTERM")?,
+            interrupt: listen(SignalKind::interrupt(), "SIGINT")?,
+        })
+    }
+}
+
+#[cfg(test)]
+#[path = "daemon_tests.rs"]
+mod tests;

@@ -7,10 +7,8 @@
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
+use crate::sources::SourceHealth;
 use bantam_source::{Batch, Checkpoint, FifoSource, FileSource, SourceError, StartAt, StdinSource};
-use tokio::sync::mpsc;
-
-use crate::daemon::Event;
 
 /// Any of the sources a jail can read.
 pub enum LogSource {
@@ -37,40 +35,16 @@ impl LogSource {
     }
 
     /// The next batch; `None` when the source has ended (standard input).
-    async fn next(&mut self) -> Result<Option<Batch>, SourceError> {
+    pub(crate) async fn next(&mut self) -> Result<Option<Batch>, SourceError> {
         match self {
             LogSource::File(s) => s.next_batch().await.map(Some),
             LogSource::Fifo(s) => s.next_batch().await.map(Some),
             LogSource::Stdin(s) => s.next_batch().await,
         }
     }
-}
 
-/// Forwards a source's batches to the loop until it ends, fails, or the loop
-/// goes away.
-pub(crate) async fn feed(
-    mut source: LogSource,
-    jail: usize,
-    generation: u64,
-    events: mpsc::Sender<Event>,
-) {
-    loop {
-        let event = match source.next().await {
-            Ok(Some(batch)) => Event::Lines {
-                jail,
-                generation,
-                batch,
-            },
-            Ok(None) => return,
-            Err(e) => Event::SourceFailed {
-                jail,
-                generation,
-                error: e.to_string(),
-            },
-        };
-        let failed = matches!(event, Event::SourceFailed { .. });
-        if events.send(event).await.is_err() || failed {
-            return;
-        }
+    /// What the source is doing, as of its last batch.
+    pub(crate) fn health(&self) -> SourceHealth {
+        SourceHealth::Following
     }
 }

@@ -8,8 +8,10 @@ use bantam_filter::{AnyFilter, Host};
 use bantam_firewall::Target;
 use jiff::{SignedDuration, Timestamp};
 
+use crate::action_worker::{ActionWorker, Job, OwnedBan};
 use crate::actions::JailAction;
 use crate::command_action::{spec_of, CommandJailAction};
+use crate::control::protocol::SourceStatus;
 use crate::control::JailStatus;
 use crate::error::DaemonError;
 use crate::tracker::Tracker;
@@ -22,8 +24,13 @@ pub struct Jail {
     pub total_failures: u64,
     pub total_banned: u64,
     pub lines_read: u64,
-    /// fail2ban-style actions run for this jail's bans (see [`crate::actions`]).
-    pub actions: Vec<Box<dyn JailAction>>,
+    /// Lines dropped whole for being over the length limit.
+    pub long_lines: u64,
+    /// fail2ban-style actions run for this jail's bans (see [`crate::actions`]),
+    /// until [`Jail::start_actions`] hands them to their thread.
+    actions: Vec<Box<dyn JailAction>>,
+    /// The thread that runs them, once started.
+    worker: Option<ActionWorker>,
     /// Whether the native firewall backend carries this jail's bans. Jails
     /// run from a fail2ban configuration ban through their own actions
     /// unless the admin asked for the native backend.
@@ -66,13 +73,81 @@ impl Jail {
             total_failures: 0,
             total_banned: 0,
             lines_read: 0,
+            long_lines: 0,
             actions,
+            worker: None,
             native_ban,
         })
     }
 
     pub fn name(&self) -> &str {
         &self.settings.name
+    }
+
+    /// Whether restored bans skip this jail's actions (fail2ban's
+    /// `norestored`: no second mail for a ban already announced).
+    pub fn norestored(&self) -> bool {
+        false
+    }
+
+    pub fn has_actions(&self) -> bool {
+        !self.actions.is_empty() || self.worker.is_some()
+    }
+
+    pub fn action_names(&self) -> Vec<&str> {
+        self.actions.iter().map(|a| a.name()).collect()
+    }
+
+    /// Forgets the actions unstarted (a dry run lists them instead).
+    pub fn drop_actions(&mut self) {
+        self.actions.clear();
+    }
+
+    /// Hands the actions to their thread, which runs their `start` first.
+    pub fn start_actions(&mut self) {
+        if self.worker.is_none() && !self.actions.is_empty() {
+            let actions = std::mem::take(&mut self.actions);
+            self.worker = Some(ActionWorker::spawn(self.name(), actions));
+        }
+    }
+
+    /// Takes over the running actions of `previous` (a reload that left
+    /// them unchanged): no stop/start, no second thread.
+    pub fn adopt_actions(&mut self, previous: &mut Jail) {
+        self.actions.clear();
+        self.worker = previous.worker.take();
+    }
+
+    /// Stops the actions without waiting (reload).
+    pub fn stop_actions(&mut self) {
+        if let Some(worker) = self.worker.take() {
+            // Detached: the thread runs `stop` and ends by itself.
+            drop(worker.stop());
+        }
+    }
+
+    /// Stops the actions and waits for their `stop` (shutdown).
+    pub fn stop_actions_and_wait(&mut self) {
+        if let Some(worker) = self.worker.take() {
+            worker.stop_and_wait();
+        }
+    }
+
+    pub(crate) fn ban_action(&self, ban: OwnedBan) {
+        if let Some(worker) = &self.worker {
+            worker.submit(Job::Ban(Box::new(ban)));
+        }
+    }
+
+    pub(crate) fn unban_action(&self, ban: OwnedBan) {
+        if let Some(worker) = &self.worker {
+            worker.submit(Job::Unban(Box::new(ban)));
+        }
+    }
+
+    /// Action jobs dropped because the actions fell too far behind.
+    pub fn actions_dropped(&self) -> u64 {
+        self.worker.as_ref().map_or(0, ActionWorker::dropped)
     }
 
     /// Whether `target` is covered by `ignoreip`.
@@ -104,7 +179,7 @@ impl Jail {
         }
     }
 
-    pub fn status(&self, currently_banned: usize) -> JailStatus {
+    pub fn status(&self, currently_banned: usize, sources: Vec<SourceStatus>) -> JailStatus {
         JailStatus {
             name: self.settings.name.clone(),
             filter: self.settings.filter.name().to_owned(),
@@ -120,6 +195,9 @@ impl Jail {
             total_banned: self.total_banned,
             total_failures: self.total_failures,
             lines_read: self.lines_read,
+            long_lines_dropped: self.long_lines,
+            actions_dropped: self.actions_dropped(),
+            sources,
         }
     }
 }

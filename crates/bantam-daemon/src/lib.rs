@@ -10,6 +10,7 @@
 //! written before the backend so that a crash never leaves a kernel ban the
 //! store does not know.
 
+mod action_worker;
 pub mod actions;
 pub mod bans;
 pub mod clock;
@@ -18,10 +19,17 @@ pub mod control;
 pub mod daemon;
 pub mod error;
 pub mod feed;
+pub mod guard;
 pub mod jail;
 pub mod log;
 pub mod notify;
+mod pipeline;
+mod recorder;
+mod reload;
+mod requests;
+pub mod restore;
+mod sources;
 pub mod tracker;
 
-pub use daemon::{Daemon, RunOptions};
+pub use daemon::{validate, Daemon, RunOptions};
 pub use error::DaemonError;

@@ -98,7 +98,11 @@ fn main() -> ExitCode {
             reach,
         } => control_cmd::send(
             &reach,
-            Request::Ban { jail, targets },
+            Request::Ban {
+                jail,
+                targets,
+                force: false,
+            },
             control_cmd::print_message,
         ),
         Command::Unban {

@@ -73,6 +73,11 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     if settings.jails.is_empty() {
         anyhow::bail!("no enabled jails in the configuration: nothing to do");
     }
+    // Everything that can be wrong with the configuration is found before
+    // anything changes; then a live instance is refused before the store or
+    // the firewall is touched.
+    bantam_daemon::validate(&settings, args.dry_run)?;
+    bantam_daemon::control::socket::ensure_not_running(&settings.daemon.socket)?;
     // A dry run keeps its state in memory: recording bans that are not in
     // the firewall would make a later real run restore them.
     let store: Box<dyn Store> = if args.dry_run {
@@ -96,6 +101,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         config_path: args.config.clone(),
         fail2ban_config: args.fail2ban_config.clone(),
         dry_run: args.dry_run,
+        adopt_kernel_bans: false,
     };
     let daemon = Daemon::new(settings, options, Arc::new(SystemClock), store, backend)?;
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -24,7 +24,14 @@ pub enum Request {
     /// Every current ban.
     Banned {},
     /// Ban these addresses or networks in a jail, now, with the jail's ban time.
-    Ban { jail: String, targets: Vec<String> },
+    Ban {
+        jail: String,
+        targets: Vec<String>,
+        /// Ban even what the safety checks refuse (wide networks, loopback,
+        /// this host's addresses, ignoreip).
+        #[serde(default)]
+        force: bool,
+    },
     /// Lift bans: these targets in every jail, or all of them.
     Unban {
         #[serde(default)]
@@ -93,6 +100,23 @@ pub struct JailStatus {
     pub total_banned: u64,
     pub total_failures: u64,
     pub lines_read: u64,
+    /// Lines over the length limit, dropped whole (never split).
+    #[serde(default)]
+    pub long_lines_dropped: u64,
+    /// Action jobs dropped because the actions fell too far behind.
+    #[serde(default)]
+    pub actions_dropped: u64,
+    /// Each log source and what it is doing.
+    #[serde(default)]
+    pub sources: Vec<SourceStatus>,
+}
+
+/// A log source as `status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceStatus {
+    pub logpath: String,
+    /// `following`, `waiting: …`, `failed: … (retrying)`, `ended`.
+    pub state: String,
 }
 
 /// `status` as a whole.
@@ -100,6 +124,10 @@ pub struct JailStatus {
 pub struct Status {
     pub backend: String,
     pub dry_run: bool,
+    /// `None` when healthy; otherwise why the store is not taking writes
+    /// (bans go on and are kept in memory meanwhile).
+    #[serde(default)]
+    pub store: Option<String>,
     pub jails: Vec<JailStatus>,
 }
 
@@ -141,7 +169,8 @@ mod tests {
             parse_request(br#"{"command":"ban","jail":"sshd","targets":["192.0.2.1"]}"#),
             Ok(Request::Ban {
                 jail: "sshd".into(),
-                targets: vec!["192.0.2.1".into()]
+                targets: vec!["192.0.2.1".into()],
+                force: false
             })
         );
     }

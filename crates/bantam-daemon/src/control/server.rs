@@ -11,7 +11,12 @@ use crate::control::socket::{peer_allowed, ControlSocket};
 use crate::daemon::Event;
 
 /// Accepts control connections; each is served by its own small task.
-pub(crate) async fn accept_loop(socket: ControlSocket, events: mpsc::Sender<Event>) {
+pub(crate) async fn accept_loop(
+    socket: ControlSocket,
+    events: mpsc::Sender<Event>,
+    _max_connections: usize,
+    _timeout: std::time::Duration,
+) {
     loop {
         let Ok((stream, _)) = socket.listener.accept().await else {
             continue;

@@ -84,6 +84,21 @@ impl Drop for ControlSocket {
     }
 }
 
+/// Refuses to go on when a bantam already answers on `path`. Called before
+/// the store and the firewall are touched, so that a second `bantam run`
+/// changes nothing; [`ControlSocket::bind`] checks again, race-free.
+pub fn ensure_not_running(path: &Path) -> Result<(), DaemonError> {
+    match std::os::unix::net::UnixStream::connect(path) {
+        Ok(_) => Err(DaemonError::Socket {
+            path: path.to_owned(),
+            reason:
+                "another bantam is running and answers on it (stop it first, or use another socket)"
+                    .into(),
+        }),
+        Err(_) => Ok(()),
+    }
+}
+
 /// Whether the peer on `stream` may control the daemon: root, or the user
 /// the daemon runs as.
 pub fn peer_allowed(stream: &UnixStream) -> Result<bool, io::Error> {

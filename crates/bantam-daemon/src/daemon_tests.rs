@@ -1,0 +1,364 @@
+//! The loop's concerns, driven directly: batches, requests, restores and
+//! expiry are method calls on a [`Daemon`] with an in-memory SQLite store,
+//! the dry-run backend (a real [`Backend`] that keeps its set in memory),
+//! the manual clock, and tokio's paused time for the store's back-off.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bantam_firewall::{Backend, BanEntry, DryRun, Target};
+use bantam_source::{Batch, ReaderSource};
+use bantam_state::{BanRecord, FilePosition, SqliteStore, StateError, Store};
+use jiff::Timestamp;
+
+use crate::clock::{Clock, ManualClock};
+use crate::control::{Request, Response};
+use crate::daemon::{Daemon, RunOptions};
+
+const START: &str = "2026-12-03T10:00:00Z";
+
+/// A real SQLite store that can be made to fail its writes, as a full disk
+/// does (reads keep working, as they do on a full disk).
+struct Flaky {
+    inner: SqliteStore,
+    full: Arc<AtomicBool>,
+}
+
+impl Flaky {
+    fn check(&self) -> Result<(), StateError> {
+        if self.full.load(Ordering::SeqCst) {
+            return Err(StateError::Directory {
+                path: "/var/lib/bantam".into(),
+                source: std::io::Error::from_raw_os_error(libc::ENOSPC),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Store for Flaky {
+    fn record_bans(&mut self, bans: &[BanRecord]) -> Result<(), StateError> {
+        self.check()?;
+        self.inner.record_bans(bans)
+    }
+    fn remove_bans(
+        &mut self,
+        jail: Option<&str>,
+        t: &[String],
+    ) -> Result<Vec<BanRecord>, StateError> {
+        self.check()?;
+        self.inner.remove_bans(jail, t)
+    }
+    fn remove_all(&mut self) -> Result<Vec<BanRecord>, StateError> {
+        self.check()?;
+        self.inner.remove_all()
+    }
+    fn expire(&mut self, now: Timestamp) -> Result<Vec<BanRecord>, StateError> {
+        self.check()?;
+        self.inner.expire(now)
+    }
+    fn active_bans(&mut self) -> Result<Vec<BanRecord>, StateError> {
+        self.inner.active_bans()
+    }
+    fn ban_count(&mut self, jail: Option<&str>, target: &str) -> Result<u32, StateError> {
+        self.inner.ban_count(jail, target)
+    }
+    fn save_positions(&mut self, positions: &[FilePosition]) -> Result<(), StateError> {
+        self.check()?;
+        self.inner.save_positions(positions)
+    }
+    fn load_positions(&mut self) -> Result<Vec<FilePosition>, StateError> {
+        self.inner.load_positions()
+    }
+}
+
+struct Harness {
+    daemon: Daemon,
+    clock: Arc<ManualClock>,
+    full: Arc<AtomicBool>,
+    dir: tempfile::TempDir,
+}
+
+fn config(dir: &Path, jails: &str) -> String {
+    format!(
+        "[daemon]\nstate-dir = \"{0}/state\"\nsocket = \"{0}/bantam.sock\"\nbackend = \"dry-run\"\n{jails}",
+        dir.display()
+    )
+}
+
+fn jail(name: &str, logpath: &str, maxretry: u32) -> String {
+    format!(
+        "[jails.{name}]\nfilter = \"sshd\"\nlogpath = [\"{logpath}\"]\nmaxretry = {maxretry}\nbantime = \"10m\"\n"
+    )
+}
+
+fn harness(jails: &str) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let text = config(dir.path(), jails);
+    let path = dir.path().join("bantam.toml");
+    std::fs::write(&path, &text).unwrap();
+    let settings = bantam_config::parse(&path, &text).unwrap();
+    let clock = Arc::new(ManualClock::new(START.parse().unwrap()));
+    let full = Arc::new(AtomicBool::new(false));
+    let store = Flaky {
+        inner: SqliteStore::open(Path::new(":memory:")).unwrap(),
+        full: full.clone(),
+    };
+    let options = RunOptions {
+        config_path: Some(path),
+        ..RunOptions::default()
+    };
+    let mut backend = DryRun::new();
+    backend.setup().unwrap();
+    let daemon = Daemon::new(
+        settings,
+        options,
+        clock.clone(),
+        Box::new(store),
+        Box::new(backend),
+    )
+    .unwrap();
+    Harness {
+        daemon,
+        clock,
+        full,
+        dir,
+    }
+}
+
+fn failure(addr: &str) -> String {
+    format!("{START} host sshd[7]: Failed password for root from {addr} port 4242 ssh2\n")
+}
+
+/// A batch as a source hands it out, named `path`.
+async fn batch(path: &str, text: &str) -> Batch {
+    let mut source = ReaderSource::new(
+        Path::new(path),
+        std::io::Cursor::new(text.to_owned().into_bytes()),
+    );
+    source.next_batch().await.unwrap().unwrap()
+}
+
+impl Harness {
+    /// The reader id of `logpath` (sources are started for real).
+    fn reader(&mut self, logpath: &str) -> u64 {
+        self.daemon.assign_sources();
+        self.daemon.readers.get(logpath).unwrap().id
+    }
+
+    fn kernel(&mut self) -> Vec<String> {
+        let mut list: Vec<String> = self
+            .daemon
+            .backend
+            .list()
+            .unwrap()
+            .into_iter()
+            .map(|e| e.target.to_string())
+            .collect();
+        list.sort();
+        list
+    }
+
+    fn stored(&mut self) -> usize {
+        self.daemon.recorder.store().active_bans().unwrap().len()
+    }
+
+    fn ask(&mut self, request: Request) -> Response {
+        self.daemon.on_request(request)
+    }
+}
+
+#[tokio::test]
+async fn three_failures_of_one_address_in_one_write_are_one_ban() {
+    let mut h = harness(&jail("sshd", "-", 1));
+    let id = h.reader("-");
+    let text = failure("192.0.2.5").repeat(3);
+    h.daemon.on_lines(id, batch("-", &text).await);
+    assert_eq!(h.kernel(), ["192.0.2.5"]);
+    assert_eq!(h.daemon.jails[0].total_banned, 1);
+    assert_eq!(h.stored(), 1);
+}
+
+#[tokio::test]
+async fn one_source_feeds_every_jail_that_names_it() {
+    let jails = jail("a", "-", 1) + &jail("b", "-", 2);
+    let mut h = harness(&jails);
+    let id = h.reader("-");
+    let text = failure("192.0.2.6").repeat(2);
+    h.daemon.on_lines(id, batch("-", &text).await);
+    assert_eq!(h.daemon.jails[0].total_banned, 1);
+    assert_eq!(h.daemon.jails[1].total_banned, 1);
+    assert!(h.daemon.bans.is_banned("a", &"192.0.2.6".parse().unwrap()));
+    assert!(h.daemon.bans.is_banned("b", &"192.0.2.6".parse().unwrap()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_full_store_never_stops_a_ban_and_catches_up_when_space_returns() {
+    let log = "/nonexistent-dir/auth.log";
+    let mut h = harness(&jail("sshd", log, 1));
+    let id = h.reader(log);
+    h.full.store(true, Ordering::SeqCst);
+    let mut text = String::new();
+    for i in 0..200 {
+        text.push_str(&failure(&format!("198.18.0.{}", i + 1)));
+    }
+    let mut b = batch(log, &text).await;
+    b.checkpoint = Some(bantam_source::Checkpoint {
+        path: log.into(),
+        dev: 1,
+        inode: 2,
+        offset: text.len() as u64,
+        fingerprint: 3,
+    });
+    h.daemon.on_lines(id, b);
+    assert_eq!(h.kernel().len(), 200, "banned in the kernel regardless");
+    assert_eq!(h.stored(), 0);
+    let Response { data, .. } = h.ask(Request::Status { jail: None });
+    assert!(data.unwrap()["store"]
+        .as_str()
+        .unwrap()
+        .contains("200 ban(s)"));
+    let retry = h.daemon.recorder.retry_at().expect("a retry is scheduled");
+    // Still full at the first retry: nothing recorded, nothing lost.
+    tokio::time::sleep_until(retry).await;
+    h.daemon.recorder.retry();
+    assert_eq!(h.stored(), 0);
+    assert!(
+        h.daemon
+            .recorder
+            .store()
+            .load_positions()
+            .unwrap()
+            .is_empty(),
+        "no position past unrecorded bans"
+    );
+    h.full.store(false, Ordering::SeqCst);
+    tokio::time::sleep_until(h.daemon.recorder.retry_at().unwrap()).await;
+    h.daemon.recorder.retry();
+    assert_eq!(h.stored(), 200);
+    assert_eq!(h.daemon.recorder.store().load_positions().unwrap().len(), 1);
+    assert!(
+        h.daemon.recorder.retry_at().is_none(),
+        "healthy: no timer left"
+    );
+}
+
+#[tokio::test]
+async fn bans_end_on_the_injected_clock() {
+    let mut h = harness(&jail("sshd", "-", 1));
+    let id = h.reader("-");
+    h.daemon
+        .on_lines(id, batch("-", &failure("192.0.2.7")).await);
+    let end = h.daemon.bans.next_end().unwrap();
+    assert_eq!(end.duration_since(h.clock.now()).as_secs(), 600);
+    h.clock.advance(Duration::from_secs(601));
+    h.daemon.expire();
+    assert!(h.kernel().is_empty());
+    assert_eq!(h.stored(), 0);
+}
+
+#[tokio::test]
+async fn a_fresh_store_adopts_what_the_kernel_holds_and_a_trusted_one_removes_strays() {
+    let mut h = harness(&jail("sshd", "-", 1));
+    let stray: Target = "203.0.113.50".parse().unwrap();
+    h.daemon
+        .backend
+        .ban(&[BanEntry::timed(stray, Duration::from_secs(300))])
+        .unwrap();
+    h.daemon.options.adopt_kernel_bans = true;
+    h.daemon.reconcile().unwrap();
+    assert_eq!(h.kernel(), ["203.0.113.50"]);
+    assert_eq!(h.stored(), 1, "adopted and recorded");
+
+    let mut h = harness(&jail("sshd", "-", 1));
+    h.daemon
+        .backend
+        .ban(&[BanEntry::timed(stray, Duration::from_secs(300))])
+        .unwrap();
+    h.daemon.reconcile().unwrap();
+    assert!(h.kernel().is_empty(), "the store knows it was lifted");
+}
+
+#[tokio::test]
+async fn stored_bans_are_restored_with_the_time_they_have_left() {
+    let mut h = harness(&jail("sshd", "-", 1));
+    let now = h.clock.now();
+    h.daemon
+        .recorder
+        .store()
+        .record_bans(&[BanRecord {
+            jail: "sshd".into(),
+            target: "192.0.2.8".into(),
+            start: now,
+            end: Some(now + jiff::SignedDuration::from_secs(120)),
+            failures: 1,
+            ban_count: 1,
+            matches: vec![],
+        }])
+        .unwrap();
+    h.daemon.reconcile().unwrap();
+    let list = h.daemon.backend.list().unwrap();
+    assert_eq!(list.len(), 1);
+    assert!(list[0].timeout.unwrap() <= Duration::from_secs(120));
+    assert!(h
+        .daemon
+        .bans
+        .is_banned("sshd", &"192.0.2.8".parse().unwrap()));
+}
+
+#[tokio::test]
+async fn a_broken_reload_leaves_the_old_configuration_running() {
+    let mut h = harness(&jail("sshd", "-", 3));
+    let path = h.dir.path().join("bantam.toml");
+    std::fs::write(
+        &path,
+        config(h.dir.path(), &jail("sshd", "-", 3)) + "bantime = \"ten\"\n",
+    )
+    .unwrap();
+    let answer = h.ask(Request::Reload {});
+    assert!(!answer.ok);
+    assert!(answer
+        .error
+        .unwrap()
+        .contains("still running the old configuration"));
+    assert_eq!(h.daemon.jails.len(), 1);
+    assert_eq!(h.daemon.jails[0].settings.maxretry, 3);
+    std::fs::write(&path, config(h.dir.path(), &jail("sshd", "-", 1))).unwrap();
+    assert!(h.ask(Request::Reload {}).ok);
+    assert_eq!(h.daemon.jails[0].settings.maxretry, 1);
+}
+
+#[tokio::test]
+async fn dangerous_manual_bans_need_force() {
+    let mut h = harness(&jail("sshd", "-", 3));
+    for target in ["0.0.0.0/0", "::/0", "127.0.0.1", "::1", "198.18.0.0/15"] {
+        let answer = h.ask(Request::Ban {
+            jail: "sshd".into(),
+            targets: vec![target.into()],
+            force: false,
+        });
+        assert!(!answer.ok, "{target}");
+        assert!(answer.error.unwrap().contains("--force"));
+    }
+    assert!(h.kernel().is_empty());
+    let answer = h.ask(Request::Ban {
+        jail: "sshd".into(),
+        targets: vec!["198.18.0.0/16".into(), "203.0.113.9".into()],
+        force: false,
+    });
+    assert!(answer.ok, "{answer:?}");
+    let answer = h.ask(Request::Ban {
+        jail: "sshd".into(),
+        targets: vec!["203.0.113.9".into()],
+        force: false,
+    });
+    assert!(answer
+        .data
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .contains("1 already banned"));
+    assert_eq!(h.daemon.jails[0].total_banned, 2);
+}

@@ -1,0 +1,181 @@
+//! Answers to control requests. Each runs on the loop, so each is short: a
+//! lookup, or a change that goes through the same ban pipeline as lines do.
+
+use bantam_firewall::Target;
+
+use crate::bans::ActiveBan;
+use crate::control::protocol::SourceStatus;
+use crate::control::{BanInfo, Request, Response, Status};
+use crate::daemon::{Daemon, Fields};
+use crate::guard::{own_addresses, refusal, Widest};
+use crate::log;
+use crate::pipeline::Earned;
+
+impl Daemon {
+    pub(crate) fn on_request(&mut self, request: Request) -> Response {
+        match request {
+            Request::Ping {} => Response::ok("pong"),
+            Request::Status { jail } => self.status(jail.as_deref()),
+            Request::Banned {} => Response::ok(self.banned()),
+            Request::Ban {
+                jail,
+                targets,
+                force,
+            } => self.manual_ban(&jail, &targets, force),
+            Request::Unban { targets, all } => self.unban(&targets, all),
+            Request::Reload {} => match self.reload_config() {
+                Ok(message) => Response::ok(message),
+                Err(e) => Response::error(format!(
+                    "reload failed, still running the old configuration: {e}"
+                )),
+            },
+            Request::Stop {} => {
+                self.stop = true;
+                Response::ok("stopping")
+            }
+        }
+    }
+
+    fn status(&self, only: Option<&str>) -> Response {
+        let jails: Vec<_> = self
+            .jails
+            .iter()
+            .filter(|j| only.is_none_or(|name| j.name() == name))
+            .map(|j| j.status(self.bans.count_in(j.name()), self.sources_of(j)))
+            .collect();
+        if let (Some(name), true) = (only, jails.is_empty()) {
+            return Response::error(format!("no jail named {name:?}"));
+        }
+        Response::ok(Status {
+            backend: self.backend.name().to_owned(),
+            dry_run: self.options.dry_run,
+            store: self.recorder.degraded(),
+            jails,
+        })
+    }
+
+    fn sources_of(&self, jail: &crate::jail::Jail) -> Vec<SourceStatus> {
+        jail.settings
+            .logpath
+            .iter()
+            .map(|path| SourceStatus {
+                logpath: path.clone(),
+                state: self
+                    .readers
+                    .get(path)
+                    .map_or_else(|| "not started".to_owned(), |r| r.health.to_string()),
+            })
+            .collect()
+    }
+
+    fn banned(&self) -> Vec<BanInfo> {
+        let mut bans: Vec<BanInfo> = self.bans.iter().map(ban_info).collect();
+        bans.sort_by(|a, b| (&a.start, &a.jail, &a.target).cmp(&(&b.start, &b.jail, &b.target)));
+        bans
+    }
+
+    fn manual_ban(&mut self, jail: &str, targets: &[String], force: bool) -> Response {
+        let Some(index) = self.jails.iter().position(|j| j.name() == jail) else {
+            return Response::error(format!("no jail named {jail:?}"));
+        };
+        let own = if force { Vec::new() } else { own_addresses() };
+        let mut earned = Vec::new();
+        for text in targets {
+            let target = match text.parse::<Target>().and_then(Target::canonical) {
+                Ok(t) => t,
+                Err(e) => return Response::error(format!("{text:?}: {e}")),
+            };
+            if !force {
+                let ignored = self.jails[index].ignores(&target);
+                if let Some(why) = refusal(&target, Widest::default(), ignored, &own) {
+                    return Response::error(format!(
+                        "{text}: refused: {why} (use --force if you mean it)"
+                    ));
+                }
+            }
+            earned.push(Earned {
+                target,
+                failures: 0,
+                matches: vec![format!("banned by hand: {text}")],
+                fields: Fields::new(),
+            });
+        }
+        if earned.is_empty() {
+            return Response::error("no address given");
+        }
+        let asked = earned.len();
+        let banned = self.apply_bans(index, earned, self.clock.now());
+        let already = asked - banned;
+        log::info(&format!("{jail}: {banned} banned by request"));
+        if already > 0 {
+            Response::ok(format!(
+                "banned {banned} in {jail} ({already} already banned)"
+            ))
+        } else {
+            Response::ok(format!("banned {banned} in {jail}"))
+        }
+    }
+
+    fn unban(&mut self, targets: &[String], all: bool) -> Response {
+        if all {
+            return self.unban_all();
+        }
+        let mut parsed = Vec::new();
+        for text in targets {
+            match text.parse::<Target>().and_then(Target::canonical) {
+                Ok(t) => parsed.push(t),
+                Err(e) => return Response::error(format!("{text:?}: {e}")),
+            }
+        }
+        if parsed.is_empty() {
+            return Response::error("no address given (or use --all)");
+        }
+        let names: Vec<String> = parsed.iter().map(Target::to_string).collect();
+        let mut lifted = 0;
+        for (target, name) in parsed.iter().zip(&names) {
+            let removed = self.bans.remove_everywhere(target);
+            self.unban_actions(&removed);
+            lifted += removed.len();
+            self.recorder.forget(None, name);
+            for jail in &mut self.jails {
+                jail.tracker.forget(target);
+            }
+        }
+        let stored = self.recorder.store().remove_bans(None, &names);
+        let kernel = self.backend.unban(&parsed);
+        log::info(&format!("unbanned {} by request", names.join(", ")));
+        match (stored, kernel) {
+            (_, Err(e)) => Response::error(format!("firewall: {e}")),
+            (Err(e), Ok(())) => Response::error(format!(
+                "lifted {lifted} ban(s) in the firewall, but the store failed: {e}"
+            )),
+            (Ok(_), Ok(())) => Response::ok(format!("lifted {lifted} ban(s)")),
+        }
+    }
+
+    fn unban_all(&mut self) -> Response {
+        let removed: Vec<ActiveBan> = self.bans.clear();
+        self.unban_actions(&removed);
+        self.recorder.forget_all();
+        let stored = self.recorder.store().remove_all();
+        let kernel = self.backend.flush();
+        log::info(&format!("all {} ban(s) lifted by request", removed.len()));
+        match (stored, kernel) {
+            (_, Err(e)) => Response::error(format!("firewall: {e}")),
+            (Err(e), Ok(())) => Response::error(format!("store: {e}")),
+            (Ok(_), Ok(())) => Response::ok(format!("lifted {} ban(s)", removed.len())),
+        }
+    }
+}
+
+fn ban_info(b: &ActiveBan) -> BanInfo {
+    let second = |t: jiff::Timestamp| t.round(jiff::Unit::Second).unwrap_or(t).to_string();
+    BanInfo {
+        jail: b.record.jail.clone(),
+        target: b.record.target.clone(),
+        start: second(b.record.start),
+        end: b.record.end.map(second),
+        failures: b.record.failures,
+        ban_count: b.record.ban_count,
+    }
+}

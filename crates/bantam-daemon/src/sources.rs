@@ -1,0 +1,244 @@
+//! The daemon's log sources: one reader per `logpath`, whatever the number
+//! of jails that name it, each supervised so that it never dies silently.
+//!
+//! # One reader, every jail
+//!
+//! A pipe or standard input hands each line to one reader only: two jails
+//! reading one FIFO each would see half the lines. So sources are keyed by
+//! the `logpath` text, and a batch is given to every jail that names it.
+//! (Files could be read twice, but once is cheaper, and one position per
+//! path is what the store keeps.)
+//!
+//! # Never silent
+//!
+//! A source task retries what failed (an open, a read, a watch at EMFILE
+//! during a rotation) with back-off, 100 ms doubling to 30 s, and reports
+//! each change of state to the loop, which shows it in `status`: following,
+//! waiting for its file, or failing with the reason. The back-off timer runs
+//! only while a source is failing.
+//!
+//! # Reloads
+//!
+//! A reload keeps the readers of every `logpath` that stays (a pipe's
+//! unread lines, a file's position, all kept), starts readers for new ones
+//! and stops the readers of those gone. Each reader has an id; batches from
+//! a reader that was stopped are recognised by it and dropped.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bantam_source::{Batch, Checkpoint};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::daemon::Event;
+use crate::feed::LogSource;
+
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const LAST_BACKOFF: Duration = Duration::from_secs(30);
+
+/// What a source is doing, as `status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SourceHealth {
+    Starting,
+    Following,
+    Waiting(String),
+    Failed(String),
+    Ended,
+}
+
+impl std::fmt::Display for SourceHealth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SourceHealth::Starting => f.write_str("starting"),
+            SourceHealth::Following => f.write_str("following"),
+            SourceHealth::Waiting(why) => write!(f, "waiting: {why}"),
+            SourceHealth::Failed(why) => write!(f, "failed: {why} (retrying)"),
+            SourceHealth::Ended => f.write_str("ended"),
+        }
+    }
+}
+
+/// One reader and the jails it feeds.
+pub(crate) struct Reader {
+    pub id: u64,
+    /// Indices into the daemon's jails.
+    pub jails: Vec<usize>,
+    pub health: SourceHealth,
+    task: JoinHandle<()>,
+}
+
+/// Every reader, by `logpath`.
+#[derive(Default)]
+pub(crate) struct Readers {
+    by_path: HashMap<String, Reader>,
+    next_id: u64,
+}
+
+impl Readers {
+    /// Makes the readers match `wanted` (logpath → jails): keeps those that
+    /// stay (with their new jail lists), starts new ones, stops the rest.
+    pub fn assign(
+        &mut self,
+        wanted: Vec<(String, Vec<usize>)>,
+        checkpoints: &[Checkpoint],
+        events: &mpsc::Sender<Event>,
+    ) {
+        let mut old = std::mem::take(&mut self.by_path);
+        for (path, jails) in wanted {
+            let reader = match old.remove(&path) {
+                Some(mut reader) => {
+                    reader.jails = jails;
+                    reader
+                }
+                None => self.start(&path, jails, checkpoints, events),
+            };
+            self.by_path.insert(path, reader);
+        }
+        for gone in old.into_values() {
+            gone.task.abort();
+        }
+    }
+
+    fn start(
+        &mut self,
+        path: &str,
+        jails: Vec<usize>,
+        checkpoints: &[Checkpoint],
+        events: &mpsc::Sender<Event>,
+    ) -> Reader {
+        self.next_id += 1;
+        let id = self.next_id;
+        let task = tokio::spawn(supervise(
+            path.to_owned(),
+            checkpoints.to_vec(),
+            id,
+            events.clone(),
+        ));
+        Reader {
+            id,
+            jails,
+            health: SourceHealth::Starting,
+            task,
+        }
+    }
+
+    /// The reader with this id, if it is still wanted.
+    pub fn by_id(&mut self, id: u64) -> Option<(&str, &mut Reader)> {
+        self.by_path
+            .iter_mut()
+            .find(|(_, r)| r.id == id)
+            .map(|(p, r)| (p.as_str(), r))
+    }
+
+    pub fn get(&self, path: &str) -> Option<&Reader> {
+        self.by_path.get(path)
+    }
+
+    pub fn stop_all(&mut self) {
+        for (_, reader) in self.by_path.drain() {
+            reader.task.abort();
+        }
+    }
+}
+
+/// The logpaths of `jails`, each with the indices of the jails naming it.
+pub(crate) fn wanted<'a>(
+    logpaths: impl Iterator<Item = (usize, &'a [String])>,
+) -> Vec<(String, Vec<usize>)> {
+    let mut order: Vec<(String, Vec<usize>)> = Vec::new();
+    for (jail, paths) in logpaths {
+        for path in paths {
+            match order.iter_mut().find(|(p, _)| p == path) {
+                Some((_, jails)) if !jails.contains(&jail) => jails.push(jail),
+                Some(_) => {}
+                None => order.push((path.clone(), vec![jail])),
+            }
+        }
+    }
+    order
+}
+
+/// Opens `path` and forwards its batches until the loop goes away, retrying
+/// every failure with back-off and reporting each change of health.
+async fn supervise(
+    path: String,
+    checkpoints: Vec<Checkpoint>,
+    id: u64,
+    events: mpsc::Sender<Event>,
+) {
+    let mut backoff = FIRST_BACKOFF;
+    let mut source = loop {
+        match LogSource::open(&path, &checkpoints) {
+            Ok(source) => break source,
+            Err(e) => {
+                if !report(&events, id, SourceHealth::Failed(e.to_string())).await {
+                    return;
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(LAST_BACKOFF);
+            }
+        }
+    };
+    let mut health = source.health();
+    if !report(&events, id, health.clone()).await {
+        return;
+    }
+    loop {
+        let next = source.next().await;
+        let now = match &next {
+            Ok(Some(_)) => source.health(),
+            Ok(None) => SourceHealth::Ended,
+            Err(e) => SourceHealth::Failed(e.to_string()),
+        };
+        if now != health {
+            health = now.clone();
+            if !report(&events, id, now).await {
+                return;
+            }
+        }
+        match next {
+            Ok(Some(batch)) => {
+                backoff = FIRST_BACKOFF;
+                if !send_lines(&events, id, batch).await {
+                    return;
+                }
+            }
+            Ok(None) => return,
+            Err(_) => {
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(LAST_BACKOFF);
+            }
+        }
+    }
+}
+
+async fn report(events: &mpsc::Sender<Event>, source: u64, health: SourceHealth) -> bool {
+    events
+        .send(Event::SourceHealth { source, health })
+        .await
+        .is_ok()
+}
+
+async fn send_lines(events: &mpsc::Sender<Event>, source: u64, batch: Batch) -> bool {
+    events.send(Event::Lines { source, batch }).await.is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_logpath_named_by_two_jails_is_one_reader_for_both() {
+        let a = vec!["/var/log/auth.log".to_owned(), "-".to_owned()];
+        let b = vec!["-".to_owned()];
+        let got = wanted([(0, a.as_slice()), (1, b.as_slice())].into_iter());
+        assert_eq!(
+            got,
+            [
+                ("/var/log/auth.log".to_owned(), vec![0]),
+                ("-".to_owned(), vec![0, 1])
+            ]
+        );
+    }
+}
