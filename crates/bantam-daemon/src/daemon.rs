@@ -138,6 +138,7 @@ impl Daemon {
             jail.start_actions();
         }
         let restores = self.reconcile()?;
+        self.recorder.purge(self.clock.now());
         self.load_positions();
         self.assign_sources();
         let acceptor = tokio::spawn(accept_loop(
@@ -230,7 +231,8 @@ impl Daemon {
             // older than findtime are ignored, so nothing is banned twice
             // and nothing recent is lost.
             Err(e) => log::error(&format!(
-                "cannot read saved log positions ({e}); logs are read from their beginning"
+                "cannot read saved log positions ({}); logs are read from their beginning",
+                crate::error::chain(&e)
             )),
         }
     }
@@ -291,7 +293,7 @@ impl Daemon {
         // without timeouts (dry run) and costs nothing when already gone.
         let targets: Vec<_> = ended.iter().map(|b| b.target).collect();
         if let Err(e) = self.backend.unban(&targets) {
-            log::error(&format!("{e}"));
+            log::error(&crate::error::chain(&e));
         }
         self.unban_actions(&ended);
         let messages: Vec<String> = ended

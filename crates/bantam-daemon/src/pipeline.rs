@@ -29,6 +29,7 @@ use jiff::Timestamp;
 use crate::action_worker::OwnedBan;
 use crate::bans::ActiveBan;
 use crate::daemon::{remaining, Daemon, Fields};
+use crate::error::chain;
 use crate::jail::{human_duration, target_of};
 use crate::log;
 use crate::tracker::Verdict;
@@ -162,7 +163,7 @@ impl Daemon {
                 .map(|(target, _)| BanEntry::new(*target, remaining(end, now)))
                 .collect();
             if let Err(e) = self.backend.ban(&entries) {
-                log::error(&format!("jail {jail_name}: firewall: {e}"));
+                log::error(&format!("jail {jail_name}: firewall: {}", chain(&e)));
             }
         }
         self.log_bans(jail_index, &records);

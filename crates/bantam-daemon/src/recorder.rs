@@ -26,6 +26,7 @@ use bantam_state::{BanRecord, FilePosition, StateError, Store};
 use jiff::Timestamp;
 use tokio::time::Instant;
 
+use crate::error::chain;
 use crate::log;
 
 const FIRST_RETRY: Duration = Duration::from_secs(1);
@@ -155,7 +156,7 @@ impl Recorder {
     }
 
     fn fail(&mut self, error: StateError) {
-        let reason = error.to_string();
+        let reason = crate::error::chain(&error);
         match &mut self.failing {
             Some(failing) => {
                 failing.backoff = (failing.backoff * 2).min(LAST_RETRY);
@@ -181,7 +182,7 @@ impl Recorder {
     /// an hour; both ride on the expiry wake-up the loop has anyway.
     pub fn expire(&mut self, now: Timestamp) {
         if let Err(e) = self.store.expire(now) {
-            log::error(&format!("ending bans in the store: {e}"));
+            log::error(&format!("ending bans in the store: {}", chain(&e)));
         }
         self.purge(now);
     }
@@ -204,7 +205,7 @@ impl Recorder {
             Ok(n) => log::info(&format!(
                 "purged {n} ban(s) older than dbpurgeage from the history"
             )),
-            Err(e) => log::error(&format!("purging ban history: {e}")),
+            Err(e) => log::error(&format!("purging ban history: {}", chain(&e))),
         }
     }
 }

@@ -27,7 +27,8 @@ impl Daemon {
         match self.reload_config() {
             Ok(message) => log::info(&message),
             Err(e) => log::error(&format!(
-                "reload failed, still running the old configuration: {e}"
+                "reload failed, still running the old configuration: {}",
+                crate::error::chain(&e)
             )),
         }
     }

@@ -7,6 +7,7 @@ use crate::bans::ActiveBan;
 use crate::control::protocol::SourceStatus;
 use crate::control::{BanInfo, Request, Response, Status};
 use crate::daemon::{Daemon, Fields};
+use crate::error::chain;
 use crate::guard::{own_addresses, refusal, Widest};
 use crate::log;
 use crate::pipeline::Earned;
@@ -26,7 +27,8 @@ impl Daemon {
             Request::Reload {} => match self.reload_config() {
                 Ok(message) => Response::ok(message),
                 Err(e) => Response::error(format!(
-                    "reload failed, still running the old configuration: {e}"
+                    "reload failed, still running the old configuration: {}",
+                    chain(&e)
                 )),
             },
             Request::Stop {} => {
@@ -145,9 +147,10 @@ impl Daemon {
         let kernel = self.backend.unban(&parsed);
         log::info(&format!("unbanned {} by request", names.join(", ")));
         match (stored, kernel) {
-            (_, Err(e)) => Response::error(format!("firewall: {e}")),
+            (_, Err(e)) => Response::error(format!("firewall: {}", chain(&e))),
             (Err(e), Ok(())) => Response::error(format!(
-                "lifted {lifted} ban(s) in the firewall, but the store failed: {e}"
+                "lifted {lifted} ban(s) in the firewall, but the store failed: {}",
+                chain(&e)
             )),
             (Ok(_), Ok(())) => Response::ok(format!("lifted {lifted} ban(s)")),
         }
@@ -161,8 +164,8 @@ impl Daemon {
         let kernel = self.backend.flush();
         log::info(&format!("all {} ban(s) lifted by request", removed.len()));
         match (stored, kernel) {
-            (_, Err(e)) => Response::error(format!("firewall: {e}")),
-            (Err(e), Ok(())) => Response::error(format!("store: {e}")),
+            (_, Err(e)) => Response::error(format!("firewall: {}", chain(&e))),
+            (Err(e), Ok(())) => Response::error(format!("store: {}", chain(&e))),
             (Ok(_), Ok(())) => Response::ok(format!("lifted {} ban(s)", removed.len())),
         }
     }

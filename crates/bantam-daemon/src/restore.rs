@@ -26,7 +26,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::action_worker::OwnedBan;
 use crate::bans::ActiveBan;
 use crate::daemon::{remaining, Daemon, Fields};
-use crate::error::DaemonError;
+use crate::error::{chain, DaemonError};
 use crate::log;
 
 /// The jail of bans found in the kernel that no record explained.
@@ -87,14 +87,15 @@ impl Daemon {
     fn stored_bans(&mut self, now: Timestamp) -> (Vec<BanRecord>, bool) {
         let store = self.recorder.store();
         if let Err(e) = store.expire(now) {
-            log::error(&format!("ending old bans in the store: {e}"));
+            log::error(&format!("ending old bans in the store: {}", chain(&e)));
         }
         match store.active_bans() {
             Ok(records) => (records, !self.options.adopt_kernel_bans),
             Err(e) => {
                 log::error(&format!(
-                    "cannot read the bans in the store ({e}); keeping every ban in the \
-                     firewall as it is"
+                    "cannot read the bans in the store ({}); keeping every ban in the \
+                     firewall as it is",
+                    chain(&e)
                 ));
                 (Vec::new(), false)
             }

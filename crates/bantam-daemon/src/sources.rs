@@ -32,6 +32,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::daemon::Event;
+use crate::error::chain;
 use crate::feed::LogSource;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
@@ -172,7 +173,7 @@ async fn supervise(
         match LogSource::open(&path, &checkpoints) {
             Ok(source) => break source,
             Err(e) => {
-                if !report(&events, id, SourceHealth::Failed(e.to_string())).await {
+                if !report(&events, id, SourceHealth::Failed(chain(&e))).await {
                     return;
                 }
                 tokio::time::sleep(backoff).await;
@@ -189,7 +190,7 @@ async fn supervise(
         let now = match &next {
             Ok(Some(_)) => source.health(),
             Ok(None) => SourceHealth::Ended,
-            Err(e) => SourceHealth::Failed(e.to_string()),
+            Err(e) => SourceHealth::Failed(chain(e)),
         };
         if now != health {
             health = now.clone();

@@ -62,10 +62,12 @@ mod error;
 mod netlink;
 mod nft;
 mod nftables;
+mod open;
 mod target;
 
 pub use backend::Backend;
 pub use dry_run::DryRun;
 pub use error::{ActionProblem, FirewallError};
 pub use nftables::{ElementUpdates, Nftables};
+pub use open::{open, BACKENDS};
 pub use target::{BanEntry, Target};

@@ -8,7 +8,6 @@ use anyhow::{Context, Result};
 use bantam_config::{BackendKind, Settings};
 use bantam_daemon::clock::SystemClock;
 use bantam_daemon::{Daemon, RunOptions};
-use bantam_firewall::{Backend, DryRun, Nftables};
 use bantam_state::{SqliteStore, Store};
 use clap::Args;
 
@@ -85,13 +84,13 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     } else {
         Box::new(SqliteStore::open_dir(&settings.daemon.state_dir)?)
     };
-    let backend: Box<dyn Backend> = match settings.daemon.backend {
-        BackendKind::DryRun => Box::new(DryRun::new()),
-        BackendKind::Nftables => Box::new(
-            Nftables::open(Nftables::DEFAULT_TABLE)
-                .context("opening nftables (bantam needs root or CAP_NET_ADMIN; try --dry-run)")?,
-        ),
+    let backend_name = match settings.daemon.backend {
+        BackendKind::DryRun => "dry-run",
+        BackendKind::Nftables => "nftables",
     };
+    let backend = bantam_firewall::open(backend_name).with_context(|| {
+        format!("opening {backend_name} (bantam needs root or CAP_NET_ADMIN; try --dry-run)")
+    })?;
     eprintln!(
         "bantam: control socket {}{}",
         settings.daemon.socket.display(),
