@@ -161,12 +161,14 @@ mod lineage;
 mod pattern;
 mod reader;
 mod siblings;
+mod source;
 mod stdin;
 mod watcher;
 
-pub use batch::{Batch, Lines, MAX_LINE_BYTES};
+pub use batch::{Batch, Lines, DROPPED_SAMPLE_BYTES, MAX_LINE_BYTES};
 pub use checkpoint::{Checkpoint, StartAt};
 pub use error::SourceError;
 pub use fifo::FifoSource;
 pub use file_source::FileSource;
+pub use source::{open, NextBatch, Source, SourceState};
 pub use stdin::{ReaderSource, StdinSource};
