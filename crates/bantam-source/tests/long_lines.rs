@@ -62,14 +62,10 @@ impl Got {
     }
 }
 
-fn timed<T>(
-    fut: impl std::future::Future<Output = T>,
-) -> impl std::future::Future<Output = Result<T, String>> {
-    async {
-        tokio::time::timeout(Duration::from_secs(20), fut)
-            .await
-            .map_err(|_| "timed out".to_owned())
-    }
+async fn timed<T>(fut: impl std::future::Future<Output = T>) -> Result<T, String> {
+    tokio::time::timeout(Duration::from_secs(20), fut)
+        .await
+        .map_err(|_| "timed out".to_owned())
 }
 
 #[test]
