@@ -18,7 +18,6 @@ pub mod command_action;
 pub mod control;
 pub mod daemon;
 pub mod error;
-pub mod feed;
 pub mod guard;
 pub mod jail;
 pub mod log;

@@ -53,6 +53,9 @@ impl Daemon {
         };
         let jails = reader.jails.clone();
         let now = self.clock.now();
+        if batch.dropped_long > 0 {
+            self.count_long_lines(&jails, &batch);
+        }
         for jail in jails {
             let earned = self.scan(jail, &batch, now);
             self.apply_bans(jail, earned, now);
@@ -66,6 +69,28 @@ impl Daemon {
                 fingerprint: cp.fingerprint,
             });
             self.positions.insert(cp.path.clone(), cp);
+        }
+    }
+
+    /// Lines over the length limit were dropped whole by the source: never
+    /// split, so a failure-shaped text planted deep in a long field cannot
+    /// be judged as a line of its own. Counted per jail; the first bytes of
+    /// the first one are logged once per jail, so a flood is one message.
+    fn count_long_lines(&mut self, jails: &[usize], batch: &Batch) {
+        for &index in jails {
+            let jail = &mut self.jails[index];
+            if jail.long_lines == 0 {
+                let sample = batch.dropped_sample.as_deref().unwrap_or_default();
+                log::warn(&format!(
+                    "jail {}: {}: dropped a line longer than {} bytes, starting {:?} \
+                     (further ones are only counted, in status)",
+                    jail.name(),
+                    batch.path.display(),
+                    bantam_source::MAX_LINE_BYTES,
+                    String::from_utf8_lossy(sample)
+                ));
+            }
+            jail.long_lines += batch.dropped_long;
         }
     }
 

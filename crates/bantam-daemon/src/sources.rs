@@ -27,13 +27,12 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use bantam_source::{Batch, Checkpoint};
+use bantam_source::{Batch, Checkpoint, Source, SourceState};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::daemon::Event;
 use crate::error::chain;
-use crate::feed::LogSource;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const LAST_BACKOFF: Duration = Duration::from_secs(30);
@@ -170,7 +169,7 @@ async fn supervise(
 ) {
     let mut backoff = FIRST_BACKOFF;
     let mut source = loop {
-        match LogSource::open(&path, &checkpoints) {
+        match bantam_source::open(&path, &checkpoints) {
             Ok(source) => break source,
             Err(e) => {
                 if !report(&events, id, SourceHealth::Failed(chain(&e))).await {
@@ -181,14 +180,14 @@ async fn supervise(
             }
         }
     };
-    let mut health = source.health();
+    let mut health = health_of(source.as_ref());
     if !report(&events, id, health.clone()).await {
         return;
     }
     loop {
-        let next = source.next().await;
+        let next = source.next_batch().await;
         let now = match &next {
-            Ok(Some(_)) => source.health(),
+            Ok(Some(_)) => health_of(source.as_ref()),
             Ok(None) => SourceHealth::Ended,
             Err(e) => SourceHealth::Failed(chain(e)),
         };
@@ -211,6 +210,14 @@ async fn supervise(
                 backoff = (backoff * 2).min(LAST_BACKOFF);
             }
         }
+    }
+}
+
+fn health_of(source: &dyn Source) -> SourceHealth {
+    match source.state() {
+        SourceState::Following => SourceHealth::Following,
+        SourceState::Waiting { reason } => SourceHealth::Waiting(reason),
+        SourceState::Ended => SourceHealth::Ended,
     }
 }
 

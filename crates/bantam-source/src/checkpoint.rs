@@ -144,6 +144,7 @@ pub(crate) fn is_in(cp: &Checkpoint, dir: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::batch::Taken;
     use std::fs;
     use std::os::unix::fs::MetadataExt;
 
@@ -155,18 +156,19 @@ mod tests {
 
     /// Reads everything `files` hold, as resume positioned them.
     fn read_all(files: &mut [TailedFile]) -> io::Result<String> {
-        let mut out = Vec::new();
+        let mut out = Taken::default();
         for f in files {
             f.read_lines(&mut out, usize::MAX)?;
         }
-        Ok(String::from_utf8_lossy(&out).into_owned())
+        Ok(String::from_utf8_lossy(&out.data).into_owned())
     }
 
     fn checkpoint_after(path: &Path, first_lines: usize) -> io::Result<Checkpoint> {
         let mut f = TailedFile::open(path)?;
-        let mut out = Vec::new();
+        let mut out = Taken::default();
         f.read_lines(&mut out, usize::MAX)?;
         let keep: usize = out
+            .data
             .split_inclusive(|&b| b == b'\n')
             .take(first_lines)
             .map(<[u8]>::len)

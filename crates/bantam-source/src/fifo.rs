@@ -20,6 +20,7 @@ use tokio::net::unix::pipe;
 
 use crate::batch::Batch;
 use crate::error::SourceError;
+use crate::source::{NextBatch, Source, SourceState};
 use crate::stdin::ReaderSource;
 
 /// Lines from a named pipe. Never ends; no checkpoints (a pipe cannot be
@@ -59,7 +60,7 @@ impl FifoSource {
             // anyway, say so rather than return `None` forever (a caller's
             // loop would spin).
             None => Err(SourceError::io(
-                self.inner.name(),
+                self.inner.path(),
                 "read",
                 std::io::Error::new(
                     std::io::ErrorKind::UnexpectedEof,
@@ -67,6 +68,21 @@ impl FifoSource {
                 ),
             )),
         }
+    }
+}
+
+impl Source for FifoSource {
+    fn next_batch(&mut self) -> NextBatch<'_> {
+        Box::pin(async move { FifoSource::next_batch(self).await.map(Some) })
+    }
+
+    fn state(&self) -> SourceState {
+        // Between writers the pipe is simply quiet: still following.
+        SourceState::Following
+    }
+
+    fn name(&self) -> &str {
+        Source::name(&self.inner)
     }
 }
 

@@ -6,6 +6,14 @@
 //! produced a batch goes to the back, so a busy file cannot starve a quiet
 //! one. When the queue is empty, `next_batch` awaits the inotify descriptor
 //! and nothing else: no timer, no periodic rescan.
+//!
+//! A directory that does not exist yet is waited for the same way (see
+//! `watcher.rs`); when it appears, it is listed and its files are read from
+//! their beginning, like any file that appears while we follow.
+//!
+//! Errors leave the work that failed queued: a lineage whose poll failed
+//! goes back to the dirty queue, a failed rescan stays due, so the next
+//! call (after the caller's back-off) retries it.
 
 use std::collections::{HashMap, VecDeque};
 use std::ffi::OsStr;
@@ -17,16 +25,26 @@ use crate::checkpoint::{self, Checkpoint, StartAt};
 use crate::error::SourceError;
 use crate::lineage::{Lineage, OpenFiles};
 use crate::pattern::Pattern;
+use crate::source::{NextBatch, Source, SourceState};
 use crate::watcher::{Change, Watcher};
 
 /// Follows the files matching one pattern, through rotations, from
 /// checkpoints. See the crate documentation.
 pub struct FileSource {
+    /// The pattern as given, for messages.
+    name: String,
     pattern: Pattern,
     open: OpenFiles,
     lineages: HashMap<Arc<Path>, Lineage>,
     dirty: VecDeque<Arc<Path>>,
     changes: Vec<Change>,
+    /// Everything must be looked at again (lost events, the directory
+    /// appeared or went); stays set until that succeeded.
+    rescan_due: bool,
+    /// The directory was watched: losing it is reported once.
+    had_dir: bool,
+    /// The last call failed with this, and nothing since succeeded.
+    failing: Option<String>,
 }
 
 impl FileSource {
@@ -37,8 +55,11 @@ impl FileSource {
     /// one for them (others are ignored), else at `start`. Files that
     /// appear later are read from their beginning.
     ///
-    /// Fails, naming the path, if the directory is missing or a matching
-    /// file cannot be opened. A glob that matches nothing yet is fine.
+    /// A missing file, or a missing directory (even several levels of
+    /// it), is not an error: the source waits for it
+    /// ([`SourceState::Waiting`]) and follows it from its beginning once it
+    /// appears. Fails, naming the path, if the pattern is invalid, a path
+    /// component is not a directory, or a matching file cannot be opened.
     /// Needs no runtime; [`next_batch`](Self::next_batch) must run on a
     /// tokio runtime with I/O enabled (timers are not needed).
     pub fn new(
@@ -46,17 +67,27 @@ impl FileSource {
         start: StartAt,
         checkpoints: &[Checkpoint],
     ) -> Result<FileSource, SourceError> {
+        let name = pattern.to_owned();
         let pattern = Pattern::parse(pattern)?;
         // Watch first, list second: a file created in between is then both
         // listed and reported, which is harmless, instead of neither.
-        let watcher = Watcher::new(pattern.dir())?;
+        let mut watcher = Watcher::unwatched(pattern.dir())?;
+        let had_dir = watcher.watch_dir()?;
         let mut source = FileSource {
+            name,
             open: OpenFiles::new(watcher),
             lineages: HashMap::new(),
             dirty: VecDeque::new(),
             changes: Vec::new(),
             pattern,
+            rescan_due: false,
+            had_dir,
+            failing: None,
         };
+        if !had_dir {
+            // Nothing to resume: files in a directory that is gone are gone.
+            return Ok(source);
+        }
         let mut paths = source.list()?;
         let saved: HashMap<&Path, &Checkpoint> = checkpoints
             .iter()
@@ -90,30 +121,48 @@ impl FileSource {
     /// The next batch of whole lines from any followed file. Waits, without
     /// waking the process, until there is one.
     ///
-    /// An error names the file and leaves the source usable: call again to
-    /// go on with the other files (the failing one is retried at its next
-    /// change). Cancel-safe: dropping the future loses nothing.
+    /// An error names the file and the operation, and leaves the source
+    /// usable: call again (after a back-off) to retry what failed and go on
+    /// with the other files. A file that cannot be opened is reported once
+    /// and retried at each of its changes. Cancel-safe: dropping the future
+    /// loses nothing.
     pub async fn next_batch(&mut self) -> Result<Batch, SourceError> {
+        let result = self.next_batch_inner().await;
+        self.failing = result.as_ref().err().map(ToString::to_string);
+        result
+    }
+
+    async fn next_batch_inner(&mut self) -> Result<Batch, SourceError> {
         loop {
+            if self.rescan_due {
+                self.rescan()?;
+            }
             while let Some(path) = self.dirty.pop_front() {
                 let Some(lineage) = self.lineages.get_mut(&path) else {
                     continue;
                 };
                 lineage.dirty = false;
-                match lineage.poll(&mut self.open)? {
-                    Some(batch) => {
+                match lineage.poll(&mut self.open) {
+                    Ok(Some(batch)) => {
                         // There may be more; come back after the others.
                         self.mark_dirty(&path);
                         return Ok(batch);
                     }
-                    None if lineage.is_gone() => {
+                    Ok(None) if lineage.is_gone() => {
                         self.lineages.remove(&path);
                     }
-                    None => {}
+                    Ok(None) => {}
+                    Err(e) => {
+                        // Retried at the next call, after the others.
+                        self.mark_dirty(&path);
+                        return Err(e);
+                    }
                 }
             }
+            // Everything due was done: whatever failed before works now.
+            self.failing = None;
             self.open.watcher.changes(&mut self.changes).await?;
-            self.apply_changes()?;
+            self.apply_changes();
         }
     }
 
@@ -131,8 +180,7 @@ impl FileSource {
     }
 
     /// Turns inotify notices into dirty lineages.
-    fn apply_changes(&mut self) -> Result<(), SourceError> {
-        let mut rescan = false;
+    fn apply_changes(&mut self) {
         let changes = std::mem::take(&mut self.changes);
         for change in &changes {
             match change {
@@ -146,15 +194,11 @@ impl FileSource {
                         self.mark_dirty(&path);
                     }
                 }
-                Change::Rescan => rescan = true,
+                Change::Rescan => self.rescan_due = true,
             }
         }
         self.changes = changes;
         self.changes.clear();
-        if rescan {
-            self.rescan()?;
-        }
-        Ok(())
     }
 
     fn entry_changed(&mut self, name: &OsStr) {
@@ -170,24 +214,54 @@ impl FileSource {
         self.mark_dirty(&path);
     }
 
-    /// After lost events: every lineage, and every matching name, is looked
-    /// at again. New names start at 0 like any file that appears.
+    /// After lost events, or when the directory appeared or went: every
+    /// lineage, and every matching name, is looked at again. New names
+    /// start at 0 like any file that appears.
     fn rescan(&mut self) -> Result<(), SourceError> {
-        if !self.open.watcher.has_dir_watch() {
-            // The directory was removed or moved. Files we hold are still
-            // read through their descriptors; new ones cannot be seen.
-            self.open.watcher.watch_dir()?;
-        }
-        for path in self.list()? {
-            self.lineages
-                .entry(path.clone())
-                .or_insert_with(|| Lineage::new(path.clone()));
-        }
         let all: Vec<Arc<Path>> = self.lineages.keys().cloned().collect();
         for path in all {
             self.mark_dirty(&path);
         }
+        if !self.open.watcher.has_dir_watch() && !self.open.watcher.watch_dir()? {
+            // Removed or moved (files we hold are still read to their end
+            // through their descriptors), or still not created: wait for
+            // it. Losing it is worth a message, once.
+            self.rescan_due = false;
+            if std::mem::take(&mut self.had_dir) {
+                return Err(self.open.watcher.missing_error());
+            }
+            return Ok(());
+        }
+        self.had_dir = true;
+        for path in self.list()? {
+            self.lineages
+                .entry(path.clone())
+                .or_insert_with(|| Lineage::new(path.clone()));
+            self.mark_dirty(&path);
+        }
+        self.rescan_due = false;
         Ok(())
+    }
+
+    /// See [`Source::state`].
+    pub fn state(&self) -> SourceState {
+        let waiting = |reason| SourceState::Waiting { reason };
+        if let Some(missing) = self.open.watcher.missing() {
+            return waiting(format!("no such file or directory: {}", missing.display()));
+        }
+        if let Some(error) = &self.failing {
+            return waiting(error.clone());
+        }
+        if let Some(problem) = self.lineages.values().find_map(Lineage::problem) {
+            return waiting(problem.to_owned());
+        }
+        if self.lineages.values().all(Lineage::is_empty) {
+            return waiting(match self.pattern.literal_path() {
+                Some(path) => format!("no such file or directory: {}", path.display()),
+                None => format!("no file matches {} yet", self.name),
+            });
+        }
+        SourceState::Following
     }
 
     /// The matching regular files in the directory.
@@ -221,6 +295,20 @@ impl std::fmt::Debug for FileSource {
             .field("dir", &self.pattern.dir())
             .field("following", &self.lineages.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
+    }
+}
+
+impl Source for FileSource {
+    fn next_batch(&mut self) -> NextBatch<'_> {
+        Box::pin(async move { FileSource::next_batch(self).await.map(Some) })
+    }
+
+    fn state(&self) -> SourceState {
+        FileSource::state(self)
+    }
+
+    fn name(&self) -> &str {
+        &self.name
     }
 }
 
@@ -269,7 +357,7 @@ mod tests {
         rt.block_on(src.open.watcher.changes(&mut Vec::new()))?;
         assert!(src.lineages.is_empty());
         src.changes.push(Change::Rescan);
-        src.apply_changes()?;
+        src.apply_changes();
         assert_eq!(rt.block_on(drain(&mut src))?, ["one", "two"]);
         Ok(())
     }

@@ -9,9 +9,25 @@
 //! * [`FifoSource`] reads a named pipe that writers open and close at will.
 //! * [`StdinSource`] reads standard input until it ends.
 //!
-//! All three hand out [`Batch`]es: whole lines (never half of one), in the
-//! order they were written, with, for files, the [`Checkpoint`] to store
-//! once the batch is processed.
+//! All three hand out [`Batch`]es: whole lines (never half of one, and
+//! never a piece of an over-long one), in the order they were written,
+//! with, for files, the [`Checkpoint`] to store once the batch is processed.
+//!
+//! All three implement [`Source`], and [`open`] picks one from a `logpath`
+//! (`-`, an existing FIFO, otherwise a file or glob): that is all the daemon
+//! needs. A new kind of source is one file implementing [`Source`] plus one
+//! arm in `source.rs`.
+//!
+//! # Errors and waiting
+//!
+//! A source never ends on an error. A file, or a directory (however many
+//! levels of it), that does not exist is not an error: the source is
+//! [`SourceState::Waiting`] and follows it, from its beginning, once it
+//! appears. An I/O error (out of descriptors, permission denied, ...) is
+//! returned by `next_batch`, naming the path and the operation; calling
+//! `next_batch` again retries what failed. The caller should back off
+//! before calling again: the cause may last (a file that cannot be opened
+//! is then reported once and retried at each of its changes).
 //!
 //! # Use
 //!
@@ -41,6 +57,11 @@
 //! daemon's shutdown signal; on shutdown, [`FileSource::checkpoints`] gives
 //! the same positions the last batches carried. Errors name the file and
 //! leave the source usable.
+//!
+//! A batch may also report over-long lines it dropped
+//! ([`Batch::dropped_long`], with the first bytes of the first one in
+//! [`Batch::dropped_sample`]); such a batch can hold no line at all, and
+//! its checkpoint then moves past the dropped line.
 //!
 //! A glob follows files created later, but never a rotated copy of a
 //! followed file under its own name (`/var/log/app/*` does not follow
@@ -83,9 +104,10 @@
 //!   its lines is read from the copy; a front is let go, after one last
 //!   read, only when its successor has data or its writer closed it after
 //!   the rotation. The per-kind walk-through is below.
-//! * **reader** (`reader.rs`): reading. `pread` at our own offset into a
-//!   buffer; only complete lines leave it, and only they advance the
-//!   offset, so a checkpoint is always at a line boundary.
+//! * **reader** (`reader.rs`, `batch.rs`): reading. `pread` at our own
+//!   offset into a buffer; only complete lines leave it, and only they (or
+//!   a whole dropped over-long line) advance the offset, so a checkpoint is
+//!   always at a line boundary.
 //!
 //! # Rotation, kind by kind
 //!
@@ -121,7 +143,9 @@
 //! While logs are idle the task sleeps in `epoll_wait` on the inotify
 //! descriptor (or the pipe), and nothing else can wake it: the crate never
 //! creates a tokio timer (its tokio dependency does not even enable the
-//! `time` feature) and never rescans on a schedule. The tests check this by
+//! `time` feature) and never rescans on a schedule. A missing directory is
+//! waited for the same way: an inotify watch on its nearest existing
+//! ancestor, walking down as the path gets created. The tests check this by
 //! counting the runtime thread's context switches across an idle wait.
 //!
 //! # Limits
@@ -146,10 +170,14 @@
 //! * A lineage's next generation is read only after the current one is let
 //!   go, so several services writing one file, and switching to the new
 //!   file at different times, are only exact for the first to switch.
-//! * The directory itself must stay: if it is removed or replaced, files we
-//!   hold are read to their end, `next_batch` reports the directory once,
-//!   and files created in a new directory of that name are not seen.
-//! * Lines longer than [`MAX_LINE_BYTES`] are cut into pieces of that size.
+//! * A removed or moved directory is reported once by `next_batch`; files
+//!   we hold are read to their end, and a new directory of that name is
+//!   waited for and followed. But the kernel reports a removal only once
+//!   nothing holds the directory, and an unlinked file in it that we still
+//!   read (its writer has not closed it) holds it: until we let that file
+//!   go, the removal, and a new directory of that name, go unseen.
+//! * Lines longer than [`MAX_LINE_BYTES`] are dropped whole (and counted),
+//!   never handed out, not even in part: a filter never sees them.
 
 mod batch;
 mod checkpoint;
@@ -161,12 +189,14 @@ mod lineage;
 mod pattern;
 mod reader;
 mod siblings;
+mod source;
 mod stdin;
 mod watcher;
 
-pub use batch::{Batch, Lines, MAX_LINE_BYTES};
+pub use batch::{Batch, Lines, DROPPED_SAMPLE_BYTES, MAX_LINE_BYTES};
 pub use checkpoint::{Checkpoint, StartAt};
 pub use error::SourceError;
 pub use fifo::FifoSource;
 pub use file_source::FileSource;
+pub use source::{open, NextBatch, Source, SourceState};
 pub use stdin::{ReaderSource, StdinSource};

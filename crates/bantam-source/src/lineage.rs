@@ -48,7 +48,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::batch::Batch;
+use crate::batch::{Batch, Taken};
 use crate::checkpoint::Checkpoint;
 use crate::error::SourceError;
 use crate::fingerprint::UNKNOWN;
@@ -115,8 +115,8 @@ pub(crate) struct Lineage {
     files: VecDeque<TailedFile>,
     /// What `path` named at the last look.
     at_path: Option<Identity>,
-    /// A file at `path` we could not open, reported once.
-    reported: Option<Identity>,
+    /// A file at `path` we could not open, reported once, and the report.
+    problem: Option<(Identity, String)>,
     /// Queued for a poll (see `FileSource`).
     pub(crate) dirty: bool,
 }
@@ -127,7 +127,7 @@ impl Lineage {
             path,
             files: VecDeque::new(),
             at_path: None,
-            reported: None,
+            problem: None,
             dirty: false,
         }
     }
@@ -140,6 +140,16 @@ impl Lineage {
 
     pub(crate) fn checkpoint(&self) -> Option<Checkpoint> {
         self.files.front().map(|f| f.checkpoint(&self.path))
+    }
+
+    /// Holds no file (yet).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// Why the file at the path is not followed, if it cannot be opened.
+    pub(crate) fn problem(&self) -> Option<&str> {
+        self.problem.as_ref().map(|(_, text)| text.as_str())
     }
 
     /// Nothing to read, and no file at the path: the lineage can be
@@ -178,7 +188,7 @@ impl Lineage {
             let Some(front) = self.files.front_mut() else {
                 return Ok(None);
             };
-            let mut data = Vec::new();
+            let mut data = Taken::default();
             let before = front.offset();
             front
                 .read_lines(&mut data, BATCH_BYTES)
@@ -245,6 +255,7 @@ impl Lineage {
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 self.at_path = None;
+                self.problem = None;
                 return Ok(());
             }
             Err(e) => return Err(SourceError::io(&*self.path, "stat", e)),
@@ -253,6 +264,7 @@ impl Lineage {
         self.at_path = Some(id);
         let known = |files: &VecDeque<TailedFile>, id| files.iter().any(|f| f.identity() == id);
         if known(&self.files, id) || open.is_taken(id) {
+            self.problem = None;
             return Ok(());
         }
         match TailedFile::open(&self.path) {
@@ -261,17 +273,20 @@ impl Lineage {
             Ok(file) => {
                 let id = file.identity();
                 self.at_path = Some(id);
+                self.problem = None;
                 if !known(&self.files, id) && !open.is_taken(id) {
                     self.push(file, open);
                 }
                 Ok(())
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            // Retried at every event (permissions get fixed), reported once.
-            Err(_) if self.reported == Some(id) => Ok(()),
+            // Retried at every event (permissions get fixed, descriptors
+            // get freed), reported once.
+            Err(_) if self.problem.as_ref().is_some_and(|(p, _)| *p == id) => Ok(()),
             Err(e) => {
-                self.reported = Some(id);
-                Err(SourceError::io(&*self.path, "open", e))
+                let error = SourceError::io(&*self.path, "open", e);
+                self.problem = Some((id, error.to_string()));
+                Err(error)
             }
         }
     }

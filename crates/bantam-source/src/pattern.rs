@@ -71,6 +71,13 @@ impl Pattern {
         &self.dir
     }
 
+    /// The one path a pattern without wildcards names.
+    pub(crate) fn literal_path(&self) -> Option<PathBuf> {
+        use std::os::unix::ffi::OsStringExt;
+        let name = std::ffi::OsString::from_vec(unescape(&self.name));
+        self.literal.then(|| self.dir.join(name))
+    }
+
     /// Whether a directory entry named `name` is followed.
     pub(crate) fn matches(&self, name: &OsStr) -> bool {
         let name = name.as_bytes();

@@ -3,9 +3,10 @@
 //! Reading is positional (`pread` at our own offset), never through the
 //! descriptor's file position: the offset is ours, it is what goes into the
 //! checkpoint, and it must not move unless lines were handed out. Bytes read
-//! past the last `'\n'` are kept in `pending` and not counted in `offset`
-//! until their line is complete, so a checkpoint never points into the
-//! middle of a line (except after a cut overlong line, see `batch.rs`).
+//! past the last `'\n'` are kept in the splitter (or, for an over-long line,
+//! counted and discarded, see `batch.rs`) and not counted in `offset` until
+//! their line is complete, so a checkpoint never points into the middle of
+//! a line.
 //!
 //! Regular files are always "readable" for epoll, so reads are plain
 //! synchronous system calls on the runtime thread. They hit the page cache:
@@ -16,7 +17,7 @@ use std::io;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
 
-use crate::batch::take_lines;
+use crate::batch::{Splitter, Taken};
 use crate::checkpoint::Checkpoint;
 use crate::fingerprint::{self, UNKNOWN};
 
@@ -30,7 +31,7 @@ thread_local! {
 }
 
 /// A file we hold open. Its fields are the lineage's bookkeeping; reading
-/// state (`offset`, `pending`) only changes through the methods.
+/// state (`offset`, `split`) only changes through the methods.
 #[derive(Debug)]
 pub(crate) struct TailedFile {
     file: File,
@@ -40,9 +41,9 @@ pub(crate) struct TailedFile {
     pub(crate) fingerprint: u64,
     /// Bytes handed out as lines: where a restart resumes.
     offset: u64,
-    /// Bytes read after `offset`: the start of a line whose end has not
-    /// been written yet. Never contains `'\n'`.
-    pending: Vec<u8>,
+    /// Bytes read after `offset`: a line whose end has not been written
+    /// yet.
+    split: Splitter,
     /// The inotify watch on this inode, if any.
     pub(crate) wd: Option<i32>,
     /// Renamed away from the followed path, or unlinked: a rotation.
@@ -67,7 +68,7 @@ impl TailedFile {
             fingerprint: fingerprint::of_file(&file)?,
             file,
             offset: 0,
-            pending: Vec::new(),
+            split: Splitter::default(),
             wd: None,
             moved: false,
             writer_closed: false,
@@ -89,7 +90,7 @@ impl TailedFile {
 
     /// Where the next read starts.
     pub(crate) fn read_pos(&self) -> u64 {
-        self.offset + self.pending.len() as u64
+        self.offset + self.split.held()
     }
 
     pub(crate) fn size(&self) -> io::Result<u64> {
@@ -103,7 +104,7 @@ impl TailedFile {
     /// Continue from `offset` (a checkpoint's, or 0).
     pub(crate) fn seek(&mut self, offset: u64) {
         self.offset = offset;
-        self.pending.clear();
+        self.split.clear();
     }
 
     /// For `StartAt::End`: skip what is there, except an unfinished last
@@ -145,26 +146,23 @@ impl TailedFile {
     }
 
     /// Appends the complete lines after `offset` to `out`, until the end of
-    /// the file or until at least `limit` bytes were added.
+    /// the file or until at least `limit` bytes were added. Over-long lines
+    /// are dropped (counted in `out`) and do not count towards `limit`.
     ///
     /// An error after some lines were read is not reported: the lines are
     /// returned (our offset already counts them) and the next read will hit
     /// the error again.
-    pub(crate) fn read_lines(&mut self, out: &mut Vec<u8>, limit: usize) -> io::Result<()> {
+    pub(crate) fn read_lines(&mut self, out: &mut Taken, limit: usize) -> io::Result<()> {
         SCRATCH.with_borrow_mut(|scratch| {
             // Zeroed once per thread, not once per read.
             scratch.resize(CHUNK, 0);
-            let start = out.len();
-            while out.len() - start < limit {
+            let (start, start_offset) = (out.data.len(), self.offset);
+            while out.data.len() - start < limit {
                 match self.file.read_at(scratch, self.read_pos()) {
                     Ok(0) => break,
-                    Ok(n) => {
-                        let old = self.pending.len();
-                        self.pending.extend_from_slice(&scratch[..n]);
-                        self.offset += take_lines(&mut self.pending, old, out) as u64;
-                    }
+                    Ok(n) => self.offset += self.split.push(&scratch[..n], out),
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(_) if out.len() > start => break,
+                    Err(_) if self.offset > start_offset => break,
                     Err(e) => return Err(e),
                 }
             }
@@ -178,13 +176,8 @@ impl TailedFile {
 
     /// The file will not grow any more: hand out its unterminated last line
     /// as a line of its own.
-    pub(crate) fn take_unterminated(&mut self, out: &mut Vec<u8>) {
-        if !self.pending.is_empty() {
-            out.extend_from_slice(&self.pending);
-            out.push(b'\n');
-            self.offset += self.pending.len() as u64;
-            self.pending.clear();
-        }
+    pub(crate) fn take_unterminated(&mut self, out: &mut Taken) {
+        self.offset += self.split.finish(out);
     }
 
     pub(crate) fn checkpoint(&self, path: &Path) -> Checkpoint {
@@ -201,6 +194,7 @@ impl TailedFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::batch::MAX_LINE_BYTES;
     use std::io::Write;
 
     fn setup() -> io::Result<(tempfile::TempDir, File, TailedFile)> {
@@ -217,14 +211,14 @@ mod tests {
     #[test]
     fn partial_line_is_held_until_complete() -> io::Result<()> {
         let (_dir, mut w, mut r) = setup()?;
-        let mut out = Vec::new();
+        let mut out = Taken::default();
         w.write_all(b"one\ntw")?;
         r.read_lines(&mut out, usize::MAX)?;
-        assert_eq!(out, b"one\n");
+        assert_eq!(out.data, b"one\n");
         assert_eq!((r.offset(), r.read_pos()), (4, 6));
         w.write_all(b"o\n")?;
         r.read_lines(&mut out, usize::MAX)?;
-        assert_eq!(out, b"one\ntwo\n");
+        assert_eq!(out.data, b"one\ntwo\n");
         assert_eq!(r.checkpoint(Path::new("/x")).offset, 8);
         assert_ne!(r.fingerprint, UNKNOWN);
         Ok(())
@@ -234,11 +228,11 @@ mod tests {
     fn unterminated_tail_is_emitted_once() -> io::Result<()> {
         let (_dir, mut w, mut r) = setup()?;
         w.write_all(b"a\nlast")?;
-        let mut out = Vec::new();
+        let mut out = Taken::default();
         r.read_lines(&mut out, usize::MAX)?;
         r.take_unterminated(&mut out);
         r.take_unterminated(&mut out);
-        assert_eq!(out, b"a\nlast\n");
+        assert_eq!(out.data, b"a\nlast\n");
         assert_eq!(r.offset(), 6);
         Ok(())
     }
@@ -251,16 +245,16 @@ mod tests {
             w.write_all(&line)?;
             w.write_all(b"\n")?;
         }
-        let mut out = Vec::new();
+        let mut out = Taken::default();
         r.read_lines(&mut out, 100_000)?;
         assert!(
-            out.len() >= 100_000 && out.len() < 100_000 + CHUNK,
+            out.data.len() >= 100_000 && out.data.len() < 100_000 + CHUNK,
             "{}",
-            out.len()
+            out.data.len()
         );
-        assert_eq!(out.len() % 100, 0);
+        assert_eq!(out.data.len() % 100, 0);
         r.read_lines(&mut out, usize::MAX)?;
-        assert_eq!(out.len(), 500_000);
+        assert_eq!(out.data.len(), 500_000);
         Ok(())
     }
 
@@ -268,7 +262,7 @@ mod tests {
     fn truncation_is_detected_by_size_and_by_first_line() -> io::Result<()> {
         let (dir, mut w, mut r) = setup()?;
         w.write_all(b"first 1\nsecond\n")?;
-        r.read_lines(&mut Vec::new(), usize::MAX)?;
+        r.read_lines(&mut Taken::default(), usize::MAX)?;
         assert!(!r.was_truncated()?);
         w.set_len(0)?;
         assert!(r.was_truncated()?);
@@ -276,9 +270,9 @@ mod tests {
         w.write_all(b"first 2\nsecond line, longer\n")?;
         assert!(r.was_truncated()?);
         r.restart_from_zero();
-        let mut out = Vec::new();
+        let mut out = Taken::default();
         r.read_lines(&mut out, usize::MAX)?;
-        assert_eq!(out, b"first 2\nsecond line, longer\n");
+        assert_eq!(out.data, b"first 2\nsecond line, longer\n");
         drop(dir);
         Ok(())
     }
@@ -289,9 +283,9 @@ mod tests {
         w.write_all(b"old 1\nold 2\nnew par")?;
         r.seek_to_last_line_end()?;
         w.write_all(b"tial\nnew 2\n")?;
-        let mut out = Vec::new();
+        let mut out = Taken::default();
         r.read_lines(&mut out, usize::MAX)?;
-        assert_eq!(out, b"new partial\nnew 2\n");
+        assert_eq!(out.data, b"new partial\nnew 2\n");
         Ok(())
     }
 
@@ -301,6 +295,39 @@ mod tests {
         w.write_all(&vec![b'y'; CHUNK * 2 + 3])?;
         r.seek_to_last_line_end()?;
         assert_eq!(r.offset(), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn hundred_megabyte_line_is_dropped_in_bounded_memory() -> io::Result<()> {
+        let (_dir, w, mut r) = setup()?;
+        // Sparse: 100 MB of NULs without a '\n', cheap to write and read.
+        w.set_len(100 << 20)?;
+        let mut w = w;
+        w.write_all(b"\nafter\n")?;
+        let mut out = Taken::default();
+        r.read_lines(&mut out, usize::MAX)?;
+        assert_eq!(out.data, b"after\n");
+        assert_eq!(out.dropped, 1);
+        assert_eq!(r.offset(), (100 << 20) + 7);
+        assert_eq!(r.read_pos(), r.offset());
+        Ok(())
+    }
+
+    #[test]
+    fn checkpoint_inside_a_dropped_line_stays_at_its_start() -> io::Result<()> {
+        let (_dir, mut w, mut r) = setup()?;
+        w.write_all(b"a\n")?;
+        w.write_all(&vec![b'x'; MAX_LINE_BYTES + CHUNK])?;
+        let mut out = Taken::default();
+        r.read_lines(&mut out, usize::MAX)?;
+        assert_eq!((out.data.as_slice(), out.dropped), (&b"a\n"[..], 0));
+        assert_eq!(r.checkpoint(Path::new("/x")).offset, 2);
+        assert_eq!(r.read_pos(), 2 + (MAX_LINE_BYTES + CHUNK) as u64);
+        w.write_all(b"x\nb\n")?;
+        r.read_lines(&mut out, usize::MAX)?;
+        assert_eq!((out.data.as_slice(), out.dropped), (&b"a\nb\n"[..], 1));
+        assert_eq!(r.offset(), r.size()?);
         Ok(())
     }
 }

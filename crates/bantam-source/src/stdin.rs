@@ -13,8 +13,9 @@ use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncReadExt, Stdin};
 
-use crate::batch::{take_lines, Batch};
+use crate::batch::{Batch, Splitter, Taken};
 use crate::error::SourceError;
+use crate::source::{NextBatch, Source, SourceState};
 
 const CHUNK: usize = 64 * 1024;
 
@@ -23,8 +24,10 @@ const CHUNK: usize = 64 * 1024;
 #[derive(Debug)]
 pub struct ReaderSource<R> {
     name: Arc<Path>,
+    /// `name` for messages.
+    label: String,
     reader: R,
-    pending: Vec<u8>,
+    split: Splitter,
     buf: Box<[u8]>,
     ended: bool,
 }
@@ -44,8 +47,9 @@ impl<R: AsyncRead + Unpin> ReaderSource<R> {
     pub fn new(name: &Path, reader: R) -> ReaderSource<R> {
         ReaderSource {
             name: Arc::from(name),
+            label: name.to_string_lossy().into_owned(),
             reader,
-            pending: Vec::new(),
+            split: Splitter::default(),
             buf: vec![0; CHUNK].into_boxed_slice(),
             ended: false,
         }
@@ -55,7 +59,7 @@ impl<R: AsyncRead + Unpin> ReaderSource<R> {
     /// line was handed out. Cancel-safe as far as `R::poll_read` is (tokio's
     /// stdin and pipes are): bytes are only taken in after a read completed.
     pub async fn next_batch(&mut self) -> Result<Option<Batch>, SourceError> {
-        let mut out = Vec::new();
+        let mut out = Taken::default();
         while !self.ended {
             let n = match self.reader.read(&mut self.buf).await {
                 Ok(n) => n,
@@ -64,15 +68,10 @@ impl<R: AsyncRead + Unpin> ReaderSource<R> {
             };
             if n == 0 {
                 self.ended = true;
-                if !self.pending.is_empty() {
-                    out.append(&mut self.pending);
-                    out.push(b'\n');
-                }
+                self.split.finish(&mut out);
                 break;
             }
-            let old = self.pending.len();
-            self.pending.extend_from_slice(&self.buf[..n]);
-            take_lines(&mut self.pending, old, &mut out);
+            self.split.push(&self.buf[..n], &mut out);
             if !out.is_empty() {
                 break;
             }
@@ -81,13 +80,32 @@ impl<R: AsyncRead + Unpin> ReaderSource<R> {
     }
 
     /// The name batches and errors carry.
-    pub fn name(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         &self.name
     }
 
     /// The reader itself.
     pub fn get_ref(&self) -> &R {
         &self.reader
+    }
+}
+
+impl<R: AsyncRead + Unpin + Send> Source for ReaderSource<R> {
+    fn next_batch(&mut self) -> NextBatch<'_> {
+        Box::pin(ReaderSource::next_batch(self))
+    }
+
+    fn state(&self) -> SourceState {
+        // `ended` is set with the last batch; `None` follows.
+        if self.ended {
+            SourceState::Ended
+        } else {
+            SourceState::Following
+        }
+    }
+
+    fn name(&self) -> &str {
+        &self.label
     }
 }
 

@@ -5,6 +5,11 @@
 //! * one watch on the directory (`IN_CREATE`, `IN_MOVED_TO`,
 //!   `IN_MOVED_FROM`, `IN_DELETE`, `IN_MODIFY`, `IN_CLOSE_WRITE`): new
 //!   matching names, and writes to files we do not hold yet;
+//! * while the directory does not exist, one watch on its nearest existing
+//!   ancestor instead (`IN_CREATE`, `IN_MOVED_TO`, and its own removal):
+//!   when the next component of the path appears, we walk down to it, one
+//!   level at a time, until the directory itself is watched. Waiting for
+//!   `/var/log/app/` to be created costs one watch and no wake-up;
 //! * one watch on each file we hold open (`IN_MODIFY`, `IN_CLOSE_WRITE`,
 //!   `IN_MOVE_SELF`, `IN_ATTRIB`). Watches are per inode, so these keep
 //!   reporting after the file is renamed (`auth.log` → `auth.log.1`, or into
@@ -76,6 +81,20 @@ const FILE_MASK: WatchMask = WatchMask::MODIFY
     .union(WatchMask::MOVE_SELF)
     .union(WatchMask::ATTRIB);
 
+/// What a missing directory's nearest ancestor is watched for: the next
+/// component of the path appearing, or the ancestor itself going away.
+const ANCESTOR_MASK: WatchMask = WatchMask::CREATE
+    .union(WatchMask::MOVED_TO)
+    .union(WatchMask::DELETE_SELF)
+    .union(WatchMask::MOVE_SELF)
+    .union(WatchMask::ONLYDIR);
+
+/// A directory watch's events that mean the watched directory is no longer
+/// at its path.
+const GONE: EventMask = EventMask::IGNORED
+    .union(EventMask::DELETE_SELF)
+    .union(EventMask::MOVE_SELF);
+
 /// Room for a few thousand events per read: a busy directory is drained in
 /// one system call.
 const EVENT_BUFFER: usize = 64 * 1024;
@@ -87,44 +106,124 @@ pub(crate) struct Watcher {
     watches: Watches,
     descriptors: HashMap<i32, WatchDescriptor>,
     dir: PathBuf,
-    dir_wd: Option<i32>,
+    dir_wd: Option<WatchDescriptor>,
+    /// While `dir` is missing: the watch on its nearest existing ancestor.
+    ancestor: Option<Ancestor>,
     buf: Vec<u8>,
+}
+
+/// The nearest existing ancestor of a missing directory, watched for the
+/// next component of the path to appear.
+struct Ancestor {
+    wd: WatchDescriptor,
+    /// The first missing path: the ancestor plus `next`.
+    missing: PathBuf,
+    next: OsString,
 }
 
 impl Watcher {
     /// Watches `dir`. Fails, naming it, if it is missing or not a directory.
+    #[cfg(test)]
     pub(crate) fn new(dir: &Path) -> Result<Watcher, SourceError> {
+        let mut watcher = Watcher::unwatched(dir)?;
+        if !watcher.watch_dir()? {
+            return Err(watcher.missing_error());
+        }
+        Ok(watcher)
+    }
+
+    /// The error to report for the missing directory: the system's own
+    /// words for it.
+    pub(crate) fn missing_error(&self) -> SourceError {
+        let error = std::fs::metadata(&self.dir)
+            .err()
+            .unwrap_or_else(|| io::Error::from(io::ErrorKind::NotFound));
+        SourceError::io(&self.dir, "watch directory", error)
+    }
+
+    /// An inotify instance for `dir`, which is not watched yet: see
+    /// [`watch_dir`](Self::watch_dir).
+    pub(crate) fn unwatched(dir: &Path) -> Result<Watcher, SourceError> {
         let inotify =
             Inotify::init().map_err(|e| SourceError::io(dir, "create inotify instance for", e))?;
-        let mut watcher = Watcher {
+        Ok(Watcher {
             watches: inotify.watches(),
             inotify: Err(Some(inotify)),
             descriptors: HashMap::new(),
             dir: dir.to_path_buf(),
             dir_wd: None,
+            ancestor: None,
             buf: vec![0; EVENT_BUFFER],
-        };
-        watcher.watch_dir()?;
-        Ok(watcher)
+        })
     }
 
-    /// (Re)adds the directory watch.
-    pub(crate) fn watch_dir(&mut self) -> Result<(), SourceError> {
-        match self.watches.add(&self.dir, DIR_MASK) {
-            Ok(wd) => {
-                self.dir_wd = Some(wd.get_watch_descriptor_id());
-                Ok(())
+    /// (Re)adds the directory watch. `Ok(false)`: the directory does not
+    /// exist (yet); its nearest existing ancestor is watched instead, and a
+    /// [`Change::Rescan`] comes when the path gets closer to existing.
+    pub(crate) fn watch_dir(&mut self) -> Result<bool, SourceError> {
+        loop {
+            match self.watches.add(&self.dir, DIR_MASK) {
+                Ok(wd) => {
+                    self.dir_wd = Some(wd);
+                    if let Some(old) = self.ancestor.take() {
+                        let _ = self.watches.remove(old.wd);
+                    }
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) if e.kind() == io::ErrorKind::NotADirectory => {
+                    return Err(SourceError::WrongKind {
+                        path: self.dir.clone(),
+                        expected: "not a directory",
+                    })
+                }
+                Err(e) => return Err(SourceError::io(&self.dir, "watch directory", e)),
             }
-            Err(e) if e.kind() == io::ErrorKind::NotADirectory => Err(SourceError::WrongKind {
-                path: self.dir.clone(),
-                expected: "not a directory",
-            }),
-            Err(e) => Err(SourceError::io(&self.dir, "watch directory", e)),
+            if !self.watch_ancestor()? {
+                return Ok(false);
+            }
         }
+    }
+
+    /// Watches the nearest existing ancestor of the missing directory.
+    /// `Ok(true)`: look again at once, the path changed meanwhile (the next
+    /// component was created before the watch could report it, or the
+    /// ancestor went away).
+    fn watch_ancestor(&mut self) -> Result<bool, SourceError> {
+        let Some((ancestor, next)) = nearest_existing(&self.dir) else {
+            return Err(SourceError::WrongKind {
+                path: self.dir.clone(),
+                expected: "no ancestor directory exists",
+            });
+        };
+        let wd = match self.watches.add(ancestor, ANCESTOR_MASK) {
+            Ok(wd) => wd,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(true),
+            Err(e) => return Err(SourceError::io(ancestor, "watch directory", e)),
+        };
+        let missing = ancestor.join(&next);
+        if let Some(old) = self.ancestor.take() {
+            if old.wd != wd {
+                let _ = self.watches.remove(old.wd);
+            }
+        }
+        let exists = std::fs::metadata(&missing).is_ok();
+        self.ancestor = Some(Ancestor { wd, missing, next });
+        Ok(exists)
     }
 
     pub(crate) fn has_dir_watch(&self) -> bool {
         self.dir_wd.is_some()
+    }
+
+    /// While the directory is missing: the first component of its path
+    /// that does not exist.
+    pub(crate) fn missing(&self) -> Option<&Path> {
+        match (&self.dir_wd, &self.ancestor) {
+            (None, Some(a)) => Some(&a.missing),
+            (None, None) => Some(&self.dir),
+            (Some(_), _) => None,
+        }
     }
 
     /// Watches the open file itself. `None` if that is impossible (no
@@ -160,9 +259,15 @@ impl Watcher {
             // SAFETY: `Inotify` owns its descriptor from `init` to drop and
             // always returns that same one from `as_raw_fd`; we only ever
             // call `read_events` through the guard, never replace the value.
-            let registered =
-                unsafe { AsyncFd::register_with_interest(inotify, Interest::READABLE) };
-            self.inotify = Ok(registered.map_err(|e| fail(e.into()))?);
+            match unsafe { AsyncFd::register_with_interest(inotify, Interest::READABLE) } {
+                Ok(registered) => self.inotify = Ok(registered),
+                Err(e) => {
+                    // Keep the instance (and its watches) for a retry.
+                    let (inotify, e) = e.into_parts();
+                    self.inotify = Err(Some(inotify));
+                    return Err(fail(e));
+                }
+            }
         }
         let Ok(fd) = &mut self.inotify else {
             return Err(fail(io::Error::other("inotify not registered")));
@@ -172,19 +277,31 @@ impl Watcher {
             match guard.get_inner_mut().read_events(&mut self.buf) {
                 Ok(events) => {
                     for event in events {
+                        let ancestor = self.ancestor.as_ref();
+                        if ancestor.is_some_and(|a| a.wd == event.wd) {
+                            let next = ancestor.map(|a| a.next.as_os_str());
+                            if event.name.is_none() || event.name == next {
+                                // Closer to existing, or the ancestor went.
+                                out.push(Change::Rescan);
+                            }
+                            continue;
+                        }
+                        let dir_wd = self.dir_wd.as_ref().map(|w| w.get_watch_descriptor_id());
                         let wd = event.wd.get_watch_descriptor_id();
                         out.push(classify(
                             wd,
-                            self.dir_wd,
+                            dir_wd,
                             event.mask,
                             event.name.map(OsString::from),
                         ));
-                        if self.dir_wd == Some(wd)
-                            && event.mask.intersects(
-                                EventMask::IGNORED | EventMask::DELETE_SELF | EventMask::MOVE_SELF,
-                            )
-                        {
-                            self.dir_wd = None;
+                        if dir_wd == Some(wd) && event.mask.intersects(GONE) {
+                            // A moved directory keeps its watch: drop it, or
+                            // its events would come under an unknown number.
+                            if let Some(old) = self.dir_wd.take() {
+                                if event.mask.contains(EventMask::MOVE_SELF) {
+                                    let _ = self.watches.remove(old);
+                                }
+                            }
                         }
                     }
                     return Ok(());
@@ -195,6 +312,19 @@ impl Watcher {
             }
         }
     }
+}
+
+/// The nearest existing directory above `dir` (absolute), and the name of
+/// the next component down towards `dir`.
+fn nearest_existing(dir: &Path) -> Option<(&Path, OsString)> {
+    let mut below = dir;
+    for ancestor in dir.ancestors().skip(1) {
+        if std::fs::metadata(ancestor).is_ok_and(|m| m.is_dir()) {
+            return Some((ancestor, below.file_name()?.to_owned()));
+        }
+        below = ancestor;
+    }
+    None
 }
 
 fn classify(wd: i32, dir_wd: Option<i32>, mask: EventMask, name: Option<OsString>) -> Change {

@@ -8,18 +8,38 @@ use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::time::Duration;
 
-use bantam_source::{FileSource, SourceError, StartAt};
+use bantam_source::{FileSource, SourceError, SourceState, StartAt};
 use common::{collect, line, runtime, Seen, R};
 
+/// A missing directory used to be an error at start; now it is waited for
+/// (see `waiting.rs`), and the state names what is missing.
 #[test]
-fn missing_directory_is_an_error_naming_it() {
-    let err = FileSource::new("/nonexistent-bantam/nginx/*.log", StartAt::End, &[]).err();
-    let text = err.as_ref().map(ToString::to_string).unwrap_or_default();
-    assert!(text.contains("/nonexistent-bantam/nginx"), "{text}");
+fn missing_directory_is_waited_for_naming_it() -> R {
+    let src = FileSource::new("/nonexistent-bantam/nginx/*.log", StartAt::End, &[])?;
+    assert_eq!(
+        src.state(),
+        SourceState::Waiting {
+            reason: "no such file or directory: /nonexistent-bantam".into()
+        }
+    );
+    assert!(src.checkpoints().is_empty());
+    Ok(())
+}
+
+#[test]
+fn directory_that_is_a_file_is_an_error_naming_it() -> R {
+    let file = tempfile::NamedTempFile::new()?;
+    let pattern = format!("{}/x/*.log", file.path().display());
+    let err = FileSource::new(&pattern, StartAt::End, &[]).err();
+    assert!(
+        matches!(err, Some(SourceError::WrongKind { .. })),
+        "{err:?}"
+    );
     assert_eq!(
         err.and_then(|e| e.path().map(|p| p.to_path_buf())),
-        Some("/nonexistent-bantam/nginx".into())
+        Some(file.path().join("x"))
     );
+    Ok(())
 }
 
 #[test]

@@ -165,3 +165,21 @@ fn waiting_for_a_rotated_file_to_finish_does_not_spin() -> R {
         },
     )
 }
+
+#[test]
+fn waiting_for_a_missing_directory_does_not_wake_the_source() -> R {
+    // Two levels missing: the source watches the nearest existing ancestor
+    // and sleeps; unrelated names created there do not make it spin.
+    let dir = tempfile::tempdir()?;
+    let deep = dir.path().join("app/logs");
+    let (top, log) = (dir.path().to_path_buf(), deep.join("app.log"));
+    assert_idle(
+        format!("{}/*.log", deep.display()),
+        0,
+        move || fs::write(top.join("unrelated.txt"), "x\n"),
+        move || {
+            fs::create_dir_all(&deep)?;
+            write(&log, 0..1)
+        },
+    )
+}
