@@ -101,17 +101,30 @@ impl Daemon {
     /// Builds every jail (filters compiled, actions checked) without
     /// touching the store, the firewall or any log: a configuration that
     /// cannot run fails here, before anything changes.
+    pub fn prepare(settings: Settings, options: RunOptions) -> Result<Prepared, DaemonError> {
+        let jails = build_jails(&settings, options.dry_run)?;
+        Ok(Prepared {
+            settings,
+            options,
+            jails,
+        })
+    }
+
+    /// The daemon of a prepared configuration, with its store and firewall.
     pub fn new(
-        settings: Settings,
-        options: RunOptions,
+        prepared: Prepared,
         clock: Arc<dyn Clock>,
         store: Box<dyn Store>,
         backend: Box<dyn Backend>,
-    ) -> Result<Daemon, DaemonError> {
-        let jails = build_jails(&settings, options.dry_run, true)?;
+    ) -> Daemon {
+        let Prepared {
+            settings,
+            options,
+            jails,
+        } = prepared;
         let (events, inbox) = mpsc::channel(1024);
         let recorder = Recorder::new(store, crate::recorder::DEFAULT_PURGE_AGE);
-        Ok(Daemon {
+        Daemon {
             settings,
             options,
             clock,
@@ -125,7 +138,7 @@ impl Daemon {
             events,
             inbox,
             stop: false,
-        })
+        }
     }
 
     /// Runs until `shutdown` completes, SIGTERM/SIGINT, or a `stop` request.
@@ -315,33 +328,34 @@ impl Daemon {
 
 pub(crate) type Fields = std::collections::BTreeMap<String, String>;
 
-/// Builds every jail of `settings` (filters compiled, actions checked) and
-/// throws them away: what `bantam run` checks before it touches anything.
-pub fn validate(settings: &Settings, dry_run: bool) -> Result<(), DaemonError> {
-    build_jails(settings, dry_run, false).map(drop)
+/// A configuration whose every jail is built: what [`Daemon::new`] runs.
+pub struct Prepared {
+    settings: Settings,
+    options: RunOptions,
+    jails: Vec<Jail>,
+}
+
+impl Prepared {
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
 }
 
 /// Every jail of `settings`, built as this run needs it. A dry run touches
 /// no firewall, and fail2ban's actions are firewall changes (or mail): they
 /// are listed, not run.
-pub(crate) fn build_jails(
-    settings: &Settings,
-    dry_run: bool,
-    announce: bool,
-) -> Result<Vec<Jail>, DaemonError> {
+pub(crate) fn build_jails(settings: &Settings, dry_run: bool) -> Result<Vec<Jail>, DaemonError> {
     settings
         .jails
         .iter()
         .map(|j| {
             let mut jail = Jail::new(j.clone(), settings.daemon.max_tracked)?;
             if dry_run && jail.has_actions() {
-                if announce {
-                    log::info(&format!(
-                        "jail {}: dry run: actions {} will not run",
-                        j.name,
-                        jail.action_names().join(", ")
-                    ));
-                }
+                log::info(&format!(
+                    "jail {}: dry run: actions {} will not run",
+                    j.name,
+                    jail.action_names().join(", ")
+                ));
                 jail.drop_actions();
             }
             Ok(jail)

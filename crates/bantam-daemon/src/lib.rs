@@ -30,5 +30,5 @@ pub mod restore;
 mod sources;
 pub mod tracker;
 
-pub use daemon::{validate, Daemon, RunOptions};
+pub use daemon::{Daemon, Prepared, RunOptions};
 pub use error::DaemonError;

@@ -49,7 +49,7 @@ impl Daemon {
             self.options.config_path.as_deref(),
             self.options.fail2ban_config.as_deref(),
         )?;
-        let mut jails = build_jails(&settings, self.options.dry_run, true)?;
+        let mut jails = build_jails(&settings, self.options.dry_run)?;
         // Built: from here on nothing can fail.
         for warning in &warnings {
             log::warn(warning);

@@ -49,6 +49,50 @@ fn dry_run_socket() -> PathBuf {
 }
 
 pub fn run(args: RunArgs) -> Result<ExitCode> {
+    let settings = settings_for(&args)?;
+    let options = RunOptions {
+        config_path: args.config.clone(),
+        fail2ban_config: args.fail2ban_config.clone(),
+        dry_run: args.dry_run,
+        adopt_kernel_bans: false,
+    };
+    // Everything that can be wrong with the configuration is found before
+    // anything changes; then a live instance is refused before the store or
+    // the firewall is touched.
+    let prepared = Daemon::prepare(settings, options)?;
+    let settings = prepared.settings();
+    bantam_daemon::control::socket::ensure_not_running(&settings.daemon.socket)?;
+    // A dry run keeps its state in memory: recording bans that are not in
+    // the firewall would make a later real run restore them.
+    let store: Box<dyn Store> = if args.dry_run {
+        Box::new(SqliteStore::open(Path::new(":memory:"))?)
+    } else {
+        Box::new(SqliteStore::open_dir(&settings.daemon.state_dir)?)
+    };
+    let backend_name = match settings.daemon.backend {
+        BackendKind::DryRun => "dry-run",
+        BackendKind::Nftables => "nftables",
+    };
+    let backend = bantam_firewall::open(backend_name).with_context(|| {
+        format!("opening {backend_name} (bantam needs root or CAP_NET_ADMIN; try --dry-run)")
+    })?;
+    eprintln!(
+        "bantam: control socket {}{}",
+        settings.daemon.socket.display(),
+        if args.dry_run { " (dry run)" } else { "" }
+    );
+    let daemon = Daemon::new(prepared, Arc::new(SystemClock), store, backend);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(daemon.run(std::future::pending()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The configuration as this run uses it: the dry run's backend and
+/// socket, and `--socket`.
+fn settings_for(args: &RunArgs) -> Result<Settings> {
     let (mut settings, warnings): (Settings, Vec<String>) =
         bantam_config::load_with_fail2ban(args.config.as_deref(), args.fail2ban_config.as_deref())?;
     for warning in &warnings {
@@ -72,41 +116,5 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     if settings.jails.is_empty() {
         anyhow::bail!("no enabled jails in the configuration: nothing to do");
     }
-    // Everything that can be wrong with the configuration is found before
-    // anything changes; then a live instance is refused before the store or
-    // the firewall is touched.
-    bantam_daemon::validate(&settings, args.dry_run)?;
-    bantam_daemon::control::socket::ensure_not_running(&settings.daemon.socket)?;
-    // A dry run keeps its state in memory: recording bans that are not in
-    // the firewall would make a later real run restore them.
-    let store: Box<dyn Store> = if args.dry_run {
-        Box::new(SqliteStore::open(Path::new(":memory:"))?)
-    } else {
-        Box::new(SqliteStore::open_dir(&settings.daemon.state_dir)?)
-    };
-    let backend_name = match settings.daemon.backend {
-        BackendKind::DryRun => "dry-run",
-        BackendKind::Nftables => "nftables",
-    };
-    let backend = bantam_firewall::open(backend_name).with_context(|| {
-        format!("opening {backend_name} (bantam needs root or CAP_NET_ADMIN; try --dry-run)")
-    })?;
-    eprintln!(
-        "bantam: control socket {}{}",
-        settings.daemon.socket.display(),
-        if args.dry_run { " (dry run)" } else { "" }
-    );
-    let options = RunOptions {
-        config_path: args.config.clone(),
-        fail2ban_config: args.fail2ban_config.clone(),
-        dry_run: args.dry_run,
-        adopt_kernel_bans: false,
-    };
-    let daemon = Daemon::new(settings, options, Arc::new(SystemClock), store, backend)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(daemon.run(std::future::pending()))?;
-    Ok(ExitCode::SUCCESS)
+    Ok(settings)
 }
