@@ -1,3 +1,5 @@
+use std::path::PathBuf;
+
 use super::*;
 
 fn parse_str(text: &str) -> Result<Settings, ConfigError> {
