@@ -261,3 +261,104 @@ impl Cx<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::parse;
+
+    fn daemon(text: &str) -> Result<DaemonSettings, String> {
+        parse(Path::new("/etc/bantam/bantam.toml"), text)
+            .map(|s| s.daemon)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_and_written_values() {
+        let d = daemon("").unwrap();
+        assert_eq!(d, DaemonSettings::default());
+        assert_eq!(d.dbpurgeage, Duration::from_secs(30 * 86_400));
+        assert_eq!((d.manual_ban_widest_v4, d.manual_ban_widest_v6), (16, 32));
+        assert_eq!(d.max_connections, 64);
+        assert_eq!(d.control_timeout, Duration::from_secs(10));
+        let d = daemon(
+            "[daemon]\ndbpurgeage = '1w'\nmanual-ban-widest-v4 = 24\nmanual-ban-widest-v6 = 48\n\
+             max-connections = 8\ncontrol-timeout = 3\n",
+        )
+        .unwrap();
+        assert_eq!(d.dbpurgeage, Duration::from_secs(604_800));
+        assert_eq!((d.manual_ban_widest_v4, d.manual_ban_widest_v6), (24, 48));
+        assert_eq!(d.max_connections, 8);
+        assert_eq!(d.control_timeout, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn bad_values_name_file_line_and_key() {
+        let cases = [
+            (
+                "[daemon]\n\nmanual-ban-widest-v4 = 0\n",
+                "/etc/bantam/bantam.toml:3: daemon.manual-ban-widest-v4: 0: must be a prefix length from 1 to 32 (/0 always needs --force)",
+            ),
+            (
+                "[daemon]\nmanual-ban-widest-v6 = 129\n",
+                "/etc/bantam/bantam.toml:2: daemon.manual-ban-widest-v6: 129: must be a prefix length from 1 to 128 (/0 always needs --force)",
+            ),
+            (
+                "[daemon]\nmax-connections = 0\n",
+                "/etc/bantam/bantam.toml:2: daemon.max-connections: 0: must be at least 1",
+            ),
+            (
+                "[daemon]\ncontrol-timeout = '0s'\n",
+                "/etc/bantam/bantam.toml:2: daemon.control-timeout: must be longer than 0",
+            ),
+            (
+                "[daemon]\ndbpurgeage = '30x'\n",
+                "/etc/bantam/bantam.toml:2: daemon.dbpurgeage: \"30x\": unknown unit \"x\" (use s, m, h, d, w)",
+            ),
+            (
+                "[daemon]\nmax-tracked = -1\n",
+                "/etc/bantam/bantam.toml:2: daemon.max-tracked: -1: must be at least 1",
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(daemon(text).unwrap_err(), want);
+        }
+    }
+
+    #[test]
+    fn manual_bans_wider_than_the_limit_need_force() {
+        let d = DaemonSettings::default();
+        let force = |net: &str| d.manual_ban_needs_force(&net.parse().unwrap());
+        assert!(force("198.51.100.0/8"));
+        assert!(!force("198.51.100.0/24"));
+        assert!(!force("198.18.0.0/16"));
+        assert!(force("0.0.0.0/0"));
+        assert!(!force("203.0.113.9"));
+        // 2001::/16; nothing is banned by this test.
+        assert!(force("2001:db8::/16"));
+        assert!(!force("2001:db8::/32"));
+        assert!(!force("2001:db8:1::/48"));
+        assert!(force("::/0"));
+        let wide = daemon("[daemon]\nmanual-ban-widest-v4 = 1\n").unwrap();
+        assert!(wide.manual_ban_needs_force(&"0.0.0.0/0".parse().unwrap()));
+    }
+
+    #[test]
+    fn a_reload_names_what_needs_a_restart() {
+        let old = DaemonSettings::default();
+        let live = daemon(
+            "[daemon]\ndbpurgeage = '1d'\nmax-connections = 2\ncontrol-timeout = 1\n\
+             manual-ban-widest-v4 = 8\nmax-tracked = 10\nhostname = 'h'\n",
+        )
+        .unwrap();
+        assert_eq!(restart_needed(&old, &live), Vec::<&str>::new());
+        let moved = daemon(
+            "[daemon]\nstate-dir = '/srv/bantam'\nsocket = '/run/b.sock'\nbackend = 'dry-run'\n",
+        )
+        .unwrap();
+        assert_eq!(
+            restart_needed(&old, &moved),
+            vec!["state-dir", "socket", "backend"]
+        );
+    }
+}

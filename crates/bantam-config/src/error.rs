@@ -39,3 +39,7 @@ pub(crate) fn line_of(text: &str, offset: usize) -> usize {
         .count()
         + 1
 }
+
+#[cfg(test)]
+#[path = "error_tests.rs"]
+mod tests;

@@ -294,3 +294,7 @@ mod tests {
         assert_eq!(log_zone("Mars/Olympus"), None);
     }
 }
+
+#[cfg(test)]
+#[path = "fail2ban_jails_tests.rs"]
+mod jails_tests;
