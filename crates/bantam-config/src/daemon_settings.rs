@@ -343,6 +343,35 @@ mod tests {
         assert!(wide.manual_ban_needs_force(&"0.0.0.0/0".parse().unwrap()));
     }
 
+    /// The shipped example, with every commented key of `[daemon]` and
+    /// `[defaults]` switched on, says what the defaults are.
+    #[test]
+    fn the_shipped_example_documents_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dist/bantam.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut section = "";
+        let mut out = String::new();
+        for line in text.lines() {
+            if line.starts_with('[') {
+                section = line.split_whitespace().next().unwrap_or("");
+            }
+            let on = line
+                .strip_prefix("# ")
+                .filter(|l| l.starts_with(|c: char| c.is_ascii_lowercase()) && l.contains(" = "))
+                .filter(|_| section == "[daemon]" || section == "[defaults]");
+            out.push_str(on.unwrap_or(line));
+            out.push('\n');
+        }
+        let s = parse(&path, &out).unwrap();
+        let shipped = DaemonSettings {
+            state_dir: s.daemon.state_dir.clone(),
+            socket: s.daemon.socket.clone(),
+            ..DaemonSettings::default()
+        };
+        assert_eq!(s.daemon, shipped);
+        assert!(s.jails[0].norestored);
+    }
+
     #[test]
     fn a_reload_names_what_needs_a_restart() {
         let old = DaemonSettings::default();

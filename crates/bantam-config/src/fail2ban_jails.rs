@@ -5,8 +5,11 @@
 //! What cannot be carried over is said, jail by jail, as a warning the
 //! daemon prints at start: a jail that reads the systemd journal (bantam
 //! reads files, pipes and standard input), a Python action, an `ignoreip`
-//! host name (names are never resolved). A jail whose filter or times are
-//! wrong stops the start, naming the jail and the problem.
+//! host name (names are never resolved), and every option read but not
+//! honoured (`bantime.increment` and friends, `ignorecommand`, … see
+//! `fail2ban_unhonoured`). A jail whose filter, times or log paths are
+//! wrong stops the start, naming the jail (or file, section and key) and
+//! the problem.
 
 use std::path::Path;
 use std::time::Duration;
