@@ -112,10 +112,10 @@ impl DaemonSettings {
 /// Live: `dbpurgeage` (read at each purge), `max-connections` and
 /// `control-timeout` (read per accepted connection), the manual ban limits
 /// (read per request), `hostname` (read per notification), `max-tracked`
-/// (a cap: a new tracker takes it, a kept one can be trimmed to it, and
-/// nothing is lost but the oldest half-counted sources, which the cap
-/// exists to drop anyway), `fail2ban-config` and `fail2ban-actions` (they
-/// shape jails, and a reload rebuilds the jails).
+/// (a cap: a new tracker takes it; a tracker kept across the reload must
+/// be trimmed to it, losing only the oldest half-counted sources, which is
+/// what the cap exists to drop), `fail2ban-config` and `fail2ban-actions`
+/// (they shape jails, and a reload rebuilds the jails).
 pub fn restart_needed(old: &DaemonSettings, new: &DaemonSettings) -> Vec<&'static str> {
     let mut keys = Vec::new();
     if old.state_dir != new.state_dir {
