@@ -5,12 +5,13 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// The file could not be read.
-    #[error("{}: cannot read: {source}", path.display())]
+    /// The file could not be read. The I/O error is printed here and not
+    /// returned by `source()`: the daemon logs errors with `{}` and the CLI
+    /// with the whole chain, and both must show the cause exactly once.
+    #[error("{}: cannot read: {error}", path.display())]
     Read {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A value is wrong (or the TOML is malformed). `line` is 1-based.
     #[error("{}:{line}: {key}: {message}", path.display())]
@@ -38,3 +39,7 @@ pub(crate) fn line_of(text: &str, offset: usize) -> usize {
         .count()
         + 1
 }
+
+#[cfg(test)]
+#[path = "error_tests.rs"]
+mod tests;

@@ -5,8 +5,11 @@
 //! What cannot be carried over is said, jail by jail, as a warning the
 //! daemon prints at start: a jail that reads the systemd journal (bantam
 //! reads files, pipes and standard input), a Python action, an `ignoreip`
-//! host name (names are never resolved). A jail whose filter or times are
-//! wrong stops the start, naming the jail and the problem.
+//! host name (names are never resolved), and every option read but not
+//! honoured (`bantime.increment` and friends, `ignorecommand`, … see
+//! `fail2ban_unhonoured`). A jail whose filter, times or log paths are
+//! wrong stops the start, naming the jail (or file, section and key) and
+//! the problem.
 
 use std::path::Path;
 use std::time::Duration;
@@ -18,8 +21,10 @@ use jiff::tz::{Offset, TimeZone};
 use crate::duration::BanTime;
 use crate::error::ConfigError;
 use crate::fail2ban::action::is_firewall_action;
-use crate::fail2ban::jail::F2bJail;
+use crate::fail2ban::jail::{as_bool, F2bJail};
 use crate::fail2ban::{F2bActionDef, Fail2banTree};
+use crate::fail2ban_unhonoured;
+use crate::logpath::Origin;
 use crate::settings::{Fail2banActions, JailSettings, Settings};
 
 /// fail2ban's defaults when jail.conf leaves a value out.
@@ -38,11 +43,15 @@ pub fn fail2ban_jails(
         warnings.push(format!("fail2ban jail {jail} not run: {why}"));
     }
     let mut jails = Vec::new();
+    let mut converted = Vec::new();
+    let own = crate::own_addresses::own_addresses();
     for jail in tree.jails() {
-        if let Some(settings) = jail_settings(jail, mode, &mut warnings)? {
+        if let Some(settings) = jail_settings(jail, mode, &own, &mut warnings)? {
             jails.push(settings);
+            converted.push(jail);
         }
     }
+    warnings.extend(fail2ban_unhonoured::default_warnings(&converted));
     Ok((jails, warnings))
 }
 
@@ -63,9 +72,10 @@ pub fn load_with_fail2ban(
         settings.daemon.fail2ban_config = Some(dir.to_owned());
     }
     let Some(dir) = settings.daemon.fail2ban_config.clone() else {
-        return Ok((settings, Vec::new()));
+        let warnings = missing_logpaths(&settings);
+        return Ok((settings, warnings));
     };
-    let (jails, warnings) = fail2ban_jails(&dir, settings.daemon.fail2ban_actions)?;
+    let (jails, mut warnings) = fail2ban_jails(&dir, settings.daemon.fail2ban_actions)?;
     for jail in jails {
         if settings.jails.iter().any(|j| j.name == jail.name) {
             return Err(ConfigError::Fail2ban(format!(
@@ -76,7 +86,18 @@ pub fn load_with_fail2ban(
         }
         settings.jails.push(jail);
     }
+    warnings.extend(missing_logpaths(&settings));
     Ok((settings, warnings))
+}
+
+/// A log that does not exist yet is waited for, but said at every start
+/// and reload: a typo in a path would otherwise look like a quiet log.
+fn missing_logpaths(settings: &Settings) -> Vec<String> {
+    settings
+        .jails
+        .iter()
+        .flat_map(|j| j.missing_logpaths())
+        .collect()
 }
 
 fn invalid(jail: &F2bJail, message: String) -> ConfigError {
@@ -86,6 +107,7 @@ fn invalid(jail: &F2bJail, message: String) -> ConfigError {
 fn jail_settings(
     jail: &F2bJail,
     mode: Fail2banActions,
+    own: &[Subnet],
     warnings: &mut Vec<String>,
 ) -> Result<Option<JailSettings>, ConfigError> {
     if jail.backend.starts_with("systemd") {
@@ -99,6 +121,8 @@ fn jail_settings(
         warnings.push(format!("fail2ban jail {}: no logpath; not run", jail.name));
         return Ok(None);
     }
+    let (logpath, logpath_origin) = logpaths(jail, warnings)?;
+    warnings.extend(fail2ban_unhonoured::warnings(jail));
     let Some(def) = &jail.filter_def else {
         return Err(invalid(jail, "no filter".into()));
     };
@@ -131,6 +155,11 @@ fn jail_settings(
         .map_err(|e| invalid(jail, format!("bantime: {e}")))?
         .unwrap_or(BanTime::For(BANTIME));
     let mut ignoreip = Vec::new();
+    // fail2ban's `ignoreself` (default true): this host's own addresses,
+    // as they are now (a reload sees new ones).
+    if jail.options.get("ignoreself").is_none_or(|v| as_bool(v)) {
+        ignoreip.extend_from_slice(own);
+    }
     for text in &jail.ignoreip {
         match text.parse::<Subnet>() {
             Ok(net) => ignoreip.push(net),
@@ -154,18 +183,66 @@ fn jail_settings(
             Some(def) => actions.push(def.clone()),
         }
     }
+    // fail2ban skips each `norestored` action for a restored ban; the jail
+    // as a whole does when all of its actions do.
+    let norestored = !actions.is_empty() && actions.iter().all(F2bActionDef::norestored);
     Ok(Some(JailSettings {
         name: jail.name.clone(),
         filter: AnyFilterSpec::Fail2ban(spec),
         zone,
-        logpath: jail.logpath.clone(),
+        logpath,
+        logpath_origin,
         maxretry: jail.maxretry.unwrap_or(MAXRETRY),
         findtime,
         bantime,
         ignoreip,
         actions,
         native_ban: replaced,
+        norestored,
     }))
+}
+
+/// The jail's log paths, checked, with their origin. A relative path is
+/// refused: fail2ban resolves it against its server's working directory,
+/// which bantam cannot know, and guessing would watch another file.
+/// fail2ban's ` head`/` tail` suffix is taken off; `tail` (start at the
+/// end of the file) is not honoured, and said so.
+fn logpaths(
+    jail: &F2bJail,
+    warnings: &mut Vec<String>,
+) -> Result<(Vec<String>, Vec<Origin>), ConfigError> {
+    let origin = jail
+        .origins
+        .get("logpath")
+        .cloned()
+        .unwrap_or_else(|| Origin::Fail2ban {
+            path: "jail.conf".into(),
+            section: jail.name.clone(),
+            key: "logpath".into(),
+        });
+    let bad = |message: String| ConfigError::Fail2ban(format!("{origin}: {message}"));
+    let mut paths = Vec::new();
+    for line in &jail.logpath {
+        let (path, option) = match line.rsplit_once(char::is_whitespace) {
+            Some((p, o)) if o.eq_ignore_ascii_case("tail") || o.eq_ignore_ascii_case("head") => {
+                (p.trim_end(), Some(o.to_lowercase()))
+            }
+            _ => (line.as_str(), None),
+        };
+        if option.as_deref() == Some("tail") {
+            warnings.push(format!(
+                "fail2ban jail {}: {origin}: \"tail\" on {path} is ignored: bantam reads a new log from its start (failures older than findtime do not count)",
+                jail.name
+            ));
+        }
+        crate::logpath::check(path).map_err(bad)?;
+        if !path.starts_with('/') {
+            return Err(bad(format!("{path} is not an absolute path")));
+        }
+        paths.push(path.to_owned());
+    }
+    let origins = vec![origin; paths.len()];
+    Ok((paths, origins))
 }
 
 /// fail2ban's `logtimezone`: a zone name, `UTC`, or `UTC+HHMM`/`UTC-HH:MM`.
@@ -220,3 +297,7 @@ mod tests {
         assert_eq!(log_zone("Mars/Olympus"), None);
     }
 }
+
+#[cfg(test)]
+#[path = "fail2ban_jails_tests.rs"]
+mod jails_tests;

@@ -11,16 +11,22 @@
 //! user reads a bantam config without a manual. Every error names the file,
 //! the line and the key.
 
+pub mod daemon_settings;
 pub mod duration;
 pub mod error;
 pub mod fail2ban;
 pub mod fail2ban_jails;
+mod fail2ban_unhonoured;
+pub mod logpath;
 pub mod options;
+mod own_addresses;
 pub mod settings;
 
+pub use daemon_settings::restart_needed;
 pub use duration::BanTime;
 pub use error::ConfigError;
 pub use fail2ban_jails::load_with_fail2ban;
+pub use logpath::Origin;
 pub use settings::{
     builtin_default, load, parse, BackendKind, DaemonSettings, Fail2banActions, JailSettings,
     Settings,

@@ -48,6 +48,21 @@ pub struct DaemonOptions {
     /// in bantam's own nftables sets instead, and runs only their other
     /// actions (mail, webhooks) as commands.
     pub fail2ban_actions: Option<Spanned<String>>,
+    /// Ban history older than this is purged from the database (fail2ban's
+    /// name; default `30d`). Active bans are never purged.
+    pub dbpurgeage: Option<Spanned<DurationValue>>,
+    /// The widest IPv4 network `bantam ban` accepts without `--force`, as
+    /// a prefix length (default 16: a /24 is accepted, a /8 refused).
+    /// 1 to 32; a /0 always needs `--force`.
+    pub manual_ban_widest_v4: Option<Spanned<i64>>,
+    /// The same for IPv6 (default 32), 1 to 128.
+    pub manual_ban_widest_v6: Option<Spanned<i64>>,
+    /// Control socket connections served at once (default 64); the next
+    /// waits, so a stuck client cannot exhaust the daemon's descriptors.
+    pub max_connections: Option<Spanned<i64>>,
+    /// How long a control connection may stay silent (default `10s`)
+    /// before the daemon closes it.
+    pub control_timeout: Option<Spanned<DurationValue>>,
 }
 
 /// A number of seconds, or a duration string such as `10m` or `1d12h`.
@@ -93,7 +108,11 @@ pub struct JailOptions {
     pub failregex: Option<Vec<Spanned<String>>>,
     /// Ignore rules written in the jail; added to the filter's.
     pub ignoreregex: Option<Vec<Spanned<String>>>,
-    /// Log files and globs to watch.
+    /// Log files and globs to watch (or `-`, standard input). A relative
+    /// path is relative to this file's directory, like filter files: never
+    /// to the daemon's working directory, which differs between a shell and
+    /// systemd. A path that does not exist yet is waited for (with a
+    /// warning); a directory, an empty path or a NUL byte is an error.
     pub logpath: Option<Spanned<OneOrMany>>,
     /// Failures within `findtime` that earn a ban.
     pub maxretry: Option<Spanned<i64>>,
@@ -107,6 +126,10 @@ pub struct JailOptions {
     pub logtimezone: Option<Spanned<String>>,
     /// Pin the date format: auto, none, syslog, asctime, iso8601, clf, epoch, epoch-ms.
     pub datepattern: Option<Spanned<String>>,
+    /// On restart, put this jail's restored bans back in the firewall but
+    /// do not run its actions (mail, webhooks) for them again (fail2ban's
+    /// `norestored`; default false).
+    pub norestored: Option<bool>,
 }
 
 impl JailOptions {
@@ -127,6 +150,7 @@ impl JailOptions {
             ignoreip: self.ignoreip.or(d.ignoreip),
             logtimezone: self.logtimezone.or(d.logtimezone),
             datepattern: self.datepattern.or(d.datepattern),
+            norestored: self.norestored.or(d.norestored),
         }
     }
 }

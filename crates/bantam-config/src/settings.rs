@@ -2,7 +2,7 @@
 //! into settings whose every value has been checked. Code that receives a
 //! [`Settings`] never validates anything again.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use bantam_filter::date::{DateFormat, DatePattern};
@@ -10,10 +10,15 @@ use bantam_filter::{shipped, AnyFilterSpec, Definition, Filter, FilterSpec, Rule
 use jiff::tz::TimeZone;
 use toml::Spanned;
 
+pub use crate::daemon_settings::{
+    BackendKind, DaemonSettings, Fail2banActions, DEFAULT_MAX_TRACKED, DEFAULT_SOCKET,
+    DEFAULT_STATE_DIR,
+};
 use crate::duration::{parse_bantime, parse_duration, BanTime};
 use crate::error::{line_of, ConfigError};
 use crate::fail2ban::F2bActionDef;
-use crate::options::{DurationValue, JailOptions, Options};
+use crate::logpath::Origin;
+use crate::options::{DurationValue, JailOptions, OneOrMany, Options};
 use bantam_filter::fail2ban::{F2bFilter, F2bFilterSpec};
 
 /// Everything the daemon needs, validated.
@@ -21,36 +26,6 @@ use bantam_filter::fail2ban::{F2bFilter, F2bFilterSpec};
 pub struct Settings {
     pub daemon: DaemonSettings,
     pub jails: Vec<JailSettings>,
-}
-
-/// Which firewall backend to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BackendKind {
-    Nftables,
-    DryRun,
-}
-
-#[derive(Debug, Clone)]
-pub struct DaemonSettings {
-    pub state_dir: PathBuf,
-    pub socket: PathBuf,
-    pub max_tracked: usize,
-    pub backend: BackendKind,
-    pub hostname: Option<String>,
-    /// fail2ban configuration directory whose enabled jails also run.
-    pub fail2ban_config: Option<PathBuf>,
-    pub fail2ban_actions: Fail2banActions,
-}
-
-/// How jails from a fail2ban configuration ban (see the `fail2ban-actions`
-/// option).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Fail2banActions {
-    /// Run their `action.d` commands, as fail2ban does.
-    #[default]
-    Commands,
-    /// Firewall actions are carried by bantam's nftables backend.
-    Native,
 }
 
 #[derive(Debug, Clone)]
@@ -61,7 +36,14 @@ pub struct JailSettings {
     pub filter: AnyFilterSpec,
     /// Where dates without an offset are read in.
     pub zone: TimeZone,
+    /// Log files, globs, FIFOs or `-` (standard input), checked: none is
+    /// empty, a directory or holds a NUL; a relative one in bantam's TOML
+    /// has been made absolute. One may not exist yet (see
+    /// [`JailSettings::missing_logpaths`]).
     pub logpath: Vec<String>,
+    /// Where each of `logpath` was written (same length and order; see
+    /// [`JailSettings::logpaths`]).
+    pub logpath_origin: Vec<Origin>,
     pub maxretry: u32,
     pub findtime: Duration,
     pub bantime: BanTime,
@@ -72,11 +54,13 @@ pub struct JailSettings {
     /// (always for native jails; for fail2ban jails, see
     /// [`Fail2banActions`]).
     pub native_ban: bool,
+    /// On restart, restored bans go back in the firewall but the jail's
+    /// actions are not run for them. For a fail2ban jail: every one of its
+    /// actions says `norestored` (see [`F2bActionDef::norestored`] for the
+    /// per-action answer).
+    pub norestored: bool,
 }
 
-pub const DEFAULT_STATE_DIR: &str = "/var/lib/bantam";
-pub const DEFAULT_SOCKET: &str = "/run/bantam/bantam.sock";
-pub const DEFAULT_MAX_TRACKED: usize = 100_000;
 const DEFAULT_MAXRETRY: u32 = 5;
 const DEFAULT_FINDTIME: Duration = Duration::from_secs(600);
 const DEFAULT_BANTIME: BanTime = BanTime::For(Duration::from_secs(600));
@@ -86,9 +70,9 @@ pub const SSHD_LOGS: &[&str] = &["/var/log/auth.log", "/var/log/secure"];
 
 /// Reads and resolves a configuration file.
 pub fn load(path: &Path) -> Result<Settings, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
         path: path.to_owned(),
-        source,
+        error,
     })?;
     parse(path, &text)
 }
@@ -117,8 +101,8 @@ pub fn builtin_default() -> Result<Settings, ConfigError> {
     parse(Path::new("(built-in default)"), &text)
 }
 
-struct Cx<'a> {
-    path: &'a Path,
+pub(crate) struct Cx<'a> {
+    pub(crate) path: &'a Path,
     text: &'a str,
 }
 
@@ -132,74 +116,34 @@ impl Cx<'_> {
         }
     }
 
-    fn err<T>(&self, value: &Spanned<T>, key: &str, message: String) -> ConfigError {
+    pub(crate) fn err<T>(&self, value: &Spanned<T>, key: &str, message: String) -> ConfigError {
         self.err_at(line_of(self.text, value.span().start), key, message)
     }
 
     fn resolve(&self, options: Options) -> Result<Settings, ConfigError> {
-        let d = options.daemon;
-        let max_tracked = match d.max_tracked {
-            None => DEFAULT_MAX_TRACKED,
-            Some(v) if *v.get_ref() >= 1 => *v.get_ref() as usize,
-            Some(v) => return Err(self.err(&v, "daemon.max-tracked", "must be at least 1".into())),
-        };
-        let backend = match d.backend {
-            None => BackendKind::Nftables,
-            Some(v) => match v.get_ref().as_str() {
-                "nftables" => BackendKind::Nftables,
-                "dry-run" => BackendKind::DryRun,
-                other => {
-                    return Err(self.err(
-                        &v,
-                        "daemon.backend",
-                        format!("unknown backend {other:?} (nftables, dry-run)"),
-                    ))
-                }
-            },
-        };
-        let daemon = DaemonSettings {
-            state_dir: d
-                .state_dir
-                .map_or_else(|| DEFAULT_STATE_DIR.into(), |s| s.into_inner().into()),
-            socket: d
-                .socket
-                .map_or_else(|| DEFAULT_SOCKET.into(), |s| s.into_inner().into()),
-            max_tracked,
-            backend,
-            hostname: d.hostname,
-            fail2ban_config: d.fail2ban_config.map(|p| {
-                // Relative to the file that names it, like filter files.
-                let dir = self.path.parent().unwrap_or(Path::new("."));
-                dir.join(p.into_inner())
-            }),
-            fail2ban_actions: match d.fail2ban_actions {
-                None => Fail2banActions::Commands,
-                Some(v) => match v.get_ref().as_str() {
-                    "commands" => Fail2banActions::Commands,
-                    "native" => Fail2banActions::Native,
-                    other => {
-                        return Err(self.err(
-                            &v,
-                            "daemon.fail2ban-actions",
-                            format!("unknown value {other:?} (commands, native)"),
-                        ))
-                    }
-                },
-            },
-        };
+        let daemon = self.daemon(options.daemon)?;
         let mut jails = Vec::new();
         for (name, jail) in options.jails {
             let line = line_of(self.text, jail.span().start);
+            let inherited = jail.get_ref().logpath.is_none();
             let merged = jail.into_inner().merged_with(&options.defaults);
             if merged.enabled == Some(false) {
                 continue;
             }
-            jails.push(self.jail(&name, line, merged)?);
+            let logpath_key = match inherited {
+                true => "defaults.logpath".to_owned(),
+                false => format!("jails.{name}.logpath"),
+            };
+            jails.push(self.jail(&name, line, &logpath_key, merged)?);
         }
         Ok(Settings { daemon, jails })
     }
 
-    fn duration(&self, value: &Spanned<DurationValue>, key: &str) -> Result<Duration, ConfigError> {
+    pub(crate) fn duration(
+        &self,
+        value: &Spanned<DurationValue>,
+        key: &str,
+    ) -> Result<Duration, ConfigError> {
         match value.get_ref() {
             DurationValue::Seconds(n) if *n >= 0 => Ok(Duration::from_secs(*n as u64)),
             DurationValue::Seconds(n) => {
@@ -224,7 +168,13 @@ impl Cx<'_> {
         }
     }
 
-    fn jail(&self, name: &str, line: usize, o: JailOptions) -> Result<JailSettings, ConfigError> {
+    fn jail(
+        &self,
+        name: &str,
+        line: usize,
+        logpath_key: &str,
+        o: JailOptions,
+    ) -> Result<JailSettings, ConfigError> {
         let key = |k: &str| format!("jails.{name}.{k}");
         let zone = match &o.logtimezone {
             None => TimeZone::try_system().unwrap_or(TimeZone::UTC),
@@ -240,22 +190,14 @@ impl Cx<'_> {
             Some(path) => AnyFilterSpec::Fail2ban(self.fail2ban_filter(name, path, &o, &zone)?),
             None => AnyFilterSpec::Native(self.filter(name, line, &o, zone.clone())?),
         };
-        let logpath = match o.logpath {
-            Some(p) => {
-                let paths = p.get_ref().clone().into_vec();
-                if paths.is_empty() {
-                    return Err(self.err(&p, &key("logpath"), "no paths given".into()));
-                }
-                paths
-            }
-            None => {
-                return Err(self.err_at(
-                    line,
-                    &key("logpath"),
-                    "missing: which logs should this jail read?".into(),
-                ))
-            }
+        let Some(logpath) = &o.logpath else {
+            return Err(self.err_at(
+                line,
+                &key("logpath"),
+                "missing: which logs should this jail read?".into(),
+            ));
         };
+        let (logpath, logpath_origin) = self.logpath(logpath, logpath_key)?;
         let maxretry = match &o.maxretry {
             None => DEFAULT_MAXRETRY,
             Some(v) if (1..=1_000_000).contains(v.get_ref()) => *v.get_ref() as u32,
@@ -296,13 +238,52 @@ impl Cx<'_> {
             filter,
             zone,
             logpath,
+            logpath_origin,
             maxretry,
             findtime,
             bantime,
             ignoreip,
             actions: Vec::new(),
             native_ban: true,
+            norestored: o.norestored.unwrap_or(false),
         })
+    }
+
+    /// The checked paths, relative ones anchored at this file's directory
+    /// (made absolute, so a later change of working directory cannot move
+    /// them), each with its origin.
+    fn logpath(
+        &self,
+        value: &Spanned<OneOrMany>,
+        key: &str,
+    ) -> Result<(Vec<String>, Vec<Origin>), ConfigError> {
+        let paths = value.get_ref().clone().into_vec();
+        if paths.is_empty() {
+            return Err(self.err(value, key, "no paths given".into()));
+        }
+        let origin = Origin::Toml {
+            path: self.path.to_owned(),
+            line: line_of(self.text, value.span().start),
+            key: key.to_owned(),
+        };
+        let mut out = Vec::new();
+        for path in paths {
+            crate::logpath::check(&path).map_err(|m| self.err(value, key, m))?;
+            let anchored = match path == "-" || Path::new(&path).is_absolute() {
+                true => path,
+                false => {
+                    let joined = self.path.parent().unwrap_or(Path::new(".")).join(&path);
+                    let absolute = std::path::absolute(&joined).unwrap_or(joined);
+                    let text = absolute.to_string_lossy().into_owned();
+                    // Anchoring may make `.` a directory: check again.
+                    crate::logpath::check(&text).map_err(|m| self.err(value, key, m))?;
+                    text
+                }
+            };
+            out.push(anchored);
+        }
+        let origins = vec![origin; out.len()];
+        Ok((out, origins))
     }
 
     /// `fail2ban-filter = "…/filter.d/NAME.conf"`: read as fail2ban reads it

@@ -1,3 +1,5 @@
+use std::path::PathBuf;
+
 use super::*;
 
 fn parse_str(text: &str) -> Result<Settings, ConfigError> {
@@ -110,4 +112,86 @@ fn errors_name_file_line_and_key() {
     );
     let e = err("[jails.sshd\n");
     assert!(e.starts_with("/etc/bantam/bantam.toml:1: toml:"), "{e}");
+}
+
+#[test]
+fn logpaths_that_can_never_work_are_errors() {
+    let dir = std::env::temp_dir();
+    let e = err(&format!(
+        "[jails.a]\nfilter='sshd'\nlogpath=['{}']\n",
+        dir.display()
+    ));
+    assert!(
+        e.starts_with(&format!(
+            "/etc/bantam/bantam.toml:3: jails.a.logpath: {} is a directory",
+            dir.display()
+        )),
+        "{e}"
+    );
+    let e = err("[jails.a]\nfilter='sshd'\n\nlogpath=[\"/var/log/a\\u0000b\"]\n");
+    assert!(
+        e.starts_with(
+            "/etc/bantam/bantam.toml:4: jails.a.logpath: \"/var/log/a\\0b\" contains a NUL byte"
+        ),
+        "{e}"
+    );
+    let e = err("[jails.a]\nfilter='sshd'\nlogpath=['/x', ' ']\n");
+    assert_eq!(e, "/etc/bantam/bantam.toml:3: jails.a.logpath: empty path");
+    let e = err("[jails.a]\nfilter='sshd'\nlogpath=''\n");
+    assert_eq!(
+        e,
+        "/etc/bantam/bantam.toml:3: jails.a.logpath: no paths given"
+    );
+    let e = err("[defaults]\nlogpath=['/var/log/']\n[jails.a]\nfilter='sshd'\n");
+    assert!(
+        e.starts_with("/etc/bantam/bantam.toml:2: defaults.logpath: /var/log/ is a directory"),
+        "{e}"
+    );
+}
+
+#[test]
+fn logpaths_know_where_they_were_written() {
+    let s = parse_str(
+        "[defaults]\nlogpath = '/var/log/all.log'\n[jails.a]\nfilter='sshd'\n\
+         [jails.b]\nfilter='sshd'\nlogpath = ['auth.log', '-', 'app/*.log']\n",
+    )
+    .unwrap();
+    let a = &s.jails[0];
+    assert_eq!(a.logpath, vec!["/var/log/all.log"]);
+    assert_eq!(
+        a.logpath_origin[0].to_string(),
+        "/etc/bantam/bantam.toml:2: defaults.logpath"
+    );
+    let b = &s.jails[1];
+    // Relative to the file, never to the daemon's working directory.
+    assert_eq!(
+        b.logpath,
+        vec!["/etc/bantam/auth.log", "-", "/etc/bantam/app/*.log"]
+    );
+    let origins: Vec<String> = b.logpaths().map(|(_, o)| o.to_string()).collect();
+    assert_eq!(
+        origins,
+        vec!["/etc/bantam/bantam.toml:7: jails.b.logpath"; 3]
+    );
+    let missing = b.missing_logpaths();
+    assert_eq!(
+        missing,
+        vec![
+            "/etc/bantam/bantam.toml:7: jails.b.logpath: /etc/bantam/auth.log does not exist (yet); waiting for it",
+            "/etc/bantam/bantam.toml:7: jails.b.logpath: /etc/bantam/app/*.log: directory /etc/bantam/app does not exist (yet); waiting for it",
+        ]
+    );
+}
+
+#[test]
+fn norestored_per_jail_and_from_defaults() {
+    let s = parse_str(
+        "[defaults]\nnorestored = true\n[jails.a]\nfilter='sshd'\nlogpath='/x'\n\
+         [jails.b]\nfilter='sshd'\nlogpath='/x'\nnorestored = false\n",
+    )
+    .unwrap();
+    assert!(s.jails[0].norestored);
+    assert!(!s.jails[1].norestored);
+    let s = parse_str("[jails.a]\nfilter='sshd'\nlogpath='/x'\n").unwrap();
+    assert!(!s.jails[0].norestored, "default");
 }

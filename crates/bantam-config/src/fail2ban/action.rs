@@ -73,6 +73,19 @@ pub struct F2bActionDef {
     pub init_raw: BTreeMap<String, String>,
 }
 
+impl F2bActionDef {
+    /// Whether fail2ban skips this action for a ban restored at start
+    /// (`norestored = 1`: shipped in the `[Definition]` of the mail and
+    /// report actions; an `[Init]` value or use-line parameter also counts).
+    pub fn norestored(&self) -> bool {
+        let value = self
+            .commands
+            .get("norestored")
+            .or_else(|| self.init.get("norestored"));
+        value.is_some_and(|v| super::jail::as_bool(v))
+    }
+}
+
 /// Resolves `action.d/NAME` for the jail `jail_name` whose resolved
 /// options are `jail_opts`.
 pub(crate) fn resolve(

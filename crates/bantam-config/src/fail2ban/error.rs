@@ -7,12 +7,13 @@ use std::path::PathBuf;
 /// Everything that can go wrong reading a fail2ban configuration tree.
 #[derive(Debug, thiserror::Error)]
 pub enum Fail2banError {
-    /// A file exists but could not be read.
-    #[error("{}: cannot read: {source}", path.display())]
+    /// A file exists but could not be read. The I/O error is printed, not
+    /// returned by `source()`, so that it appears once however the error
+    /// is shown (see `ConfigError::Read`).
+    #[error("{}: cannot read: {error}", path.display())]
     Read {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The INI text itself is malformed (fail2ban refuses these too).
     #[error("{}:{line}: {message}", path.display())]

@@ -10,7 +10,7 @@
 //!    action of the `action` list resolved with the jail's options.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::action::{self, ActionUse, F2bActionDef};
@@ -20,6 +20,7 @@ use super::layers::Layered;
 use super::optmap::OptMap;
 use super::params;
 use crate::duration::{parse_bantime, parse_duration, BanTime};
+use crate::logpath::Origin;
 
 /// How a jail names its filter: `sshd[mode=aggressive]`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -66,6 +67,9 @@ pub struct F2bJail {
     /// Every option of the jail's section (and `[DEFAULT]`) that resolves,
     /// by name: everything the fields above do not cover.
     pub options: BTreeMap<String, String>,
+    /// Where each of `options` was written: the file and section (the
+    /// jail's or `DEFAULT`) of the value that won.
+    pub origins: BTreeMap<String, Origin>,
     /// The options as fail2ban hands them to filters and actions.
     pub(crate) resolved: OptMap,
 }
@@ -132,9 +136,12 @@ const SECOND_PASS: &[(&str, Kind, Option<&str>)] = &[
     ("journalmatch", Kind::Text, None),
 ];
 
-/// Python's truth words for `enabled = …`.
-fn as_bool(v: &str) -> bool {
-    matches!(v.to_lowercase().as_str(), "1" | "on" | "true" | "yes")
+/// Python's truth words for `enabled = …` (and every boolean option).
+pub(crate) fn as_bool(v: &str) -> bool {
+    matches!(
+        v.trim().to_lowercase().as_str(),
+        "1" | "on" | "true" | "yes"
+    )
 }
 
 /// Reads `keys` of the jail section the way fail2ban's `getOptions` does,
@@ -173,16 +180,36 @@ fn to_pairs(map: &OptMap) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Where option `key` of `jail` was written: the file and section (the
+/// jail's, else `DEFAULT`); the main file when neither says (a value the
+/// reader set itself).
+fn located(cfg: &Layered, jail: &str, key: &str) -> (PathBuf, String) {
+    let file_of = |e: &super::optmap::Entry| e.file.as_ref().map(|f| f.to_path_buf());
+    let (path, section) = match cfg.section(jail).and_then(|s| s.entry(key)) {
+        Some(e) => (file_of(e), jail),
+        None => match cfg.defaults.entry(key) {
+            Some(e) => (file_of(e), "DEFAULT"),
+            None => (None, jail),
+        },
+    };
+    (path.unwrap_or_else(|| cfg.main_file()), section.to_owned())
+}
+
+fn origin(cfg: &Layered, jail: &str, key: &str) -> Origin {
+    let (path, section) = located(cfg, jail, key);
+    Origin::Fail2ban {
+        path,
+        section,
+        key: key.to_owned(),
+    }
+}
+
 /// A jail that fail2ban would skip ("wrong configuration").
 fn jail_error(cfg: &Layered, jail: &str, key: &str, message: String) -> Fail2banError {
-    let path = cfg
-        .section(jail)
-        .and_then(|s| s.entry(key))
-        .and_then(|e| e.file.as_ref().map(|f| f.to_path_buf()))
-        .unwrap_or_else(|| cfg.main_file());
+    let (path, section) = located(cfg, jail, key);
     Fail2banError::Value {
         path,
-        section: jail.to_owned(),
+        section,
         key: key.to_owned(),
         message,
     }
@@ -259,6 +286,7 @@ pub(crate) fn read_jail(
 
     let extra = |key: &str| cfg.get(name, key, &OptMap::new()).ok().flatten();
     let mut options = BTreeMap::new();
+    let mut origins = BTreeMap::new();
     if let Some(section) = cfg.section(name) {
         let keys: Vec<&str> = section.keys().chain(cfg.defaults.keys()).collect();
         for key in keys {
@@ -267,6 +295,7 @@ pub(crate) fn read_jail(
             }
             if let Some(v) = extra(key) {
                 options.insert(key.to_owned(), v);
+                origins.insert(key.to_owned(), origin(cfg, name, key));
             }
         }
     }
@@ -330,6 +359,7 @@ pub(crate) fn read_jail(
         usedns: text("usedns"),
         mode,
         options,
+        origins,
         resolved: opts,
     }))
 }

@@ -189,9 +189,9 @@ impl Reader {
             return Ok(hit.clone());
         }
         let parsed = if path.is_file() {
-            let text = std::fs::read(path).map_err(|source| Fail2banError::Read {
+            let text = std::fs::read(path).map_err(|error| Fail2banError::Read {
                 path: path.to_path_buf(),
-                source,
+                error,
             })?;
             let text = String::from_utf8_lossy(&text);
             let origin: Arc<Path> = Arc::from(path);
