@@ -47,11 +47,6 @@ use crate::recorder::Recorder;
 use crate::sources::{wanted, Readers, SourceHealth};
 use crate::{log, notify};
 
-/// Control connections served at once; more wait in the kernel's backlog.
-const MAX_CONNECTIONS: usize = 64;
-/// A control client that sends nothing for this long is dropped.
-const CONTROL_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// What reaches the loop.
 pub(crate) enum Event {
     /// Lines from the reader with this id.
@@ -77,6 +72,9 @@ pub struct RunOptions {
     /// The store was just created (or replaced after corruption): the bans
     /// already in our firewall table are adopted, not removed as strays.
     pub adopt_kernel_bans: bool,
+    /// `[daemon]` as the file said at start, before command-line overrides
+    /// (`--socket`, `--dry-run`): what a reload compares the file with.
+    pub daemon_as_loaded: Option<bantam_config::DaemonSettings>,
 }
 
 /// The daemon's state. Build with [`Daemon::new`], drive with [`Daemon::run`].
@@ -123,7 +121,7 @@ impl Daemon {
             jails,
         } = prepared;
         let (events, inbox) = mpsc::channel(1024);
-        let recorder = Recorder::new(store, crate::recorder::DEFAULT_PURGE_AGE);
+        let recorder = Recorder::new(store, settings.daemon.dbpurgeage);
         Daemon {
             settings,
             options,
@@ -157,8 +155,8 @@ impl Daemon {
         let acceptor = tokio::spawn(accept_loop(
             socket,
             self.events.clone(),
-            MAX_CONNECTIONS,
-            CONTROL_TIMEOUT,
+            self.settings.daemon.max_connections,
+            self.settings.daemon.control_timeout,
         ));
         let mut signals = Signals::new()?;
         self.announce_start();

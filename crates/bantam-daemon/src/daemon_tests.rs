@@ -112,14 +112,8 @@ fn harness(jails: &str) -> Harness {
     };
     let mut backend = DryRun::new();
     backend.setup().unwrap();
-    let daemon = Daemon::new(
-        settings,
-        options,
-        clock.clone(),
-        Box::new(store),
-        Box::new(backend),
-    )
-    .unwrap();
+    let prepared = Daemon::prepare(settings, options).unwrap();
+    let daemon = Daemon::new(prepared, clock.clone(), Box::new(store), Box::new(backend));
     Harness {
         daemon,
         clock,

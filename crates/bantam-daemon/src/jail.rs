@@ -87,7 +87,7 @@ impl Jail {
     /// Whether restored bans skip this jail's actions (fail2ban's
     /// `norestored`: no second mail for a ban already announced).
     pub fn norestored(&self) -> bool {
-        false
+        self.settings.norestored
     }
 
     pub fn has_actions(&self) -> bool {

@@ -33,9 +33,6 @@ const FIRST_RETRY: Duration = Duration::from_secs(1);
 const LAST_RETRY: Duration = Duration::from_secs(30);
 /// How often, at most, old history is purged (on the way of other work,
 /// never by a timer of its own).
-/// fail2ban's `dbpurgeage` default: a day's worth of escalation history
-/// is kept for a month.
-pub(crate) const DEFAULT_PURGE_AGE: Duration = Duration::from_secs(30 * 86_400);
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
 
 /// Why the store is not taking writes, and since when.

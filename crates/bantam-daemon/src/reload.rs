@@ -16,6 +16,8 @@
 
 use std::collections::HashMap;
 
+use bantam_config::DaemonSettings;
+
 use crate::daemon::{build_jails, Daemon};
 use crate::error::DaemonError;
 use crate::jail::Jail;
@@ -54,9 +56,16 @@ impl Daemon {
         for warning in &warnings {
             log::warn(warning);
         }
-        let restart = self.daemon_changes(&settings.daemon);
-        settings.daemon = self.settings.daemon.clone();
-        self.carry_over(&mut jails);
+        let loaded = self
+            .options
+            .daemon_as_loaded
+            .as_ref()
+            .unwrap_or(&self.settings.daemon);
+        let restart = bantam_config::restart_needed(loaded, &settings.daemon);
+        keep_running_values(&self.settings.daemon, &mut settings.daemon);
+        self.recorder.set_purge_age(settings.daemon.dbpurgeage);
+        let same_capacity = settings.daemon.max_tracked == self.settings.daemon.max_tracked;
+        self.carry_over(&mut jails, same_capacity);
         self.jails = jails;
         self.filters.clear();
         self.settings = settings;
@@ -72,7 +81,7 @@ impl Daemon {
     }
 
     /// What the old jails hand to the new ones of the same name.
-    fn carry_over(&mut self, jails: &mut [Jail]) {
+    fn carry_over(&mut self, jails: &mut [Jail], same_capacity: bool) {
         let mut old: HashMap<String, Jail> = self
             .jails
             .drain(..)
@@ -80,7 +89,7 @@ impl Daemon {
             .collect();
         for jail in jails.iter_mut() {
             match old.remove(jail.name()) {
-                Some(mut previous) => keep_from(&mut previous, jail),
+                Some(mut previous) => keep_from(&mut previous, jail, same_capacity),
                 None => jail.start_actions(),
             }
         }
@@ -88,36 +97,19 @@ impl Daemon {
             gone.stop_actions();
         }
     }
+}
 
-    /// `[daemon]` keys that differ and cannot change while running.
-    fn daemon_changes(&self, new: &bantam_config::DaemonSettings) -> Vec<&'static str> {
-        let old = &self.settings.daemon;
-        let mut changed = Vec::new();
-        if old.socket != new.socket {
-            changed.push("socket");
-        }
-        if old.state_dir != new.state_dir {
-            changed.push("state-dir");
-        }
-        if old.backend != new.backend {
-            changed.push("backend");
-        }
-        if old.max_tracked != new.max_tracked {
-            changed.push("max-tracked");
-        }
-        if old.hostname != new.hostname {
-            changed.push("hostname");
-        }
-        if old.fail2ban_actions != new.fail2ban_actions {
-            changed.push("fail2ban-actions");
-        }
-        changed
-    }
+/// The `[daemon]` keys a reload cannot apply keep their running values in
+/// `new` (they are named as needing a restart); the rest apply now.
+fn keep_running_values(old: &DaemonSettings, new: &mut DaemonSettings) {
+    new.socket = old.socket.clone();
+    new.state_dir = old.state_dir.clone();
+    new.backend = old.backend;
 }
 
 /// Moves counters, tracker and running actions from `previous` to `jail`
 /// where they still mean the same.
-fn keep_from(previous: &mut Jail, jail: &mut Jail) {
+fn keep_from(previous: &mut Jail, jail: &mut Jail, same_capacity: bool) {
     jail.total_banned = previous.total_banned;
     jail.total_failures = previous.total_failures;
     jail.lines_read = previous.lines_read;
@@ -131,6 +123,7 @@ fn keep_from(previous: &mut Jail, jail: &mut Jail) {
     }
     if previous.settings.maxretry == jail.settings.maxretry
         && previous.settings.findtime == jail.settings.findtime
+        && same_capacity
     {
         std::mem::swap(&mut jail.tracker, &mut previous.tracker);
     }

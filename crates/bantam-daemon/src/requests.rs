@@ -89,7 +89,11 @@ impl Daemon {
             };
             if !force {
                 let ignored = self.jails[index].ignores(&target);
-                if let Some(why) = refusal(&target, Widest::default(), ignored, &own) {
+                let widest = Widest {
+                    v4: self.settings.daemon.manual_ban_widest_v4,
+                    v6: self.settings.daemon.manual_ban_widest_v6,
+                };
+                if let Some(why) = refusal(&target, widest, ignored, &own) {
                     return Response::error(format!(
                         "{text}: refused: {why} (use --force if you mean it)"
                     ));

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use bantam_config::{BackendKind, Settings};
+use bantam_config::{BackendKind, DaemonSettings, Settings};
 use bantam_daemon::clock::SystemClock;
 use bantam_daemon::{Daemon, RunOptions};
 use bantam_state::{SqliteStore, Store};
@@ -49,12 +49,13 @@ fn dry_run_socket() -> PathBuf {
 }
 
 pub fn run(args: RunArgs) -> Result<ExitCode> {
-    let settings = settings_for(&args)?;
+    let (settings, daemon_as_loaded) = settings_for(&args)?;
     let options = RunOptions {
         config_path: args.config.clone(),
         fail2ban_config: args.fail2ban_config.clone(),
         dry_run: args.dry_run,
         adopt_kernel_bans: false,
+        daemon_as_loaded: Some(daemon_as_loaded),
     };
     // Everything that can be wrong with the configuration is found before
     // anything changes; then a live instance is refused before the store or
@@ -90,14 +91,15 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The configuration as this run uses it: the dry run's backend and
-/// socket, and `--socket`.
-fn settings_for(args: &RunArgs) -> Result<Settings> {
+/// The configuration as this run uses it (the dry run's backend and
+/// socket, and `--socket`), and `[daemon]` as the file said it.
+fn settings_for(args: &RunArgs) -> Result<(Settings, DaemonSettings)> {
     let (mut settings, warnings): (Settings, Vec<String>) =
         bantam_config::load_with_fail2ban(args.config.as_deref(), args.fail2ban_config.as_deref())?;
     for warning in &warnings {
         eprintln!("bantam: warning: {warning}");
     }
+    let as_loaded = settings.daemon.clone();
     if args.dry_run {
         settings.daemon.backend = BackendKind::DryRun;
         if args.socket.is_none()
@@ -116,5 +118,5 @@ fn settings_for(args: &RunArgs) -> Result<Settings> {
     if settings.jails.is_empty() {
         anyhow::bail!("no enabled jails in the configuration: nothing to do");
     }
-    Ok(settings)
+    Ok((settings, as_loaded))
 }
