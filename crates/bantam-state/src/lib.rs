@@ -19,10 +19,12 @@
 
 mod checkpointer;
 mod error;
+mod open;
 mod records;
 mod sqlite;
 
 pub use error::StateError;
+pub use open::{Opened, Quarantine};
 pub use records::{BanRecord, FilePosition};
 pub use sqlite::SqliteStore;
 
@@ -46,8 +48,15 @@ pub trait Store: Send {
     fn expire(&mut self, now: Timestamp) -> Result<Vec<BanRecord>, StateError>;
     /// Every current ban.
     fn active_bans(&mut self) -> Result<Vec<BanRecord>, StateError>;
-    /// How many times `target` was banned in `jail` (any jail: `None`).
+    /// How many times `target` was banned in `jail` (any jail: `None`),
+    /// as far as the history still remembers (see [`Store::purge_history`]).
     fn ban_count(&mut self, jail: Option<&str>, target: &str) -> Result<u32, StateError>;
+    /// Forgets the history of bans that ended before `before` (fail2ban's
+    /// `dbpurgeage`: the daemon passes now minus that age), returning how
+    /// many were forgotten. A permanent ban counts as ending when it
+    /// started, and the history of a current ban is always kept, so
+    /// [`Store::ban_count`] never undercounts a source still banned.
+    fn purge_history(&mut self, before: Timestamp) -> Result<u64, StateError>;
     /// Saves log positions (one transaction), replacing older ones per path.
     fn save_positions(&mut self, positions: &[FilePosition]) -> Result<(), StateError>;
     /// Every saved log position.
