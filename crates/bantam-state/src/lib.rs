@@ -56,6 +56,9 @@ pub trait Store: Send {
     /// many were forgotten. A permanent ban counts as ending when it
     /// started, and the history of a current ban is always kept, so
     /// [`Store::ban_count`] never undercounts a source still banned.
+    ///
+    /// One call may forget only part, to bound the time it takes (SQLite:
+    /// 5000 rows, about 30 ms); while it returns more than 0, call again.
     fn purge_history(&mut self, before: Timestamp) -> Result<u64, StateError>;
     /// Saves log positions (one transaction), replacing older ones per path.
     fn save_positions(&mut self, positions: &[FilePosition]) -> Result<(), StateError>;

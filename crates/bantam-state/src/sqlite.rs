@@ -14,8 +14,10 @@ use crate::Store;
 /// The database's name in the state directory.
 const DB_FILE: &str = "bantam.db";
 
-/// Bumped whenever the schema changes; `migrate` brings older files forward.
-const SCHEMA_VERSION: i64 = 1;
+/// Bumped whenever the schema changes. Every change so far only adds
+/// (`IF NOT EXISTS`), so running [`SCHEMA`] brings any older file forward.
+/// 2: `history_by_age`, for [`Store::purge_history`].
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS bans (
@@ -38,7 +40,6 @@ CREATE TABLE IF NOT EXISTS ban_history (
     failures   INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS history_by_target ON ban_history (target, jail);
--- purge_history's age; an index older bantams ignore, so no new version.
 CREATE INDEX IF NOT EXISTS history_by_age ON ban_history (COALESCE(end_ms, start_ms));
 CREATE TABLE IF NOT EXISTS positions (
     path        TEXT PRIMARY KEY,
@@ -60,7 +61,7 @@ pub struct SqliteStore {
 }
 
 /// WAL mode and bantam's schema, on a database found sound.
-fn configure(conn: &Connection, path: &Path) -> Result<(), StateError> {
+fn configure(conn: &Connection, path: &Path, version: i64) -> Result<(), StateError> {
     let what = "setting up";
     conn.pragma_update(None, "journal_mode", "WAL")
         .doing(path, what)?;
@@ -69,6 +70,10 @@ fn configure(conn: &Connection, path: &Path) -> Result<(), StateError> {
     // Checkpoints run on their own thread (see checkpointer.rs).
     conn.pragma_update(None, "wal_autocheckpoint", 0)
         .doing(path, what)?;
+    if version == SCHEMA_VERSION {
+        // Opening writes nothing, so it works on a full disk too.
+        return Ok(());
+    }
     // One transaction: a crash cannot leave tables without their version,
     // which is what tells a fresh database from one bantam has used.
     conn.execute_batch(&format!(
@@ -119,6 +124,11 @@ fn ban_from_row(row: &Row<'_>) -> rusqlite::Result<BanRecord> {
     })
 }
 
+/// Most history rows one purge forgets: about 30 ms, so a first purge of a
+/// years-old history does not stall the daemon (which owns the store) for
+/// seconds; the rest goes at the next calls.
+const PURGE_BATCH: i64 = 5000;
+
 const BAN_COLUMNS: &str = "jail, target, start_ms, end_ms, failures, ban_count, matches";
 
 impl SqliteStore {
@@ -159,7 +169,7 @@ impl SqliteStore {
                 known: SCHEMA_VERSION,
             });
         }
-        configure(&conn, path)?;
+        configure(&conn, path, version)?;
         let checkpointer = if in_memory {
             None
         } else {
@@ -330,15 +340,16 @@ impl Store for SqliteStore {
     fn purge_history(&mut self, before: Timestamp) -> Result<u64, StateError> {
         let what = "purging ban history";
         let path = &self.path;
-        // The expression is the index's, so only the old rows are visited.
+        // The expression is the index's, so only old rows are visited.
         let n = self
             .conn
             .prepare_cached(
-                "DELETE FROM ban_history WHERE COALESCE(end_ms, start_ms) < ?1 \
-                 AND NOT EXISTS (SELECT 1 FROM bans WHERE bans.jail = ban_history.jail \
-                 AND bans.target = ban_history.target AND bans.start_ms = ban_history.start_ms)",
+                "DELETE FROM ban_history WHERE id IN (SELECT id FROM ban_history \
+                 WHERE COALESCE(end_ms, start_ms) < ?1 AND NOT EXISTS (SELECT 1 FROM bans \
+                 WHERE bans.jail = ban_history.jail AND bans.target = ban_history.target \
+                 AND bans.start_ms = ban_history.start_ms) LIMIT ?2)",
             )
-            .and_then(|mut st| st.execute(params![ms(before)]))
+            .and_then(|mut st| st.execute(params![ms(before), PURGE_BATCH]))
             .doing(path, what)?;
         if n > 0 {
             self.committed();

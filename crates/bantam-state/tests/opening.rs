@@ -214,7 +214,10 @@ fn locked_database_is_an_error_not_corruption() {
     let dir = tempfile::tempdir().unwrap();
     let path = real_db(dir.path(), 1);
     let c = rusqlite::Connection::open(&path).unwrap();
-    c.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    // In WAL mode no lock stops a reader, so the locker takes the file
+    // back to rollback mode, where an exclusive lock stops everyone.
+    c.execute_batch("PRAGMA journal_mode = DELETE; BEGIN EXCLUSIVE")
+        .unwrap();
     let err = SqliteStore::open_dir(dir.path()).err().unwrap();
     assert!(err.to_string().contains("locked"), "{err}");
     assert_eq!(err.path(), path);
