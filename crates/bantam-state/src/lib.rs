@@ -16,6 +16,36 @@
 //! (it is in the WAL file); only a power cut can lose the last few, and then
 //! the kernel's bans are gone too. WAL checkpoints (the only fsyncs) run on
 //! a thread of their own, never inside a ban.
+//!
+//! # Opening says what it found
+//!
+//! The kernel's table and the database must agree at start, and which one
+//! to believe depends on the database: [`SqliteStore::opened`] tells the
+//! daemon. A *fresh* database (none, empty, no bantam schema) knows nothing,
+//! so the daemon adopts the kernel's bans; otherwise kernel elements missing
+//! from it are strays. A *corrupt* one is moved aside and replaced: a
+//! daemon that refused to start would be restarted by systemd again and
+//! again, banning no one, while the moved file keeps what can be recovered.
+//! Anything else that stops opening (read-only, locked, newer schema) is an
+//! error: that database is fine, and must not be replaced.
+//!
+//! # Failures
+//!
+//! Every write is one transaction: on a full disk it fails whole, the error
+//! says so, and the store goes on working once space returns (tested on a
+//! 256 kB tmpfs). Opening an up-to-date database writes nothing. Errors name
+//! the database and the action, and print their cause once.
+//!
+//! # Private files
+//!
+//! The database holds matched log lines (user names, addresses), so it is
+//! created `0600`, with its `-wal` and `-shm`, and the state directory
+//! `0700` when bantam creates it, whatever the umask.
+//!
+//! # History
+//!
+//! The history only grows, so [`Store::purge_history`] forgets old bans
+//! (fail2ban's `dbpurgeage`). The daemon calls it when convenient: no timer.
 
 mod checkpointer;
 mod error;

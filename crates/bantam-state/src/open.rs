@@ -12,9 +12,10 @@
 //!   systemd's `Restart=on-failure` would be a crash loop that bans no one.
 //!
 //! Only SQLite's own verdicts count as corruption (not a database,
-//! malformed, `PRAGMA quick_check` not "ok"). A locked, unreadable or
-//! newer-schema database is an error and is never moved: it is not damaged,
-//! and moving it would lose good bans.
+//! malformed or with an unreadable schema, `PRAGMA quick_check` not "ok").
+//! A locked or newer-schema database, or an I/O error, is an error and
+//! nothing is moved: the file may well be sound, and replacing it would
+//! lose good bans.
 //!
 //! The file holds matched log lines, so bantam creates it `0600` itself
 //! before SQLite opens it; SQLite then gives `-wal` and `-shm` the database
@@ -87,7 +88,10 @@ pub(crate) fn prepare_file(path: &Path) -> Result<(), StateError> {
         _ => Path::new("."),
     };
     // SQLite creates `-wal` and `-shm` beside the database.
-    writable(dir).map_err(|cause| not_writable(dir, "state directory", cause))?;
+    writable(dir).map_err(|cause| match refused(&cause) {
+        true => not_writable(dir, "state directory", cause),
+        false => io_error(path, "checking its directory", cause),
+    })?;
     OpenOptions::new()
         .read(true)
         .write(true)
@@ -95,13 +99,20 @@ pub(crate) fn prepare_file(path: &Path) -> Result<(), StateError> {
         .truncate(false)
         .mode(0o600)
         .open(path)
-        .map_err(|cause| match cause.raw_os_error() {
-            Some(libc::EROFS | libc::EACCES | libc::EPERM | libc::ETXTBSY) => {
-                not_writable(path, "state database", cause)
-            }
-            _ => io_error(path, "creating", cause),
+        .map_err(|cause| match refused(&cause) {
+            true => not_writable(path, "state database", cause),
+            false => io_error(path, "creating", cause),
         })?;
     restrict(path)
+}
+
+/// Whether the OS refused to let us write (rather than, say, the directory
+/// not existing).
+fn refused(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EROFS | libc::EACCES | libc::EPERM | libc::ETXTBSY)
+    )
 }
 
 fn not_writable(path: &Path, what: &'static str, cause: io::Error) -> StateError {

@@ -272,3 +272,17 @@ fn uncreatable_directory_names_path_and_cause_once() {
     assert_eq!(text.matches("Not a directory").count(), 1, "{text}");
     assert!(std::error::Error::source(&err).is_none());
 }
+
+#[test]
+fn missing_directory_is_not_called_read_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("nowhere/bantam.db");
+    let text = SqliteStore::open(&db).err().unwrap().to_string();
+    assert_eq!(
+        text,
+        format!(
+            "state database {}: checking its directory: No such file or directory (os error 2)",
+            db.display()
+        )
+    );
+}
