@@ -16,13 +16,45 @@
 //! (it is in the WAL file); only a power cut can lose the last few, and then
 //! the kernel's bans are gone too. WAL checkpoints (the only fsyncs) run on
 //! a thread of their own, never inside a ban.
+//!
+//! # Opening says what it found
+//!
+//! The kernel's table and the database must agree at start, and which one
+//! to believe depends on the database: [`SqliteStore::opened`] tells the
+//! daemon. A *fresh* database (none, empty, no bantam schema) knows nothing,
+//! so the daemon adopts the kernel's bans; otherwise kernel elements missing
+//! from it are strays. A *corrupt* one is moved aside and replaced: a
+//! daemon that refused to start would be restarted by systemd again and
+//! again, banning no one, while the moved file keeps what can be recovered.
+//! Anything else that stops opening (read-only, locked, newer schema) is an
+//! error: that database is fine, and must not be replaced.
+//!
+//! # Failures
+//!
+//! Every write is one transaction: on a full disk it fails whole, the error
+//! says so, and the store goes on working once space returns (tested on a
+//! 256 kB tmpfs). Opening an up-to-date database writes nothing. Errors name
+//! the database and the action, and print their cause once.
+//!
+//! # Private files
+//!
+//! The database holds matched log lines (user names, addresses), so it is
+//! created `0600`, with its `-wal` and `-shm`, and the state directory
+//! `0700` when bantam creates it, whatever the umask.
+//!
+//! # History
+//!
+//! The history only grows, so [`Store::purge_history`] forgets old bans
+//! (fail2ban's `dbpurgeage`). The daemon calls it when convenient: no timer.
 
 mod checkpointer;
 mod error;
+mod open;
 mod records;
 mod sqlite;
 
 pub use error::StateError;
+pub use open::{Opened, Quarantine};
 pub use records::{BanRecord, FilePosition};
 pub use sqlite::SqliteStore;
 
@@ -46,8 +78,18 @@ pub trait Store: Send {
     fn expire(&mut self, now: Timestamp) -> Result<Vec<BanRecord>, StateError>;
     /// Every current ban.
     fn active_bans(&mut self) -> Result<Vec<BanRecord>, StateError>;
-    /// How many times `target` was banned in `jail` (any jail: `None`).
+    /// How many times `target` was banned in `jail` (any jail: `None`),
+    /// as far as the history still remembers (see [`Store::purge_history`]).
     fn ban_count(&mut self, jail: Option<&str>, target: &str) -> Result<u32, StateError>;
+    /// Forgets the history of bans that ended before `before` (fail2ban's
+    /// `dbpurgeage`: the daemon passes now minus that age), returning how
+    /// many were forgotten. A permanent ban counts as ending when it
+    /// started, and the history of a current ban is always kept, so
+    /// [`Store::ban_count`] never undercounts a source still banned.
+    ///
+    /// One call may forget only part, to bound the time it takes (SQLite:
+    /// 5000 rows, about 30 ms); while it returns more than 0, call again.
+    fn purge_history(&mut self, before: Timestamp) -> Result<u64, StateError>;
     /// Saves log positions (one transaction), replacing older ones per path.
     fn save_positions(&mut self, positions: &[FilePosition]) -> Result<(), StateError>;
     /// Every saved log position.

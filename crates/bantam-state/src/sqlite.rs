@@ -3,15 +3,21 @@
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use crate::checkpointer::{Checkpointer, COMMITS_PER_CHECKPOINT};
-use crate::error::{QueryContext, StateError};
+use crate::error::{SqlContext, StateError};
+use crate::open::{examine, prepare_dir, prepare_file, quarantine, Health, Opened};
 use crate::records::{BanRecord, FilePosition};
 use crate::Store;
 
-/// Bumped whenever the schema changes; `migrate` brings older files forward.
-const SCHEMA_VERSION: i64 = 1;
+/// The database's name in the state directory.
+const DB_FILE: &str = "bantam.db";
+
+/// Bumped whenever the schema changes. Every change so far only adds
+/// (`IF NOT EXISTS`), so running [`SCHEMA`] brings any older file forward.
+/// 2: `history_by_age`, for [`Store::purge_history`].
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS bans (
@@ -34,6 +40,7 @@ CREATE TABLE IF NOT EXISTS ban_history (
     failures   INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS history_by_target ON ban_history (target, jail);
+CREATE INDEX IF NOT EXISTS history_by_age ON ban_history (COALESCE(end_ms, start_ms));
 CREATE TABLE IF NOT EXISTS positions (
     path        TEXT PRIMARY KEY,
     dev         INTEGER NOT NULL,
@@ -46,10 +53,51 @@ CREATE TABLE IF NOT EXISTS positions (
 /// SQLite-backed [`Store`].
 pub struct SqliteStore {
     conn: Connection,
+    path: PathBuf,
+    opened: Opened,
     /// Absent for in-memory databases, which have no WAL.
     checkpointer: Option<Checkpointer>,
     commits: u32,
 }
+
+/// WAL mode and bantam's schema, on a database found sound.
+fn configure(conn: &Connection, path: &Path, version: i64) -> Result<(), StateError> {
+    let what = "setting up";
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .doing(path, what)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .doing(path, what)?;
+    // Checkpoints run on their own thread (see checkpointer.rs).
+    conn.pragma_update(None, "wal_autocheckpoint", 0)
+        .doing(path, what)?;
+    if version == SCHEMA_VERSION {
+        // Opening writes nothing, so it works on a full disk too.
+        return Ok(());
+    }
+    // One transaction: a crash cannot leave tables without their version,
+    // which is what tells a fresh database from one bantam has used.
+    conn.execute_batch(&format!(
+        "BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+    ))
+    .doing(path, what)
+    .map(|_| ())
+}
+
+fn still_corrupt(path: &Path, reason: String) -> StateError {
+    StateError::Sqlite {
+        path: path.to_owned(),
+        action: "checking the new database that replaced a corrupt one",
+        cause: rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
+            Some(reason),
+        ),
+    }
+}
+
+/// Write transactions take the write lock at BEGIN, where the busy timeout
+/// waits for another writer; a deferred one that reads first would get
+/// "database is locked" at once when it tries to write.
+const IMMEDIATE: TransactionBehavior = TransactionBehavior::Immediate;
 
 fn ms(t: Timestamp) -> i64 {
     t.as_millisecond()
@@ -76,38 +124,44 @@ fn ban_from_row(row: &Row<'_>) -> rusqlite::Result<BanRecord> {
     })
 }
 
+/// Most history rows one purge forgets: about 30 ms, so a first purge of a
+/// years-old history does not stall the daemon (which owns the store) for
+/// seconds; the rest goes at the next calls.
+const PURGE_BATCH: i64 = 5000;
+
 const BAN_COLUMNS: &str = "jail, target, start_ms, end_ms, failures, ban_count, matches";
 
 impl SqliteStore {
-    /// Opens (creating if needed) `bantam.db` in `dir`.
+    /// Opens (creating if needed) `bantam.db` in `dir`, creating `dir`
+    /// (`0700`) when it is missing. See [`SqliteStore::open`].
     pub fn open_dir(dir: &Path) -> Result<SqliteStore, StateError> {
-        std::fs::create_dir_all(dir).map_err(|source| StateError::Directory {
-            path: dir.to_owned(),
-            source,
-        })?;
-        SqliteStore::open(&dir.join("bantam.db"))
+        prepare_dir(dir)?;
+        SqliteStore::open(&dir.join(DB_FILE))
     }
 
-    /// Opens (creating if needed) the database file at `path`.
+    /// Opens (creating if needed, `0600`) the database file at `path`
+    /// (`:memory:`: a database that lives as long as the store).
+    ///
+    /// A corrupt file is moved aside and replaced by an empty database; the
+    /// open then succeeds, and [`SqliteStore::opened`] says so.
     pub fn open(path: &Path) -> Result<SqliteStore, StateError> {
-        let open_err = |source| StateError::Open {
-            path: PathBuf::from(path),
-            source,
+        let in_memory = path.as_os_str() == ":memory:";
+        if !in_memory {
+            prepare_file(path)?;
+        }
+        let (conn, health) = examine(path)?;
+        let (conn, version, quarantined) = match health {
+            Health::Sound { version } => (conn, version, None),
+            Health::Corrupt(reason) => {
+                drop(conn);
+                let q = quarantine(path, reason)?;
+                prepare_file(path)?;
+                match examine(path)? {
+                    (conn, Health::Sound { version }) => (conn, version, Some(q)),
+                    (_, Health::Corrupt(reason)) => return Err(still_corrupt(path, reason)),
+                }
+            }
         };
-        let conn = Connection::open(path).map_err(open_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(open_err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(open_err)?;
-        // Checkpoints run on their own thread (see checkpointer.rs).
-        conn.pragma_update(None, "wal_autocheckpoint", 0)
-            .map_err(open_err)?;
-        // Another bantam (a CLI reading status) may hold a lock briefly.
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(open_err)?;
-        let version: i64 = conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(open_err)?;
         if version > SCHEMA_VERSION {
             return Err(StateError::Version {
                 path: path.to_owned(),
@@ -115,20 +169,35 @@ impl SqliteStore {
                 known: SCHEMA_VERSION,
             });
         }
-        conn.execute_batch(SCHEMA).map_err(open_err)?;
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION)
-            .map_err(open_err)?;
-        let in_memory = path.as_os_str() == ":memory:";
+        configure(&conn, path, version)?;
         let checkpointer = if in_memory {
             None
         } else {
-            Some(Checkpointer::start(path).map_err(open_err)?)
+            Some(Checkpointer::start(path).doing(path, "opening")?)
         };
         Ok(SqliteStore {
             conn,
+            path: path.to_owned(),
+            // The schema and its version are committed together, so
+            // version 0 means no bantam state was ever written here.
+            opened: Opened {
+                fresh: version == 0,
+                quarantined,
+            },
             checkpointer,
             commits: 0,
         })
+    }
+
+    /// What opening found: whether the database was fresh, or corrupt and
+    /// moved aside.
+    pub fn opened(&self) -> &Opened {
+        &self.opened
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Counts a write transaction; every so many, nudges the checkpointer.
@@ -148,17 +217,21 @@ impl SqliteStore {
         args: &[&dyn rusqlite::ToSql],
         what: &'static str,
     ) -> Result<Vec<BanRecord>, StateError> {
-        let tx = self.conn.transaction().what(what)?;
+        let path = &self.path;
+        let tx = self
+            .conn
+            .transaction_with_behavior(IMMEDIATE)
+            .doing(path, what)?;
         let removed = {
             let mut stmt = tx
                 .prepare(&format!("SELECT {BAN_COLUMNS} FROM bans WHERE {select}"))
-                .what(what)?;
-            let rows = stmt.query_map(args, ban_from_row).what(what)?;
-            rows.collect::<Result<Vec<_>, _>>().what(what)?
+                .doing(path, what)?;
+            let rows = stmt.query_map(args, ban_from_row).doing(path, what)?;
+            rows.collect::<Result<Vec<_>, _>>().doing(path, what)?
         };
         tx.execute(&format!("DELETE FROM bans WHERE {select}"), args)
-            .what(what)?;
-        tx.commit().what(what)?;
+            .doing(path, what)?;
+        tx.commit().doing(path, what)?;
         self.committed();
         Ok(removed)
     }
@@ -167,16 +240,20 @@ impl SqliteStore {
 impl Store for SqliteStore {
     fn record_bans(&mut self, bans: &[BanRecord]) -> Result<(), StateError> {
         let what = "recording bans";
-        let tx = self.conn.transaction().what(what)?;
+        let path = &self.path;
+        let tx = self
+            .conn
+            .transaction_with_behavior(IMMEDIATE)
+            .doing(path, what)?;
         {
             let mut current = tx
                 .prepare_cached(&format!("INSERT OR REPLACE INTO bans ({BAN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"))
-                .what(what)?;
+                .doing(path, what)?;
             let mut history = tx
                 .prepare_cached(
                     "INSERT INTO ban_history (jail, target, start_ms, end_ms, failures) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )
-                .what(what)?;
+                .doing(path, what)?;
             for b in bans {
                 let end = b.end.map(ms);
                 current
@@ -189,13 +266,13 @@ impl Store for SqliteStore {
                         b.ban_count,
                         b.matches.join("\n")
                     ])
-                    .what(what)?;
+                    .doing(path, what)?;
                 history
                     .execute(params![b.jail, b.target, ms(b.start), end, b.failures])
-                    .what(what)?;
+                    .doing(path, what)?;
             }
         }
-        tx.commit().what(what)?;
+        tx.commit().doing(path, what)?;
         self.committed();
         Ok(())
     }
@@ -232,16 +309,18 @@ impl Store for SqliteStore {
 
     fn active_bans(&mut self) -> Result<Vec<BanRecord>, StateError> {
         let what = "listing bans";
+        let path = &self.path;
         let mut stmt = self
             .conn
             .prepare_cached(&format!("SELECT {BAN_COLUMNS} FROM bans ORDER BY start_ms"))
-            .what(what)?;
-        let rows = stmt.query_map([], ban_from_row).what(what)?;
-        rows.collect::<Result<Vec<_>, _>>().what(what)
+            .doing(path, what)?;
+        let rows = stmt.query_map([], ban_from_row).doing(path, what)?;
+        rows.collect::<Result<Vec<_>, _>>().doing(path, what)
     }
 
     fn ban_count(&mut self, jail: Option<&str>, target: &str) -> Result<u32, StateError> {
         let what = "counting past bans";
+        let path = &self.path;
         // Prepared once and cached: a burst of bans asks this thousands of
         // times in a row.
         let n: Option<u32> = match jail {
@@ -254,19 +333,43 @@ impl Store for SqliteStore {
                 .prepare_cached("SELECT COUNT(*) FROM ban_history WHERE target = ?1")
                 .and_then(|mut st| st.query_row(params![target], |r| r.get(0)).optional()),
         }
-        .what(what)?;
+        .doing(path, what)?;
         Ok(n.unwrap_or(0))
+    }
+
+    fn purge_history(&mut self, before: Timestamp) -> Result<u64, StateError> {
+        let what = "purging ban history";
+        let path = &self.path;
+        // The expression is the index's, so only old rows are visited.
+        let n = self
+            .conn
+            .prepare_cached(
+                "DELETE FROM ban_history WHERE id IN (SELECT id FROM ban_history \
+                 WHERE COALESCE(end_ms, start_ms) < ?1 AND NOT EXISTS (SELECT 1 FROM bans \
+                 WHERE bans.jail = ban_history.jail AND bans.target = ban_history.target \
+                 AND bans.start_ms = ban_history.start_ms) LIMIT ?2)",
+            )
+            .and_then(|mut st| st.execute(params![ms(before), PURGE_BATCH]))
+            .doing(path, what)?;
+        if n > 0 {
+            self.committed();
+        }
+        Ok(n as u64)
     }
 
     fn save_positions(&mut self, positions: &[FilePosition]) -> Result<(), StateError> {
         let what = "saving log positions";
-        let tx = self.conn.transaction().what(what)?;
+        let path = &self.path;
+        let tx = self
+            .conn
+            .transaction_with_behavior(IMMEDIATE)
+            .doing(path, what)?;
         {
             let mut stmt = tx
                 .prepare_cached(
                     "INSERT OR REPLACE INTO positions (path, dev, inode, offset, fingerprint) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )
-                .what(what)?;
+                .doing(path, what)?;
             for p in positions {
                 // SQLite integers are signed 64-bit; store the bits.
                 stmt.execute(params![
@@ -276,20 +379,21 @@ impl Store for SqliteStore {
                     p.offset as i64,
                     p.fingerprint as i64
                 ])
-                .what(what)?;
+                .doing(path, what)?;
             }
         }
-        tx.commit().what(what)?;
+        tx.commit().doing(path, what)?;
         self.committed();
         Ok(())
     }
 
     fn load_positions(&mut self) -> Result<Vec<FilePosition>, StateError> {
         let what = "loading log positions";
+        let path = &self.path;
         let mut stmt = self
             .conn
             .prepare_cached("SELECT path, dev, inode, offset, fingerprint FROM positions")
-            .what(what)?;
+            .doing(path, what)?;
         let rows = stmt
             .query_map([], |r| {
                 Ok(FilePosition {
@@ -300,8 +404,8 @@ impl Store for SqliteStore {
                     fingerprint: r.get::<_, i64>(4)? as u64,
                 })
             })
-            .what(what)?;
-        rows.collect::<Result<Vec<_>, _>>().what(what)
+            .doing(path, what)?;
+        rows.collect::<Result<Vec<_>, _>>().doing(path, what)
     }
 }
 

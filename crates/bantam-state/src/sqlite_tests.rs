@@ -121,3 +121,169 @@ fn unopenable_paths_are_named() {
         .to_string();
     assert!(err.contains("/proc/no/such/dir"), "{err}");
 }
+
+fn at(jail: &str, target: &str, start: &str, end: Option<&str>) -> BanRecord {
+    BanRecord {
+        start: t(start),
+        ..ban(jail, target, end)
+    }
+}
+
+#[test]
+fn purge_forgets_ended_history_and_keeps_current_bans() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = SqliteStore::open_dir(dir.path()).unwrap();
+    s.record_bans(&[
+        // Ended long ago: forgotten.
+        at(
+            "sshd",
+            "192.0.2.1",
+            "2026-01-01T00:00:00Z",
+            Some("2026-01-01T01:00:00Z"),
+        ),
+        // Started long ago, ended recently: kept (it ends, not starts, the clock).
+        at(
+            "sshd",
+            "192.0.2.2",
+            "2026-01-01T00:00:00Z",
+            Some("2026-11-20T00:00:00Z"),
+        ),
+        // Permanent, started long ago, lifted below: ages from its start.
+        at("sshd", "192.0.2.3", "2026-01-01T00:00:00Z", None),
+        // Permanent and still current: kept.
+        at("sshd", "192.0.2.4", "2026-01-01T00:00:00Z", None),
+        // Ended long ago but still current (never expired: daemon down): kept.
+        at(
+            "web",
+            "192.0.2.5",
+            "2026-01-01T00:00:00Z",
+            Some("2026-01-02T00:00:00Z"),
+        ),
+    ])
+    .unwrap();
+    s.remove_bans(
+        None,
+        &["192.0.2.1".into(), "192.0.2.2".into(), "192.0.2.3".into()],
+    )
+    .unwrap();
+    let before = t("2026-10-26T00:00:00Z");
+    assert_eq!(s.purge_history(before).unwrap(), 2);
+    assert_eq!(s.purge_history(before).unwrap(), 0, "nothing left to purge");
+    let counts: Vec<u32> = [
+        "192.0.2.1",
+        "192.0.2.2",
+        "192.0.2.3",
+        "192.0.2.4",
+        "192.0.2.5",
+    ]
+    .iter()
+    .map(|a| s.ban_count(None, a).unwrap())
+    .collect();
+    assert_eq!(counts, [0, 1, 0, 1, 1]);
+    assert_eq!(
+        s.active_bans().unwrap().len(),
+        2,
+        "current bans are never purged"
+    );
+}
+
+#[test]
+fn purge_keeps_the_current_ban_of_a_rebanned_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = SqliteStore::open_dir(dir.path()).unwrap();
+    s.record_bans(&[at(
+        "sshd",
+        "192.0.2.1",
+        "2026-01-01T00:00:00Z",
+        Some("2026-01-01T01:00:00Z"),
+    )])
+    .unwrap();
+    let mut again = at(
+        "sshd",
+        "192.0.2.1",
+        "2026-02-01T00:00:00Z",
+        Some("2026-02-01T02:00:00Z"),
+    );
+    again.ban_count = 2;
+    s.record_bans(&[again]).unwrap();
+    // Both ended before the cutoff; only the one no longer current goes.
+    assert_eq!(s.purge_history(t("2026-10-26T00:00:00Z")).unwrap(), 1);
+    assert_eq!(s.ban_count(Some("sshd"), "192.0.2.1").unwrap(), 1);
+}
+
+#[test]
+fn purge_goes_in_bounded_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = SqliteStore::open_dir(dir.path()).unwrap();
+    let old: Vec<BanRecord> = (0..(PURGE_BATCH as u32 + 10))
+        .map(|i| {
+            let target = format!("198.18.{}.{}", i / 256, i % 256);
+            at(
+                "sshd",
+                &target,
+                "2026-01-01T00:00:00Z",
+                Some("2026-01-01T01:00:00Z"),
+            )
+        })
+        .collect();
+    s.record_bans(&old).unwrap();
+    s.remove_all().unwrap();
+    let before = t("2026-10-26T00:00:00Z");
+    assert_eq!(s.purge_history(before).unwrap(), PURGE_BATCH as u64);
+    assert_eq!(s.purge_history(before).unwrap(), 10);
+    assert_eq!(s.purge_history(before).unwrap(), 0);
+}
+
+#[test]
+fn adopted_ban_keeps_the_count_it_is_given() {
+    // The daemon records kernel elements it adopts like any ban.
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = SqliteStore::open_dir(dir.path()).unwrap();
+    assert!(s.opened().fresh);
+    let mut adopted = ban("sshd", "198.51.100.7", Some("2026-11-25T12:00:00Z"));
+    adopted.ban_count = 3;
+    adopted.failures = 0;
+    adopted.matches.clear();
+    s.record_bans(std::slice::from_ref(&adopted)).unwrap();
+    drop(s);
+    let mut s = SqliteStore::open_dir(dir.path()).unwrap();
+    assert!(!s.opened().fresh);
+    assert_eq!(s.active_bans().unwrap(), vec![adopted]);
+    assert_eq!(
+        s.ban_count(Some("sshd"), "198.51.100.7").unwrap(),
+        1,
+        "history: one row"
+    );
+}
+
+#[test]
+fn version_1_database_gains_the_purge_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = SqliteStore::open_dir(dir.path()).unwrap();
+    s.record_bans(&[ban("sshd", "192.0.2.1", None)]).unwrap();
+    s.conn
+        .execute_batch("DROP INDEX history_by_age; PRAGMA user_version = 1;")
+        .unwrap();
+    drop(s);
+    let mut s = SqliteStore::open_dir(dir.path()).unwrap();
+    assert!(!s.opened().fresh);
+    let version: i64 = s
+        .conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    let plan: Vec<String> = s
+        .conn
+        .prepare(
+            "EXPLAIN QUERY PLAN SELECT id FROM ban_history WHERE COALESCE(end_ms, start_ms) < 0 \
+             AND NOT EXISTS (SELECT 1 FROM bans WHERE bans.jail = ban_history.jail \
+             AND bans.target = ban_history.target AND bans.start_ms = ban_history.start_ms)",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(plan[0].contains("history_by_age"), "{plan:?}");
+    assert_eq!(s.active_bans().unwrap().len(), 1);
+}
