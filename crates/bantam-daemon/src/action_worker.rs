@@ -95,6 +95,9 @@ pub(crate) enum Job {
     Start,
     Ban(Box<OwnedBan>),
     Unban(Box<OwnedBan>),
+    /// Answered once every job queued before it has run: how a control
+    /// request waits for its actions without the loop waiting.
+    Barrier(tokio::sync::oneshot::Sender<()>),
     Stop,
 }
 
@@ -213,6 +216,9 @@ impl Runner {
                     self.each(what, |a| a.ban(&ban.view()));
                 }
                 Job::Unban(ban) => self.each("unban", |a| a.unban(&ban.view())),
+                Job::Barrier(done) => {
+                    let _ = done.send(());
+                }
             }
         }
     }

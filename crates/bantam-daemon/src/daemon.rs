@@ -47,6 +47,9 @@ use crate::recorder::Recorder;
 use crate::sources::{wanted, Readers, SourceHealth};
 use crate::{log, notify};
 
+/// The longest a control answer waits for the actions it queued.
+const ACTION_WAIT: Duration = Duration::from_secs(30);
+
 /// What reaches the loop.
 pub(crate) enum Event {
     /// Lines from the reader with this id.
@@ -92,6 +95,8 @@ pub struct Daemon {
     pub(crate) readers: Readers,
     pub(crate) events: mpsc::Sender<Event>,
     inbox: mpsc::Receiver<Event>,
+    /// Actions the request being answered waits for (see [`Daemon::reply`]).
+    pub(crate) waits: Vec<tokio::sync::oneshot::Receiver<()>>,
     pub(crate) stop: bool,
 }
 
@@ -135,6 +140,7 @@ impl Daemon {
             readers: Readers::default(),
             events,
             inbox,
+            waits: Vec::new(),
             stop: false,
         }
     }
@@ -267,9 +273,31 @@ impl Daemon {
             Event::SourceHealth { source, health } => self.on_source_health(source, health),
             Event::Control { request, reply } => {
                 let response = self.on_request(request);
-                let _ = reply.send(response);
+                self.reply(reply, response);
             }
         }
+    }
+
+    /// Sends `response`, once the actions the request queued have run when
+    /// it queued any: `bantam unban` in a jail whose ban *is* an action
+    /// (fail2ban's iptables commands) returns when the address is free,
+    /// yet the loop goes on meanwhile. A hung action delays only this
+    /// answer, and at most by [`ACTION_WAIT`].
+    fn reply(&mut self, reply: oneshot::Sender<Response>, response: Response) {
+        let waits = std::mem::take(&mut self.waits);
+        if waits.is_empty() {
+            let _ = reply.send(response);
+            return;
+        }
+        tokio::spawn(async move {
+            let all = async {
+                for wait in waits {
+                    let _ = wait.await;
+                }
+            };
+            let _ = tokio::time::timeout(ACTION_WAIT, all).await;
+            let _ = reply.send(response);
+        });
     }
 
     fn on_source_health(&mut self, source: u64, health: SourceHealth) {
@@ -336,6 +364,12 @@ pub struct Prepared {
 impl Prepared {
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The store cannot know which bans are in force (it was just created,
+    /// or replaced after corruption): keep what the firewall holds.
+    pub fn adopt_kernel_bans(&mut self) {
+        self.options.adopt_kernel_bans = true;
     }
 }
 

@@ -31,7 +31,7 @@ impl Flaky {
         if self.full.load(Ordering::SeqCst) {
             return Err(StateError::Directory {
                 path: "/var/lib/bantam".into(),
-                source: std::io::Error::from_raw_os_error(libc::ENOSPC),
+                cause: std::io::Error::from_raw_os_error(libc::ENOSPC),
             });
         }
         Ok(())
@@ -71,6 +71,10 @@ impl Store for Flaky {
     }
     fn load_positions(&mut self) -> Result<Vec<FilePosition>, StateError> {
         self.inner.load_positions()
+    }
+    fn purge_history(&mut self, before: Timestamp) -> Result<u64, StateError> {
+        self.check()?;
+        self.inner.purge_history(before)
     }
 }
 

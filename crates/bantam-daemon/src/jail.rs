@@ -145,6 +145,15 @@ impl Jail {
         }
     }
 
+    /// A receiver that resolves once the actions queued so far have run
+    /// (`None`: no actions to wait for).
+    pub(crate) fn barrier(&self) -> Option<tokio::sync::oneshot::Receiver<()>> {
+        let worker = self.worker.as_ref()?;
+        let (done, wait) = tokio::sync::oneshot::channel();
+        worker.submit(Job::Barrier(done));
+        Some(wait)
+    }
+
     /// Action jobs dropped because the actions fell too far behind.
     pub fn actions_dropped(&self) -> u64 {
         self.worker.as_ref().map_or(0, ActionWorker::dropped)

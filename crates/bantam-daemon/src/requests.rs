@@ -111,6 +111,7 @@ impl Daemon {
         }
         let asked = earned.len();
         let banned = self.apply_bans(index, earned, self.clock.now());
+        self.waits.extend(self.jails[index].barrier());
         let already = asked - banned;
         log::info(&format!("{jail}: {banned} banned by request"));
         if already > 0 {
@@ -147,6 +148,7 @@ impl Daemon {
                 jail.tracker.forget(target);
             }
         }
+        self.wait_for_actions();
         let stored = self.recorder.store().remove_bans(None, &names);
         let kernel = self.backend.unban(&parsed);
         log::info(&format!("unbanned {} by request", names.join(", ")));
@@ -164,6 +166,7 @@ impl Daemon {
         let removed: Vec<ActiveBan> = self.bans.clear();
         self.unban_actions(&removed);
         self.recorder.forget_all();
+        self.wait_for_actions();
         let stored = self.recorder.store().remove_all();
         let kernel = self.backend.flush();
         log::info(&format!("all {} ban(s) lifted by request", removed.len()));
@@ -172,6 +175,15 @@ impl Daemon {
             (Err(e), Ok(())) => Response::error(format!("store: {}", chain(&e))),
             (Ok(_), Ok(())) => Response::ok(format!("lifted {} ban(s)", removed.len())),
         }
+    }
+}
+
+impl Daemon {
+    /// The answer waits for every jail's queued actions (unbans may touch
+    /// any jail).
+    fn wait_for_actions(&mut self) {
+        let waits: Vec<_> = self.jails.iter().filter_map(|j| j.barrier()).collect();
+        self.waits.extend(waits);
     }
 }
 

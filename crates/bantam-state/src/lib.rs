@@ -94,9 +94,4 @@ pub trait Store: Send {
     fn save_positions(&mut self, positions: &[FilePosition]) -> Result<(), StateError>;
     /// Every saved log position.
     fn load_positions(&mut self) -> Result<Vec<FilePosition>, StateError>;
-    /// Removes history of bans that started before `before`.
-    fn purge_history(&mut self, before: Timestamp) -> Result<u64, StateError> {
-        let _ = before;
-        Ok(0)
-    }
 }

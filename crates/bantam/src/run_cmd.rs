@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use bantam_config::{BackendKind, DaemonSettings, Settings};
 use bantam_daemon::clock::SystemClock;
 use bantam_daemon::{Daemon, RunOptions};
-use bantam_state::{SqliteStore, Store};
+use bantam_state::SqliteStore;
 use clap::Args;
 
 #[derive(Args)]
@@ -60,16 +60,14 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     // Everything that can be wrong with the configuration is found before
     // anything changes; then a live instance is refused before the store or
     // the firewall is touched.
-    let prepared = Daemon::prepare(settings, options)?;
+    let mut prepared = Daemon::prepare(settings, options)?;
     let settings = prepared.settings();
     bantam_daemon::control::socket::ensure_not_running(&settings.daemon.socket)?;
-    // A dry run keeps its state in memory: recording bans that are not in
-    // the firewall would make a later real run restore them.
-    let store: Box<dyn Store> = if args.dry_run {
-        Box::new(SqliteStore::open(Path::new(":memory:"))?)
-    } else {
-        Box::new(SqliteStore::open_dir(&settings.daemon.state_dir)?)
-    };
+    let store = open_store(settings, args.dry_run)?;
+    if store.opened().fresh {
+        prepared.adopt_kernel_bans();
+    }
+    let settings = prepared.settings();
     let backend_name = match settings.daemon.backend {
         BackendKind::DryRun => "dry-run",
         BackendKind::Nftables => "nftables",
@@ -82,13 +80,34 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         settings.daemon.socket.display(),
         if args.dry_run { " (dry run)" } else { "" }
     );
-    let daemon = Daemon::new(prepared, Arc::new(SystemClock), store, backend);
+    let daemon = Daemon::new(prepared, Arc::new(SystemClock), Box::new(store), backend);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(daemon.run(std::future::pending()))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The state database. A dry run keeps its state in memory: recording bans
+/// that are not in the firewall would make a later real run restore them.
+/// A corrupt database has been moved aside by the store: said loudly, and
+/// the run goes on with a new one (a crash loop would protect no one).
+fn open_store(settings: &Settings, dry_run: bool) -> Result<SqliteStore> {
+    if dry_run {
+        return Ok(SqliteStore::open(Path::new(":memory:"))?);
+    }
+    let store = SqliteStore::open_dir(&settings.daemon.state_dir)?;
+    if let Some(q) = &store.opened().quarantined {
+        eprintln!(
+            "bantam: error: the state database was corrupt ({}); it was moved to {} and a new \
+             one started. Bans in the firewall are kept and recorded again; ban history \
+             (escalation counts) starts over",
+            q.reason,
+            q.moved_to.display()
+        );
+    }
+    Ok(store)
 }
 
 /// The configuration as this run uses it (the dry run's backend and

@@ -90,7 +90,10 @@ impl Host {
     fn kernel(&self) -> String {
         let out = self
             .net
-            .exec(&self.net.server, &["nft", "list", "table", "inet", "bantam"])
+            .exec(
+                &self.net.server,
+                &["nft", "list", "table", "inet", "bantam"],
+            )
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
@@ -146,7 +149,11 @@ fn survive(tag: &str, damage: impl FnOnce(&Path), told: &str) {
     let h = host(tag);
     let first = h.start(&h.dir.path().join("first.err"));
     let out = h.cli(&["ban", "sshd", "203.0.113.1", "203.0.113.2", "2001:db8::7"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     h.stop(first);
     damage(&h.dir.path().join("state"));
     let err_path = h.dir.path().join("second.err");
