@@ -108,8 +108,17 @@ impl Host {
     }
 }
 
+/// A failure line stamped now, as syslog writes it (older ones fall outside
+/// findtime and are rightly ignored).
 fn failure(addr: &str) -> String {
-    format!("Dec  3 10:00:00 host sshd[7]: Failed password for root from {addr} port 4242 ssh2\n")
+    format!(
+        "{} host sshd[7]: Failed password for root from {addr} port 4242 ssh2\n",
+        stamp()
+    )
+}
+
+fn stamp() -> String {
+    jiff::Zoned::now().strftime("%b %e %H:%M:%S").to_string()
 }
 
 #[test]
@@ -122,7 +131,7 @@ fn a_planted_address_past_the_line_limit_is_never_banned() {
     // An application's long field holding failure-shaped text right past
     // the 1 MiB line limit, and at the end: cut into pieces, either would
     // read as a failure line of its own.
-    let mut line = b"Dec  3 10:00:00 host app[9]: body=".to_vec();
+    let mut line = format!("{} host app[9]: body=", stamp()).into_bytes();
     line.resize(1 << 20, b'A'); // bantam_source::MAX_LINE_BYTES
     let planted = failure("203.0.113.96");
     line.extend_from_slice(planted.trim_end().as_bytes());
