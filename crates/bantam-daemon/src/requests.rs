@@ -25,11 +25,18 @@ impl Daemon {
             } => self.manual_ban(&jail, &targets, force),
             Request::Unban { targets, all } => self.unban(&targets, all),
             Request::Reload {} => match self.reload_config() {
-                Ok(message) => Response::ok(message),
-                Err(e) => Response::error(format!(
-                    "reload failed, still running the old configuration: {}",
-                    chain(&e)
-                )),
+                Ok(message) => {
+                    log::info(&format!("{message} (by request)"));
+                    Response::ok(message)
+                }
+                Err(e) => {
+                    let message = format!(
+                        "reload failed, still running the old configuration: {}",
+                        chain(&e)
+                    );
+                    log::error(&message);
+                    Response::error(message)
+                }
             },
             Request::Stop {} => {
                 self.stop = true;
