@@ -26,6 +26,8 @@ import subprocess
 import sys
 import time
 
+# No __pycache__ in the repository for the imported helper.
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ban_latency as bl  # noqa: E402
 
