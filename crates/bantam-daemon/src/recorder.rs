@@ -29,6 +29,9 @@ use tokio::time::Instant;
 use crate::error::chain;
 use crate::log;
 
+/// Bans per transaction when catching up: one commit for an ordinary
+/// batch, bounded steps for a backlog.
+const CHUNK: usize = 500;
 const FIRST_RETRY: Duration = Duration::from_secs(1);
 const LAST_RETRY: Duration = Duration::from_secs(30);
 /// How often, at most, old history is purged (on the way of other work,
@@ -140,9 +143,12 @@ impl Recorder {
 
     /// Bans first, positions only after every ban is on disk.
     fn write(&mut self) -> Result<(), StateError> {
-        if !self.unrecorded.is_empty() {
-            self.store.record_bans(&self.unrecorded)?;
-            self.unrecorded.clear();
+        // In chunks, oldest first: a nearly full disk then takes what it
+        // can hold instead of refusing the whole backlog at every retry.
+        while !self.unrecorded.is_empty() {
+            let n = self.unrecorded.len().min(CHUNK);
+            self.store.record_bans(&self.unrecorded[..n])?;
+            self.unrecorded.drain(..n);
         }
         if !self.positions.is_empty() {
             let positions: Vec<FilePosition> = self.positions.values().cloned().collect();
