@@ -87,19 +87,28 @@ fn heap() -> Heap {
 /// The n-th attacker: three in four IPv4 (198.18.0.0/15 holds 131,072, so
 /// larger n wrap into 2001:db8::/32 with distinct low bits), one in four IPv6.
 fn attacker(n: u32) -> Target {
-    if n % 4 != 0 && n < 4 * 131_072 / 3 {
-        let v4 = 0xC612_0000 + (n - n / 4 - 1);
-        Target::Addr(IpAddr::V4(Ipv4Addr::from(v4)))
-    } else {
-        let v6 = (0x2001_0db8u128 << 96) | (u128::from(n) << 16) | 0x7;
-        Target::Addr(IpAddr::V6(Ipv6Addr::from(v6)))
+    // Every fourth, and all once 198.18.0.0/15 is used up, are IPv6; the
+    // others take the next IPv4 address in turn.
+    let v4_index = n - n / 4 - 1;
+    match n % 4 {
+        1..=3 if v4_index < 131_072 => {
+            Target::Addr(IpAddr::V4(Ipv4Addr::from(0xC612_0000 + v4_index)))
+        }
+        _ => {
+            let v6 = (0x2001_0db8u128 << 96) | (u128::from(n) << 16) | 0x7;
+            Target::Addr(IpAddr::V6(Ipv6Addr::from(v6)))
+        }
     }
 }
 
 /// An RFC 3339-stamped sshd failure line for `target` (about 120 bytes).
 fn sshd_line(buf: &mut Vec<u8>, target: &Target, n: u32, long_user: bool) {
     buf.clear();
-    let user = if long_user { "x".repeat(200) } else { "admin".to_string() };
+    let user = if long_user {
+        "x".repeat(200)
+    } else {
+        "admin".to_string()
+    };
     let _ = write!(
         buf,
         "2026-12-03T10:{:02}:{:02}.{:06}+00:00 web01 sshd[{}]: Failed password for invalid user {user} from {target} port {} ssh2",

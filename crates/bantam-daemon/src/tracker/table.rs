@@ -6,7 +6,7 @@
 //! hashed with std's randomly keyed SipHash). Removal moves the last entry
 //! into the hole, so there are no free slots to skip and nothing to compact.
 
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, RandomState};
 
 use hashbrown::HashTable;
 
@@ -100,7 +100,7 @@ impl Ticks {
 pub(crate) struct Entries {
     slots: Vec<Entry>,
     index: HashTable<u32>,
-    hasher: std::hash::RandomState,
+    hasher: RandomState,
 }
 
 impl Entries {
@@ -113,9 +113,11 @@ impl Entries {
     }
 
     pub(crate) fn find(&self, target: &Target) -> Option<usize> {
-        let hash = self.hasher.hash_one(target);
+        let hash = hash_of(&self.hasher, target);
         let slots = &self.slots;
-        let found = self.index.find(hash, |&i| slots[i as usize].target == *target);
+        let found = self
+            .index
+            .find(hash, |&i| slots[i as usize].target == *target);
         found.map(|&i| i as usize)
     }
 
@@ -133,11 +135,11 @@ impl Entries {
     pub(crate) fn insert(&mut self, entry: Entry, limit: usize) -> usize {
         reserve_up_to(&mut self.slots, limit);
         let i = self.slots.len();
-        let hash = self.hasher.hash_one(&entry.target);
+        let hash = hash_of(&self.hasher, &entry.target);
         self.slots.push(entry);
         let (slots, hasher) = (&self.slots, &self.hasher);
         self.index.insert_unique(hash, i as u32, |&j| {
-            hasher.hash_one(&slots[j as usize].target)
+            hash_of(hasher, &slots[j as usize].target)
         });
         i
     }
@@ -145,12 +147,12 @@ impl Entries {
     /// Removes the entry at `i`; the last entry moves to `i`.
     pub(crate) fn swap_remove(&mut self, i: usize) -> Entry {
         let last = self.slots.len() - 1;
-        let hash = self.hasher.hash_one(&self.slots[i].target);
+        let hash = hash_of(&self.hasher, &self.slots[i].target);
         if let Ok(found) = self.index.find_entry(hash, |&j| j as usize == i) {
             found.remove();
         }
         if i != last {
-            let hash = self.hasher.hash_one(&self.slots[last].target);
+            let hash = hash_of(&self.hasher, &self.slots[last].target);
             if let Some(moved) = self.index.find_mut(hash, |&j| j as usize == last) {
                 *moved = i as u32;
             }
@@ -163,6 +165,11 @@ impl Entries {
     pub(crate) fn heap_bytes(&self) -> usize {
         self.slots.capacity() * size_of::<Entry>() + self.index.allocation_size()
     }
+}
+
+/// The one way a target is hashed, for lookups and insertions alike.
+fn hash_of(hasher: &RandomState, target: &Target) -> u64 {
+    hasher.hash_one(target)
 }
 
 /// Positions linked oldest to newest, parallel to the entries.
