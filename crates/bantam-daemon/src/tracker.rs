@@ -4,31 +4,33 @@
 //! the tracker holds at most `capacity` of them and forgets the oldest first
 //! (the one closest to leaving the window anyway). Stale entries are dropped
 //! as new failures arrive, never by a timer, so an idle daemon never wakes.
-//! The map uses the standard library's hasher, keyed at random per process
+//! The index uses the standard library's hasher, keyed at random per process
 //! (SipHash), so an attacker cannot pick addresses that collide.
+//!
+//! A source costs about 200 bytes of heap with one stored line and at most
+//! about 300 with the most it may store (see `bench/tracker-memory.sh`):
+//! failure times are `u32` seconds held inline up to the default `maxretry`,
+//! matched lines share one byte budget in one allocation (module `lines`), and the
+//! key is stored once, indexed by position (module `table`).
 
-use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 
 use bantam_firewall::Target;
 
-/// Longest stored copy of a matched line: enough to read, not enough for a
-/// 100 kB hostile line to blow up memory.
-pub const MATCH_BYTES: usize = 240;
-/// Matched lines kept per source (the last ones).
-pub const MATCHES_KEPT: usize = 5;
+mod lines;
+mod table;
 
-#[derive(Debug)]
-struct Entry {
-    /// Creation stamp, to recognise this entry in the eviction queue.
-    generation: u64,
-    /// Failures inside the window: (time, how many).
-    failures: VecDeque<(Timestamp, u32)>,
-    total: u32,
-    last: Timestamp,
-    matches: VecDeque<String>,
-}
+use lines::Lines;
+use table::{Entries, Entry, Order, Ticks};
+
+/// Longest stored copy of a matched line: enough to read, not enough for a
+/// 100 kB hostile line to blow up memory. Longer lines lose their middle.
+pub const MATCH_BYTES: usize = 160;
+/// Matched lines a ban reports per source (the last ones). Older ones may be
+/// shortened or left out: a source's lines share a small byte budget.
+pub const MATCHES_KEPT: usize = 5;
 
 /// What a failure led to.
 #[derive(Debug, PartialEq, Eq)]
@@ -45,21 +47,25 @@ pub struct Tracker {
     maxretry: u32,
     findtime: SignedDuration,
     capacity: usize,
-    entries: HashMap<Target, Entry>,
-    order: VecDeque<(Target, u64)>,
-    next_generation: u64,
+    /// Failure times are stored as whole seconds after this (Unix seconds),
+    /// in a `u32`: set half that range before the first failure seen, so
+    /// 68 years either side of it fit.
+    epoch: Option<i64>,
+    entries: Entries,
+    order: Order,
     evicted: u64,
 }
 
 impl Tracker {
-    pub fn new(maxretry: u32, findtime: std::time::Duration, capacity: usize) -> Tracker {
+    pub fn new(maxretry: u32, findtime: Duration, capacity: usize) -> Tracker {
         Tracker {
             maxretry: maxretry.max(1),
             findtime: SignedDuration::try_from(findtime).unwrap_or(SignedDuration::MAX),
-            capacity: capacity.max(1),
-            entries: HashMap::new(),
-            order: VecDeque::new(),
-            next_generation: 0,
+            // Positions are u32, with one value reserved.
+            capacity: capacity.clamp(1, u32::MAX as usize - 1),
+            epoch: None,
+            entries: Entries::default(),
+            order: Order::default(),
             evicted: 0,
         }
     }
@@ -70,7 +76,7 @@ impl Tracker {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries.len() == 0
     }
 
     /// Sources forgotten because the tracker was full.
@@ -78,100 +84,105 @@ impl Tracker {
         self.evicted
     }
 
+    /// Heap bytes the tracker holds (what it asked the allocator for; the
+    /// allocator's own overhead comes on top).
+    pub fn heap_bytes(&self) -> usize {
+        let own: usize = self
+            .entries
+            .values()
+            .map(|e| e.matches.heap_bytes() + e.ticks.heap_bytes())
+            .sum();
+        own + self.entries.heap_bytes() + self.order.heap_bytes()
+    }
+
     /// Forgets a source (after a manual ban, say).
     pub fn forget(&mut self, target: &Target) {
-        self.entries.remove(target);
+        if let Some(i) = self.entries.find(target) {
+            self.remove(i);
+        }
     }
 
     /// Records `count` failures of `target` at `time`, with the line that
     /// showed them.
     pub fn record(&mut self, target: Target, time: Timestamp, count: u32, line: &[u8]) -> Verdict {
-        self.drop_stale(time);
-        let window_start = time.checked_sub(self.findtime).unwrap_or(Timestamp::MIN);
-        let entry = match self.entries.get_mut(&target) {
-            Some(entry) => entry,
-            None => {
-                let generation = self.next_generation;
-                self.next_generation += 1;
-                self.order.push_back((target, generation));
-                self.entries.entry(target).or_insert(Entry {
-                    generation,
-                    failures: VecDeque::new(),
-                    total: 0,
-                    last: time,
-                    matches: VecDeque::new(),
-                })
-            }
+        let now = self.tick(time);
+        let since = match time.checked_sub(self.findtime) {
+            Ok(start) => self.tick(start),
+            Err(_) => 0,
         };
-        while let Some(&(t, n)) = entry.failures.front() {
-            if t >= window_start {
+        self.drop_stale(since);
+        let Some(i) = self.entries.find(&target) else {
+            return self.record_new(target, now, count, line);
+        };
+        let entry = self.entries.get_mut(i);
+        entry.ticks.retain_since(since);
+        let failures = entry.ticks.len().saturating_add(count);
+        if failures >= self.maxretry {
+            let entry = self.remove(i);
+            return Verdict::Ban {
+                failures,
+                matches: entry.matches.into_matches(line),
+            };
+        }
+        entry.ticks.push(now, count);
+        entry.last = entry.last.max(now);
+        entry.matches.push(line);
+        self.order.move_to_back(i);
+        Verdict::Counting(failures)
+    }
+
+    fn record_new(&mut self, target: Target, now: u32, count: u32, line: &[u8]) -> Verdict {
+        if count >= self.maxretry {
+            return Verdict::Ban {
+                failures: count,
+                matches: Lines::default().into_matches(line),
+            };
+        }
+        while self.entries.len() >= self.capacity {
+            let Some(oldest) = self.order.front() else {
                 break;
-            }
-            entry.failures.pop_front();
-            entry.total -= n;
+            };
+            self.remove(oldest);
+            self.evicted += 1;
         }
-        entry.failures.push_back((time, count));
-        entry.total = entry.total.saturating_add(count);
-        entry.last = entry.last.max(time);
-        if entry.matches.len() == MATCHES_KEPT {
-            entry.matches.pop_front();
-        }
-        let shown = &line[..line.len().min(MATCH_BYTES)];
-        entry
-            .matches
-            .push_back(String::from_utf8_lossy(shown).into_owned());
-        let verdict = if entry.total >= self.maxretry {
-            let failures = entry.total;
-            let matches = entry.matches.drain(..).collect();
-            self.entries.remove(&target);
-            Verdict::Ban { failures, matches }
-        } else {
-            Verdict::Counting(entry.total)
+        let mut entry = Entry {
+            target,
+            last: now,
+            ticks: Ticks::new(self.maxretry),
+            matches: Lines::default(),
         };
-        self.enforce_capacity();
-        verdict
+        entry.ticks.push(now, count);
+        entry.matches.push(line);
+        let i = self.entries.insert(entry, self.capacity);
+        self.order.push_back(i, self.capacity);
+        Verdict::Counting(count)
     }
 
-    /// Drops a few entries from the front of the queue that are no longer in
-    /// the window, or no longer exist. A constant amount of work per call
-    /// keeps every call cheap while the queue still drains as time passes.
-    fn drop_stale(&mut self, now: Timestamp) {
-        let window_start = now.checked_sub(self.findtime).unwrap_or(Timestamp::MIN);
+    fn remove(&mut self, i: usize) -> Entry {
+        self.order.swap_remove(i);
+        self.entries.swap_remove(i)
+    }
+
+    /// A time in whole seconds after the epoch, saturating. Seconds are
+    /// truncated, so a failure may count for up to a second longer than
+    /// `findtime` when stamps carry fractions; never for less.
+    fn tick(&mut self, time: Timestamp) -> u32 {
+        let secs = time.as_second();
+        let epoch = *self.epoch.get_or_insert(secs - (1 << 31));
+        (secs - epoch).clamp(0, i64::from(u32::MAX)) as u32
+    }
+
+    /// Drops a few sources from the front of the order whose last failure
+    /// left the window. A constant amount of work per call keeps every call
+    /// cheap while stale sources still drain as time passes.
+    fn drop_stale(&mut self, since: u32) {
         for _ in 0..4 {
-            let Some(&(target, generation)) = self.order.front() else {
-                return;
-            };
-            match self.entries.get(&target) {
-                Some(e) if e.generation == generation && e.last >= window_start => return,
-                Some(e) if e.generation == generation => {
-                    self.entries.remove(&target);
+            match self.order.front() {
+                Some(i) if self.entries.get(i).last < since => {
+                    self.remove(i);
                 }
-                _ => {}
+                _ => return,
             }
-            self.order.pop_front();
-        }
-    }
-
-    fn enforce_capacity(&mut self) {
-        while self.entries.len() > self.capacity {
-            let Some((target, generation)) = self.order.pop_front() else {
-                return;
-            };
-            if self
-                .entries
-                .get(&target)
-                .is_some_and(|e| e.generation == generation)
-            {
-                self.entries.remove(&target);
-                self.evicted += 1;
-            }
-        }
-        // The queue holds dead generations too; keep it within a constant
-        // factor of the live entries so it cannot grow without bound.
-        if self.order.len() > 2 * self.capacity.max(self.entries.len()) + 64 {
-            let entries = &self.entries;
-            self.order
-                .retain(|(t, g)| entries.get(t).is_some_and(|e| e.generation == *g));
         }
     }
 }
