@@ -36,7 +36,7 @@ use crate::bans::{ActiveBan, BanBook};
 use crate::clock::Clock;
 use crate::control::server::accept_loop;
 use crate::control::socket::ControlSocket;
-use crate::control::{BanInfo, Request, Response, Status};
+use crate::control::{Request, Response, Status};
 use crate::error::DaemonError;
 use crate::feed::{feed, LogSource};
 use crate::jail::{human_duration, target_of, Jail};
@@ -143,7 +143,12 @@ impl Daemon {
         }
         self.start_sources()?;
         let socket = ControlSocket::bind(&self.settings.daemon.socket).await?;
-        let acceptor = tokio::spawn(accept_loop(socket, self.events.clone()));
+        let acceptor = tokio::spawn(accept_loop(
+            socket,
+            self.events.clone(),
+            64,
+            std::time::Duration::from_secs(10),
+        ));
         let mut hangup = signal(SignalKind::hangup())
             .map_err(|e| DaemonError::Runtime(format!("SIGHUP handler: {e}")))?;
         let mut terminate = signal(SignalKind::terminate())
@@ -474,8 +479,10 @@ impl Daemon {
         match request {
             Request::Ping {} => Response::ok("pong"),
             Request::Status { jail } => self.status(jail.as_deref()),
-            Request::Banned {} => Response::ok(self.banned()),
-            Request::Ban { jail, targets } => self.manual_ban(&jail, &targets),
+            Request::Banned { after, limit } => {
+                crate::control::banned::page(&self.bans, after.as_ref(), limit)
+            }
+            Request::Ban { jail, targets, .. } => self.manual_ban(&jail, &targets),
             Request::Unban { targets, all } => self.unban(&targets, all),
             Request::Reload {} => match self.reload_config() {
                 Ok(()) => Response::ok("reloaded"),
@@ -505,31 +512,6 @@ impl Daemon {
             dry_run: self.options.dry_run,
             jails,
         })
-    }
-
-    fn banned(&self) -> Vec<BanInfo> {
-        let mut bans: Vec<BanInfo> = self
-            .bans
-            .iter()
-            .map(|b| BanInfo {
-                jail: b.record.jail.clone(),
-                target: b.record.target.clone(),
-                start: b
-                    .record
-                    .start
-                    .round(jiff::Unit::Second)
-                    .unwrap_or(b.record.start)
-                    .to_string(),
-                end: b
-                    .record
-                    .end
-                    .map(|e| e.round(jiff::Unit::Second).unwrap_or(e).to_string()),
-                failures: b.record.failures,
-                ban_count: b.record.ban_count,
-            })
-            .collect();
-        bans.sort_by(|a, b| (&a.start, &a.jail, &a.target).cmp(&(&b.start, &b.jail, &b.target)));
-        bans
     }
 
     fn manual_ban(&mut self, jail: &str, targets: &[String]) -> Response {
