@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
+use tokio::time::Instant;
 
 use crate::log;
 
@@ -112,47 +113,77 @@ fn lock(inner: &Mutex<Registry>) -> MutexGuard<'_, Registry> {
 
 /// Exponential back-off for accept errors that persist (no file
 /// descriptors left: the pending connection stays queued, so retrying at
-/// once would spin a core), logged once per episode.
+/// once would spin a core). Logged once per episode: an episode lasts until
+/// [`Backoff::QUIET`] passes without a failure, so a daemon that hovers at
+/// its limit (each freed descriptor taken again at once) does not log
+/// every time one frees.
 #[derive(Debug, Default)]
 pub(crate) struct Backoff {
-    delay: Option<Duration>,
+    episode: Option<Episode>,
+}
+
+#[derive(Debug)]
+struct Episode {
     failures: u64,
+    last_failure: Instant,
+    /// `None` after a success: the next failure starts from [`Backoff::FIRST`].
+    delay: Option<Duration>,
+    recovery_logged: bool,
 }
 
 impl Backoff {
     pub(crate) const FIRST: Duration = Duration::from_millis(10);
     pub(crate) const MOST: Duration = Duration::from_secs(1);
+    pub(crate) const QUIET: Duration = Duration::from_secs(60);
 
     /// How long to wait before accepting again; `None` when the error was
     /// about one connection only (it is gone, the next one may be fine).
-    pub(crate) fn failed(&mut self, error: &io::Error) -> Option<Duration> {
+    pub(crate) fn failed(&mut self, error: &io::Error, now: Instant) -> Option<Duration> {
         if about_one_connection(error) {
             return None;
         }
-        self.failures += 1;
-        let delay = match self.delay {
-            None => {
+        let episode = match &mut self.episode {
+            Some(episode) if now.duration_since(episode.last_failure) < Self::QUIET => episode,
+            _ => {
                 log::error(&format!(
                     "control socket: cannot accept connections: {error}; retrying with back-off (at most every {}s)",
                     Self::MOST.as_secs()
                 ));
-                Self::FIRST
+                self.episode.insert(Episode {
+                    failures: 0,
+                    last_failure: now,
+                    delay: None,
+                    recovery_logged: false,
+                })
             }
-            Some(previous) => (previous * 2).min(Self::MOST),
         };
-        self.delay = Some(delay);
+        episode.failures += 1;
+        episode.last_failure = now;
+        let delay = episode
+            .delay
+            .map_or(Self::FIRST, |previous| (previous * 2).min(Self::MOST));
+        episode.delay = Some(delay);
         Some(delay)
     }
 
-    /// A connection was accepted: the episode, if any, is over.
+    /// A connection was accepted.
     pub(crate) fn succeeded(&mut self) {
-        if self.delay.take().is_some() {
+        let Some(episode) = &mut self.episode else {
+            return;
+        };
+        episode.delay = None;
+        if !episode.recovery_logged {
+            episode.recovery_logged = true;
             log::info(&format!(
                 "control socket: accepting connections again after {} failed attempt(s)",
-                self.failures
+                episode.failures
             ));
         }
-        self.failures = 0;
+    }
+
+    #[cfg(test)]
+    fn failures(&self) -> u64 {
+        self.episode.as_ref().map_or(0, |e| e.failures)
     }
 }
 
@@ -198,16 +229,32 @@ mod tests {
     }
 
     #[test]
-    fn backoff_doubles_to_a_second_and_resets() {
+    fn backoff_doubles_to_a_second_and_starts_over_after_a_success() {
         let mut backoff = Backoff::default();
+        let now = Instant::now();
         let emfile = io::Error::from_raw_os_error(libc::EMFILE);
         let delays: Vec<u64> = (0..9)
-            .map(|_| backoff.failed(&emfile).unwrap().as_millis() as u64)
+            .map(|_| backoff.failed(&emfile, now).unwrap().as_millis() as u64)
             .collect();
         assert_eq!(delays, [10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
         backoff.succeeded();
-        assert_eq!(backoff.failed(&emfile), Some(Backoff::FIRST));
+        assert_eq!(backoff.failed(&emfile, now), Some(Backoff::FIRST));
         let aborted = io::Error::from(io::ErrorKind::ConnectionAborted);
-        assert_eq!(backoff.failed(&aborted), None);
+        assert_eq!(backoff.failed(&aborted, now), None);
+    }
+
+    #[test]
+    fn an_episode_lasts_until_a_quiet_minute() {
+        let mut backoff = Backoff::default();
+        let start = Instant::now();
+        let enfile = io::Error::from_raw_os_error(libc::ENFILE);
+        // Hovering at the limit: failures and successes alternate.
+        for second in 0..30 {
+            backoff.failed(&enfile, start + Duration::from_secs(second));
+            backoff.succeeded();
+        }
+        assert_eq!(backoff.failures(), 30, "one episode so far");
+        backoff.failed(&enfile, start + Duration::from_secs(29) + Backoff::QUIET);
+        assert_eq!(backoff.failures(), 1, "a new episode");
     }
 }

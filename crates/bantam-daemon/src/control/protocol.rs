@@ -23,7 +23,7 @@ pub const MAX_REQUEST: usize = 64 * 1024;
 /// Most bans the loop lists per turn: what one `banned` connection holds in
 /// memory at a time, and the longest the loop stays on one listing before
 /// serving other events.
-pub const PAGE: usize = 500;
+pub const PAGE: usize = 128;
 
 /// What a client asks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

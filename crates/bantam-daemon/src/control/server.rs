@@ -38,7 +38,7 @@ pub(crate) async fn accept_loop(
                 stream
             }
             Err(e) => {
-                if let Some(pause) = backoff.failed(&e) {
+                if let Some(pause) = backoff.failed(&e, tokio::time::Instant::now()) {
                     tokio::time::sleep(pause).await;
                 }
                 continue;
