@@ -1,6 +1,12 @@
+//! The daemon's errors, and its client's.
+//!
+//! Each wrapper either prints its cause or returns it from `source()`,
+//! never both, so `{err:#}` (which joins the chain) says everything once.
+
 use std::path::PathBuf;
 
-/// Why the daemon could not start or keep running.
+/// Why the daemon could not start or keep running, or a client could not
+/// get an answer from it.
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
     #[error(transparent)]
@@ -15,8 +21,18 @@ pub enum DaemonError {
     Filter(#[from] bantam_filter::FilterError),
     #[error("control socket {}: {reason}", path.display())]
     Socket { path: PathBuf, reason: String },
+    /// Nothing listens at the socket (no file, or no process behind it).
+    #[error("cannot reach bantam at {} (is bantam running? start it with `bantam run`)", path.display())]
+    NotRunning {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot reach bantam at {}: {reason}", path.display())]
     Client { path: PathBuf, reason: String },
+    /// The daemon answered, and refused: its message as it gave it.
+    #[error("{0}")]
+    Refused(String),
     #[error("{0}")]
     Runtime(String),
 }
@@ -42,7 +58,7 @@ pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+mod chain_tests {
     use super::*;
 
     #[derive(Debug, thiserror::Error)]
@@ -77,5 +93,96 @@ mod tests {
         });
         assert_eq!(quiet, loud);
         assert_eq!(quiet.matches("No such file").count(), 1, "{quiet}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    /// One of each variant, with causes as they occur.
+    fn every_variant() -> Vec<DaemonError> {
+        let path = PathBuf::from("/run/bantam/bantam.sock");
+        let gone = || std::io::Error::from_raw_os_error(libc::ENOENT);
+        vec![
+            bantam_config::ConfigError::NoDefault("no log to follow".into()).into(),
+            bantam_state::StateError::Version {
+                path: path.clone(),
+                found: 9,
+                known: 1,
+            }
+            .into(),
+            bantam_firewall::FirewallError::Protocol {
+                action: "list".into(),
+                detail: "short reply".into(),
+            }
+            .into(),
+            bantam_source::SourceError::Pattern {
+                pattern: "/var/log/[".into(),
+                reason: "unclosed bracket",
+            }
+            .into(),
+            bantam_filter::FilterError::Definition {
+                name: "sshd".into(),
+                reason: "no failregex".into(),
+            }
+            .into(),
+            DaemonError::Socket {
+                path: path.clone(),
+                reason: format!("cannot bind: {}", gone()),
+            },
+            DaemonError::NotRunning {
+                path: path.clone(),
+                source: gone(),
+            },
+            DaemonError::Client {
+                path,
+                reason: "the daemon closed the connection without answering".into(),
+            },
+            DaemonError::Refused("no jail named \"x\"".into()),
+            DaemonError::Runtime("SIGHUP handler: invalid argument".into()),
+        ]
+    }
+
+    /// Fails to compile when a variant is added: add it to `every_variant`.
+    fn _every_variant_is_listed(e: &DaemonError) {
+        match e {
+            DaemonError::Config(_)
+            | DaemonError::State(_)
+            | DaemonError::Firewall(_)
+            | DaemonError::Source(_)
+            | DaemonError::Filter(_)
+            | DaemonError::Socket { .. }
+            | DaemonError::NotRunning { .. }
+            | DaemonError::Client { .. }
+            | DaemonError::Refused(_)
+            | DaemonError::Runtime(_) => {}
+        }
+    }
+
+    #[test]
+    fn no_error_prints_its_cause_twice() {
+        let all = every_variant();
+        assert_eq!(all.len(), 10);
+        for err in &all {
+            let mut link: &dyn std::error::Error = err;
+            while let Some(cause) = link.source() {
+                let (outer, inner) = (link.to_string(), cause.to_string());
+                assert!(
+                    !outer.contains(&inner),
+                    "{err:?}: {outer:?} repeats its source {inner:?}"
+                );
+                link = cause;
+            }
+        }
+        let not_running = &all[6];
+        assert!(not_running.source().is_some());
+        assert_eq!(
+            format!("{not_running}: {}", not_running.source().unwrap()),
+            "cannot reach bantam at /run/bantam/bantam.sock (is bantam running? start it with \
+             `bantam run`): No such file or directory (os error 2)"
+        );
     }
 }

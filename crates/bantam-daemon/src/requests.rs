@@ -5,7 +5,7 @@ use bantam_firewall::Target;
 
 use crate::bans::ActiveBan;
 use crate::control::protocol::SourceStatus;
-use crate::control::{BanInfo, Request, Response, Status};
+use crate::control::{Request, Response, Status};
 use crate::daemon::{Daemon, Fields};
 use crate::error::chain;
 use crate::guard::{own_addresses, refusal, Widest};
@@ -17,7 +17,9 @@ impl Daemon {
         match request {
             Request::Ping {} => Response::ok("pong"),
             Request::Status { jail } => self.status(jail.as_deref()),
-            Request::Banned {} => Response::ok(self.banned()),
+            Request::Banned { after, limit } => {
+                crate::control::banned::page(&self.bans, after.as_ref(), limit)
+            }
             Request::Ban {
                 jail,
                 targets,
@@ -75,12 +77,6 @@ impl Daemon {
                     .map_or_else(|| "not started".to_owned(), |r| r.health.to_string()),
             })
             .collect()
-    }
-
-    fn banned(&self) -> Vec<BanInfo> {
-        let mut bans: Vec<BanInfo> = self.bans.iter().map(ban_info).collect();
-        bans.sort_by(|a, b| (&a.start, &a.jail, &a.target).cmp(&(&b.start, &b.jail, &b.target)));
-        bans
     }
 
     fn manual_ban(&mut self, jail: &str, targets: &[String], force: bool) -> Response {
@@ -191,17 +187,5 @@ impl Daemon {
     fn wait_for_actions(&mut self) {
         let waits: Vec<_> = self.jails.iter().filter_map(|j| j.barrier()).collect();
         self.waits.extend(waits);
-    }
-}
-
-fn ban_info(b: &ActiveBan) -> BanInfo {
-    let second = |t: jiff::Timestamp| t.round(jiff::Unit::Second).unwrap_or(t).to_string();
-    BanInfo {
-        jail: b.record.jail.clone(),
-        target: b.record.target.clone(),
-        start: second(b.record.start),
-        end: b.record.end.map(second),
-        failures: b.record.failures,
-        ban_count: b.record.ban_count,
     }
 }

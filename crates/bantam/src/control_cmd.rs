@@ -1,12 +1,13 @@
 //! The commands that talk to a running daemon over its control socket.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Result};
-use bantam_daemon::control::client;
-use bantam_daemon::control::{BanInfo, Request, Response, Status};
+use bantam_daemon::control::client::{self, BanStream, Client};
+use bantam_daemon::control::{Request, Response, Status};
 use bantam_daemon::jail::human_duration;
 use clap::Args;
 
@@ -61,6 +62,59 @@ pub fn send(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `banned`: prints the bans as they arrive, so that neither the daemon
+/// nor this process ever holds the whole list (with `--json`, one JSON
+/// array written element by element).
+pub fn banned(reach: &Reach) -> Result<ExitCode> {
+    let bans = Client::connect(&reach.socket()?)?.banned(None, None)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match print_bans(bans, reach.json, &mut out).and_then(|()| Ok(out.flush()?)) {
+        Err(e) if is_broken_pipe(&e) => Ok(ExitCode::SUCCESS),
+        other => other.map(|()| ExitCode::SUCCESS),
+    }
+}
+
+fn print_bans(bans: BanStream, json: bool, out: &mut impl Write) -> Result<()> {
+    let mut count = 0;
+    if json {
+        write!(out, "[")?;
+    }
+    for ban in bans {
+        let ban = ban?;
+        if json {
+            // Through a JSON value: keys in the order `--json` always had.
+            let sep = if count == 0 { "" } else { "," };
+            write!(out, "{sep}{}", serde_json::to_value(&ban)?)?;
+        } else {
+            if count == 0 {
+                writeln!(
+                    out,
+                    "{:<12} {:<40} {:<27} {:>8} {:>5}",
+                    "JAIL", "TARGET", "UNTIL", "FAILURES", "BANS"
+                )?;
+            }
+            let until = ban.end.unwrap_or_else(|| "permanent".into());
+            writeln!(
+                out,
+                "{:<12} {:<40} {:<27} {:>8} {:>5}",
+                ban.jail, ban.target, until, ban.failures, ban.ban_count
+            )?;
+        }
+        count += 1;
+    }
+    if json {
+        writeln!(out, "]")?;
+    } else if count == 0 {
+        writeln!(out, "no bans")?;
+    }
+    Ok(())
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
 pub fn print_message(data: &serde_json::Value) {
     match data.as_str() {
         Some(s) => println!("{s}"),
@@ -95,28 +149,6 @@ pub fn print_status(data: &serde_json::Value) {
         println!(
             "  total:    {} banned, {} failures, {} lines read",
             j.total_banned, j.total_failures, j.lines_read
-        );
-    }
-}
-
-pub fn print_banned(data: &serde_json::Value) {
-    let Ok(bans) = serde_json::from_value::<Vec<BanInfo>>(data.clone()) else {
-        println!("{data}");
-        return;
-    };
-    if bans.is_empty() {
-        println!("no bans");
-        return;
-    }
-    println!(
-        "{:<12} {:<40} {:<27} {:>8} {:>5}",
-        "JAIL", "TARGET", "UNTIL", "FAILURES", "BANS"
-    );
-    for b in bans {
-        let until = b.end.unwrap_or_else(|| "permanent".into());
-        println!(
-            "{:<12} {:<40} {:<27} {:>8} {:>5}",
-            b.jail, b.target, until, b.failures, b.ban_count
         );
     }
 }

@@ -16,6 +16,7 @@ mod regex_report;
 mod run_cmd;
 
 use bantam_daemon::control::Request;
+use bantam_daemon::DaemonError;
 use control_cmd::Reach;
 
 /// Ban hosts that fail to authenticate: a fast, safe successor to fail2ban.
@@ -54,6 +55,9 @@ enum Command {
         jail: String,
         #[arg(required = true, value_name = "ADDR")]
         targets: Vec<String>,
+        /// Ban even where the daemon's safety checks would refuse.
+        #[arg(long)]
+        force: bool,
         #[command(flatten)]
         reach: Reach,
     },
@@ -89,19 +93,18 @@ fn main() -> ExitCode {
         Command::Status { jail, reach } => {
             control_cmd::send(&reach, Request::Status { jail }, control_cmd::print_status)
         }
-        Command::Banned { reach } => {
-            control_cmd::send(&reach, Request::Banned {}, control_cmd::print_banned)
-        }
+        Command::Banned { reach } => control_cmd::banned(&reach),
         Command::Ban {
             jail,
             targets,
+            force,
             reach,
         } => control_cmd::send(
             &reach,
             Request::Ban {
                 jail,
                 targets,
-                force: false,
+                force,
             },
             control_cmd::print_message,
         ),
@@ -124,9 +127,99 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            // One line a user can act on: the chain of causes, joined.
-            eprintln!("bantam: {err:#}");
-            ExitCode::from(2)
+            eprintln!("bantam: {}", one_line(&err));
+            ExitCode::from(exit_code(&err))
         }
+    }
+}
+
+/// Exit statuses besides 0 (done) and 2 (usage, from clap).
+mod status {
+    /// Anything else that went wrong.
+    pub const FAILURE: u8 = 1;
+    /// No daemon answers on the control socket.
+    pub const NOT_RUNNING: u8 = 3;
+    /// The configuration is wrong: restarting will not help (sysexits'
+    /// EX_CONFIG; the systemd unit does not restart on it).
+    pub const CONFIG: u8 = 78;
+}
+
+fn exit_code(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        match cause.downcast_ref::<DaemonError>() {
+            Some(DaemonError::NotRunning { .. }) => return status::NOT_RUNNING,
+            // A filter that does not compile or an action that cannot be
+            // built is configuration too: restarting will not fix it.
+            Some(DaemonError::Config(_) | DaemonError::Filter(_)) => return status::CONFIG,
+            _ => {}
+        }
+        if cause.is::<bantam_config::ConfigError>() || cause.is::<bantam_filter::FilterError>() {
+            return status::CONFIG;
+        }
+    }
+    status::FAILURE
+}
+
+/// The chain of causes on one line, each said once: an error whose text
+/// already includes its source's is not followed by it again.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
+
+    fn missing_file() -> std::io::Error {
+        std::io::Error::from_raw_os_error(libc::ENOENT)
+    }
+
+    #[test]
+    fn each_cause_is_printed_once() {
+        // ConfigError::Read both prints and returns its io::Error.
+        let err = anyhow::Error::from(bantam_config::ConfigError::Read {
+            path: "/etc/bantam/bantam.toml".into(),
+            error: missing_file(),
+        });
+        assert_eq!(
+            one_line(&err),
+            "/etc/bantam/bantam.toml: cannot read: No such file or directory (os error 2)"
+        );
+        let err = Err::<(), _>(missing_file())
+            .context("opening the log")
+            .unwrap_err();
+        assert_eq!(
+            one_line(&err),
+            "opening the log: No such file or directory (os error 2)"
+        );
+    }
+
+    #[test]
+    fn exit_codes_tell_failures_apart() {
+        let config = bantam_config::ConfigError::NoDefault("no log".into());
+        assert_eq!(exit_code(&anyhow::Error::from(config)), 78);
+        let config = DaemonError::Config(bantam_config::ConfigError::NoDefault("no log".into()));
+        assert_eq!(exit_code(&anyhow::Error::from(config)), 78);
+        let down = DaemonError::NotRunning {
+            path: "/run/bantam/bantam.sock".into(),
+            source: missing_file(),
+        };
+        let down = anyhow::Error::from(down).context("status");
+        assert_eq!(exit_code(&down), 3);
+        let refused = DaemonError::Refused("no jail named \"x\"".into());
+        assert_eq!(exit_code(&anyhow::Error::from(refused)), 1);
+        assert_eq!(exit_code(&anyhow::anyhow!("no enabled jails")), 1);
     }
 }

@@ -135,7 +135,10 @@ fn settings_for(args: &RunArgs) -> Result<(Settings, DaemonSettings)> {
         settings.daemon.socket = socket.clone();
     }
     if settings.jails.is_empty() {
-        anyhow::bail!("no enabled jails in the configuration: nothing to do");
+        return Err(bantam_config::ConfigError::NoDefault(
+            "no enabled jails in the configuration: nothing to do".into(),
+        )
+        .into());
     }
     Ok((settings, as_loaded))
 }

@@ -1,4 +1,10 @@
-//! The control socket's protocol: one JSON object per line each way.
+//! The control socket's protocol: JSON lines, one request in, one response
+//! out, except `banned`, whose answer is a stream (see [`crate::control`]).
+//!
+//! Every response carries `"protocol": PROTOCOL`, the major version: it only
+//! changes when an older party would misread the newer one. A request may
+//! carry it too (absent means 1); a request for a newer protocol is refused
+//! saying so, and the client refuses a newer daemon's answers the same way.
 //!
 //! Requests are small; a line longer than [`MAX_REQUEST`] is refused before
 //! it is parsed, so a client cannot make the daemon buffer without bound.
@@ -6,8 +12,18 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::bans::ActiveBan;
+
+/// The protocol's major version, in every response.
+pub const PROTOCOL: u32 = 1;
+
 /// Longest request line accepted.
 pub const MAX_REQUEST: usize = 64 * 1024;
+
+/// Most bans the loop lists per turn: what one `banned` connection holds in
+/// memory at a time, and the longest the loop stays on one listing before
+/// serving other events.
+pub const PAGE: usize = 128;
 
 /// What a client asks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,15 +37,20 @@ pub enum Request {
         #[serde(default)]
         jail: Option<String>,
     },
-    /// Every current ban.
-    Banned {},
-    /// Ban these addresses or networks in a jail, now, with the jail's ban time.
+    /// Current bans in (jail, target) order, streamed: all of them, or at
+    /// most `limit`, starting after the key `after`.
+    Banned {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<BanKey>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<usize>,
+    },
+    /// Ban these addresses or networks in a jail, now, with the jail's ban
+    /// time. `force`: even where the daemon's safety checks would refuse.
     Ban {
         jail: String,
         targets: Vec<String>,
-        /// Ban even what the safety checks refuse (wide networks, loopback,
-        /// this host's addresses, ignoreip).
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "is_false")]
         force: bool,
     },
     /// Lift bans: these targets in every jail, or all of them.
@@ -45,32 +66,92 @@ pub enum Request {
     Stop {},
 }
 
-/// The daemon's answer: `{"ok": true, "data": …}` or `{"ok": false, "error": "…"}`.
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// Where a ban listing stands: the (jail, target) of a ban, listed or not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BanKey {
+    pub jail: String,
+    pub target: String,
+}
+
+/// The daemon's answer: `{"protocol": 1, "ok": true, "data": …}` or
+/// `{"protocol": 1, "ok": false, "error": "…"}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Response {
+    /// 0 when absent: a daemon older than protocol versions.
+    #[serde(default)]
+    pub protocol: u32,
     pub ok: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The loop's answer to one page of `banned`, handed to the connection's
+    /// task as is: never on the wire, never a JSON value in memory.
+    #[serde(skip)]
+    pub(crate) page: Option<BanPage>,
 }
 
 impl Response {
     pub fn ok(data: impl Serialize) -> Response {
         Response {
-            ok: true,
             data: serde_json::to_value(data).ok(),
-            error: None,
+            ..Response::new(true)
         }
     }
 
     pub fn error(message: impl Into<String>) -> Response {
         Response {
-            ok: false,
-            data: None,
             error: Some(message.into()),
+            ..Response::new(false)
         }
     }
+
+    pub(crate) fn page(page: BanPage) -> Response {
+        Response {
+            page: Some(page),
+            ..Response::new(true)
+        }
+    }
+
+    fn new(ok: bool) -> Response {
+        Response {
+            protocol: PROTOCOL,
+            ok,
+            data: None,
+            error: None,
+            page: None,
+        }
+    }
+
+    /// The response as one line for the socket.
+    pub(crate) fn line(&self) -> Vec<u8> {
+        let mut text = serde_json::to_vec(self).unwrap_or_default();
+        text.push(b'\n');
+        text
+    }
+}
+
+/// One page of bans, from the loop to a connection's task.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct BanPage {
+    pub bans: Vec<BanInfo>,
+    /// Where the next page starts; `None`: this was the last.
+    pub next: Option<BanKey>,
+}
+
+/// The data of the line that ends a `banned` stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BanListEnd {
+    /// Bans in this stream.
+    pub count: usize,
+    /// Where to continue (a request with `after` set to it); `None`: the
+    /// listing is complete.
+    pub next: Option<BanKey>,
 }
 
 /// Parses one request line, with an error a person can act on.
@@ -82,7 +163,37 @@ pub fn parse_request(line: &[u8]) -> Result<Request, String> {
         ));
     }
     let text = std::str::from_utf8(line).map_err(|_| "request is not UTF-8".to_owned())?;
-    serde_json::from_str(text.trim()).map_err(|e| format!("bad request: {e}"))
+    let value: serde_json::Value =
+        serde_json::from_str(text.trim()).map_err(|e| format!("bad request: {e}"))?;
+    let serde_json::Value::Object(mut fields) = value else {
+        return Err("bad request: expected a JSON object".into());
+    };
+    match fields.remove("protocol") {
+        None => {}
+        Some(v) => match v.as_u64() {
+            Some(n) if n <= u64::from(PROTOCOL) => {}
+            Some(n) => {
+                return Err(format!(
+                    "this daemon speaks control protocol {PROTOCOL}, the request protocol {n}: \
+                     use the bantam command of the daemon's version (or restart the daemon with the newer one)"
+                ))
+            }
+            None => return Err(format!("bad request: protocol must be a number, not {v}")),
+        },
+    }
+    serde_json::from_value(serde_json::Value::Object(fields))
+        .map_err(|e| format!("bad request: {e}"))
+}
+
+/// The request as one line for the socket, with the protocol it speaks.
+pub fn request_line(request: &Request) -> Vec<u8> {
+    let mut value = serde_json::to_value(request).unwrap_or_default();
+    if let Some(fields) = value.as_object_mut() {
+        fields.insert("protocol".into(), PROTOCOL.into());
+    }
+    let mut line = serde_json::to_vec(&value).unwrap_or_default();
+    line.push(b'\n');
+    line
 }
 
 /// One jail's counters, as `status` reports them.
@@ -144,6 +255,27 @@ pub struct BanInfo {
     pub ban_count: u32,
 }
 
+impl BanInfo {
+    pub(crate) fn of(ban: &ActiveBan) -> BanInfo {
+        let second = |t: jiff::Timestamp| t.round(jiff::Unit::Second).unwrap_or(t).to_string();
+        BanInfo {
+            jail: ban.record.jail.clone(),
+            target: ban.record.target.clone(),
+            start: second(ban.record.start),
+            end: ban.record.end.map(second),
+            failures: ban.record.failures,
+            ban_count: ban.record.ban_count,
+        }
+    }
+
+    pub fn key(&self) -> BanKey {
+        BanKey {
+            jail: self.jail.clone(),
+            target: self.target.clone(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,6 +305,42 @@ mod tests {
                 force: false
             })
         );
+        assert_eq!(
+            parse_request(br#"{"command":"ban","jail":"j","targets":[],"force":true}"#),
+            Ok(Request::Ban {
+                jail: "j".into(),
+                targets: vec![],
+                force: true
+            })
+        );
+    }
+
+    #[test]
+    fn banned_takes_an_optional_cursor_and_limit() {
+        assert_eq!(
+            parse_request(br#"{"command":"banned"}"#),
+            Ok(Request::Banned {
+                after: None,
+                limit: None
+            })
+        );
+        assert_eq!(
+            parse_request(
+                br#"{"protocol":1,"command":"banned","after":{"jail":"sshd","target":"192.0.2.1"},"limit":10}"#
+            ),
+            Ok(Request::Banned {
+                after: Some(BanKey {
+                    jail: "sshd".into(),
+                    target: "192.0.2.1".into()
+                }),
+                limit: Some(10)
+            })
+        );
+        assert!(
+            parse_request(br#"{"command":"banned","after":{"jail":"sshd"}}"#)
+                .unwrap_err()
+                .contains("missing field `target`")
+        );
     }
 
     #[test]
@@ -193,12 +361,46 @@ mod tests {
         assert!(parse_request(&vec![b' '; MAX_REQUEST + 1])
             .unwrap_err()
             .starts_with("request too long"));
+        assert_eq!(
+            parse_request(b"[1]").unwrap_err(),
+            "bad request: expected a JSON object"
+        );
     }
 
     #[test]
-    fn responses_round_trip() {
+    fn versions_are_checked_both_ways() {
+        let newer = parse_request(br#"{"protocol":2,"command":"ping"}"#).unwrap_err();
+        assert!(
+            newer.contains("speaks control protocol 1, the request protocol 2"),
+            "{newer}"
+        );
+        assert!(parse_request(br#"{"protocol":"x","command":"ping"}"#)
+            .unwrap_err()
+            .contains("protocol must be a number"));
+        // What the client writes, the daemon reads back.
+        let request = Request::Ban {
+            jail: "sshd".into(),
+            targets: vec!["192.0.2.1".into()],
+            force: true,
+        };
+        let line = request_line(&request);
+        assert!(line.starts_with(br#"{"command":"ban""#) && line.ends_with(b"\n"));
+        assert!(String::from_utf8_lossy(&line).contains(r#""protocol":1"#));
+        assert_eq!(parse_request(&line), Ok(request));
+    }
+
+    #[test]
+    fn responses_carry_the_protocol() {
         let r = Response::error("no such jail \"x\"");
-        let text = serde_json::to_string(&r).unwrap();
-        assert_eq!(text, r#"{"ok":false,"error":"no such jail \"x\""}"#);
+        let text = String::from_utf8(r.line()).unwrap();
+        assert_eq!(
+            text,
+            "{\"protocol\":1,\"ok\":false,\"error\":\"no such jail \\\"x\\\"\"}\n"
+        );
+        let back: Response = serde_json::from_str(&text).unwrap();
+        assert_eq!((back.protocol, back.ok), (1, false));
+        // A page never reaches the wire.
+        let page = Response::page(BanPage::default());
+        assert_eq!(page.line(), b"{\"protocol\":1,\"ok\":true}\n");
     }
 }
