@@ -430,18 +430,12 @@ fn check_native(text: &str) -> toml::Table {
 fn import_comments_escape_control_characters() {
     let t = demo_tree(
         "import-control",
-        &[(
-            "jail.local",
-            "[demo]\ndatepattern = ^%%Y\0-%%m\r\x7f\tx\n",
-        )],
+        &[("jail.local", "[demo]\ndatepattern = ^%%Y\0-%%m\r\x7f\tx\n")],
     );
     let tree = Fail2banTree::load(t.path()).unwrap();
     let text = super::render_native_toml(&tree);
     check_native(&text);
-    assert!(
-        text.contains("^%Y\\u{0}-%m\\u{d}\\u{7f}\tx"),
-        "{text}"
-    );
+    assert!(text.contains("^%Y\\u{0}-%m\\u{d}\\u{7f}\tx"), "{text}");
 }
 
 #[test]
