@@ -48,7 +48,7 @@ export RUSTC_WRAPPER=$PWD/rustc-wrapper.sh
 bins=()
 for t in "${targets[@]}"; do bins+=(--bin "$t"); done
 cargo build --release --locked --target "$triple" "${bins[@]}"
-bindir=target/$triple/release
+bindir=${CARGO_TARGET_DIR:-target}/$triple/release
 
 # Seeds: small hand-made inputs (fuzz/seeds/TARGET) plus the repository's own
 # fixtures, each stored under a name derived from its content so that reruns
