@@ -83,9 +83,13 @@ for t in "${targets[@]}"; do
   log=$(mktemp)
   before=$(find "artifacts/$t" -type f | wc -l)
   rc=0
-  "$bindir/$t" "corpus/$t" -max_total_time="$seconds" -max_len=4096 -timeout=10 \
+  # The targets that need real files write them under TMPDIR: one per run,
+  # removed after it (an input that crashes leaves its files behind otherwise).
+  scratch=$(mktemp -d)
+  TMPDIR=$scratch "$bindir/$t" "corpus/$t" -max_total_time="$seconds" -max_len=4096 -timeout=10 \
     -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="artifacts/$t/" \
     >"$log" 2>&1 || rc=$?
+  rm -rf "$scratch"
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
   corpus=$(find "corpus/$t" -type f -name '[!.]*' | wc -l)
   crashes=$(($(find "artifacts/$t" -type f | wc -l) - before))
