@@ -40,9 +40,20 @@ fn list(items: &[String]) -> String {
     format!("[{}]", quoted.join(", "))
 }
 
-/// One line of a comment (values may hold new lines).
+/// One line of a comment. Values may hold new lines, and any other control
+/// character fail2ban's reader let through (a NUL, a carriage return): TOML
+/// forbids those in comments, so they are written escaped, and the import
+/// stays a file bantam can read.
 fn comment(out: &mut String, text: &str) {
-    let flat = text.replace('\n', " ⏎ ");
+    let mut flat = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' => flat.push_str(" ⏎ "),
+            '\t' => flat.push(c),
+            c if c.is_control() => flat.extend(c.escape_unicode()),
+            c => flat.push(c),
+        }
+    }
     let _ = writeln!(out, "# not translated: {flat}");
 }
 

@@ -424,6 +424,20 @@ fn check_native(text: &str) -> toml::Table {
     table
 }
 
+/// Found by fuzzing (fuzz target `fail2ban_ini`): a control character in a
+/// value that the import keeps as a comment made the import invalid TOML.
+#[test]
+fn import_comments_escape_control_characters() {
+    let t = demo_tree(
+        "import-control",
+        &[("jail.local", "[demo]\ndatepattern = ^%%Y\0-%%m\r\x7f\tx\n")],
+    );
+    let tree = Fail2banTree::load(t.path()).unwrap();
+    let text = super::render_native_toml(&tree);
+    check_native(&text);
+    assert!(text.contains("^%Y\\u{0}-%m\\u{d}\\u{7f}\tx"), "{text}");
+}
+
 #[test]
 fn import_renders_native_toml() {
     let t = demo_tree(
