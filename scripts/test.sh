@@ -27,6 +27,11 @@ fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# Coverage-guided fuzzing, a short run of every target (fuzz/README.md has
+# the longer one): a crash fails the run and leaves its input in
+# fuzz/artifacts/ to become a regression test.
+bash scripts/fuzz.sh "${BANTAM_FUZZ_SECONDS:-10}"
+
 # cargo prints one "test result" line per test binary, the last one usually
 # for doc-tests with nothing in them; sum them up so the closing line says
 # what actually ran.
