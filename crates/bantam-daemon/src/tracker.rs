@@ -28,6 +28,10 @@ use table::{Entries, Entry, Order, Ticks};
 /// Longest stored copy of a matched line: enough to read, not enough for a
 /// 100 kB hostile line to blow up memory. Longer lines lose their middle.
 pub const MATCH_BYTES: usize = 160;
+/// Longest copy of the line that earned a ban. It is never stored in the
+/// tracker, so it can be longer: actions (`<matches>`, mails) get realistic
+/// lines verbatim, and a hostile one still costs at most this much.
+pub const LAST_MATCH_BYTES: usize = 512;
 /// Matched lines a ban reports per source (the last ones). Older ones may be
 /// shortened or left out: a source's lines share a small byte budget.
 pub const MATCHES_KEPT: usize = 5;

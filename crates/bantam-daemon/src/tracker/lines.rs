@@ -7,7 +7,7 @@
 //! not its end: the start says when and which program, the end carries the
 //! address (a 300-byte user name must not hide it).
 
-use super::{MATCHES_KEPT, MATCH_BYTES};
+use super::{LAST_MATCH_BYTES, MATCHES_KEPT, MATCH_BYTES};
 
 /// Bytes for all stored lines of a source, one length byte each included.
 /// With the fixed part of an entry this keeps a source under 300 bytes of
@@ -78,7 +78,7 @@ impl Lines {
     /// earned it.
     pub(crate) fn into_matches(self, last: &[u8]) -> Vec<String> {
         let mut last_text = Vec::new();
-        Cut::new(last, MATCH_BYTES).write_text(&mut last_text);
+        Cut::new(last, LAST_MATCH_BYTES).write_text(&mut last_text);
         self.iter()
             .chain([last_text.as_slice()])
             .map(|l| String::from_utf8_lossy(l).into_owned())
