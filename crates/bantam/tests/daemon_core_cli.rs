@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use support::{bantam, wait_for, Proc};
+use support::{bantam, control as cli, dry_run, wait_control as wait_ready, wait_for, Proc};
 
 struct Setup {
     dir: tempfile::TempDir,
@@ -46,33 +46,7 @@ fn setup(jails: &[(&str, &str, u32)]) -> Setup {
 }
 
 fn start(s: &Setup, stdin: Stdio) -> Proc {
-    Proc(
-        Command::new(bantam())
-            .args(["run", "--dry-run", "--config"])
-            .arg(&s.config)
-            .arg("--socket")
-            .arg(&s.socket)
-            .stdin(stdin)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    )
-}
-
-fn cli(socket: &Path, args: &[&str]) -> Output {
-    Command::new(bantam())
-        .args(args)
-        .arg("--socket")
-        .arg(socket)
-        .output()
-        .unwrap()
-}
-
-fn wait_ready(socket: &Path) {
-    wait_for("the control socket", Duration::from_secs(10), || {
-        cli(socket, &["status"]).status.success()
-    });
+    dry_run(&s.config, &s.socket, stdin)
 }
 
 fn status(socket: &Path) -> serde_json::Value {

@@ -314,3 +314,36 @@ pub fn nft_set(net: &Net, ns: &str, set: &str) -> String {
 pub fn bantam() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_bantam"))
 }
+
+/// `bantam run --dry-run` on `config`, answering on `socket`; stderr piped.
+pub fn dry_run(config: &Path, socket: &Path, stdin: Stdio) -> Proc {
+    Proc(
+        Command::new(bantam())
+            .args(["run", "--dry-run", "--config"])
+            .arg(config)
+            .arg("--socket")
+            .arg(socket)
+            .stdin(stdin)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// A control command (`status`, `ban sshd ADDR`, …) to the daemon at `socket`.
+pub fn control(socket: &Path, args: &[&str]) -> Output {
+    Command::new(bantam())
+        .args(args)
+        .arg("--socket")
+        .arg(socket)
+        .output()
+        .unwrap()
+}
+
+/// Waits until the daemon at `socket` answers `status`.
+pub fn wait_control(socket: &Path) {
+    wait_for("the control socket", Duration::from_secs(10), || {
+        control(socket, &["status"]).status.success()
+    });
+}
