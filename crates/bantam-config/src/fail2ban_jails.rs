@@ -199,6 +199,8 @@ fn jail_settings(
         actions,
         native_ban: replaced,
         norestored,
+        escalation: None,
+        recidive: None,
     }))
 }
 

@@ -20,6 +20,7 @@ mod fail2ban_unhonoured;
 pub mod logpath;
 pub mod options;
 mod own_addresses;
+pub mod policy;
 pub mod settings;
 
 pub use daemon_settings::restart_needed;

@@ -130,6 +130,10 @@ pub struct JailOptions {
     /// do not run its actions (mail, webhooks) for them again (fail2ban's
     /// `norestored`; default false).
     pub norestored: Option<bool>,
+    /// Each further ban of an address lasts longer (see [`crate::policy`]).
+    pub escalation: Option<Spanned<crate::policy::EscalationOptions>>,
+    /// The n-th ban within a window lasts much longer, or for ever.
+    pub recidive: Option<Spanned<crate::policy::RecidiveOptions>>,
 }
 
 impl JailOptions {
@@ -151,6 +155,8 @@ impl JailOptions {
             logtimezone: self.logtimezone.or(d.logtimezone),
             datepattern: self.datepattern.or(d.datepattern),
             norestored: self.norestored.or(d.norestored),
+            escalation: self.escalation.or(d.escalation),
+            recidive: self.recidive.or(d.recidive),
         }
     }
 }

@@ -59,6 +59,10 @@ pub struct JailSettings {
     /// actions says `norestored` (see [`F2bActionDef::norestored`] for the
     /// per-action answer).
     pub norestored: bool,
+    /// Ban times that grow with each ban of an address.
+    pub escalation: Option<crate::policy::Escalation>,
+    /// The built-in recidive.
+    pub recidive: Option<crate::policy::Recidive>,
 }
 
 const DEFAULT_MAXRETRY: u32 = 5;
@@ -122,6 +126,7 @@ impl Cx<'_> {
 
     fn resolve(&self, options: Options) -> Result<Settings, ConfigError> {
         let daemon = self.daemon(options.daemon)?;
+        self.default_policy(&options.defaults)?;
         let mut jails = Vec::new();
         for (name, jail) in options.jails {
             let line = line_of(self.text, jail.span().start);
@@ -153,7 +158,11 @@ impl Cx<'_> {
         }
     }
 
-    fn bantime(&self, value: &Spanned<DurationValue>, key: &str) -> Result<BanTime, ConfigError> {
+    pub(crate) fn bantime(
+        &self,
+        value: &Spanned<DurationValue>,
+        key: &str,
+    ) -> Result<BanTime, ConfigError> {
         match value.get_ref() {
             DurationValue::Seconds(-1) => Ok(BanTime::Permanent),
             DurationValue::Seconds(n) if *n >= 0 => {
@@ -246,6 +255,16 @@ impl Cx<'_> {
             actions: Vec::new(),
             native_ban: true,
             norestored: o.norestored.unwrap_or(false),
+            escalation: o
+                .escalation
+                .as_ref()
+                .map(|e| self.escalation(e, &key("escalation"), bantime))
+                .transpose()?,
+            recidive: o
+                .recidive
+                .as_ref()
+                .map(|r| self.recidive(r, &key("recidive")))
+                .transpose()?,
         })
     }
 
