@@ -6,8 +6,9 @@
 //! daemon prints at start: a jail that reads the systemd journal (bantam
 //! reads files, pipes and standard input), a Python action, an `ignoreip`
 //! host name (names are never resolved), and every option read but not
-//! honoured (`bantime.increment` and friends, `ignorecommand`, … see
-//! `fail2ban_unhonoured`). A jail whose filter, times or log paths are
+//! honoured (`ignorecommand`, … see `fail2ban_unhonoured`).
+//! `bantime.increment` and friends, and the `recidive` jail, run on
+//! bantam's own escalation and recidive (`fail2ban_policy`). A jail whose filter, times or log paths are
 //! wrong stops the start, naming the jail (or file, section and key) and
 //! the problem.
 
@@ -45,11 +46,21 @@ pub fn fail2ban_jails(
     let mut jails = Vec::new();
     let mut converted = Vec::new();
     let own = crate::own_addresses::own_addresses();
+    let mut recidive = None;
     for jail in tree.jails() {
+        if crate::fail2ban_policy::is_recidive(jail) {
+            let r = crate::fail2ban_policy::recidive(jail)?;
+            warnings.push(crate::fail2ban_policy::recidive_notice(jail, &r));
+            recidive = Some(r);
+            continue;
+        }
         if let Some(settings) = jail_settings(jail, mode, &own, &mut warnings)? {
             jails.push(settings);
             converted.push(jail);
         }
+    }
+    for settings in &mut jails {
+        settings.recidive = recidive.clone();
     }
     warnings.extend(fail2ban_unhonoured::default_warnings(&converted));
     Ok((jails, warnings))
@@ -199,7 +210,7 @@ fn jail_settings(
         actions,
         native_ban: replaced,
         norestored,
-        escalation: None,
+        escalation: crate::fail2ban_policy::escalation(jail, bantime, warnings)?,
         recidive: None,
     }))
 }

@@ -2,8 +2,8 @@
 //!
 //! Only values that differ from fail2ban's own default are reported (the
 //! default is what fail2ban does when the option is absent), so a stock
-//! `jail.conf` stays quiet: its `bantime.*` lines are commented out and
-//! its `ignorecommand` is empty. A default that bantam itself does not
+//! `jail.conf` stays quiet: its `ignorecommand` is empty. (`bantime.*`
+//! is honoured: see `fail2ban_policy`.) A default that bantam itself does not
 //! honour (`usedns = warn`) is said once for all jails, not once per jail.
 
 use crate::fail2ban::jail::as_bool;
@@ -21,21 +21,6 @@ enum Default {
 /// what is lost.
 const IGNORED: &[(&str, Default, &str)] = &[
     (
-        "bantime.increment",
-        Default::Bool(false),
-        "ban times do not grow for repeat offenders",
-    ),
-    ("bantime.factor", Default::Text("1"), INCREMENT),
-    (
-        "bantime.formula",
-        Default::Text("ban.Time * (1<<(ban.Count if ban.Count<20 else 20)) * banFactor"),
-        INCREMENT,
-    ),
-    ("bantime.multipliers", Default::Text(""), INCREMENT),
-    ("bantime.maxtime", Default::Text(""), INCREMENT),
-    ("bantime.rndtime", Default::Text(""), INCREMENT),
-    ("bantime.overalljails", Default::Bool(false), INCREMENT),
-    (
         "ignorecommand",
         Default::Text(""),
         "no command is run to decide whether to ignore an address",
@@ -46,8 +31,6 @@ const IGNORED: &[(&str, Default, &str)] = &[
         "there is no ignorecommand to cache",
     ),
 ];
-
-const INCREMENT: &str = "bantam does not grow ban times (bantime.increment)";
 
 /// Backends that only choose how fail2ban notices a file grew: bantam
 /// follows files its own way, with the same result.
