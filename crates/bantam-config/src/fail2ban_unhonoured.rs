@@ -6,14 +6,12 @@
 //! is honoured: see `fail2ban_policy`.) A default that bantam itself does not
 //! honour (`usedns = warn`) is said once for all jails, not once per jail.
 
-use crate::fail2ban::jail::as_bool;
 use crate::fail2ban::F2bJail;
 use crate::logpath::Origin;
 
 /// How fail2ban reads an option, for comparing with its default.
 #[derive(Clone, Copy)]
 enum Default {
-    Bool(bool),
     Text(&'static str),
 }
 
@@ -42,7 +40,6 @@ const ENCODINGS: &[&str] = &["auto", "utf-8", "utf8", "ascii", "us-ascii"];
 
 fn same(value: &str, default: Default) -> bool {
     match default {
-        Default::Bool(b) => as_bool(value) == b,
         Default::Text(t) => {
             let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
             words(value) == words(t)
