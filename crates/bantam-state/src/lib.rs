@@ -81,6 +81,16 @@ pub trait Store: Send {
     /// How many times `target` was banned in `jail` (any jail: `None`),
     /// as far as the history still remembers (see [`Store::purge_history`]).
     fn ban_count(&mut self, jail: Option<&str>, target: &str) -> Result<u32, StateError>;
+    /// For each of `targets` (same order), how many of its bans in `jail`
+    /// (every jail: `None`) started at or after `since`, as far as the
+    /// history still remembers: what escalation and recidive count. One
+    /// call for a whole burst, answered from an index.
+    fn ban_counts_since(
+        &mut self,
+        jail: Option<&str>,
+        targets: &[String],
+        since: Timestamp,
+    ) -> Result<Vec<u32>, StateError>;
     /// Forgets the history of bans that ended before `before` (fail2ban's
     /// `dbpurgeage`: the daemon passes now minus that age), returning how
     /// many were forgotten. A permanent ban counts as ending when it

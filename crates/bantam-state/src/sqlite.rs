@@ -17,7 +17,8 @@ const DB_FILE: &str = "bantam.db";
 /// Bumped whenever the schema changes. Every change so far only adds
 /// (`IF NOT EXISTS`), so running [`SCHEMA`] brings any older file forward.
 /// 2: `history_by_age`, for [`Store::purge_history`].
-const SCHEMA_VERSION: i64 = 2;
+/// 3: `history_by_target_time`, for [`Store::ban_counts_since`].
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS bans (
@@ -41,6 +42,7 @@ CREATE TABLE IF NOT EXISTS ban_history (
 );
 CREATE INDEX IF NOT EXISTS history_by_target ON ban_history (target, jail);
 CREATE INDEX IF NOT EXISTS history_by_age ON ban_history (COALESCE(end_ms, start_ms));
+CREATE INDEX IF NOT EXISTS history_by_target_time ON ban_history (target, jail, start_ms);
 CREATE TABLE IF NOT EXISTS positions (
     path        TEXT PRIMARY KEY,
     dev         INTEGER NOT NULL,
@@ -335,6 +337,40 @@ impl Store for SqliteStore {
         }
         .doing(path, what)?;
         Ok(n.unwrap_or(0))
+    }
+
+    fn ban_counts_since(
+        &mut self,
+        jail: Option<&str>,
+        targets: &[String],
+        since: Timestamp,
+    ) -> Result<Vec<u32>, StateError> {
+        let what = "counting recent bans";
+        let path = &self.path;
+        // One read transaction for the lot: SQLite then takes its read lock
+        // once, not once per target (a burst asks for thousands).
+        let tx = self.conn.transaction().doing(path, what)?;
+        let mut counts = Vec::with_capacity(targets.len());
+        {
+            // Both forms are answered from the covering index alone.
+            let mut stmt = match jail {
+                Some(_) => tx.prepare_cached(
+                    "SELECT COUNT(*) FROM ban_history WHERE target = ?1 AND jail = ?2 AND start_ms >= ?3",
+                ),
+                None => tx.prepare_cached(
+                    "SELECT COUNT(*) FROM ban_history WHERE target = ?1 AND start_ms >= ?3",
+                ),
+            }
+            .doing(path, what)?;
+            for target in targets {
+                let n: u32 = stmt
+                    .query_row(params![target, jail, ms(since)], |r| r.get(0))
+                    .doing(path, what)?;
+                counts.push(n);
+            }
+        }
+        tx.finish().doing(path, what)?;
+        Ok(counts)
     }
 
     fn purge_history(&mut self, before: Timestamp) -> Result<u64, StateError> {

@@ -287,3 +287,92 @@ fn version_1_database_gains_the_purge_index() {
     assert!(plan[0].contains("history_by_age"), "{plan:?}");
     assert_eq!(s.active_bans().unwrap().len(), 1);
 }
+
+#[test]
+fn recent_ban_counts_per_jail_or_all_within_a_window_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut s = SqliteStore::open_dir(dir.path()).unwrap();
+        s.record_bans(&[
+            at("sshd", "192.0.2.1", "2026-11-20T10:00:00Z", None),
+            at("sshd", "192.0.2.1", "2026-11-25T09:00:00Z", None),
+            at("web", "192.0.2.1", "2026-11-25T09:30:00Z", None),
+            at("sshd", "192.0.2.2", "2026-11-25T09:45:00Z", None),
+        ])
+        .unwrap();
+    }
+    let mut s = SqliteStore::open_dir(dir.path()).unwrap();
+    let targets: Vec<String> = ["192.0.2.1", "192.0.2.9", "192.0.2.2"]
+        .map(String::from)
+        .into();
+    let day = t("2026-11-24T10:00:00Z");
+    let ever = Timestamp::UNIX_EPOCH;
+    assert_eq!(
+        s.ban_counts_since(Some("sshd"), &targets, ever).unwrap(),
+        [2, 0, 1]
+    );
+    assert_eq!(
+        s.ban_counts_since(Some("sshd"), &targets, day).unwrap(),
+        [1, 0, 1]
+    );
+    assert_eq!(s.ban_counts_since(None, &targets, day).unwrap(), [2, 0, 1]);
+    assert_eq!(s.ban_counts_since(None, &targets, ever).unwrap(), [3, 0, 1]);
+    // `since` itself counts.
+    let exact = t("2026-11-25T09:45:00Z");
+    assert_eq!(
+        s.ban_counts_since(Some("sshd"), &targets, exact).unwrap(),
+        [0, 0, 1]
+    );
+    assert!(s.ban_counts_since(None, &[], day).unwrap().is_empty());
+}
+
+#[test]
+fn recent_ban_counts_read_only_the_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open_dir(dir.path()).unwrap();
+    for sql in [
+        "SELECT COUNT(*) FROM ban_history WHERE target = 'x' AND jail = 'y' AND start_ms >= 0",
+        "SELECT COUNT(*) FROM ban_history WHERE target = 'x' AND start_ms >= 0",
+    ] {
+        let plan: Vec<String> = s
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap()
+            .query_map([], |r| r.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan[0].contains("COVERING INDEX history_by_target_time"),
+            "{sql}: {plan:?}"
+        );
+    }
+}
+
+#[test]
+fn version_2_database_gains_the_count_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = SqliteStore::open_dir(dir.path()).unwrap();
+    s.record_bans(&[ban("sshd", "192.0.2.1", None)]).unwrap();
+    s.conn
+        .execute_batch("DROP INDEX history_by_target_time; PRAGMA user_version = 2;")
+        .unwrap();
+    drop(s);
+    let mut s = SqliteStore::open_dir(dir.path()).unwrap();
+    assert!(!s.opened().fresh);
+    let found: i64 = s
+        .conn
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'history_by_target_time'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(found, 1);
+    let one = ["192.0.2.1".to_owned()];
+    assert_eq!(
+        s.ban_counts_since(Some("sshd"), &one, Timestamp::UNIX_EPOCH)
+            .unwrap(),
+        [1]
+    );
+}
