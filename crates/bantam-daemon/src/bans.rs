@@ -133,6 +133,14 @@ impl BanBook {
         ended
     }
 
+    /// The bans of `jail`, in target order.
+    pub fn in_jail<'a>(&'a self, jail: &str) -> impl Iterator<Item = &'a ActiveBan> + 'a {
+        self.jails
+            .get(jail)
+            .into_iter()
+            .flat_map(|j| j.order.iter().map(|t| &j.bans[t]))
+    }
+
     /// Every ban, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &ActiveBan> {
         self.jails.values().flat_map(|j| j.bans.values())

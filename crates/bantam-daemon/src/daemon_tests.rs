@@ -65,6 +65,14 @@ impl Store for Flaky {
     fn ban_count(&mut self, jail: Option<&str>, target: &str) -> Result<u32, StateError> {
         self.inner.ban_count(jail, target)
     }
+    fn ban_counts_since(
+        &mut self,
+        jail: Option<&str>,
+        targets: &[String],
+        since: Timestamp,
+    ) -> Result<Vec<u32>, StateError> {
+        self.inner.ban_counts_since(jail, targets, since)
+    }
     fn save_positions(&mut self, positions: &[FilePosition]) -> Result<(), StateError> {
         self.check()?;
         self.inner.save_positions(positions)

@@ -207,6 +207,7 @@ impl Jail {
             long_lines_dropped: self.long_lines,
             actions_dropped: self.actions_dropped(),
             sources,
+            bans: None,
         }
     }
 }

@@ -152,16 +152,18 @@ impl Daemon {
         now: Timestamp,
     ) -> usize {
         let jail_name = self.jails[jail_index].name().to_owned();
-        let end = self.jails[jail_index].ban_end(now);
         let mut records = Vec::with_capacity(earned.len());
         let mut fields = Vec::with_capacity(earned.len());
         let mut seen = HashSet::new();
-        for e in earned {
-            if !seen.insert(e.target) || self.bans.is_banned(&jail_name, &e.target) {
-                continue;
-            }
-            let name = e.target.to_string();
-            let ban_count = self.previous_bans(&jail_name, &name) + 1;
+        let earned: Vec<Earned> = earned
+            .into_iter()
+            .filter(|e| seen.insert(e.target) && !self.bans.is_banned(&jail_name, &e.target))
+            .collect();
+        // How long each lasts (escalation, recidive): one store read.
+        let targets: Vec<Target> = earned.iter().map(|e| e.target).collect();
+        let plans = self.plan_bans(jail_index, &targets, now);
+        for (e, plan) in earned.into_iter().zip(plans) {
+            let (name, end, ban_count) = (e.target.to_string(), plan.end, plan.ban_count);
             records.push((
                 e.target,
                 BanRecord {
@@ -185,13 +187,13 @@ impl Daemon {
         if self.jails[jail_index].native_ban {
             let entries: Vec<BanEntry> = records
                 .iter()
-                .map(|(target, _)| BanEntry::new(*target, remaining(end, now)))
+                .map(|(target, r)| BanEntry::new(*target, remaining(r.end, now)))
                 .collect();
             if let Err(e) = self.backend.ban(&entries) {
                 log::error(&format!("jail {jail_name}: firewall: {}", chain(&e)));
             }
         }
-        self.log_bans(jail_index, &records);
+        self.log_bans(&records);
         let count = records.len();
         let jail = &mut self.jails[jail_index];
         jail.total_banned += count as u64;
@@ -203,20 +205,13 @@ impl Daemon {
         count
     }
 
-    /// How many times `target` was banned in `jail` before; a store that
-    /// cannot say counts as "never" rather than holding the ban up.
-    fn previous_bans(&mut self, jail: &str, target: &str) -> u32 {
-        self.recorder
-            .store()
-            .ban_count(Some(jail), target)
-            .unwrap_or(0)
-    }
-
-    fn log_bans(&self, jail_index: usize, records: &[(Target, BanRecord)]) {
-        let jail = &self.jails[jail_index];
-        let span = match jail.settings.bantime {
-            bantam_config::BanTime::Permanent => "permanently".to_owned(),
-            bantam_config::BanTime::For(d) => format!("for {}", human_duration(d)),
+    fn log_bans(&self, records: &[(Target, BanRecord)]) {
+        let span = |r: &BanRecord| match r.end {
+            None => "permanently".to_owned(),
+            Some(end) => format!(
+                "for {}",
+                human_duration(remaining(Some(end), r.start).unwrap_or_default())
+            ),
         };
         let verb = if self.options.dry_run {
             "would ban"
@@ -227,8 +222,11 @@ impl Daemon {
             .iter()
             .map(|(_, r)| {
                 format!(
-                    "{}: {verb} {} {span} ({} failures)",
-                    r.jail, r.target, r.failures
+                    "{}: {verb} {} {} ({} failures)",
+                    r.jail,
+                    r.target,
+                    span(r),
+                    r.failures
                 )
             })
             .collect();

@@ -17,9 +17,11 @@ impl Daemon {
         match request {
             Request::Ping {} => Response::ok("pong"),
             Request::Status { jail } => self.status(jail.as_deref()),
-            Request::Banned { after, limit } => {
-                crate::control::banned::page(&self.bans, after.as_ref(), limit)
-            }
+            Request::Banned { after, limit } => self.with_steps(crate::control::banned::page(
+                &self.bans,
+                after.as_ref(),
+                limit,
+            )),
             Request::Ban {
                 jail,
                 targets,
@@ -48,7 +50,7 @@ impl Daemon {
     }
 
     fn status(&self, only: Option<&str>) -> Response {
-        let jails: Vec<_> = self
+        let mut jails: Vec<_> = self
             .jails
             .iter()
             .filter(|j| only.is_none_or(|name| j.name() == name))
@@ -56,6 +58,9 @@ impl Daemon {
             .collect();
         if let (Some(name), true) = (only, jails.is_empty()) {
             return Response::error(format!("no jail named {name:?}"));
+        }
+        for jail in jails.iter_mut().filter(|_| only.is_some()) {
+            jail.bans = Some(self.jail_bans(&jail.name, crate::control::protocol::PAGE));
         }
         Response::ok(Status {
             backend: self.backend.name().to_owned(),

@@ -40,7 +40,9 @@ fn main() {
     let since = now - SignedDuration::from_hours(12);
     for (label, jail) in [("this jail", Some("sshd")), ("every jail", None)] {
         let start = Instant::now();
-        let counts = store.ban_counts_since(jail, &targets, since).expect("counts");
+        let counts = store
+            .ban_counts_since(jail, &targets, since)
+            .expect("counts");
         let batched = start.elapsed();
         let start = Instant::now();
         for t in &targets {

@@ -220,6 +220,10 @@ pub struct JailStatus {
     /// Each log source and what it is doing.
     #[serde(default)]
     pub sources: Vec<SourceStatus>,
+    /// With `status JAIL`: the jail's bans (the first [`PAGE`]; `banned`
+    /// lists them all), each with its ban count and step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bans: Option<Vec<BanInfo>>,
 }
 
 /// A log source as `status` shows it.
@@ -253,6 +257,10 @@ pub struct BanInfo {
     pub end: Option<String>,
     pub failures: u32,
     pub ban_count: u32,
+    /// The escalation step this ban is on (the last step repeats); absent
+    /// when the jail does not escalate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<u32>,
 }
 
 impl BanInfo {
@@ -265,6 +273,7 @@ impl BanInfo {
             end: ban.record.end.map(second),
             failures: ban.record.failures,
             ban_count: ban.record.ban_count,
+            step: None,
         }
     }
 
