@@ -89,15 +89,16 @@ fn print_bans(bans: BanStream, json: bool, out: &mut impl Write) -> Result<()> {
             if count == 0 {
                 writeln!(
                     out,
-                    "{:<12} {:<40} {:<27} {:>8} {:>5}",
-                    "JAIL", "TARGET", "UNTIL", "FAILURES", "BANS"
+                    "{:<12} {:<40} {:<27} {:>8} {:>5} {:>4}",
+                    "JAIL", "TARGET", "UNTIL", "FAILURES", "BANS", "STEP"
                 )?;
             }
             let until = ban.end.unwrap_or_else(|| "permanent".into());
+            let step = ban.step.map_or_else(|| "-".to_owned(), |s| s.to_string());
             writeln!(
                 out,
-                "{:<12} {:<40} {:<27} {:>8} {:>5}",
-                ban.jail, ban.target, until, ban.failures, ban.ban_count
+                "{:<12} {:<40} {:<27} {:>8} {:>5} {:>4}",
+                ban.jail, ban.target, until, ban.failures, ban.ban_count, step
             )?;
         }
         count += 1;
@@ -150,5 +151,31 @@ pub fn print_status(data: &serde_json::Value) {
             "  total:    {} banned, {} failures, {} lines read",
             j.total_banned, j.total_failures, j.lines_read
         );
+        if let Some(bans) = &j.bans {
+            print_jail_bans(bans, j.currently_banned);
+        }
+    }
+}
+
+/// `status JAIL`: the jail's bans with their count and step (`-`: the
+/// jail does not escalate).
+fn print_jail_bans(bans: &[bantam_daemon::control::BanInfo], total: usize) {
+    if bans.is_empty() {
+        return;
+    }
+    println!(
+        "  {:<40} {:<27} {:>5} {:>4}",
+        "TARGET", "UNTIL", "BANS", "STEP"
+    );
+    for ban in bans {
+        let until = ban.end.as_deref().unwrap_or("permanent");
+        let step = ban.step.map_or_else(|| "-".to_owned(), |s| s.to_string());
+        println!(
+            "  {:<40} {:<27} {:>5} {:>4}",
+            ban.target, until, ban.ban_count, step
+        );
+    }
+    if total > bans.len() {
+        println!("  … {} more: see bantam banned", total - bans.len());
     }
 }
