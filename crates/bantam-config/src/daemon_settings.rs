@@ -143,7 +143,7 @@ impl Cx<'_> {
             hostname: d.hostname,
             fail2ban_config: d.fail2ban_config.map(|p| {
                 // Relative to the file that names it, like filter files.
-                self.dir().join(p.into_inner())
+                self.dir_at(p.span().start).join(p.into_inner())
             }),
             fail2ban_actions: self.fail2ban_actions(d.fail2ban_actions)?,
             dbpurgeage: self.positive(d.dbpurgeage, "daemon.dbpurgeage", base.dbpurgeage)?,
@@ -170,10 +170,6 @@ impl Cx<'_> {
                 base.control_timeout,
             )?,
         })
-    }
-
-    fn dir(&self) -> &Path {
-        self.path.parent().unwrap_or(Path::new("."))
     }
 
     /// A count of at least 1.

@@ -17,6 +17,7 @@ pub mod error;
 pub mod fail2ban;
 pub mod fail2ban_jails;
 mod fail2ban_unhonoured;
+pub mod layers;
 pub mod logpath;
 pub mod options;
 mod own_addresses;
