@@ -1,7 +1,7 @@
 //! `[daemon]`: resolved, and what a reload can and cannot change.
 
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use bantam_filter::Subnet;
@@ -262,6 +262,7 @@ impl Cx<'_> {
 mod tests {
     use super::*;
     use crate::settings::parse;
+    use std::path::Path;
 
     fn daemon(text: &str) -> Result<DaemonSettings, String> {
         parse(Path::new("/etc/bantam/bantam.toml"), text)
