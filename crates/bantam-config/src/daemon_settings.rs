@@ -52,6 +52,8 @@ pub struct DaemonSettings {
     pub max_connections: usize,
     /// How long a control connection may stay silent before it is closed.
     pub control_timeout: Duration,
+    /// Journal files read instead of the system journal (`journal-dir`).
+    pub journal_dir: Option<PathBuf>,
 }
 
 pub const DEFAULT_STATE_DIR: &str = "/var/lib/bantam";
@@ -84,6 +86,7 @@ impl Default for DaemonSettings {
             manual_ban_widest_v6: DEFAULT_MANUAL_BAN_WIDEST_V6,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             control_timeout: DEFAULT_CONTROL_TIMEOUT,
+            journal_dir: None,
         }
     }
 }
@@ -169,6 +172,9 @@ impl Cx<'_> {
                 "daemon.control-timeout",
                 base.control_timeout,
             )?,
+            journal_dir: d
+                .journal_dir
+                .map(|p| self.dir_at(p.span().start).join(p.into_inner())),
         })
     }
 

@@ -115,6 +115,7 @@ fn layer_daemon(e: DaemonOptions, l: DaemonOptions) -> DaemonOptions {
         manual_ban_widest_v6: l.manual_ban_widest_v6.or(e.manual_ban_widest_v6),
         max_connections: l.max_connections.or(e.max_connections),
         control_timeout: l.control_timeout.or(e.control_timeout),
+        journal_dir: l.journal_dir.or(e.journal_dir),
     }
 }
 

@@ -146,6 +146,11 @@ impl Filter {
         })
     }
 
+    /// Whether this is a `format = "json"` filter (judged by field tests).
+    pub fn is_json(&self) -> bool {
+        self.json.is_some()
+    }
+
     /// JSON lines this filter (this clone) skipped because they were not a
     /// JSON object. Always 0 for a line filter.
     pub fn malformed_lines(&self) -> u64 {
