@@ -111,7 +111,3 @@ pub fn check(settings: &Settings, warnings: &[String], options: &CheckOptions) -
     report.ok = report.problems.is_empty();
     report
 }
-
-#[cfg(test)]
-#[path = "tests.rs"]
-mod tests;
