@@ -86,10 +86,7 @@ fn layer(earlier: Options, later: Options) -> Options {
     for (name, jail) in later.jails {
         let merged = match jails.remove(&name) {
             // The jail keeps the place it was first written at.
-            Some(old) => Spanned::new(
-                old.span(),
-                jail.into_inner().merged_with(old.get_ref()),
-            ),
+            Some(old) => Spanned::new(old.span(), jail.into_inner().merged_with(old.get_ref())),
             None => jail,
         };
         jails.insert(name, merged);

@@ -34,11 +34,19 @@ fn drop_ins_win_key_by_key_in_lexical_order() {
     write(dir.path(), "conf.d/ignored.conf", "not toml at all [");
     let s = load_layered(&main).unwrap();
     assert_eq!(s.daemon.max_tracked, 30, "the last drop-in wins");
-    assert_eq!(s.daemon.hostname.as_deref(), Some("h1"), "earlier keys stay");
+    assert_eq!(
+        s.daemon.hostname.as_deref(),
+        Some("h1"),
+        "earlier keys stay"
+    );
     assert_eq!(s.daemon.socket, Path::new("/run/a.sock"));
     let sshd = s.jails.iter().find(|j| j.name == "sshd").unwrap();
     assert_eq!(sshd.maxretry, 9);
-    assert_eq!(sshd.findtime, Duration::from_secs(3600), "main file's key kept");
+    assert_eq!(
+        sshd.findtime,
+        Duration::from_secs(3600),
+        "main file's key kept"
+    );
     assert_eq!(sshd.bantime, crate::BanTime::For(Duration::from_secs(7200)));
     let web = s.jails.iter().find(|j| j.name == "web").unwrap();
     assert_eq!(web.maxretry, 3, "[defaults] of the main file apply");
@@ -47,7 +55,10 @@ fn drop_ins_win_key_by_key_in_lexical_order() {
     assert_eq!(web.logpath, [conf_d.join("web.log").to_string_lossy()]);
     assert_eq!(
         web.logpath_origin[0].to_string(),
-        format!("{}:9: jails.web.logpath", conf_d.join("10-early.toml").display())
+        format!(
+            "{}:9: jails.web.logpath",
+            conf_d.join("10-early.toml").display()
+        )
     );
 }
 
@@ -59,20 +70,37 @@ fn an_error_in_a_drop_in_names_that_file_and_line() {
         "bantam.toml",
         "# a comment\n\n[jails.sshd]\nfilter = 'sshd'\nlogpath = '/var/log/auth.log'\n",
     );
-    let bad = write(dir.path(), "conf.d/50-x.toml", "\n[jails.sshd]\nmaxretry = 0\n");
+    let bad = write(
+        dir.path(),
+        "conf.d/50-x.toml",
+        "\n[jails.sshd]\nmaxretry = 0\n",
+    );
     let e = load_layered(&main).unwrap_err().to_string();
     assert_eq!(
         e,
-        format!("{}:3: jails.sshd.maxretry: 0: must be 1 to 1000000", bad.display())
+        format!(
+            "{}:3: jails.sshd.maxretry: 0: must be 1 to 1000000",
+            bad.display()
+        )
     );
     fs::write(&bad, "[jails.sshd]\nmaxretry = \n").unwrap();
     let e = load_layered(&main).unwrap_err().to_string();
-    assert!(e.starts_with(&format!("{}:2: toml: ", bad.display())), "{e}");
+    assert!(
+        e.starts_with(&format!("{}:2: toml: ", bad.display())),
+        "{e}"
+    );
     // Errors in the main file still name it.
     fs::write(&bad, "").unwrap();
-    fs::write(&main, "[jails.sshd]\nfilter = 'sshd'\nlogpath = '/x'\nbantime = 'soon'\n").unwrap();
+    fs::write(
+        &main,
+        "[jails.sshd]\nfilter = 'sshd'\nlogpath = '/x'\nbantime = 'soon'\n",
+    )
+    .unwrap();
     let e = load_layered(&main).unwrap_err().to_string();
-    assert!(e.starts_with(&format!("{}:4: jails.sshd.bantime", main.display())), "{e}");
+    assert!(
+        e.starts_with(&format!("{}:4: jails.sshd.bantime", main.display())),
+        "{e}"
+    );
 }
 
 #[test]
@@ -97,10 +125,7 @@ fn without_auth_log_or_secure_sshd_is_read_from_the_journal() {
         builtin_sshd_logpaths(|p| p == "/var/log/secure"),
         ["/var/log/secure"]
     );
-    assert_eq!(
-        builtin_sshd_logpaths(|_| true),
-        ["/var/log/auth.log"]
-    );
+    assert_eq!(builtin_sshd_logpaths(|_| true), ["/var/log/auth.log"]);
     let journal = builtin_sshd_logpaths(|_| false);
     assert_eq!(
         journal,

@@ -135,7 +135,10 @@ impl<'a> Cx<'a> {
             .find(|(_, start)| *start <= offset)
             .map_or((self.path, 0), |(p, s)| (p.as_path(), *s));
         let end = offset.min(self.text.len());
-        (path, line_of(&self.text[start.min(end)..end], end - start.min(end)))
+        (
+            path,
+            line_of(&self.text[start.min(end)..end], end - start.min(end)),
+        )
     }
 
     /// The directory relative paths written at `offset` are relative to.

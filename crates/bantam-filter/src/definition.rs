@@ -146,7 +146,12 @@ impl Definition {
             || !self.ignoreregex.is_empty()
             || !self.prefix.is_empty()
             || self.prefregex.is_some();
-        field_spec(self.format.as_deref(), self.fields.as_ref(), &self.when, has_rules)
+        field_spec(
+            self.format.as_deref(),
+            self.fields.as_ref(),
+            &self.when,
+            has_rules,
+        )
     }
 
     /// The engine spec for one mode (`None`: the default mode).
@@ -184,10 +189,12 @@ impl Definition {
                 reason: e.to_string(),
             })?,
             allow_hostnames: self.allow_hostnames,
-            json: self.field_spec().map_err(|reason| FilterError::Definition {
-                name: name.to_owned(),
-                reason,
-            })?,
+            json: self
+                .field_spec()
+                .map_err(|reason| FilterError::Definition {
+                    name: name.to_owned(),
+                    reason,
+                })?,
         })
     }
 }

@@ -109,25 +109,34 @@ impl FieldRules {
             name: filter.to_owned(),
             reason,
         };
-        let path = |key: &str, text: &str| FieldPath::parse(text).map_err(|e| bad(format!("{key}: {e}")));
+        let path =
+            |key: &str, text: &str| FieldPath::parse(text).map_err(|e| bad(format!("{key}: {e}")));
         let mut tests = Vec::new();
         for (name, condition) in &spec.when {
             let test = match condition {
                 FieldCondition::OneOf(values) => Test::OneOf(values.clone()),
-                FieldCondition::Regex(pattern) => Test::Regex(
-                    regex::Regex::new(pattern).map_err(|e| FilterError::Regex {
+                FieldCondition::Regex(pattern) => {
+                    Test::Regex(regex::Regex::new(pattern).map_err(|e| FilterError::Regex {
                         what: format!("filter {filter} when.{name:?}.regex"),
                         pattern: pattern.clone(),
                         reason: regex_reason(&e),
-                    })?,
-                ),
+                    })?)
+                }
             };
             tests.push((path(&format!("when.{name:?}"), name)?, test));
         }
         Ok(FieldRules {
             address: path("fields.address", &spec.address)?,
-            user: spec.user.as_deref().map(|u| path("fields.user", u)).transpose()?,
-            time: spec.time.as_deref().map(|t| path("fields.time", t)).transpose()?,
+            user: spec
+                .user
+                .as_deref()
+                .map(|u| path("fields.user", u))
+                .transpose()?,
+            time: spec
+                .time
+                .as_deref()
+                .map(|t| path("fields.time", t))
+                .transpose()?,
             tests,
         })
     }
@@ -177,7 +186,10 @@ impl FieldRules {
 fn regex_reason(err: &regex::Error) -> String {
     let text = err.to_string();
     let last = text.lines().rev().find(|l| !l.trim().is_empty());
-    last.unwrap_or(&text).trim().trim_start_matches("error: ").to_owned()
+    last.unwrap_or(&text)
+        .trim()
+        .trim_start_matches("error: ")
+        .to_owned()
 }
 
 /// RFC 3339 (`2026-11-25T07:21:09.5Z`) or seconds since the epoch, with a

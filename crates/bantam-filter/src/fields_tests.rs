@@ -68,7 +68,14 @@ fn every_test_must_hold() {
 #[test]
 fn malformed_lines_are_counted_and_skipped() {
     let mut f = caddy();
-    for line in ["", "not json", "{\"status\":401", "[1,2]", "42", "\u{0}\u{ff}"] {
+    for line in [
+        "",
+        "not json",
+        "{\"status\":401",
+        "[1,2]",
+        "42",
+        "\u{0}\u{ff}",
+    ] {
         assert_eq!(f.scan(line.as_bytes(), now()), Outcome::Missed, "{line:?}");
     }
     assert_eq!(f.malformed_lines(), 6);
@@ -139,9 +146,16 @@ fn wrong_definitions_say_what_is_wrong() {
     let def = Definition::parse("x", &path).unwrap();
     let spec = def.spec("x", None).unwrap();
     let e = Filter::new(&spec, TimeZone::UTC).unwrap_err().to_string();
-    assert!(e.contains("fields.address") && e.contains("empty part"), "{e}");
-    let re = format!("{base}format = 'json'\nfields.address = 'ip'\nwhen.uri.regex = '(unclosed'\n");
-    let spec = Definition::parse("x", &re).unwrap().spec("x", None).unwrap();
+    assert!(
+        e.contains("fields.address") && e.contains("empty part"),
+        "{e}"
+    );
+    let re =
+        format!("{base}format = 'json'\nfields.address = 'ip'\nwhen.uri.regex = '(unclosed'\n");
+    let spec = Definition::parse("x", &re)
+        .unwrap()
+        .spec("x", None)
+        .unwrap();
     let e = Filter::new(&spec, TimeZone::UTC).unwrap_err().to_string();
     assert!(e.contains("when.\"uri\".regex does not compile"), "{e}");
 }

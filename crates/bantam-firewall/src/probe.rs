@@ -35,7 +35,10 @@ mod tests {
     #[test]
     fn dry_run_always_works_and_unknown_names_are_refused() {
         assert!(probe("dry-run").is_ok());
-        assert!(probe("ipfw").unwrap_err().to_string().contains("unknown backend"));
+        assert!(probe("ipfw")
+            .unwrap_err()
+            .to_string()
+            .contains("unknown backend"));
     }
 
     /// Needs root, like the crate's other kernel tests: the real kernel

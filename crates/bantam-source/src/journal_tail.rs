@@ -126,7 +126,8 @@ pub fn parse_export(mut data: &[u8]) -> io::Result<Vec<JournalEntry>> {
             .get(..8)
             .and_then(|b| b.try_into().ok())
             .ok_or_else(|| bad("truncated binary field"))?;
-        let len = usize::try_from(u64::from_le_bytes(len_bytes)).map_err(|_| bad("field too long"))?;
+        let len =
+            usize::try_from(u64::from_le_bytes(len_bytes)).map_err(|_| bad("field too long"))?;
         let value = data
             .get(8..8 + len)
             .ok_or_else(|| bad("truncated binary field"))?;
@@ -147,7 +148,8 @@ mod tests {
 
     #[test]
     fn export_format_text_and_binary_fields() {
-        let mut data = b"__REALTIME_TIMESTAMP=1764055269625500\nMESSAGE=Failed password\n\n".to_vec();
+        let mut data =
+            b"__REALTIME_TIMESTAMP=1764055269625500\nMESSAGE=Failed password\n\n".to_vec();
         data.extend_from_slice(b"MESSAGE\n");
         data.extend_from_slice(&5u64.to_le_bytes());
         data.extend_from_slice(b"a\nb=c\n_PID=7\n\n");
@@ -165,7 +167,9 @@ mod tests {
             journal_matches("journal:_SYSTEMD_UNIT=ssh.service SYSLOG_IDENTIFIER=sshd").unwrap(),
             ["_SYSTEMD_UNIT=ssh.service", "SYSLOG_IDENTIFIER=sshd"]
         );
-        assert!(journal_matches("journal:unit=ssh").unwrap_err().contains("not a FIELD=VALUE"));
+        assert!(journal_matches("journal:unit=ssh")
+            .unwrap_err()
+            .contains("not a FIELD=VALUE"));
         assert!(journal_matches("journal:--since=x").is_err());
     }
 }

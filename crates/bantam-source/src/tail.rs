@@ -85,12 +85,22 @@ mod tests {
         let text: String = (0..20_000).map(|i| format!("line {i}\n")).collect();
         std::fs::write(&path, &text).unwrap();
         let tail = tail_file(&path, 3).unwrap();
-        assert_eq!(tail.lines, [b"line 19997".to_vec(), b"line 19998".to_vec(), b"line 19999".to_vec()]);
+        assert_eq!(
+            tail.lines,
+            [
+                b"line 19997".to_vec(),
+                b"line 19998".to_vec(),
+                b"line 19999".to_vec()
+            ]
+        );
         let all = tail_file(&path, 50_000).unwrap();
         assert_eq!(all.lines.len(), 20_000);
         assert_eq!(all.lines[0], b"line 0");
         std::fs::write(&path, "x\ny").unwrap();
-        assert_eq!(tail_file(&path, 10).unwrap().lines, [b"x".to_vec(), b"y".to_vec()]);
+        assert_eq!(
+            tail_file(&path, 10).unwrap().lines,
+            [b"x".to_vec(), b"y".to_vec()]
+        );
         std::fs::write(&path, "").unwrap();
         assert!(tail_file(&path, 10).unwrap().lines.is_empty());
     }
@@ -110,6 +120,9 @@ mod tests {
         assert_eq!(names, ["a.log", "b.log"]);
         let missing = format!("{}/none.log", dir.path().display());
         let e = files_of(&missing).unwrap_err().to_string();
-        assert!(e.contains("cannot open") && e.contains("none.log") && e.contains("No such file"), "{e}");
+        assert!(
+            e.contains("cannot open") && e.contains("none.log") && e.contains("No such file"),
+            "{e}"
+        );
     }
 }

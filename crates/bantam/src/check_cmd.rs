@@ -41,10 +41,8 @@ pub fn run(mut args: CheckArgs) -> Result<ExitCode> {
         since,
         ..CheckOptions::default()
     };
-    let loaded = bantam_config::load_with_fail2ban(
-        args.config.as_deref(),
-        args.fail2ban_config.as_deref(),
-    );
+    let loaded =
+        bantam_config::load_with_fail2ban(args.config.as_deref(), args.fail2ban_config.as_deref());
     let report = match loaded {
         Ok((settings, warnings)) => check(&settings, &warnings, &options),
         // A configuration that does not load is the one problem to fix first.
@@ -78,7 +76,15 @@ fn list(items: &[String]) -> String {
 
 fn write_human(out: &mut impl Write, report: &CheckReport) -> io::Result<()> {
     if !report.jails.is_empty() {
-        let header = ["jail", "source", "lines", "failures", "would ban", "unmatched rules", "errors"];
+        let header = [
+            "jail",
+            "source",
+            "lines",
+            "failures",
+            "would ban",
+            "unmatched rules",
+            "errors",
+        ];
         let rows: Vec<[String; 7]> = report.jails.iter().map(row).collect();
         let mut widths = header.map(str::len);
         for r in &rows {

@@ -54,7 +54,8 @@ pub fn run(mut args: RunArgs) -> Result<ExitCode> {
     let named = args.config.is_some();
     if !named && args.fail2ban_config.is_none() {
         // Found now and kept, so that a reload re-reads the same files.
-        args.config = bantam_config::layers::present(Path::new(bantam_config::layers::SYSTEM_CONFIG));
+        args.config =
+            bantam_config::layers::present(Path::new(bantam_config::layers::SYSTEM_CONFIG));
     }
     let (settings, daemon_as_loaded) = settings_for(&args, named)?;
     let options = RunOptions {
@@ -128,9 +129,7 @@ fn settings_for(args: &RunArgs, named: bool) -> Result<(Settings, DaemonSettings
     let as_loaded = settings.daemon.clone();
     if args.dry_run {
         settings.daemon.backend = BackendKind::DryRun;
-        if args.socket.is_none()
-            && ((!named && args.fail2ban_config.is_none()) || !is_root())
-        {
+        if args.socket.is_none() && ((!named && args.fail2ban_config.is_none()) || !is_root()) {
             settings.daemon.socket = if is_root() {
                 PathBuf::from("/run/bantam/bantam-dry-run.sock")
             } else {

@@ -12,13 +12,17 @@ use std::time::Duration;
 use support::{bantam, control, dry_run, require_root, wait_control, wait_for};
 
 fn now_rfc3339() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S+00:00").to_string()
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S+00:00")
+        .to_string()
 }
 
 fn sshd_failures(addr: &str, n: usize) -> String {
     let now = now_rfc3339();
     (0..n)
-        .map(|_| format!("{now} host sshd[7]: Failed password for root from {addr} port 4242 ssh2\n"))
+        .map(|_| {
+            format!("{now} host sshd[7]: Failed password for root from {addr} port 4242 ssh2\n")
+        })
         .collect()
 }
 
@@ -63,13 +67,22 @@ fn good_log(s: &Setup) -> PathBuf {
 
 #[test]
 fn a_good_configuration_prints_the_table_and_exits_0() {
-    let s = setup("backend = 'dry-run'", "[jails.sshd]\nfilter = 'sshd'\nlogpath = 'auth.log'\n");
+    let s = setup(
+        "backend = 'dry-run'",
+        "[jails.sshd]\nfilter = 'sshd'\nlogpath = 'auth.log'\n",
+    );
     good_log(&s);
     let out = check(&[], &s.config);
     let said = text(&out);
     assert_eq!(out.status.code(), Some(0), "{said}");
-    assert!(said.contains("jail") && said.contains("would ban"), "{said}");
-    assert!(said.contains("198.51.100.7") && said.contains("check: OK"), "{said}");
+    assert!(
+        said.contains("jail") && said.contains("would ban"),
+        "{said}"
+    );
+    assert!(
+        said.contains("198.51.100.7") && said.contains("check: OK"),
+        "{said}"
+    );
     let out = check(&["--json"], &s.config);
     assert_eq!(out.status.code(), Some(0));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -79,7 +92,11 @@ fn a_good_configuration_prints_the_table_and_exits_0() {
     assert_eq!(row["lines"], 6);
     assert_eq!(row["failures"], 6);
     assert_eq!(row["would_ban"], serde_json::json!(["198.51.100.7"]));
-    assert!(row["unmatched_rules"].as_array().unwrap().iter().any(|r| r == "invalid-user"));
+    assert!(row["unmatched_rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r == "invalid-user"));
 }
 
 #[test]
@@ -92,31 +109,49 @@ fn a_regex_that_does_not_compile() {
     let out = check(&[], &s.config);
     let said = text(&out);
     assert_eq!(out.status.code(), Some(1), "{said}");
-    let want = format!("problem: configuration: {}:5: jails.web.failregex: failregex #1 does not compile", s.config.display());
+    let want = format!(
+        "problem: configuration: {}:5: jails.web.failregex: failregex #1 does not compile",
+        s.config.display()
+    );
     assert!(said.contains(&want), "{said}");
 }
 
 #[test]
 fn a_log_path_that_does_not_exist() {
-    let s = setup("backend = 'dry-run'", "[jails.sshd]\nfilter = 'sshd'\nlogpath = 'nope.log'\n");
+    let s = setup(
+        "backend = 'dry-run'",
+        "[jails.sshd]\nfilter = 'sshd'\nlogpath = 'nope.log'\n",
+    );
     let out = check(&[], &s.config);
     let said = text(&out);
     assert_eq!(out.status.code(), Some(1), "{said}");
     let missing = s.dir.path().join("nope.log");
-    let want = format!("problem: jail sshd: cannot open {}: No such file or directory", missing.display());
+    let want = format!(
+        "problem: jail sshd: cannot open {}: No such file or directory",
+        missing.display()
+    );
     assert!(said.contains(&want), "{said}");
 }
 
 #[test]
 fn a_jail_whose_filter_finds_nothing_in_its_log() {
-    let s = setup("backend = 'dry-run'", "[jails.sshd]\nfilter = 'sshd'\nlogpath = 'auth.log'\n");
+    let s = setup(
+        "backend = 'dry-run'",
+        "[jails.sshd]\nfilter = 'sshd'\nlogpath = 'auth.log'\n",
+    );
     // Lines sshd did not write: the filter fits no line.
-    std::fs::write(s.dir.path().join("auth.log"), "nginx: GET / 200\nnginx: GET /x 404\n").unwrap();
+    std::fs::write(
+        s.dir.path().join("auth.log"),
+        "nginx: GET / 200\nnginx: GET /x 404\n",
+    )
+    .unwrap();
     let out = check(&[], &s.config);
     let said = text(&out);
     assert_eq!(out.status.code(), Some(1), "{said}");
     assert!(
-        said.contains("problem: jail sshd: its filter sshd found no failure in 2 line(s) read from"),
+        said.contains(
+            "problem: jail sshd: its filter sshd found no failure in 2 line(s) read from"
+        ),
         "{said}"
     );
 }
@@ -155,17 +190,33 @@ fn a_journal_match_that_matches_nothing_and_one_that_matches() {
     std::fs::create_dir(&journal).unwrap();
     let fail = "Failed password for root from 203.0.113.9 port 4242 ssh2".to_owned();
     journal_append(&journal, "ssh.service", &vec![fail; 5]);
-    journal_append(&journal, "cron.service", &vec!["Failed password for root from 203.0.113.10 port 1 ssh2".to_owned(); 5]);
+    journal_append(
+        &journal,
+        "cron.service",
+        &vec!["Failed password for root from 203.0.113.10 port 1 ssh2".to_owned(); 5],
+    );
     let out = check(&["--json"], &s.config);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let problems: Vec<&str> = json["problems"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+    let problems: Vec<&str> = json["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(
-        problems[0].starts_with("jail typo: journal:_SYSTEMD_UNIT=shh.service: the match selects no entry at all in"),
+        problems[0].starts_with(
+            "jail typo: journal:_SYSTEMD_UNIT=shh.service: the match selects no entry at all in"
+        ),
         "{problems:?}"
     );
-    let sshd = json["jails"].as_array().unwrap().iter().find(|j| j["jail"] == "sshd").unwrap();
+    let sshd = json["jails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["jail"] == "sshd")
+        .unwrap();
     assert_eq!(sshd["lines"], 5, "other units are not read");
     assert_eq!(sshd["would_ban"], serde_json::json!(["203.0.113.9"]));
 }
@@ -238,11 +289,19 @@ fn a_caddy_json_log_bans_on_401s_by_remote_ip_and_skips_malformed_lines() {
         lines += &format!("not json at all {i}\n");
         lines += &caddy_line("198.51.100.22", 401);
     }
-    std::fs::OpenOptions::new().append(true).open(&log).unwrap().write_all(lines.as_bytes()).unwrap();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .unwrap()
+        .write_all(lines.as_bytes())
+        .unwrap();
     let banned = |addr: &str| {
         let out = control(&socket, &["banned", "--json"]);
         let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-        list.as_array().is_some_and(|b| b.iter().any(|b| b["jail"] == "caddy" && b["target"] == addr))
+        list.as_array().is_some_and(|b| {
+            b.iter()
+                .any(|b| b["jail"] == "caddy" && b["target"] == addr)
+        })
     };
     wait_for("the 401s to ban", Duration::from_secs(10), || {
         banned("198.51.100.20") && banned("198.51.100.22")
@@ -257,5 +316,9 @@ fn a_caddy_json_log_bans_on_401s_by_remote_ip_and_skips_malformed_lines() {
         .output()
         .unwrap();
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!((json["matched"].as_u64(), json["malformed"].as_u64()), (Some(6), Some(6)), "{json}");
+    assert_eq!(
+        (json["matched"].as_u64(), json["malformed"].as_u64()),
+        (Some(6), Some(6)),
+        "{json}"
+    );
 }

@@ -165,7 +165,10 @@ pub(super) fn scan_jail(jail: &mut Jail, settings: &Settings, options: &CheckOpt
             let dir = settings.daemon.journal_dir.as_deref();
             scan.journal(&jail.filter, logpath, dir);
             sampled = true;
-        } else if logpath == "-" || bantam_config::logpath::is_source_uri(logpath) || is_fifo(logpath) {
+        } else if logpath == "-"
+            || bantam_config::logpath::is_source_uri(logpath)
+            || is_fifo(logpath)
+        {
             // A stream has no tail to read: nothing to judge, nothing wrong.
         } else {
             scan.files(&jail.filter, logpath);
