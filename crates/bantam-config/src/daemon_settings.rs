@@ -1,7 +1,7 @@
 //! `[daemon]`: resolved, and what a reload can and cannot change.
 
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use bantam_filter::Subnet;
@@ -52,6 +52,8 @@ pub struct DaemonSettings {
     pub max_connections: usize,
     /// How long a control connection may stay silent before it is closed.
     pub control_timeout: Duration,
+    /// Journal files read instead of the system journal (`journal-dir`).
+    pub journal_dir: Option<PathBuf>,
 }
 
 pub const DEFAULT_STATE_DIR: &str = "/var/lib/bantam";
@@ -84,6 +86,7 @@ impl Default for DaemonSettings {
             manual_ban_widest_v6: DEFAULT_MANUAL_BAN_WIDEST_V6,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             control_timeout: DEFAULT_CONTROL_TIMEOUT,
+            journal_dir: None,
         }
     }
 }
@@ -143,7 +146,7 @@ impl Cx<'_> {
             hostname: d.hostname,
             fail2ban_config: d.fail2ban_config.map(|p| {
                 // Relative to the file that names it, like filter files.
-                self.dir().join(p.into_inner())
+                self.dir_at(p.span().start).join(p.into_inner())
             }),
             fail2ban_actions: self.fail2ban_actions(d.fail2ban_actions)?,
             dbpurgeage: self.positive(d.dbpurgeage, "daemon.dbpurgeage", base.dbpurgeage)?,
@@ -169,11 +172,10 @@ impl Cx<'_> {
                 "daemon.control-timeout",
                 base.control_timeout,
             )?,
+            journal_dir: d
+                .journal_dir
+                .map(|p| self.dir_at(p.span().start).join(p.into_inner())),
         })
-    }
-
-    fn dir(&self) -> &Path {
-        self.path.parent().unwrap_or(Path::new("."))
     }
 
     /// A count of at least 1.
@@ -266,6 +268,7 @@ impl Cx<'_> {
 mod tests {
     use super::*;
     use crate::settings::parse;
+    use std::path::Path;
 
     fn daemon(text: &str) -> Result<DaemonSettings, String> {
         parse(Path::new("/etc/bantam/bantam.toml"), text)

@@ -77,7 +77,10 @@ pub fn load_with_fail2ban(
     let mut settings = match config {
         Some(path) => crate::settings::load(path)?,
         None if fail2ban.is_some() => crate::settings::parse(Path::new("(defaults)"), "")?,
-        None => crate::settings::builtin_default()?,
+        None => match crate::layers::present(Path::new(crate::layers::SYSTEM_CONFIG)) {
+            Some(system) => crate::settings::load(&system)?,
+            None => crate::settings::builtin_default()?,
+        },
     };
     if let Some(dir) = fail2ban {
         settings.daemon.fail2ban_config = Some(dir.to_owned());

@@ -46,7 +46,7 @@ pub(crate) fn check(path: &str) -> Result<(), String> {
     if path.contains('\0') {
         return Err(format!("{path:?} contains a NUL byte"));
     }
-    if path == "-" {
+    if path == "-" || is_source_uri(path) {
         return Ok(());
     }
     // A trailing slash names a directory even before it exists.
@@ -59,6 +59,15 @@ pub(crate) fn check(path: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A log path that names a source other than a file (`journal:…`,
+/// `syslog+udp://…`, `cmd:…`): never anchored to a directory, never waited
+/// for as a file.
+pub fn is_source_uri(path: &str) -> bool {
+    ["journal:", "syslog+", "cmd:"]
+        .iter()
+        .any(|scheme| path.starts_with(scheme))
+}
+
 fn is_glob(path: &str) -> bool {
     path.contains(['*', '?', '['])
 }
@@ -66,7 +75,7 @@ fn is_glob(path: &str) -> bool {
 /// Why `path` cannot be read yet, if it cannot: a file that does not
 /// exist, or the directory a glob looks in.
 fn missing(path: &str) -> Option<String> {
-    if path == "-" {
+    if path == "-" || is_source_uri(path) {
         return None;
     }
     if !is_glob(path) {

@@ -63,6 +63,9 @@ pub struct DaemonOptions {
     /// How long a control connection may stay silent (default `10s`)
     /// before the daemon closes it.
     pub control_timeout: Option<Spanned<DurationValue>>,
+    /// A directory of journal files read instead of the system journal by
+    /// `journal:` log paths (containers, tests); relative to this file.
+    pub journal_dir: Option<Spanned<String>>,
 }
 
 /// A number of seconds, or a duration string such as `10m` or `1d12h`.

@@ -2,7 +2,7 @@
 //! into settings whose every value has been checked. Code that receives a
 //! [`Settings`] never validates anything again.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bantam_filter::date::{DateFormat, DatePattern};
@@ -72,48 +72,93 @@ const DEFAULT_IGNOREIP: &[&str] = &["127.0.0.0/8", "::1"];
 /// Where the built-in default looks for sshd's log, in order.
 pub const SSHD_LOGS: &[&str] = &["/var/log/auth.log", "/var/log/secure"];
 
-/// Reads and resolves a configuration file.
+/// Reads and resolves a configuration file and its drop-ins (the `*.toml`
+/// of the `conf.d/` directory beside it; see [`crate::layers`]).
 pub fn load(path: &Path) -> Result<Settings, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
-        path: path.to_owned(),
-        error,
-    })?;
-    parse(path, &text)
+    crate::layers::load_layered(path)
 }
 
 /// Resolves configuration text; `path` is used in errors and to find
 /// relative filter files.
 pub fn parse(path: &Path, text: &str) -> Result<Settings, ConfigError> {
-    let cx = Cx { path, text };
-    let options: Options = toml::from_str(text).map_err(|e| {
-        let line = e.span().map_or(1, |s| line_of(text, s.start));
-        cx.err_at(line, "toml", e.message().to_owned())
-    })?;
+    let docs = [(path.to_owned(), 0)];
+    let cx = Cx::new(path, text, &docs);
+    let options: Options = toml::from_str(text).map_err(|e| cx.toml_error(&e))?;
     cx.resolve(options)
 }
 
+/// Where the built-in default reads sshd's messages on a host that logs to
+/// the systemd journal only (Debian 12, Fedora): the unit is `ssh.service`
+/// on Debian and Ubuntu, `sshd.service` elsewhere.
+pub const SSHD_JOURNAL: &[&str] = &[
+    "journal:_SYSTEMD_UNIT=ssh.service",
+    "journal:_SYSTEMD_UNIT=sshd.service",
+];
+
 /// The configuration used when none is given: protect sshd, reading the
-/// first of [`SSHD_LOGS`] that exists.
+/// first of [`SSHD_LOGS`] that exists, or the journal ([`SSHD_JOURNAL`])
+/// when none does.
 pub fn builtin_default() -> Result<Settings, ConfigError> {
-    let Some(log) = SSHD_LOGS.iter().find(|p| Path::new(p).exists()) else {
-        return Err(ConfigError::NoDefault(format!(
-            "no configuration given and no sshd log found (looked for {}); write a config and pass --config FILE",
-            SSHD_LOGS.join(", ")
-        )));
-    };
-    let text = format!("[jails.sshd]\nfilter = \"sshd\"\nlogpath = [\"{log}\"]\n");
+    let logs = builtin_sshd_logpaths(|p| Path::new(p).exists());
+    let quoted: Vec<String> = logs.iter().map(|l| format!("{l:?}")).collect();
+    let text = format!(
+        "[jails.sshd]\nfilter = \"sshd\"\nlogpath = [{}]\n",
+        quoted.join(", ")
+    );
     parse(Path::new("(built-in default)"), &text)
+}
+
+/// The built-in sshd jail's log paths, given which files exist.
+pub fn builtin_sshd_logpaths(exists: impl Fn(&str) -> bool) -> Vec<&'static str> {
+    match SSHD_LOGS.iter().find(|p| exists(p)) {
+        Some(log) => vec![*log],
+        None => SSHD_JOURNAL.to_vec(),
+    }
 }
 
 pub(crate) struct Cx<'a> {
     pub(crate) path: &'a Path,
+    /// Every document (the file, then its drop-ins) one after the other:
+    /// spans are offsets in this text, so a value names its own file.
     text: &'a str,
+    /// Each document's path and where it starts in `text`, in order.
+    docs: &'a [(PathBuf, usize)],
 }
 
-impl Cx<'_> {
-    fn err_at(&self, line: usize, key: &str, message: String) -> ConfigError {
+impl<'a> Cx<'a> {
+    pub(crate) fn new(path: &'a Path, text: &'a str, docs: &'a [(PathBuf, usize)]) -> Cx<'a> {
+        Cx { path, text, docs }
+    }
+
+    /// The file and 1-based line of a byte offset.
+    fn locate(&self, offset: usize) -> (&Path, usize) {
+        let (path, start) = self
+            .docs
+            .iter()
+            .rev()
+            .find(|(_, start)| *start <= offset)
+            .map_or((self.path, 0), |(p, s)| (p.as_path(), *s));
+        let end = offset.min(self.text.len());
+        (
+            path,
+            line_of(&self.text[start.min(end)..end], end - start.min(end)),
+        )
+    }
+
+    /// The directory relative paths written at `offset` are relative to.
+    pub(crate) fn dir_at(&self, offset: usize) -> &Path {
+        self.locate(offset).0.parent().unwrap_or(Path::new("."))
+    }
+
+    pub(crate) fn toml_error(&self, e: &toml::de::Error) -> ConfigError {
+        let offset = e.span().map_or(0, |s| s.start);
+        self.err_at(offset, "toml", e.message().to_owned())
+    }
+
+    fn err_at(&self, offset: usize, key: &str, message: String) -> ConfigError {
+        let (path, line) = self.locate(offset);
         ConfigError::Invalid {
-            path: self.path.to_owned(),
+            path: path.to_owned(),
             line,
             key: key.to_owned(),
             message,
@@ -121,15 +166,15 @@ impl Cx<'_> {
     }
 
     pub(crate) fn err<T>(&self, value: &Spanned<T>, key: &str, message: String) -> ConfigError {
-        self.err_at(line_of(self.text, value.span().start), key, message)
+        self.err_at(value.span().start, key, message)
     }
 
-    fn resolve(&self, options: Options) -> Result<Settings, ConfigError> {
+    pub(crate) fn resolve(&self, options: Options) -> Result<Settings, ConfigError> {
         let daemon = self.daemon(options.daemon)?;
         self.default_policy(&options.defaults)?;
         let mut jails = Vec::new();
         for (name, jail) in options.jails {
-            let line = line_of(self.text, jail.span().start);
+            let line = jail.span().start;
             let inherited = jail.get_ref().logpath.is_none();
             let merged = jail.into_inner().merged_with(&options.defaults);
             if merged.enabled == Some(false) {
@@ -280,18 +325,22 @@ impl Cx<'_> {
         if paths.is_empty() {
             return Err(self.err(value, key, "no paths given".into()));
         }
+        let (written_in, line) = self.locate(value.span().start);
         let origin = Origin::Toml {
-            path: self.path.to_owned(),
-            line: line_of(self.text, value.span().start),
+            path: written_in.to_owned(),
+            line,
             key: key.to_owned(),
         };
         let mut out = Vec::new();
         for path in paths {
             crate::logpath::check(&path).map_err(|m| self.err(value, key, m))?;
-            let anchored = match path == "-" || Path::new(&path).is_absolute() {
+            let anchored = match path == "-"
+                || Path::new(&path).is_absolute()
+                || crate::logpath::is_source_uri(&path)
+            {
                 true => path,
                 false => {
-                    let joined = self.path.parent().unwrap_or(Path::new(".")).join(&path);
+                    let joined = self.dir_at(value.span().start).join(&path);
                     let absolute = std::path::absolute(&joined).unwrap_or(joined);
                     let text = absolute.to_string_lossy().into_owned();
                     // Anchoring may make `.` a directory: check again.
@@ -323,11 +372,7 @@ impl Cx<'_> {
                 "give filter or fail2ban-filter, not both".into(),
             ));
         }
-        let file = self
-            .path
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join(path.get_ref());
+        let file = self.dir_at(path.span().start).join(path.get_ref());
         let (basedir, stem) = crate::fail2ban::filter_file_location(&file)
             .filter(|_| file.is_file())
             .ok_or_else(|| self.err(path, &key, format!("{} is not a file", file.display())))?;
@@ -395,12 +440,8 @@ impl Cx<'_> {
                 .failregex
                 .as_ref()
                 .and_then(|v| v.first())
-                .map(|v| line_of(self.text, v.span().start))
-                .or_else(|| {
-                    o.filter
-                        .as_ref()
-                        .map(|f| line_of(self.text, f.span().start))
-                })
+                .map(|v| v.span().start)
+                .or_else(|| o.filter.as_ref().map(|f| f.span().start))
                 .unwrap_or(line);
             return Err(self.err_at(at, &key("failregex"), e.to_string()));
         }
@@ -420,7 +461,7 @@ impl Cx<'_> {
                 .spec(name, mode)
                 .map_err(|e| self.err(f, key, e.to_string()));
         }
-        let path = self.path.parent().unwrap_or(Path::new(".")).join(name);
+        let path = self.dir_at(f.span().start).join(name);
         if !name.ends_with(".toml") {
             return Err(self.err(
                 f,

@@ -13,6 +13,7 @@
 mod action_worker;
 pub mod actions;
 pub mod bans;
+pub mod check;
 pub mod clock;
 pub mod command_action;
 pub mod control;

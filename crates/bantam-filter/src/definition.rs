@@ -16,11 +16,15 @@
 //!
 //! Parsing is pure; reading the file is the caller's business.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 
 use crate::date::{DateFormat, DatePattern};
 use crate::error::FilterError;
+use crate::fields::FieldSpec;
 use crate::spec::{FilterSpec, RuleSpec};
+use crate::structured_definition::{field_spec, FieldsDefinition, WhenValue};
 
 /// A filter file as written.
 #[derive(Clone, Debug, Deserialize)]
@@ -54,6 +58,16 @@ pub struct Definition {
     /// Rules that veto a failure.
     #[serde(default)]
     pub ignoreregex: Vec<RuleDefinition>,
+    /// `lines` (default) or `json`: each line a JSON object, judged by
+    /// `[when]` tests on its fields (see [`crate::fields`]).
+    #[serde(default)]
+    pub format: Option<String>,
+    /// For `format = "json"`: where the address, user and time are.
+    #[serde(default)]
+    pub fields: Option<FieldsDefinition>,
+    /// For `format = "json"`: tests on fields, all of which must hold.
+    #[serde(default)]
+    pub when: BTreeMap<String, WhenValue>,
 }
 
 /// One rule in a filter file.
@@ -106,6 +120,7 @@ impl Definition {
             }
         }
         self.date_pattern().map_err(|e| bad(e.to_string()))?;
+        self.field_spec().map_err(bad)?;
         Ok(())
     }
 
@@ -124,6 +139,19 @@ impl Definition {
             Some("none") => DatePattern::None,
             Some(format) => DatePattern::Pinned(format.parse::<DateFormat>()?),
         })
+    }
+
+    fn field_spec(&self) -> Result<Option<FieldSpec>, String> {
+        let has_rules = !self.failregex.is_empty()
+            || !self.ignoreregex.is_empty()
+            || !self.prefix.is_empty()
+            || self.prefregex.is_some();
+        field_spec(
+            self.format.as_deref(),
+            self.fields.as_ref(),
+            &self.when,
+            has_rules,
+        )
     }
 
     /// The engine spec for one mode (`None`: the default mode).
@@ -161,6 +189,12 @@ impl Definition {
                 reason: e.to_string(),
             })?,
             allow_hostnames: self.allow_hostnames,
+            json: self
+                .field_spec()
+                .map_err(|reason| FilterError::Definition {
+                    name: name.to_owned(),
+                    reason,
+                })?,
         })
     }
 }

@@ -16,6 +16,8 @@ use crate::address::{parse_addr, parse_hostname, Host, Subnet};
 use crate::date::{DateDetector, DateFormat, DateSpan};
 use crate::error::FilterError;
 use crate::failure::{Failure, Outcome, MAX_COUNT};
+use crate::fields::{FieldRules, FieldSpec, Fields};
+use crate::json_fields::JsonFields;
 use crate::rules::{Rule, RuleSet};
 use crate::spec::FilterSpec;
 use crate::tags::{Role, TagOptions};
@@ -35,6 +37,10 @@ pub struct Filter {
     fail_caps: Vec<Captures>,
     pref_caps: Vec<Captures>,
     scratch: Vec<u8>,
+    /// `format = "json"`: lines are judged by field tests, not rules.
+    json: Option<FieldRules>,
+    /// JSON lines that did not parse as an object (skipped, never fatal).
+    malformed: u64,
 }
 
 impl std::fmt::Debug for Filter {
@@ -57,6 +63,9 @@ impl Filter {
         let options = TagOptions {
             allow_hostnames: spec.allow_hostnames,
         };
+        if let Some(fields) = &spec.json {
+            return Filter::json(spec, fields, zone);
+        }
         if spec.failregex.is_empty() {
             return Err(FilterError::Definition {
                 name: spec.name.clone(),
@@ -104,7 +113,57 @@ impl Filter {
             allow_hostnames: spec.allow_hostnames,
             dates: DateDetector::new(spec.date, zone),
             scratch: Vec::new(),
+            json: None,
+            malformed: 0,
         })
+    }
+
+    /// A `format = "json"` filter: one rule, the field tests, named
+    /// `fields` in statistics.
+    fn json(spec: &FilterSpec, fields: &FieldSpec, zone: TimeZone) -> Result<Filter, FilterError> {
+        if !spec.failregex.is_empty() || !spec.ignoreregex.is_empty() || spec.prefregex.is_some() {
+            return Err(FilterError::Definition {
+                name: spec.name.clone(),
+                reason: "a json filter is judged by its field tests; failregex, ignoreregex and prefregex do not apply".into(),
+            });
+        }
+        let options = TagOptions::default();
+        let none = RuleSet::compile("failregex", &[], options)?;
+        Ok(Filter {
+            name: spec.name.clone(),
+            rule_ids: vec!["fields".to_owned()],
+            ignore_ids: Vec::new(),
+            prefregex: None,
+            fail_caps: Vec::new(),
+            pref_caps: Vec::new(),
+            fail: none.clone(),
+            ignore: none,
+            allow_hostnames: false,
+            dates: DateDetector::new(spec.date, zone),
+            scratch: Vec::new(),
+            json: Some(FieldRules::new(&spec.name, fields)?),
+            malformed: 0,
+        })
+    }
+
+    /// Whether this is a `format = "json"` filter (judged by field tests).
+    pub fn is_json(&self) -> bool {
+        self.json.is_some()
+    }
+
+    /// JSON lines this filter (this clone) skipped because they were not a
+    /// JSON object. Always 0 for a line filter.
+    pub fn malformed_lines(&self) -> u64 {
+        self.malformed
+    }
+
+    /// Judges a structured record (a journal entry, say) with this
+    /// filter's field tests; a filter without them misses every record.
+    pub fn scan_fields(&self, record: &dyn Fields, now: Timestamp) -> Outcome {
+        match &self.json {
+            Some(rules) => rules.judge(record, now),
+            None => Outcome::Missed,
+        }
     }
 
     /// The filter's name.
@@ -138,6 +197,15 @@ impl Filter {
     /// a year.
     pub fn scan(&mut self, line: &[u8], now: Timestamp) -> Outcome {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if let Some(rules) = &self.json {
+            return match JsonFields::parse(line) {
+                Some(record) => rules.judge(&record, now),
+                None => {
+                    self.malformed += 1;
+                    Outcome::Missed
+                }
+            };
+        }
         let date = self.dates.locate(line);
         let text: &[u8] = match date {
             None => line,

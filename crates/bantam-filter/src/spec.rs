@@ -3,6 +3,7 @@
 //! inline `failregex`, or a translated fail2ban filter).
 
 use crate::date::DatePattern;
+use crate::fields::FieldSpec;
 
 /// One failure or ignore rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,6 +40,9 @@ pub struct FilterSpec {
     pub date: DatePattern,
     /// Let `<HOST>` capture host names (never resolved here).
     pub allow_hostnames: bool,
+    /// `format = "json"`: each line is a JSON object judged by these field
+    /// tests instead of by `failregex` (which must then be empty).
+    pub json: Option<FieldSpec>,
 }
 
 impl FilterSpec {

@@ -63,6 +63,7 @@ mod netlink;
 mod nft;
 mod nftables;
 mod open;
+mod probe;
 mod target;
 
 pub use backend::Backend;
@@ -70,4 +71,5 @@ pub use dry_run::DryRun;
 pub use error::{ActionProblem, FirewallError};
 pub use nftables::{ElementUpdates, Nftables};
 pub use open::{open, BACKENDS};
+pub use probe::probe;
 pub use target::{BanEntry, Target};

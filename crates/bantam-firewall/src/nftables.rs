@@ -103,6 +103,12 @@ impl Nftables {
         self.updates
     }
 
+    /// Reads one set, changing nothing: the kernel checks CAP_NET_ADMIN on
+    /// reads too, so this answers "could a ban be made" (see `probe.rs`).
+    pub(crate) fn read_addr4(&mut self) -> Result<(), FirewallError> {
+        self.read(SetKind::Addr4).map(drop)
+    }
+
     fn batch(&self) -> Batch {
         Batch::new(self.socket.seq())
     }

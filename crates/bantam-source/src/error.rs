@@ -26,6 +26,10 @@ pub enum SourceError {
         pattern: String,
         reason: &'static str,
     },
+    /// The journal could not be read for a `journal:` path (the reason
+    /// names the matches and what journalctl said).
+    #[error("{reason}")]
+    Journal { reason: String },
     /// A path that must be of one kind is of another (a FIFO that is a
     /// regular file, a watched directory that is a file, ...).
     #[error("{}: {expected}", path.display())]
@@ -48,7 +52,7 @@ impl SourceError {
     pub fn path(&self) -> Option<&std::path::Path> {
         match self {
             SourceError::Io { path, .. } | SourceError::WrongKind { path, .. } => Some(path),
-            SourceError::Pattern { .. } => None,
+            SourceError::Pattern { .. } | SourceError::Journal { .. } => None,
         }
     }
 }

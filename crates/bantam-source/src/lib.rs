@@ -185,12 +185,14 @@ mod error;
 mod fifo;
 mod file_source;
 mod fingerprint;
+pub mod journal_tail;
 mod lineage;
 mod pattern;
 mod reader;
 mod siblings;
 mod source;
 mod stdin;
+pub mod tail;
 mod watcher;
 
 pub use batch::{Batch, Lines, DROPPED_SAMPLE_BYTES, MAX_LINE_BYTES};

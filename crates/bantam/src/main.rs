@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod check_cmd;
 mod check_samples;
 mod control_cmd;
 mod filter_arg;
@@ -38,6 +39,9 @@ enum Command {
     ImportFail2ban(import_cmd::ImportArgs),
     /// Run the daemon in the foreground (systemd style).
     Run(run_cmd::RunArgs),
+    /// Check the configuration, the host and each jail against the tail of
+    /// its real logs (before a start or a reload). Exit 1 on any problem.
+    Check(check_cmd::CheckArgs),
     /// Show the jails and their counters.
     Status {
         /// Only this jail.
@@ -88,6 +92,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Regex(args) => regex_cmd::run(args),
         Command::Run(args) => run_cmd::run(args),
+        Command::Check(args) => check_cmd::run(args),
         Command::CheckSamples(args) => check_samples::run(args),
         Command::ImportFail2ban(args) => import_cmd::run(args),
         Command::Status { jail, reach } => {

@@ -16,6 +16,8 @@ pub struct Report {
     missed: u64,
     invalid: u64,
     nofail: u64,
+    /// JSON lines that were not a JSON object (json filters only).
+    malformed: u64,
     rule_hits: Vec<u64>,
     ignore_hits: Vec<u64>,
     missed_samples: Vec<String>,
@@ -35,6 +37,7 @@ pub struct Json<'a> {
     missed: u64,
     invalid: u64,
     nofail: u64,
+    malformed: u64,
     seconds: f64,
     lines_per_second: f64,
     rules: Vec<RuleHits<'a>>,
@@ -72,6 +75,7 @@ impl Report {
             missed: 0,
             invalid: 0,
             nofail: 0,
+            malformed: 0,
             rule_hits: vec![0; filter.rule_ids().len()],
             ignore_hits: vec![0; filter.ignore_ids().len()],
             missed_samples: Vec::new(),
@@ -168,6 +172,7 @@ impl Report {
         }
         dates.retain(|(_, n)| *n > 0);
         self.dates = dates;
+        self.malformed = filters.iter().map(Filter::malformed_lines).sum();
     }
 
     fn lines_per_second(&self) -> f64 {
@@ -186,6 +191,7 @@ impl Report {
             missed: self.missed,
             invalid: self.invalid,
             nofail: self.nofail,
+            malformed: self.malformed,
             seconds: self.seconds,
             lines_per_second: self.lines_per_second(),
             rules: rule_hits(&self.rule_ids, &self.rule_hits),
@@ -237,6 +243,9 @@ impl Report {
                 " ({} helper lines, {} with an unusable address)",
                 self.nofail, self.invalid
             )?;
+        }
+        if self.malformed > 0 {
+            write!(out, " ({} malformed JSON lines skipped)", self.malformed)?;
         }
         writeln!(
             out,

@@ -13,8 +13,10 @@ use clap::Args;
 
 #[derive(Args)]
 pub struct RunArgs {
-    /// Configuration file (TOML). Without one, bantam protects sshd,
-    /// reading /var/log/auth.log or /var/log/secure.
+    /// Configuration file (TOML), plus the drop-ins in conf.d/*.toml beside
+    /// it. Default: /etc/bantam/bantam.toml (and /etc/bantam/conf.d) when
+    /// present; otherwise bantam protects sshd, reading /var/log/auth.log,
+    /// /var/log/secure, or the systemd journal.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Log what would be banned; touch no firewall and no saved state.
@@ -48,8 +50,14 @@ fn dry_run_socket() -> PathBuf {
     }
 }
 
-pub fn run(args: RunArgs) -> Result<ExitCode> {
-    let (settings, daemon_as_loaded) = settings_for(&args)?;
+pub fn run(mut args: RunArgs) -> Result<ExitCode> {
+    let named = args.config.is_some();
+    if !named && args.fail2ban_config.is_none() {
+        // Found now and kept, so that a reload re-reads the same files.
+        args.config =
+            bantam_config::layers::present(Path::new(bantam_config::layers::SYSTEM_CONFIG));
+    }
+    let (settings, daemon_as_loaded) = settings_for(&args, named)?;
     let options = RunOptions {
         config_path: args.config.clone(),
         fail2ban_config: args.fail2ban_config.clone(),
@@ -112,7 +120,7 @@ fn open_store(settings: &Settings, dry_run: bool) -> Result<SqliteStore> {
 
 /// The configuration as this run uses it (the dry run's backend and
 /// socket, and `--socket`), and `[daemon]` as the file said it.
-fn settings_for(args: &RunArgs) -> Result<(Settings, DaemonSettings)> {
+fn settings_for(args: &RunArgs, named: bool) -> Result<(Settings, DaemonSettings)> {
     let (mut settings, warnings): (Settings, Vec<String>) =
         bantam_config::load_with_fail2ban(args.config.as_deref(), args.fail2ban_config.as_deref())?;
     for warning in &warnings {
@@ -121,9 +129,7 @@ fn settings_for(args: &RunArgs) -> Result<(Settings, DaemonSettings)> {
     let as_loaded = settings.daemon.clone();
     if args.dry_run {
         settings.daemon.backend = BackendKind::DryRun;
-        if args.socket.is_none()
-            && ((args.config.is_none() && args.fail2ban_config.is_none()) || !is_root())
-        {
+        if args.socket.is_none() && ((!named && args.fail2ban_config.is_none()) || !is_root()) {
             settings.daemon.socket = if is_root() {
                 PathBuf::from("/run/bantam/bantam-dry-run.sock")
             } else {
