@@ -43,6 +43,7 @@
 mod ast;
 mod escape;
 mod flags;
+mod linearize;
 mod parse;
 #[cfg(test)]
 mod tests;
@@ -121,6 +122,9 @@ pub struct PyRegex {
     empty_loop: bool,
     /// Group names by index (index 0 is the whole match).
     names: Arc<[Option<Box<str>>]>,
+    /// When the pattern was rewritten (`linearize`): the original group
+    /// of each compiled one.
+    groups: Option<Arc<[usize]>>,
 }
 
 /// The spans of one match: group index → byte range in the searched text.
@@ -144,11 +148,31 @@ impl PyRegex {
         };
         let parsed = parse::parse(pattern, flags)
             .map_err(|e| err(format!("{} at position {}", e.what, e.at)))?;
-        let (translated, engine) = compile(&parsed, pattern, false)?;
+        // Conditionals and guarded dots the linear engine can run exactly
+        // (see `linearize`); the groups are numbered anew and mapped back.
+        let (compiled, groups) = match linearize::linearize(&parsed.node) {
+            Some(l) if !parsed.ignore_case => (
+                parse::Parsed {
+                    node: l.node,
+                    names: Vec::new(),
+                    ignore_case: false,
+                },
+                Some(l.groups.into()),
+            ),
+            _ => (
+                parse::Parsed {
+                    node: parsed.node.clone(),
+                    names: Vec::new(),
+                    ignore_case: parsed.ignore_case,
+                },
+                None,
+            ),
+        };
+        let (translated, engine) = compile(&compiled, pattern, false)?;
         // Python's `\B` never matches in an empty text (3.11; the Rust
         // engines' does): such patterns get a form for empty texts.
-        let on_empty = if parsed.node.has_not_word_boundary() {
-            Some(Box::new(compile(&parsed, pattern, true)?.1))
+        let on_empty = if compiled.node.has_not_word_boundary() {
+            Some(Box::new(compile(&compiled, pattern, true)?.1))
         } else {
             None
         };
@@ -165,6 +189,7 @@ impl PyRegex {
             on_empty,
             empty_loop: parsed.node.has_empty_loop(),
             names,
+            groups,
         })
     }
 
@@ -261,10 +286,28 @@ impl PyRegex {
     fn linear(&self, re: &regex::Regex, text: &str, start: usize) -> Option<PyMatch> {
         let mut locs = re.capture_locations();
         re.captures_read_at(&mut locs, text, start)?;
-        Some(PyMatch {
-            spans: (0..locs.len()).map(|i| locs.get(i)).collect(),
+        Some(self.matched((0..locs.len()).map(|i| locs.get(i)).collect()))
+    }
+
+    /// A match in the numbering of the pattern as written: of the copies
+    /// of a group a rewrite made, the one that took part.
+    fn matched(&self, spans: Vec<Option<(usize, usize)>>) -> PyMatch {
+        let spans = match &self.groups {
+            None => spans,
+            Some(groups) => {
+                let mut orig = vec![None; self.names.len()];
+                for (span, &g) in spans.into_iter().zip(groups.iter()) {
+                    if let Some(slot) = orig.get_mut(g).filter(|s| s.is_none()) {
+                        *slot = span;
+                    }
+                }
+                orig
+            }
+        };
+        PyMatch {
+            spans,
             names: self.names.clone(),
-        })
+        }
     }
 
     fn backtracking(
@@ -274,12 +317,13 @@ impl PyRegex {
         start: usize,
     ) -> Result<Option<PyMatch>, LimitExceeded> {
         match re.captures_from_pos(text, start) {
-            Ok(Some(caps)) => Ok(Some(PyMatch {
-                spans: (0..caps.len())
-                    .map(|i| caps.get(i).map(|m| (m.start(), m.end())))
-                    .collect(),
-                names: self.names.clone(),
-            })),
+            Ok(Some(caps)) => Ok(Some(
+                self.matched(
+                    (0..caps.len())
+                        .map(|i| caps.get(i).map(|m| (m.start(), m.end())))
+                        .collect(),
+                ),
+            )),
             Ok(None) => Ok(None),
             Err(_) => Err(LimitExceeded),
         }

@@ -23,7 +23,16 @@ fn reason(p: &str) -> String {
 
 #[test]
 fn engine_is_linear_unless_a_construct_needs_backtracking() {
-    for p in [r"^a$", r"(?P<host>\S+)\s*$", r"a{,3}\Z", r"(?i)x", r"\<x\>"] {
+    // A conditional on a group outside any repetition is distributed into
+    // the linear engine's syntax (`linearize`).
+    for p in [
+        r"^a$",
+        r"(?P<host>\S+)\s*$",
+        r"a{,3}\Z",
+        r"(?i)x",
+        r"\<x\>",
+        "(x)?(?(1)a|b)",
+    ] {
         assert_eq!(re(p).engine(), EngineKind::Linear, "{p}");
     }
     for p in [
@@ -33,7 +42,7 @@ fn engine_is_linear_unless_a_construct_needs_backtracking() {
         "(?<!a)b",
         "(?P<a>x)(?P=a)",
         r"(x)\1",
-        "(x)?(?(1)a|b)",
+        "(x)*(?(1)a|b)",
         "(?>a)",
         "a*+",
     ] {
