@@ -17,7 +17,7 @@ use crate::date::{DateDetector, DateFormat, DateSpan};
 use crate::error::FilterError;
 use crate::failure::{Failure, Outcome, MAX_COUNT};
 use crate::rules::{Rule, RuleSet};
-use crate::spec::FilterSpec;
+use crate::spec::{FilterSpec, RulePolicy};
 use crate::tags::{Role, TagOptions};
 
 /// A compiled filter with its per-log state (the remembered date format).
@@ -26,6 +26,7 @@ use crate::tags::{Role, TagOptions};
 pub struct Filter {
     name: String,
     rule_ids: Vec<String>,
+    policies: Vec<RulePolicy>,
     ignore_ids: Vec<String>,
     prefregex: Option<RuleSet>,
     fail: RuleSet,
@@ -92,6 +93,7 @@ impl Filter {
         Ok(Filter {
             name: spec.name.clone(),
             rule_ids: spec.failregex.iter().map(|r| r.id.clone()).collect(),
+            policies: spec.failregex.iter().map(|r| r.policy.clone()).collect(),
             ignore_ids: spec.ignoreregex.iter().map(|r| r.id.clone()).collect(),
             fail_caps: fail.capture_slots(),
             pref_caps: prefregex
@@ -210,16 +212,24 @@ impl Filter {
             Some(t) => (t, true),
             None => (now, false),
         };
-        Outcome::Failure(Failure {
+        let policy = &self.policies[rule_index];
+        let success = policy.success || found.success;
+        let failure = Failure {
             rule: rule_index,
             host,
             time,
             dated,
             count: found.count,
+            weight: policy.weight,
+            success,
             user: found.user,
             id: found.id,
             fields: found.fields,
-        })
+        };
+        match success {
+            true => Outcome::Success(failure),
+            false => Outcome::Failure(failure),
+        }
     }
 }
 
@@ -233,6 +243,7 @@ struct Captured {
     id: Option<Box<str>>,
     count: u32,
     nofail: bool,
+    success: bool,
     fields: Vec<(Box<str>, Box<str>)>,
 }
 
@@ -245,6 +256,7 @@ impl Default for Captured {
             id: None,
             count: 1,
             nofail: false,
+            success: false,
             fields: Vec::new(),
         }
     }
@@ -285,6 +297,7 @@ impl Captured {
                     self.count = n.map_or(MAX_COUNT, |n| n.clamp(1, u64::from(MAX_COUNT)) as u32);
                 }
                 Role::NoFail => self.nofail = true,
+                Role::Success => self.success = true,
                 Role::Content => {}
                 Role::Field(name) => self.fields.push((name.clone(), text_of(value))),
             }
