@@ -199,6 +199,7 @@ fn jail_settings(
         actions,
         native_ban: replaced,
         norestored,
+        trust_policy: crate::policy_trust::TrustPolicy::plain(),
     }))
 }
 

@@ -130,6 +130,21 @@ pub struct JailOptions {
     /// do not run its actions (mail, webhooks) for them again (fail2ban's
     /// `norestored`; default false).
     pub norestored: Option<bool>,
+    /// `[jails.NAME.trust]`: addresses that logged in get more failures.
+    pub trust: Option<Spanned<crate::policy_trust::TrustOptions>>,
+    /// `[jails.NAME.subnet]`: per-prefix counting and prefix bans.
+    pub subnet: Option<Spanned<crate::policy_trust::SubnetOptions>>,
+    /// A banned address stays banned until silent for its ban time.
+    pub extend_while_knocking: Option<bool>,
+    /// A program (argv, no shell; `<ip>` replaced) whose exit 0 means
+    /// "never ban this address".
+    pub ignorecommand: Option<Spanned<Vec<String>>>,
+    /// How long an `ignorecommand` answer is remembered (default 5m).
+    pub ignorecommand_ttl: Option<Spanned<DurationValue>>,
+    /// How long `ignorecommand` may run (default 10s).
+    pub ignorecommand_timeout: Option<Spanned<DurationValue>>,
+    /// Never ban this host's own addresses (default true).
+    pub ignoreself: Option<bool>,
 }
 
 impl JailOptions {
@@ -151,6 +166,13 @@ impl JailOptions {
             logtimezone: self.logtimezone.or(d.logtimezone),
             datepattern: self.datepattern.or(d.datepattern),
             norestored: self.norestored.or(d.norestored),
+            trust: self.trust.or(d.trust),
+            subnet: self.subnet.or(d.subnet),
+            extend_while_knocking: self.extend_while_knocking.or(d.extend_while_knocking),
+            ignorecommand: self.ignorecommand.or(d.ignorecommand),
+            ignorecommand_ttl: self.ignorecommand_ttl.or(d.ignorecommand_ttl),
+            ignorecommand_timeout: self.ignorecommand_timeout.or(d.ignorecommand_timeout),
+            ignoreself: self.ignoreself.or(d.ignoreself),
         }
     }
 }

@@ -59,6 +59,8 @@ pub struct JailSettings {
     /// actions says `norestored` (see [`F2bActionDef::norestored`] for the
     /// per-action answer).
     pub norestored: bool,
+    /// Trust, subnets, knocking, ignorecommand, ignoreself, rule ban times.
+    pub trust_policy: crate::policy_trust::TrustPolicy,
 }
 
 const DEFAULT_MAXRETRY: u32 = 5;
@@ -233,6 +235,7 @@ impl Cx<'_> {
                 })
                 .collect::<Result<_, _>>()?,
         };
+        let trust_policy = self.trust_policy(name, &o, &filter)?;
         Ok(JailSettings {
             name: name.to_owned(),
             filter,
@@ -246,6 +249,7 @@ impl Cx<'_> {
             actions: Vec::new(),
             native_ban: true,
             norestored: o.norestored.unwrap_or(false),
+            trust_policy,
         })
     }
 
