@@ -18,7 +18,9 @@ impl Daemon {
             Request::Ping {} => Response::ok("pong"),
             Request::Status { jail } => self.status(jail.as_deref()),
             Request::Banned { after, limit } => {
-                crate::control::banned::page(&self.bans, after.as_ref(), limit)
+                crate::control::banned::page(&self.bans, after.as_ref(), limit, &|b| {
+                    self.ban_flags(b)
+                })
             }
             Request::Ban {
                 jail,
@@ -107,6 +109,7 @@ impl Daemon {
                 failures: 0,
                 matches: vec![format!("banned by hand: {text}")],
                 fields: Fields::new(),
+                bantime: None,
             });
         }
         if earned.is_empty() {

@@ -253,6 +253,13 @@ pub struct BanInfo {
     pub end: Option<String>,
     pub failures: u32,
     pub ban_count: u32,
+    /// The address logged in within its jail's `[trust]` ttl.
+    #[serde(default)]
+    pub trusted: bool,
+    /// The jail keeps the ban while the address sends packets
+    /// (`extend-while-knocking`).
+    #[serde(default)]
+    pub knocking: bool,
 }
 
 impl BanInfo {
@@ -265,6 +272,8 @@ impl BanInfo {
             end: ban.record.end.map(second),
             failures: ban.record.failures,
             ban_count: ban.record.ban_count,
+            trusted: false,
+            knocking: false,
         }
     }
 
