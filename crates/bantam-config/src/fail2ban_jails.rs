@@ -215,6 +215,7 @@ fn jail_settings(
         norestored,
         escalation: crate::fail2ban_policy::escalation(jail, bantime, warnings)?,
         recidive: None,
+        trust_policy: crate::policy_trust::TrustPolicy::plain(),
     }))
 }
 

@@ -23,6 +23,7 @@ pub mod logpath;
 pub mod options;
 mod own_addresses;
 pub mod policy;
+pub mod policy_trust;
 pub mod settings;
 
 pub use daemon_settings::restart_needed;
@@ -30,6 +31,7 @@ pub use duration::BanTime;
 pub use error::ConfigError;
 pub use fail2ban_jails::load_with_fail2ban;
 pub use logpath::Origin;
+pub use policy_trust::{IgnoreCommand, SubnetSettings, TrustPolicy, TrustSettings};
 pub use settings::{
     builtin_default, load, parse, BackendKind, DaemonSettings, Fail2banActions, JailSettings,
     Settings,

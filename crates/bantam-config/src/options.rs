@@ -137,6 +137,21 @@ pub struct JailOptions {
     pub escalation: Option<Spanned<crate::policy::EscalationOptions>>,
     /// The n-th ban within a window lasts much longer, or for ever.
     pub recidive: Option<Spanned<crate::policy::RecidiveOptions>>,
+    /// `[jails.NAME.trust]`: addresses that logged in get more failures.
+    pub trust: Option<Spanned<crate::policy_trust::TrustOptions>>,
+    /// `[jails.NAME.subnet]`: per-prefix counting and prefix bans.
+    pub subnet: Option<Spanned<crate::policy_trust::SubnetOptions>>,
+    /// A banned address stays banned until silent for its ban time.
+    pub extend_while_knocking: Option<bool>,
+    /// A program (argv, no shell; `<ip>` replaced) whose exit 0 means
+    /// "never ban this address".
+    pub ignorecommand: Option<Spanned<Vec<String>>>,
+    /// How long an `ignorecommand` answer is remembered (default 5m).
+    pub ignorecommand_ttl: Option<Spanned<DurationValue>>,
+    /// How long `ignorecommand` may run (default 10s).
+    pub ignorecommand_timeout: Option<Spanned<DurationValue>>,
+    /// Never ban this host's own addresses (default true).
+    pub ignoreself: Option<bool>,
 }
 
 impl JailOptions {
@@ -160,6 +175,13 @@ impl JailOptions {
             norestored: self.norestored.or(d.norestored),
             escalation: self.escalation.or(d.escalation),
             recidive: self.recidive.or(d.recidive),
+            trust: self.trust.or(d.trust),
+            subnet: self.subnet.or(d.subnet),
+            extend_while_knocking: self.extend_while_knocking.or(d.extend_while_knocking),
+            ignorecommand: self.ignorecommand.or(d.ignorecommand),
+            ignorecommand_ttl: self.ignorecommand_ttl.or(d.ignorecommand_ttl),
+            ignorecommand_timeout: self.ignorecommand_timeout.or(d.ignorecommand_timeout),
+            ignoreself: self.ignoreself.or(d.ignoreself),
         }
     }
 }

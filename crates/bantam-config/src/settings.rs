@@ -63,6 +63,8 @@ pub struct JailSettings {
     pub escalation: Option<crate::policy::Escalation>,
     /// The built-in recidive.
     pub recidive: Option<crate::policy::Recidive>,
+    /// Trust, subnets, knocking, ignorecommand, ignoreself, rule ban times.
+    pub trust_policy: crate::policy_trust::TrustPolicy,
 }
 
 const DEFAULT_MAXRETRY: u32 = 5;
@@ -287,6 +289,7 @@ impl<'a> Cx<'a> {
                 })
                 .collect::<Result<_, _>>()?,
         };
+        let trust_policy = self.trust_policy(name, &o, &filter)?;
         Ok(JailSettings {
             name: name.to_owned(),
             filter,
@@ -310,6 +313,7 @@ impl<'a> Cx<'a> {
                 .as_ref()
                 .map(|r| self.recidive(r, &key("recidive")))
                 .transpose()?,
+            trust_policy,
         })
     }
 

@@ -368,3 +368,64 @@ async fn dangerous_manual_bans_need_force() {
         .contains("1 already banned"));
     assert_eq!(h.daemon.jails[0].total_banned, 2);
 }
+
+fn accepted(addr: &str) -> String {
+    format!("{START} host sshd[7]: Accepted password for alice from {addr} port 4242 ssh2\n")
+}
+
+#[tokio::test]
+async fn a_trusted_address_gets_maxretry_times_tolerance() {
+    let trust = "[jails.sshd.trust]\nttl = \"1h\"\ntolerance = 3\n";
+    let mut h = harness(&format!("{}{trust}", jail("sshd", "-", 2)));
+    let id = h.reader("-");
+    let text =
+        accepted("192.0.2.5") + &failure("192.0.2.5").repeat(5) + &failure("192.0.2.6").repeat(2);
+    h.daemon.on_lines(id, batch("-", &text).await);
+    // The stranger is banned at 2, the user who logged in survives 5 typos.
+    assert_eq!(h.kernel(), ["192.0.2.6"]);
+    h.daemon
+        .on_lines(id, batch("-", &failure("192.0.2.5")).await);
+    assert_eq!(h.kernel(), ["192.0.2.5", "192.0.2.6"]);
+}
+
+#[tokio::test]
+async fn trust_ends_after_its_ttl() {
+    let trust = "[jails.sshd.trust]\nttl = \"1m\"\ntolerance = 3\n";
+    let mut h = harness(&format!("{}{trust}", jail("sshd", "-", 2)));
+    let id = h.reader("-");
+    h.daemon
+        .on_lines(id, batch("-", &accepted("192.0.2.5")).await);
+    h.clock.advance(Duration::from_secs(61));
+    let later = (h.clock.now() - jiff::SignedDuration::from_secs(0)).to_string();
+    let line = failure("192.0.2.5").replace(START, &later).repeat(2);
+    h.daemon.on_lines(id, batch("-", &line).await);
+    assert_eq!(h.kernel(), ["192.0.2.5"]);
+}
+
+#[tokio::test]
+async fn five_bans_in_one_24_become_one_element() {
+    let subnet = "[jails.sshd.subnet]\naddresses = 5\nwithin = \"1h\"\n";
+    let mut h = harness(&format!("{}{subnet}", jail("sshd", "-", 1)));
+    let id = h.reader("-");
+    let text: String = (1..=4)
+        .map(|i| failure(&format!("198.51.100.{i}")))
+        .collect();
+    h.daemon.on_lines(id, batch("-", &text).await);
+    assert_eq!(h.kernel().len(), 4);
+    h.daemon
+        .on_lines(id, batch("-", &failure("198.51.100.77")).await);
+    assert_eq!(h.kernel(), ["198.51.100.0/24"]);
+    assert_eq!(h.daemon.bans.len(), 1);
+    assert_eq!(h.stored(), 1);
+}
+
+#[tokio::test]
+async fn an_attacker_rotating_through_one_64_is_one_attacker() {
+    let mut h = harness(&jail("sshd", "-", 3));
+    let id = h.reader("-");
+    let text: String = (1..=3)
+        .map(|i| failure(&format!("2001:db8:1:2::{i:x}")))
+        .collect();
+    h.daemon.on_lines(id, batch("-", &text).await);
+    assert_eq!(h.kernel(), ["2001:db8:1:2::/64"]);
+}

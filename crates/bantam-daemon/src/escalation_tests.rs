@@ -137,6 +137,7 @@ impl Harness {
             failures: 1,
             matches: Vec::new(),
             fields: Default::default(),
+            bantime: None,
         };
         assert_eq!(self.daemon.apply_bans(index, vec![earned], now), 1);
         let jail = self.daemon.jails[index].name().to_owned();
@@ -264,12 +265,14 @@ async fn a_burst_is_counted_in_one_go_and_each_address_gets_its_own_step() {
             failures: 1,
             matches: Vec::new(),
             fields: Default::default(),
+            bantime: None,
         })
         .chain(std::iter::once(Earned {
             target: "203.0.113.1".parse().unwrap(),
             failures: 1,
             matches: Vec::new(),
             fields: Default::default(),
+            bantime: None,
         }))
         .collect();
     assert_eq!(h.daemon.apply_bans(0, earned, now), 5001);

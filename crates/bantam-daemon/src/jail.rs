@@ -35,6 +35,10 @@ pub struct Jail {
     /// run from a fail2ban configuration ban through their own actions
     /// unless the admin asked for the native backend.
     pub native_ban: bool,
+    /// Addresses that logged in (`[trust]`); `None` without it.
+    pub(crate) trusted: Option<crate::trust::Trusted>,
+    /// Recent bans per prefix (`[subnet]`).
+    pub(crate) prefixes: crate::subnet::Prefixes,
 }
 
 /// What to ban, for a filter's host. Names are never resolved (no DNS on
@@ -66,6 +70,17 @@ impl Jail {
             actions.push(Box::new(action));
         }
         let native_ban = settings.native_ban;
+        let policy = &settings.trust_policy;
+        let trusted = policy
+            .trust
+            .map(|t| crate::trust::Trusted::new(t, crate::trust::CAPACITY));
+        let prefixes = crate::subnet::Prefixes::new(policy.subnet);
+        if policy.extend_while_knocking {
+            crate::log::warn(&format!(
+                "jail {}: extend-while-knocking is not carried out yet: bans end on time",
+                settings.name
+            ));
+        }
         Ok(Jail {
             settings,
             filter,
@@ -77,6 +92,8 @@ impl Jail {
             actions,
             worker: None,
             native_ban,
+            trusted,
+            prefixes,
         })
     }
 
@@ -165,7 +182,12 @@ impl Jail {
             Target::Addr(ip) => *ip,
             Target::Net { addr, .. } => *addr,
         };
-        self.settings.ignoreip.iter().any(|net| net.contains(addr))
+        let own = &self.settings.trust_policy.ignoreself;
+        self.settings
+            .ignoreip
+            .iter()
+            .chain(own)
+            .any(|net| net.contains(addr))
     }
 
     /// Whether a failure at `time` is too old to count at `now` (a log read
@@ -186,6 +208,12 @@ impl Jail {
                     .unwrap_or(Timestamp::MAX),
             ),
         }
+    }
+
+    /// The ban time of failure rule `rule`, when the rule sets its own.
+    pub(crate) fn rule_bantime(&self, rule: usize) -> Option<BanTime> {
+        let times = &self.settings.trust_policy.rule_bantimes;
+        times.get(rule).copied().flatten()
     }
 
     pub fn status(&self, currently_banned: usize, sources: Vec<SourceStatus>) -> JailStatus {
@@ -209,6 +237,18 @@ impl Jail {
             sources,
             bans: None,
         }
+    }
+}
+
+/// When a ban of length `bantime` starting at `start` ends.
+pub(crate) fn end_of(bantime: BanTime, start: Timestamp) -> Option<Timestamp> {
+    match bantime {
+        BanTime::Permanent => None,
+        BanTime::For(d) => Some(
+            start
+                .checked_add(SignedDuration::try_from(d).unwrap_or(SignedDuration::MAX))
+                .unwrap_or(Timestamp::MAX),
+        ),
     }
 }
 

@@ -30,7 +30,9 @@ mod reload;
 mod requests;
 pub mod restore;
 mod sources;
+mod subnet;
 pub mod tracker;
+mod trust;
 
 pub use daemon::{Daemon, Prepared, RunOptions};
 pub use error::DaemonError;

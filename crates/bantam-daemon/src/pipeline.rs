@@ -41,6 +41,8 @@ pub(crate) struct Earned {
     pub matches: Vec<String>,
     /// Captures of the failure that tipped it (`user`, …), for actions.
     pub fields: Fields,
+    /// The tipping rule's own `bantime`, if it has one.
+    pub bantime: Option<bantam_config::BanTime>,
 }
 
 impl Daemon {
@@ -110,6 +112,10 @@ impl Daemon {
             found.clear();
             filter.scan(line, now, &mut found);
             for failure in found.drain(..) {
+                if failure.success {
+                    jail.on_success(&failure.host, failure.time);
+                    continue;
+                }
                 jail.total_failures += u64::from(failure.count);
                 let Some(target) = target_of(&failure.host) else {
                     log::warn(&format!(
@@ -119,16 +125,24 @@ impl Daemon {
                     ));
                     continue;
                 };
-                if jail.ignores(&target)
+                let target = jail.counting_key(target);
+                // A rule of weight 0 is noted (total_failures) but never counts.
+                if failure.weighted() == 0
+                    || jail.ignores(&target)
                     || jail.too_old(failure.time, now)
                     || earned_here.contains(&target)
                     || self.bans.is_banned(jail.name(), &target)
                 {
                     continue;
                 }
-                let verdict = jail
-                    .tracker
-                    .record(target, failure.time, failure.count, line);
+                let limit = jail.failure_limit(&target, now);
+                let verdict = jail.tracker.record_weighted(
+                    target,
+                    failure.time,
+                    failure.weighted(),
+                    line,
+                    limit,
+                );
                 if let Verdict::Ban { failures, matches } = verdict {
                     earned_here.insert(target);
                     earned.push(Earned {
@@ -136,6 +150,7 @@ impl Daemon {
                         failures,
                         matches,
                         fields: fields_of(&failure),
+                        bantime: jail.rule_bantime(failure.rule),
                     });
                 }
             }
@@ -164,6 +179,12 @@ impl Daemon {
         let plans = self.plan_bans(jail_index, &targets, now);
         for (e, plan) in earned.into_iter().zip(plans) {
             let (name, end, ban_count) = (e.target.to_string(), plan.end, plan.ban_count);
+            // A rule's own (lesser) ban time caps the planned one; a
+            // permanent plan (recidive) stays permanent.
+            let end = match (e.bantime.map(|b| crate::jail::end_of(b, now)), end) {
+                (Some(Some(rule_end)), Some(planned)) => Some(planned.min(rule_end)),
+                _ => end,
+            };
             records.push((
                 e.target,
                 BanRecord {
@@ -195,6 +216,7 @@ impl Daemon {
         }
         self.log_bans(&records);
         let count = records.len();
+        let new_targets: Vec<Target> = records.iter().map(|(t, _)| *t).collect();
         let jail = &mut self.jails[jail_index];
         jail.total_banned += count as u64;
         for ((target, record), fields) in records.into_iter().zip(fields) {
@@ -202,6 +224,7 @@ impl Daemon {
             jail.tracker.forget(&target);
             self.bans.insert(ActiveBan { target, record });
         }
+        self.fold_prefixes(jail_index, &new_targets, now);
         count
     }
 

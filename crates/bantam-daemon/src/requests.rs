@@ -17,11 +17,12 @@ impl Daemon {
         match request {
             Request::Ping {} => Response::ok("pong"),
             Request::Status { jail } => self.status(jail.as_deref()),
-            Request::Banned { after, limit } => self.with_steps(crate::control::banned::page(
-                &self.bans,
-                after.as_ref(),
-                limit,
-            )),
+            Request::Banned { after, limit } => {
+                let page = crate::control::banned::page(&self.bans, after.as_ref(), limit, &|b| {
+                    self.ban_flags(b)
+                });
+                self.with_steps(page)
+            }
             Request::Ban {
                 jail,
                 targets,
@@ -112,6 +113,7 @@ impl Daemon {
                 failures: 0,
                 matches: vec![format!("banned by hand: {text}")],
                 fields: Fields::new(),
+                bantime: None,
             });
         }
         if earned.is_empty() {

@@ -109,6 +109,44 @@ impl Tracker {
     /// Records `count` failures of `target` at `time`, with the line that
     /// showed them.
     pub fn record(&mut self, target: Target, time: Timestamp, count: u32, line: &[u8]) -> Verdict {
+        let limit = self.maxretry;
+        self.record_weighted(target, time, u64::from(count) * 1000, line, limit)
+    }
+
+    /// Records failures weighing `milli` thousandths of a failure (a rule's
+    /// `weight` × `<F-COUNT>`); `limit` is the failures that earn a ban
+    /// (`maxretry`, or more for a trusted source). Fractions add up per
+    /// source.
+    pub fn record_weighted(
+        &mut self,
+        target: Target,
+        time: Timestamp,
+        milli: u64,
+        line: &[u8],
+        limit: u32,
+    ) -> Verdict {
+        let frac = self
+            .entries
+            .find(&target)
+            .map_or(0, |i| self.entries.get(i).frac);
+        let total = milli.saturating_add(u64::from(frac));
+        let count = (total / 1000).min(u64::from(u32::MAX)) as u32;
+        let rest = (total % 1000) as u16;
+        let verdict = self.record_counted(target, time, count, line, limit.max(1));
+        if let Some(i) = self.entries.find(&target) {
+            self.entries.get_mut(i).frac = rest;
+        }
+        verdict
+    }
+
+    fn record_counted(
+        &mut self,
+        target: Target,
+        time: Timestamp,
+        count: u32,
+        line: &[u8],
+        limit: u32,
+    ) -> Verdict {
         let now = self.tick(time);
         let since = match time.checked_sub(self.findtime) {
             Ok(start) => self.tick(start),
@@ -116,12 +154,12 @@ impl Tracker {
         };
         self.drop_stale(since);
         let Some(i) = self.entries.find(&target) else {
-            return self.record_new(target, now, count, line);
+            return self.record_new(target, now, count, line, limit);
         };
         let entry = self.entries.get_mut(i);
         entry.ticks.retain_since(since);
         let failures = entry.ticks.len().saturating_add(count);
-        if failures >= self.maxretry {
+        if failures >= limit {
             let entry = self.remove(i);
             return Verdict::Ban {
                 failures,
@@ -135,8 +173,15 @@ impl Tracker {
         Verdict::Counting(failures)
     }
 
-    fn record_new(&mut self, target: Target, now: u32, count: u32, line: &[u8]) -> Verdict {
-        if count >= self.maxretry {
+    fn record_new(
+        &mut self,
+        target: Target,
+        now: u32,
+        count: u32,
+        line: &[u8],
+        limit: u32,
+    ) -> Verdict {
+        if count >= limit {
             return Verdict::Ban {
                 failures: count,
                 matches: Lines::default().into_matches(line),
@@ -152,6 +197,7 @@ impl Tracker {
         let mut entry = Entry {
             target,
             last: now,
+            frac: 0,
             ticks: Ticks::new(self.maxretry),
             matches: Lines::default(),
         };

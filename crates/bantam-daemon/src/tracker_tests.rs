@@ -281,3 +281,30 @@ fn removal_keeps_index_and_order_consistent() {
         assert_eq!(tr.entries.get(i).ticks.len(), f);
     }
 }
+
+#[test]
+fn weighted_failures_add_up_in_fixed_point() {
+    let mut tr = Tracker::new(3, Duration::from_secs(60), 100);
+    // Half a failure at a time: six halves make the three that ban.
+    for i in 0..5 {
+        let v = tr.record_weighted(addr(1), t(i), 500, b"", 3);
+        assert!(matches!(v, Verdict::Counting(_)), "{i}: {v:?}");
+    }
+    assert!(matches!(
+        tr.record_weighted(addr(1), t(5), 500, b"", 3),
+        Verdict::Ban { failures: 3, .. }
+    ));
+}
+
+#[test]
+fn a_larger_limit_for_a_trusted_source_spills_past_the_inline_ticks() {
+    let mut tr = Tracker::new(5, Duration::from_secs(60), 100);
+    for i in 0..14 {
+        let v = tr.record_weighted(addr(1), t(i), 1000, b"", 15);
+        assert_eq!(v, Verdict::Counting(i as u32 + 1));
+    }
+    assert!(matches!(
+        tr.record_weighted(addr(1), t(14), 1000, b"", 15),
+        Verdict::Ban { failures: 15, .. }
+    ));
+}

@@ -17,9 +17,10 @@ use jiff::Timestamp;
 use crate::address::{parse_addr, parse_hostname, Host, Subnet};
 use crate::error::FilterError;
 use crate::fail2ban::{F2bFilter, F2bFilterSpec, F2bMatch, HostKind};
-use crate::failure::{Failure, Outcome};
+use crate::failure::{Failure, Outcome, MAX_COUNT};
 use crate::filter::Filter;
 use crate::spec::FilterSpec;
+use crate::spec::WEIGHT_ONE;
 
 /// How a jail's filter is described, before compiling.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,13 +73,14 @@ impl AnyFilter {
         }
     }
 
-    /// The failures `line` reveals, appended to `out`. A native filter
+    /// The failures and successes (`Failure::success`) `line` reveals,
+    /// appended to `out`. A native filter
     /// gives at most one; a fail2ban multi-line filter may give several (or
     /// one for an earlier line whose address only now became known).
     pub fn scan(&mut self, line: &[u8], now: Timestamp, out: &mut Vec<Failure>) {
         match self {
             AnyFilter::Native(f) => {
-                if let Outcome::Failure(failure) = f.scan(line, now) {
+                if let Outcome::Failure(failure) | Outcome::Success(failure) = f.scan(line, now) {
                     out.push(failure);
                 }
             }
@@ -119,6 +121,12 @@ pub fn failure_of(m: F2bMatch) -> Option<Failure> {
     let mut fields = m.fields;
     let user = fields.remove("user").map(String::into_boxed_str);
     let id = fields.remove("fid").map(String::into_boxed_str);
+    // `<F-SUCCESS>…</F-SUCCESS>` took part: the source logged in.
+    let success = fields.remove("success").is_some();
+    let count = fields.remove("count").map_or(1, |n| {
+        n.parse::<u64>()
+            .map_or(MAX_COUNT, |n| n.clamp(1, u64::from(MAX_COUNT)) as u32)
+    });
     for key in ["ip4", "ip6", "dns", "host", "cidr"] {
         fields.remove(key);
     }
@@ -127,7 +135,9 @@ pub fn failure_of(m: F2bMatch) -> Option<Failure> {
         host,
         time: m.time,
         dated: true,
-        count: 1,
+        count,
+        weight: WEIGHT_ONE,
+        success,
         user,
         id,
         fields: fields

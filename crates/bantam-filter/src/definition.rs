@@ -23,7 +23,7 @@ use serde::Deserialize;
 use crate::date::{DateFormat, DatePattern};
 use crate::error::FilterError;
 use crate::fields::FieldSpec;
-use crate::spec::{FilterSpec, RuleSpec};
+use crate::spec::{FilterSpec, RulePolicy, RuleSpec};
 use crate::structured_definition::{field_spec, FieldsDefinition, WhenValue};
 
 /// A filter file as written.
@@ -85,6 +85,31 @@ pub struct RuleDefinition {
     /// this rule must match. Checked by the test suite.
     #[serde(default)]
     pub examples: Vec<String>,
+    /// A success rule: the source logged in, and a jail with `[trust]`
+    /// trusts it for a while. Counts no failure.
+    #[serde(default)]
+    pub success: bool,
+    /// How many failures a match counts as (default 1; fractions allowed,
+    /// 0 ignores the rule's matches).
+    #[serde(default)]
+    pub weight: Option<f64>,
+    /// The rule's own ban time for bans it tips (`"30m"`, `"permanent"`).
+    #[serde(default)]
+    pub bantime: Option<String>,
+}
+
+impl RuleDefinition {
+    fn policy(&self) -> Result<RulePolicy, String> {
+        let weight = match self.weight {
+            None => RulePolicy::default().weight,
+            Some(w) => RulePolicy::weight_of(w).map_err(|e| format!("rule {:?}: {e}", self.id))?,
+        };
+        Ok(RulePolicy {
+            success: self.success,
+            weight,
+            bantime: self.bantime.clone(),
+        })
+    }
 }
 
 impl Definition {
@@ -106,6 +131,7 @@ impl Definition {
         let modes = self.mode_names();
         let mut ids = std::collections::HashSet::new();
         for rule in self.failregex.iter().chain(&self.ignoreregex) {
+            rule.policy().map_err(&bad)?;
             if !ids.insert(rule.id.as_str()) {
                 return Err(bad(format!("rule id {:?} is used twice", rule.id)));
             }
@@ -176,6 +202,8 @@ impl Definition {
                 .map(|r| RuleSpec {
                     id: r.id.clone(),
                     regex: format!("{prefix}{}", r.regex),
+                    // Checked by `validate`.
+                    policy: r.policy().unwrap_or_default(),
                 })
                 .collect()
         };

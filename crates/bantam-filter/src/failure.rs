@@ -19,6 +19,11 @@ pub struct Failure {
     pub dated: bool,
     /// How many failures the line stands for: 1, or what `<F-COUNT>` captured.
     pub count: u32,
+    /// What one of those failures weighs, in [`crate::WEIGHT_ONE`]ths (the
+    /// rule's `weight`; 0: the match counts for nothing).
+    pub weight: u32,
+    /// A success rule matched: the source logged in. Not a failure.
+    pub success: bool,
     /// The user name the line names, if any.
     pub user: Option<Box<str>>,
     /// `<F-ID>`, if captured.
@@ -41,6 +46,8 @@ pub enum Outcome {
     Invalid { rule: usize },
     /// A failure.
     Failure(Failure),
+    /// A success rule matched: the source logged in (`success` is set).
+    Success(Failure),
 }
 
 impl Outcome {
@@ -50,6 +57,14 @@ impl Outcome {
             Outcome::Failure(f) => Some(f),
             _ => None,
         }
+    }
+}
+
+impl Failure {
+    /// Failures this line counts as, in [`crate::WEIGHT_ONE`]ths: count ×
+    /// weight, saturating (both are capped, so it cannot overflow u64).
+    pub fn weighted(&self) -> u64 {
+        u64::from(self.count) * u64::from(self.weight)
     }
 }
 

@@ -177,6 +177,8 @@ impl FieldRules {
                 .map(|u| u.into_owned().into_boxed_str()),
             id: None,
             fields: Vec::new(),
+            weight: crate::WEIGHT_ONE,
+            success: false,
         })
     }
 }

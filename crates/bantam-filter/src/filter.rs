@@ -19,7 +19,7 @@ use crate::failure::{Failure, Outcome, MAX_COUNT};
 use crate::fields::{FieldRules, FieldSpec, Fields};
 use crate::json_fields::JsonFields;
 use crate::rules::{Rule, RuleSet};
-use crate::spec::FilterSpec;
+use crate::spec::{FilterSpec, RulePolicy};
 use crate::tags::{Role, TagOptions};
 
 /// A compiled filter with its per-log state (the remembered date format).
@@ -28,6 +28,7 @@ use crate::tags::{Role, TagOptions};
 pub struct Filter {
     name: String,
     rule_ids: Vec<String>,
+    policies: Vec<RulePolicy>,
     ignore_ids: Vec<String>,
     prefregex: Option<RuleSet>,
     fail: RuleSet,
@@ -101,6 +102,7 @@ impl Filter {
         Ok(Filter {
             name: spec.name.clone(),
             rule_ids: spec.failregex.iter().map(|r| r.id.clone()).collect(),
+            policies: spec.failregex.iter().map(|r| r.policy.clone()).collect(),
             ignore_ids: spec.ignoreregex.iter().map(|r| r.id.clone()).collect(),
             fail_caps: fail.capture_slots(),
             pref_caps: prefregex
@@ -132,6 +134,7 @@ impl Filter {
         Ok(Filter {
             name: spec.name.clone(),
             rule_ids: vec!["fields".to_owned()],
+            policies: vec![RulePolicy::default()],
             ignore_ids: Vec::new(),
             prefregex: None,
             fail_caps: Vec::new(),
@@ -278,16 +281,24 @@ impl Filter {
             Some(t) => (t, true),
             None => (now, false),
         };
-        Outcome::Failure(Failure {
+        let policy = &self.policies[rule_index];
+        let success = policy.success || found.success;
+        let failure = Failure {
             rule: rule_index,
             host,
             time,
             dated,
             count: found.count,
+            weight: policy.weight,
+            success,
             user: found.user,
             id: found.id,
             fields: found.fields,
-        })
+        };
+        match success {
+            true => Outcome::Success(failure),
+            false => Outcome::Failure(failure),
+        }
     }
 }
 
@@ -301,6 +312,7 @@ struct Captured {
     id: Option<Box<str>>,
     count: u32,
     nofail: bool,
+    success: bool,
     fields: Vec<(Box<str>, Box<str>)>,
 }
 
@@ -313,6 +325,7 @@ impl Default for Captured {
             id: None,
             count: 1,
             nofail: false,
+            success: false,
             fields: Vec::new(),
         }
     }
@@ -353,6 +366,7 @@ impl Captured {
                     self.count = n.map_or(MAX_COUNT, |n| n.clamp(1, u64::from(MAX_COUNT)) as u32);
                 }
                 Role::NoFail => self.nofail = true,
+                Role::Success => self.success = true,
                 Role::Content => {}
                 Role::Field(name) => self.fields.push((name.clone(), text_of(value))),
             }

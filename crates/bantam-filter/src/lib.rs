@@ -31,7 +31,10 @@
 //! fail2ban's names are kept where fail2ban users know them: `failregex`,
 //! `ignoreregex`, `prefregex`, `<HOST>`, `<F-USER>`, modes. bantam adds
 //! `<F-COUNT>`: a number captured there makes the line count as that many
-//! failures (capped at [`failure::MAX_COUNT`]).
+//! failures (capped at [`failure::MAX_COUNT`]), and success rules
+//! (`success = true`, `<F-SUCCESS>`): the verdict of a line is a failure, a
+//! success (the source logged in) or nothing; what a success means (trust)
+//! is the daemon's business.
 
 pub mod address;
 mod any_filter;
@@ -57,4 +60,7 @@ pub use error::FilterError;
 pub use failure::{Failure, Outcome};
 pub use fields::{FieldPath, FieldRules, FieldSpec, Fields};
 pub use filter::Filter;
-pub use spec::{FilterSpec, RuleSpec};
+pub use spec::{FilterSpec, RulePolicy, RuleSpec, WEIGHT_ONE};
+
+#[cfg(test)]
+mod verdict_tests;

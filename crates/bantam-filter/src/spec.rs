@@ -12,6 +12,47 @@ pub struct RuleSpec {
     pub id: String,
     /// The regex, with tags.
     pub regex: String,
+    /// What a match of this rule means and weighs (failure rules only).
+    pub policy: RulePolicy,
+}
+
+/// Weight of one failure in [`WEIGHT_ONE`]ths: fixed point, so a spec
+/// stays `Eq` and the tracker counts in integers.
+pub const WEIGHT_ONE: u32 = 1000;
+/// The heaviest a rule may weigh (in failures).
+pub const MAX_WEIGHT: f64 = 1000.0;
+
+/// What a rule's match means beyond "this source did something".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RulePolicy {
+    /// A success rule: the source logged in (`success = true`, or
+    /// `<F-SUCCESS>` in the pattern). It counts no failure.
+    pub success: bool,
+    /// How many failures a match counts as, in [`WEIGHT_ONE`]ths (0: none).
+    pub weight: u32,
+    /// The rule's own ban time, as written (`"30m"`, `"permanent"`); the
+    /// configuration checks it, this crate reads no durations.
+    pub bantime: Option<String>,
+}
+
+impl Default for RulePolicy {
+    fn default() -> RulePolicy {
+        RulePolicy {
+            success: false,
+            weight: WEIGHT_ONE,
+            bantime: None,
+        }
+    }
+}
+
+impl RulePolicy {
+    /// Converts a written weight, refusing what cannot be one.
+    pub fn weight_of(weight: f64) -> Result<u32, String> {
+        if !weight.is_finite() || !(0.0..=MAX_WEIGHT).contains(&weight) {
+            return Err(format!("weight {weight}: must be 0 to {MAX_WEIGHT}"));
+        }
+        Ok((weight * f64::from(WEIGHT_ONE)).round() as u32)
+    }
 }
 
 impl RuleSpec {
@@ -20,6 +61,7 @@ impl RuleSpec {
         RuleSpec {
             id: format!("#{}", index + 1),
             regex: regex.into(),
+            policy: RulePolicy::default(),
         }
     }
 }

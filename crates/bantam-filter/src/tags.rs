@@ -50,6 +50,8 @@ pub enum Role {
     Count,
     /// Marks a helper match that is not a failure (`<F-NOFAIL>`).
     NoFail,
+    /// Marks a success: the source logged in (`<F-SUCCESS>`).
+    Success,
     /// The part of a line `prefregex` hands on to the failure rules.
     Content,
     /// Any other `<F-NAME>` capture, by its lower-case name.
@@ -77,6 +79,7 @@ impl Role {
             "fid" | "id" => Role::Id,
             "count" => Role::Count,
             "nofail" => Role::NoFail,
+            "success" => Role::Success,
             "content" => Role::Content,
             other => Role::Field(other.into()),
         }
@@ -227,6 +230,8 @@ fn self_closing_field(
         "PORT" => Some(format!(r"(?P<{}>\w+)", group("port"))),
         "USER" => Some(format!(r"(?P<{}>\S+)", group("user"))),
         "COUNT" => Some(format!(r"(?P<{}>[0-9]+)", group("count"))),
+        // Empty: its taking part in the match is what says "success".
+        "SUCCESS" => Some(format!("(?P<{}>)", group("success"))),
         "IP4" | "IP6" | "ADDR" | "HOST" | "DNS" | "CIDR" | "SUBNET" => {
             address_tag(name, group, options)
         }

@@ -18,6 +18,8 @@ pub struct Report {
     nofail: u64,
     /// JSON lines that were not a JSON object (json filters only).
     malformed: u64,
+    /// Lines a success rule matched (a login): not failures.
+    successes: u64,
     rule_hits: Vec<u64>,
     ignore_hits: Vec<u64>,
     missed_samples: Vec<String>,
@@ -38,6 +40,7 @@ pub struct Json<'a> {
     invalid: u64,
     nofail: u64,
     malformed: u64,
+    successes: u64,
     seconds: f64,
     lines_per_second: f64,
     rules: Vec<RuleHits<'a>>,
@@ -76,6 +79,7 @@ impl Report {
             invalid: 0,
             nofail: 0,
             malformed: 0,
+            successes: 0,
             rule_hits: vec![0; filter.rule_ids().len()],
             ignore_hits: vec![0; filter.ignore_ids().len()],
             missed_samples: Vec::new(),
@@ -98,6 +102,10 @@ impl Report {
             Outcome::Ignored { rule } => {
                 self.ignored += 1;
                 self.ignore_hits[*rule] += 1;
+            }
+            Outcome::Success(f) => {
+                self.successes += 1;
+                self.rule_hits[f.rule] += 1;
             }
             Outcome::NoFail { .. } => self.nofail += 1,
             Outcome::Invalid { .. } => self.invalid += 1,
@@ -132,6 +140,7 @@ impl Report {
         self.missed += other.missed;
         self.invalid += other.invalid;
         self.nofail += other.nofail;
+        self.successes += other.successes;
         for (mine, theirs) in self.rule_hits.iter_mut().zip(&other.rule_hits) {
             *mine += theirs;
         }
@@ -192,6 +201,7 @@ impl Report {
             invalid: self.invalid,
             nofail: self.nofail,
             malformed: self.malformed,
+            successes: self.successes,
             seconds: self.seconds,
             lines_per_second: self.lines_per_second(),
             rules: rule_hits(&self.rule_ids, &self.rule_hits),
@@ -237,6 +247,9 @@ impl Report {
             "Lines: {} lines, {} ignored, {} matched, {} missed",
             self.lines, self.ignored, self.matched, self.missed
         )?;
+        if self.successes > 0 {
+            write!(out, " ({} successes)", self.successes)?;
+        }
         if self.nofail + self.invalid > 0 {
             write!(
                 out,

@@ -30,13 +30,20 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::unix::OwnedWriteHalf;
 use tokio::sync::mpsc;
 
-use crate::bans::BanBook;
+use crate::bans::{ActiveBan, BanBook};
 use crate::control::protocol::{BanInfo, BanKey, BanListEnd, BanPage, Request, Response, PAGE};
 use crate::control::server::{ask, reply};
 use crate::daemon::Event;
 
 /// On the loop: at most `limit` (and [`PAGE`]) bans after `after`.
-pub(crate) fn page(book: &BanBook, after: Option<&BanKey>, limit: Option<usize>) -> Response {
+/// `flags` says whether a ban's address is trusted and whether it is
+/// extended while knocking.
+pub(crate) fn page(
+    book: &BanBook,
+    after: Option<&BanKey>,
+    limit: Option<usize>,
+    flags: &dyn Fn(&ActiveBan) -> (bool, bool),
+) -> Response {
     let limit = limit.unwrap_or(PAGE).clamp(1, PAGE);
     let after = match after {
         None => None,
@@ -48,7 +55,18 @@ pub(crate) fn page(book: &BanBook, after: Option<&BanKey>, limit: Option<usize>)
     // One more than asked tells whether another page follows.
     let found = book.page(after.as_ref().map(|(j, t)| (*j, t)), limit + 1);
     let more = found.len() > limit;
-    let bans: Vec<BanInfo> = found.into_iter().take(limit).map(BanInfo::of).collect();
+    let bans: Vec<BanInfo> = found
+        .into_iter()
+        .take(limit)
+        .map(|ban| {
+            let (trusted, knocking) = flags(ban);
+            BanInfo {
+                trusted,
+                knocking,
+                ..BanInfo::of(ban)
+            }
+        })
+        .collect();
     let next = if more {
         bans.last().map(BanInfo::key)
     } else {
@@ -136,6 +154,11 @@ async fn send(write: &mut OwnedWriteHalf, bytes: Vec<u8>, timeout: Duration) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn no_flags(_: &ActiveBan) -> (bool, bool) {
+        (false, false)
+    }
+    const NO_FLAGS: fn(&ActiveBan) -> (bool, bool) = no_flags;
     use crate::bans::ActiveBan;
     use bantam_state::BanRecord;
 
@@ -165,7 +188,7 @@ mod tests {
         let book = book(1_203);
         let (mut after, mut seen) = (None, Vec::new());
         loop {
-            let page = page(&book, after.as_ref(), None).page.unwrap();
+            let page = page(&book, after.as_ref(), None, &NO_FLAGS).page.unwrap();
             assert!(page.bans.len() <= PAGE);
             seen.extend(page.bans.iter().map(|b| b.target.clone()));
             match page.next {
@@ -183,18 +206,18 @@ mod tests {
     #[test]
     fn the_last_page_says_so_and_limits_hold() {
         let book = book(10);
-        let all = page(&book, None, Some(10)).page.unwrap();
+        let all = page(&book, None, Some(10), &NO_FLAGS).page.unwrap();
         assert_eq!((all.bans.len(), all.next), (10, None));
-        let some = page(&book, None, Some(4)).page.unwrap();
+        let some = page(&book, None, Some(4), &NO_FLAGS).page.unwrap();
         assert_eq!(some.next.as_ref().unwrap().target, "198.18.0.3");
         assert_eq!(some.bans[0].start, "2023-11-14T22:13:20Z");
-        let huge = page(&book, None, Some(usize::MAX)).page.unwrap();
+        let huge = page(&book, None, Some(usize::MAX), &NO_FLAGS).page.unwrap();
         assert_eq!(huge.bans.len(), 10);
         let bad = BanKey {
             jail: "sshd".into(),
             target: "nope".into(),
         };
-        let refused = page(&book, Some(&bad), None);
+        let refused = page(&book, Some(&bad), None, &NO_FLAGS);
         assert!(!refused.ok && refused.error.unwrap().contains("\"nope\""));
     }
 

@@ -261,6 +261,13 @@ pub struct BanInfo {
     /// when the jail does not escalate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<u32>,
+    /// The address logged in within its jail's `[trust]` ttl.
+    #[serde(default)]
+    pub trusted: bool,
+    /// The jail keeps the ban while the address sends packets
+    /// (`extend-while-knocking`).
+    #[serde(default)]
+    pub knocking: bool,
 }
 
 impl BanInfo {
@@ -274,6 +281,8 @@ impl BanInfo {
             failures: ban.record.failures,
             ban_count: ban.record.ban_count,
             step: None,
+            trusted: false,
+            knocking: false,
         }
     }
 

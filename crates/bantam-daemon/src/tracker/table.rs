@@ -26,6 +26,9 @@ pub(crate) struct Entry {
     pub(crate) target: Target,
     /// The latest failure, in ticks (see `Tracker::tick`).
     pub(crate) last: u32,
+    /// Weighted failures short of a whole one, in thousandths (rules with a
+    /// fractional `weight`): fixed point, two bytes that padding already had.
+    pub(crate) frac: u16,
     pub(crate) ticks: Ticks,
     pub(crate) matches: Lines,
 }
@@ -75,8 +78,14 @@ impl Ticks {
     }
 
     /// Adds `count` failures at `tick`. The tracker bans instead when this
-    /// would reach `maxretry`, which bounds the inline case.
+    /// would reach its limit, which bounds the inline case for untrusted
+    /// sources; a trusted one (a larger limit) spills to the heap.
     pub(crate) fn push(&mut self, tick: u32, count: u32) {
+        if let Ticks::Inline { len, ticks } = self {
+            if usize::from(*len) + count as usize > INLINE_TICKS {
+                *self = Ticks::Spilled(ticks[..usize::from(*len)].to_vec());
+            }
+        }
         match self {
             Ticks::Inline { len, ticks } => {
                 let end = (usize::from(*len) + count as usize).min(INLINE_TICKS);
