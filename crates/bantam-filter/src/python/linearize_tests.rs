@@ -12,6 +12,7 @@ fn backtracker(pattern: &str) -> fancy_regex::Regex {
         dollar: translate::Dollar::LookAhead,
         empty_text: false,
         relaxed: false,
+        ascii: false,
     };
     let t = translate::translate(&parsed.node, parsed.ignore_case, target);
     fancy_regex::Regex::new(&t).expect("compiles")

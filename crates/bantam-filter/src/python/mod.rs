@@ -49,7 +49,7 @@ mod parse;
 mod tests;
 mod translate;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use translate::{Dollar, Target};
 
@@ -125,6 +125,31 @@ pub struct PyRegex {
     /// When the pattern was rewritten (`linearize`): the original group
     /// of each compiled one.
     groups: Option<Arc<[usize]>>,
+    /// The form for ASCII texts, shared by clones.
+    ascii: Arc<AsciiForm>,
+}
+
+/// Most log lines are ASCII; written for ASCII, a pattern's classes are a
+/// handful of byte ranges instead of Unicode tables, and the engines that
+/// find captures walk a far smaller automaton. Compiled on first use.
+#[derive(Debug)]
+struct AsciiForm {
+    pattern: String,
+    parsed: parse::Parsed,
+    /// `None`: it did not compile (the Unicode form serves).
+    engine: OnceLock<Option<Engine>>,
+}
+
+impl AsciiForm {
+    fn engine(&self) -> Option<&Engine> {
+        self.engine
+            .get_or_init(|| {
+                compile(&self.parsed, &self.pattern, false, true)
+                    .ok()
+                    .map(|c| c.1)
+            })
+            .as_ref()
+    }
 }
 
 /// The spans of one match: group index → byte range in the searched text.
@@ -168,11 +193,11 @@ impl PyRegex {
                 None,
             ),
         };
-        let (translated, engine) = compile(&compiled, pattern, false)?;
+        let (translated, engine) = compile(&compiled, pattern, false, false)?;
         // Python's `\B` never matches in an empty text (3.11; the Rust
         // engines' does): such patterns get a form for empty texts.
         let on_empty = if compiled.node.has_not_word_boundary() {
-            Some(Box::new(compile(&compiled, pattern, true)?.1))
+            Some(Box::new(compile(&compiled, pattern, true, false)?.1))
         } else {
             None
         };
@@ -190,6 +215,11 @@ impl PyRegex {
             empty_loop: parsed.node.has_empty_loop(),
             names,
             groups,
+            ascii: Arc::new(AsciiForm {
+                pattern: pattern.to_owned(),
+                parsed: compiled,
+                engine: OnceLock::new(),
+            }),
         })
     }
 
@@ -255,6 +285,7 @@ impl PyRegex {
         }
         let engine = match &self.on_empty {
             Some(on_empty) if text.is_empty() => on_empty,
+            _ if text.is_ascii() => self.ascii.engine().unwrap_or(&self.engine),
             _ => &self.engine,
         };
         match engine {
@@ -336,6 +367,7 @@ fn compile(
     parsed: &parse::Parsed,
     pattern: &str,
     empty_text: bool,
+    ascii: bool,
 ) -> Result<(String, Engine), PyRegexError> {
     let err = |reason: String| PyRegexError {
         pattern: pattern.to_owned(),
@@ -346,6 +378,7 @@ fn compile(
             dollar,
             empty_text,
             relaxed: false,
+            ascii,
         };
         translate::translate(&parsed.node, parsed.ignore_case, target)
     };
@@ -373,6 +406,7 @@ fn compile(
             dollar: Dollar::LineEnd,
             empty_text,
             relaxed: true,
+            ascii,
         };
         let relaxed = translate::translate(&parsed.node, parsed.ignore_case, relaxed);
         // Without a screen the pattern still runs, only slower.

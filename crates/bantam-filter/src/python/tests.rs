@@ -169,3 +169,16 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn ascii_texts_take_the_ascii_form_with_the_same_meaning() {
+    // The ASCII form only ever sees ASCII texts; Unicode ones keep the
+    // Unicode tables (Arabic-Indic digits are `\d` in Python).
+    assert_eq!(span(r"\d+", "port 2022"), Some((5, 9)));
+    assert_eq!(span(r"\d+", "port \u{661}\u{662}"), Some((5, 9)));
+    assert_eq!(span(r"\w+\b", "user_1 x"), Some((0, 6)));
+    assert_eq!(span(r"\S+$", "a b\u{e9}"), Some((2, 5)));
+    assert_eq!(span(r"(?i)K\S", "xk!"), Some((1, 3)));
+    assert_eq!(span(r"(?i)k", "\u{212a}"), Some((0, 3)));
+    assert_eq!(span(r"a.c", "a\nc"), None);
+}
