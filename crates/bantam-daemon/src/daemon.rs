@@ -60,6 +60,8 @@ pub(crate) enum Event {
         request: Request,
         reply: oneshot::Sender<Response>,
     },
+    /// An `ignorecommand` answered for a parked ban.
+    IgnoreAnswer(crate::ignore_command::Answer),
 }
 
 /// How the daemon was started.
@@ -98,6 +100,8 @@ pub struct Daemon {
     /// Actions the request being answered waits for (see [`Daemon::reply`]).
     pub(crate) waits: Vec<tokio::sync::oneshot::Receiver<()>>,
     pub(crate) stop: bool,
+    /// Bans waiting on an `ignorecommand`, and its remembered answers.
+    pub(crate) ignore: crate::ignore_command::IgnoreCommands,
 }
 
 impl Daemon {
@@ -142,6 +146,7 @@ impl Daemon {
             inbox,
             waits: Vec::new(),
             stop: false,
+            ignore: Default::default(),
         }
     }
 
@@ -275,6 +280,7 @@ impl Daemon {
                 let response = self.on_request(request);
                 self.reply(reply, response);
             }
+            Event::IgnoreAnswer(answer) => self.on_ignore_answer(answer),
         }
     }
 
@@ -441,4 +447,4 @@ impl Signals {
 
 #[cfg(test)]
 #[path = "daemon_tests.rs"]
-mod tests;
+pub(crate) mod tests;

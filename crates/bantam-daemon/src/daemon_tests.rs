@@ -17,7 +17,7 @@ use crate::clock::{Clock, ManualClock};
 use crate::control::{Request, Response};
 use crate::daemon::{Daemon, RunOptions};
 
-const START: &str = "2026-12-03T10:00:00Z";
+pub(crate) const START: &str = "2026-12-03T10:00:00Z";
 
 /// A real SQLite store that can be made to fail its writes, as a full disk
 /// does (reads keep working, as they do on a full disk).
@@ -86,11 +86,11 @@ impl Store for Flaky {
     }
 }
 
-struct Harness {
-    daemon: Daemon,
-    clock: Arc<ManualClock>,
+pub(crate) struct Harness {
+    pub(crate) daemon: Daemon,
+    pub(crate) clock: Arc<ManualClock>,
     full: Arc<AtomicBool>,
-    dir: tempfile::TempDir,
+    pub(crate) dir: tempfile::TempDir,
 }
 
 fn config(dir: &Path, jails: &str) -> String {
@@ -100,13 +100,13 @@ fn config(dir: &Path, jails: &str) -> String {
     )
 }
 
-fn jail(name: &str, logpath: &str, maxretry: u32) -> String {
+pub(crate) fn jail(name: &str, logpath: &str, maxretry: u32) -> String {
     format!(
         "[jails.{name}]\nfilter = \"sshd\"\nlogpath = [\"{logpath}\"]\nmaxretry = {maxretry}\nbantime = \"10m\"\n"
     )
 }
 
-fn harness(jails: &str) -> Harness {
+pub(crate) fn harness(jails: &str) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let text = config(dir.path(), jails);
     let path = dir.path().join("bantam.toml");
@@ -134,12 +134,12 @@ fn harness(jails: &str) -> Harness {
     }
 }
 
-fn failure(addr: &str) -> String {
+pub(crate) fn failure(addr: &str) -> String {
     format!("{START} host sshd[7]: Failed password for root from {addr} port 4242 ssh2\n")
 }
 
 /// A batch as a source hands it out, named `path`.
-async fn batch(path: &str, text: &str) -> Batch {
+pub(crate) async fn batch(path: &str, text: &str) -> Batch {
     let mut source = ReaderSource::new(
         Path::new(path),
         std::io::Cursor::new(text.to_owned().into_bytes()),
@@ -149,12 +149,12 @@ async fn batch(path: &str, text: &str) -> Batch {
 
 impl Harness {
     /// The reader id of `logpath` (sources are started for real).
-    fn reader(&mut self, logpath: &str) -> u64 {
+    pub(crate) fn reader(&mut self, logpath: &str) -> u64 {
         self.daemon.assign_sources();
         self.daemon.readers.get(logpath).unwrap().id
     }
 
-    fn kernel(&mut self) -> Vec<String> {
+    pub(crate) fn kernel(&mut self) -> Vec<String> {
         let mut list: Vec<String> = self
             .daemon
             .backend
@@ -169,6 +169,22 @@ impl Harness {
 
     fn stored(&mut self) -> usize {
         self.daemon.recorder.store().active_bans().unwrap().len()
+    }
+
+    /// Handles events as the loop would until one `ignorecommand` answer
+    /// has been handled (sources send theirs too).
+    pub(crate) async fn pump_answer(&mut self) {
+        loop {
+            let event = tokio::time::timeout(Duration::from_secs(20), self.daemon.inbox.recv())
+                .await
+                .expect("an event within 20 s")
+                .expect("the channel is open");
+            let answer = matches!(event, crate::daemon::Event::IgnoreAnswer(_));
+            self.daemon.on_event(event);
+            if answer {
+                return;
+            }
+        }
     }
 
     fn ask(&mut self, request: Request) -> Response {

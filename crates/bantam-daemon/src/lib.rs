@@ -21,6 +21,7 @@ pub mod daemon;
 pub mod error;
 mod escalation;
 pub mod guard;
+mod ignore_command;
 pub mod jail;
 pub mod log;
 pub mod notify;

@@ -60,6 +60,7 @@ impl Daemon {
         }
         for jail in jails {
             let earned = self.scan(jail, &batch, now);
+            let earned = self.screen_ignore_command(jail, earned, now);
             self.apply_bans(jail, earned, now);
         }
         if let Some(cp) = batch.checkpoint {
