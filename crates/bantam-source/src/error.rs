@@ -33,6 +33,10 @@ pub enum SourceError {
         path: PathBuf,
         expected: &'static str,
     },
+    /// A `logpath` with a scheme (`journal:`, `syslog+udp://`, `cmd:`)
+    /// that does not say what it must.
+    #[error("invalid log path {logpath:?}: {reason}")]
+    Scheme { logpath: String, reason: String },
 }
 
 impl SourceError {
@@ -48,7 +52,7 @@ impl SourceError {
     pub fn path(&self) -> Option<&std::path::Path> {
         match self {
             SourceError::Io { path, .. } | SourceError::WrongKind { path, .. } => Some(path),
-            SourceError::Pattern { .. } => None,
+            SourceError::Pattern { .. } | SourceError::Scheme { .. } => None,
         }
     }
 }
