@@ -52,6 +52,9 @@ pub struct DaemonSettings {
     pub max_connections: usize,
     /// How long a control connection may stay silent before it is closed.
     pub control_timeout: Duration,
+    /// `journal:` logpaths read this directory's journal files instead of
+    /// the system journal.
+    pub journal_dir: Option<PathBuf>,
 }
 
 pub const DEFAULT_STATE_DIR: &str = "/var/lib/bantam";
@@ -84,6 +87,7 @@ impl Default for DaemonSettings {
             manual_ban_widest_v6: DEFAULT_MANUAL_BAN_WIDEST_V6,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             control_timeout: DEFAULT_CONTROL_TIMEOUT,
+            journal_dir: None,
         }
     }
 }
@@ -127,6 +131,10 @@ pub fn restart_needed(old: &DaemonSettings, new: &DaemonSettings) -> Vec<&'stati
     if old.backend != new.backend {
         keys.push("backend");
     }
+    // Journal readers that stay across a reload keep their journalctl.
+    if old.journal_dir != new.journal_dir {
+        keys.push("journal-dir");
+    }
     keys
 }
 
@@ -169,6 +177,7 @@ impl Cx<'_> {
                 "daemon.control-timeout",
                 base.control_timeout,
             )?,
+            journal_dir: d.journal_dir.map(|p| self.dir().join(p.into_inner())),
         })
     }
 

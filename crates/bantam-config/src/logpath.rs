@@ -49,6 +49,9 @@ pub(crate) fn check(path: &str) -> Result<(), String> {
     if path == "-" {
         return Ok(());
     }
+    if let Some(result) = crate::logpath_scheme::check(path) {
+        return result;
+    }
     // A trailing slash names a directory even before it exists.
     if path.ends_with('/') || (!is_glob(path) && Path::new(path).is_dir()) {
         return Err(format!(
@@ -66,7 +69,7 @@ fn is_glob(path: &str) -> bool {
 /// Why `path` cannot be read yet, if it cannot: a file that does not
 /// exist, or the directory a glob looks in.
 fn missing(path: &str) -> Option<String> {
-    if path == "-" {
+    if path == "-" || crate::logpath_scheme::has_scheme(path) {
         return None;
     }
     if !is_glob(path) {
@@ -124,6 +127,9 @@ mod tests {
         assert!(check("/tmp/*").is_ok(), "a glob is not a directory");
         assert!(check("/no/such/file.log").is_ok(), "absent is not wrong");
         assert!(check("-").is_ok());
+        assert!(check("journal:unit=x").unwrap_err().contains("field name"));
+        assert!(check("journal:_SYSTEMD_UNIT=ssh.service").is_ok());
+        assert_eq!(missing("syslog+unix:///no/such/dir/log"), None);
     }
 
     #[test]

@@ -63,6 +63,10 @@ pub struct DaemonOptions {
     /// How long a control connection may stay silent (default `10s`)
     /// before the daemon closes it.
     pub control_timeout: Option<Spanned<DurationValue>>,
+    /// `journal:` logpaths read the journal files in this directory
+    /// (`journalctl --directory`) instead of the system journal: a
+    /// container's journal, a copy, tests.
+    pub journal_dir: Option<Spanned<String>>,
 }
 
 /// A number of seconds, or a duration string such as `10m` or `1d12h`.

@@ -269,7 +269,10 @@ impl Cx<'_> {
         let mut out = Vec::new();
         for path in paths {
             crate::logpath::check(&path).map_err(|m| self.err(value, key, m))?;
-            let anchored = match path == "-" || Path::new(&path).is_absolute() {
+            let anchored = match path == "-"
+                || Path::new(&path).is_absolute()
+                || crate::logpath_scheme::has_scheme(&path)
+            {
                 true => path,
                 false => {
                     let joined = self.path.parent().unwrap_or(Path::new(".")).join(&path);
