@@ -253,6 +253,10 @@ pub struct BanInfo {
     pub end: Option<String>,
     pub failures: u32,
     pub ban_count: u32,
+    /// The last log line that counted towards the ban (for syslog and
+    /// journal sources it names the sending host); absent for manual bans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_match: Option<String>,
 }
 
 impl BanInfo {
@@ -265,6 +269,7 @@ impl BanInfo {
             end: ban.record.end.map(second),
             failures: ban.record.failures,
             ban_count: ban.record.ban_count,
+            last_match: ban.record.matches.last().cloned(),
         }
     }
 
