@@ -14,7 +14,7 @@ fn free_port() -> std::io::Result<u16> {
 fn logger(target: &[&str], format: &str, message: &str) -> std::io::Result<()> {
     let status = Command::new("logger")
         .args(target)
-        .args([format, "-t", "sshd", "-p", "auth.info", "--", message])
+        .args([format, "--id=4242", "-t", "sshd", "-p", "auth.info", "--", message])
         .status()?;
     match status.success() {
         true => Ok(()),
