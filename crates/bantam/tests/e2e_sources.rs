@@ -281,8 +281,13 @@ fn rsyslogd_forwards_to_bantam() {
             .unwrap(),
     );
     wait_for("rsyslogd's socket", Duration::from_secs(10), || input.exists());
+    // What sshd sends through glibc's syslog(3): no host name, rsyslogd
+    // adds it (logger -u would put one in, which imuxsock takes for the tag).
+    let sender = std::os::unix::net::UnixDatagram::unbound().unwrap();
     for _ in 0..2 {
-        logger(&["-u", input.to_str().unwrap()], "--rfc3164", &failure("192.0.2.21"));
+        let stamp = jiff::Zoned::now().strftime("%b %e %H:%M:%S").to_string();
+        let msg = format!("<38>{stamp} sshd[4242]: {}", failure("192.0.2.21"));
+        sender.send_to(msg.as_bytes(), &input).unwrap();
     }
     let ban = wait_banned(&s.socket, "relay", "192.0.2.21");
     let last = ban["last_match"].as_str().unwrap_or_default();
