@@ -76,7 +76,10 @@ mod tests {
             "journal:_SYSTEMD_UNIT=sshd.service + _COMM=sshd + SYSLOG_IDENTIFIER=sshd"
         );
         assert_eq!(origin.to_string(), "jail.conf: [sshd] backend");
-        assert!(warnings[0].contains("journalflags=1] are ignored"), "{warnings:?}");
+        assert!(
+            warnings[0].contains("journalflags=1] are ignored"),
+            "{warnings:?}"
+        );
         let bare = F2bJail {
             backend: "systemd".into(),
             ..F2bJail::default()

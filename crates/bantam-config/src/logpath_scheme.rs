@@ -45,7 +45,9 @@ pub(crate) fn check(path: &str) -> Option<Result<(), String>> {
     if let Some(rest) = path.strip_prefix("syslog+unix://") {
         let ok = rest.starts_with('/') && rest.len() > 1 && !rest.ends_with('/');
         return Some(ok.then_some(()).ok_or_else(|| {
-            format!("{path}: {rest:?} is not an absolute socket path (syslog+unix:///run/bantam/log)")
+            format!(
+                "{path}: {rest:?} is not an absolute socket path (syslog+unix:///run/bantam/log)"
+            )
         }));
     }
     path.starts_with("syslog+").then(|| {
@@ -100,10 +102,8 @@ fn words(spec: &str) -> Result<(), String> {
     while let Some(c) = chars.next() {
         match c {
             c if c.is_whitespace() => continue,
-            '\'' => {
-                if !chars.by_ref().any(|c| c == '\'') {
-                    return Err("cmd: unclosed single quote".into());
-                }
+            '\'' if !chars.by_ref().any(|c| c == '\'') => {
+                return Err("cmd: unclosed single quote".into());
             }
             '"' => loop {
                 match chars.next() {

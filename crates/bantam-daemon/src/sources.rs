@@ -153,7 +153,10 @@ impl Readers {
         let spec = path.strip_prefix(bantam_source::JOURNAL_SCHEME)?;
         self.by_path.iter().find_map(|(key, reader)| {
             let joined = key.strip_prefix(bantam_source::JOURNAL_SCHEME)?;
-            joined.split(" + ").any(|part| part == spec).then_some(reader)
+            joined
+                .split(" + ")
+                .any(|part| part == spec)
+                .then_some(reader)
         })
     }
 

@@ -150,7 +150,8 @@ mod tests {
             .enable_io()
             .build()?;
         rt.block_on(async {
-            let mut src = CmdSource::new("cmd:sh -c 'echo one; echo two >&2; printf three; exit 2'")?;
+            let mut src =
+                CmdSource::new("cmd:sh -c 'echo one; echo two >&2; printf three; exit 2'")?;
             for _round in 0..2 {
                 let mut lines = Vec::new();
                 let err = loop {
@@ -175,7 +176,11 @@ mod tests {
         rt.block_on(async {
             let mut src = CmdSource::new("cmd:/nonexistent/tool -f")?;
             let err = src.next_batch().await.err().ok_or("started")?;
-            assert!(err.to_string().starts_with("cannot start cmd:/nonexistent/tool -f"), "{err}");
+            assert!(
+                err.to_string()
+                    .starts_with("cannot start cmd:/nonexistent/tool -f"),
+                "{err}"
+            );
             assert!(CmdSource::new("cmd:echo 'x").is_err());
             Ok(())
         })

@@ -91,7 +91,9 @@ pub struct JournalSource {
 pub fn parse_journal_matches(spec: &str) -> Result<Vec<String>, String> {
     let words: Vec<&str> = spec.split_whitespace().collect();
     if words.is_empty() {
-        return Err("no match given (journal:FIELD=VALUE, e.g. journal:_SYSTEMD_UNIT=ssh.service)".into());
+        return Err(
+            "no match given (journal:FIELD=VALUE, e.g. journal:_SYSTEMD_UNIT=ssh.service)".into(),
+        );
     }
     let mut after_match = false;
     for word in &words {
@@ -257,7 +259,11 @@ impl JournalSource {
             .cursor
             .as_deref()
             .and_then(|c| checkpoint_of(&self.path, c));
-        Batch::new(self.path.clone(), std::mem::take(&mut self.pending), checkpoint)
+        Batch::new(
+            self.path.clone(),
+            std::mem::take(&mut self.pending),
+            checkpoint,
+        )
     }
 
     fn io_error(&self, action: &'static str, e: std::io::Error) -> SourceError {
@@ -284,7 +290,11 @@ fn line_of(entry: &Entry) -> Option<(Vec<u8>, LineMeta)> {
         None => format!("{stamp} {host} {ident}: "),
     }
     .into_bytes();
-    line.extend(message.iter().map(|&b| if b == b'\n' || b == b'\r' { b' ' } else { b }));
+    line.extend(
+        message
+            .iter()
+            .map(|&b| if b == b'\n' || b == b'\r' { b' ' } else { b }),
+    );
     let fields = entry
         .fields
         .iter()
@@ -292,7 +302,13 @@ fn line_of(entry: &Entry) -> Option<(Vec<u8>, LineMeta)> {
         .filter(|(k, _)| &**k != "__REALTIME_TIMESTAMP")
         .filter_map(|(k, v)| Some((k.clone(), std::str::from_utf8(v).ok()?.into())))
         .collect();
-    Some((line, LineMeta { realtime_us, fields }))
+    Some((
+        line,
+        LineMeta {
+            realtime_us,
+            fields,
+        },
+    ))
 }
 
 /// The parts of `cursor` (`s=…;i=…;t=…`) journalctl seeks by, as a

@@ -84,9 +84,18 @@ fn unit_match_follow_and_resume_from_the_cursor() -> R {
     append(
         dir.path(),
         &[
-            ("ssh.service", "Failed password for root from 192.0.2.1 port 22 ssh2"),
-            ("cron.service", "Failed password for root from 192.0.2.99 port 22 ssh2"),
-            ("ssh.service", "Failed password for root from 192.0.2.2 port 22 ssh2"),
+            (
+                "ssh.service",
+                "Failed password for root from 192.0.2.1 port 22 ssh2",
+            ),
+            (
+                "cron.service",
+                "Failed password for root from 192.0.2.99 port 22 ssh2",
+            ),
+            (
+                "ssh.service",
+                "Failed password for root from 192.0.2.2 port 22 ssh2",
+            ),
         ],
     )?;
     let logpath = "journal:_SYSTEMD_UNIT=ssh.service";
@@ -94,14 +103,26 @@ fn unit_match_follow_and_resume_from_the_cursor() -> R {
     let checkpoint = rt.block_on(async {
         let mut src = JournalSource::new(logpath, Some(dir.path()), &[])?;
         let (lines, _) = read_lines(&mut src, 2).await?;
-        assert!(lines[0].0.ends_with(" web1 sshd[4242]: Failed password for root from 192.0.2.1 port 22 ssh2"), "{}", lines[0].0);
+        assert!(
+            lines[0].0.ends_with(
+                " web1 sshd[4242]: Failed password for root from 192.0.2.1 port 22 ssh2"
+            ),
+            "{}",
+            lines[0].0
+        );
         assert!(lines[1].0.contains("192.0.2.2"));
         let meta = &lines[0].1;
         assert_eq!(meta.field("_SYSTEMD_UNIT"), Some("ssh.service"));
         assert_eq!(meta.field("_PID"), Some("4242"));
         assert!(meta.realtime_us.is_some_and(|t| t > 1_700_000_000_000_000));
         // Appended while we follow.
-        append(dir.path(), &[("ssh.service", "Failed password for root from 192.0.2.3 port 22 ssh2")])?;
+        append(
+            dir.path(),
+            &[(
+                "ssh.service",
+                "Failed password for root from 192.0.2.3 port 22 ssh2",
+            )],
+        )?;
         let (lines, checkpoint) = read_lines(&mut src, 1).await?;
         assert_eq!(lines.len(), 1);
         assert!(lines[0].0.contains("192.0.2.3"));
@@ -112,8 +133,14 @@ fn unit_match_follow_and_resume_from_the_cursor() -> R {
     append(
         dir.path(),
         &[
-            ("cron.service", "Failed password for root from 192.0.2.98 port 22 ssh2"),
-            ("ssh.service", "Failed password for root from 192.0.2.4 port 22 ssh2"),
+            (
+                "cron.service",
+                "Failed password for root from 192.0.2.98 port 22 ssh2",
+            ),
+            (
+                "ssh.service",
+                "Failed password for root from 192.0.2.4 port 22 ssh2",
+            ),
         ],
     )?;
     rt.block_on(async {
@@ -134,7 +161,10 @@ fn journalctl_exit_is_reported_and_restarted() -> R {
         // A journalctl that cannot follow (here: not journalctl at all).
         src.journalctl = PathBuf::from("false");
         let err = src.next_batch().await.err().ok_or("no error")?;
-        assert!(err.to_string().contains("journalctl exited with status 1"), "{err}");
+        assert!(
+            err.to_string().contains("journalctl exited with status 1"),
+            "{err}"
+        );
         assert!(matches!(src.state(), SourceState::Waiting { .. }));
         Ok(())
     })
@@ -147,9 +177,15 @@ fn matches_and_cursors() {
         ["_SYSTEMD_UNIT=ssh.service", "+", "SYSLOG_IDENTIFIER=sshd"]
     );
     assert!(parse_journal_matches("").unwrap_err().contains("no match"));
-    assert!(parse_journal_matches("unit=x").unwrap_err().contains("\"unit\""));
-    assert!(parse_journal_matches("ssh.service").unwrap_err().contains("FIELD=VALUE"));
-    assert!(parse_journal_matches("A=1 +").unwrap_err().contains("between"));
+    assert!(parse_journal_matches("unit=x")
+        .unwrap_err()
+        .contains("\"unit\""));
+    assert!(parse_journal_matches("ssh.service")
+        .unwrap_err()
+        .contains("FIELD=VALUE"));
+    assert!(parse_journal_matches("A=1 +")
+        .unwrap_err()
+        .contains("between"));
     let cursor = "s=2b765914832a4389a3424457ee346e55;i=1f;b=00;m=0;t=661ba766e5e97;x=a6";
     let cp = checkpoint_of(Path::new("journal:A=1"), cursor).unwrap();
     assert_eq!(

@@ -217,16 +217,16 @@ mod watcher;
 mod words;
 
 pub use batch::{Batch, LineMeta, Lines, DROPPED_SAMPLE_BYTES, MAX_LINE_BYTES};
+pub use checkpoint::{Checkpoint, StartAt};
 pub use cmd::{CmdSource, CMD_SCHEME};
+pub use error::SourceError;
+pub use fifo::FifoSource;
+pub use file_source::FileSource;
 pub use journal::{parse_journal_matches, JournalSource, JOURNAL_SCHEME};
+pub use source::{has_scheme, open, open_with, NextBatch, OpenOptions, Source, SourceState};
+pub use stdin::{ReaderSource, StdinSource};
 pub use syslog::{
     SyslogAddr, SyslogSource, BATCH_MESSAGES, MAX_CONNECTIONS, SYSLOG_TCP_SCHEME,
     SYSLOG_UDP_SCHEME, SYSLOG_UNIX_SCHEME,
 };
 pub use words::split_words;
-pub use checkpoint::{Checkpoint, StartAt};
-pub use error::SourceError;
-pub use fifo::FifoSource;
-pub use file_source::FileSource;
-pub use source::{has_scheme, open, open_with, NextBatch, OpenOptions, Source, SourceState};
-pub use stdin::{ReaderSource, StdinSource};

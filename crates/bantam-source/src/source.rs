@@ -81,7 +81,7 @@ pub struct OpenOptions {
 /// `syslog+udp://`, `syslog+tcp://`, `syslog+unix://`, `cmd:`): it names
 /// no file, so it is never made absolute or looked for on disk.
 pub fn has_scheme(logpath: &str) -> bool {
-    matches!(Kind::scheme(logpath), Some(_))
+    Kind::scheme(logpath).is_some()
 }
 
 impl Kind {

@@ -63,8 +63,9 @@ impl SyslogAddr {
     /// with one that has.
     pub fn parse(logpath: &str) -> Option<Result<SyslogAddr, String>> {
         let socket = |rest: &str| {
-            rest.parse::<SocketAddr>()
-                .map_err(|_| format!("{rest:?} is not ADDRESS:PORT (e.g. 127.0.0.1:5514, [::1]:5514)"))
+            rest.parse::<SocketAddr>().map_err(|_| {
+                format!("{rest:?} is not ADDRESS:PORT (e.g. 127.0.0.1:5514, [::1]:5514)")
+            })
         };
         if let Some(rest) = logpath.strip_prefix(SYSLOG_UDP_SCHEME) {
             return Some(socket(rest).map(SyslogAddr::Udp));
@@ -73,12 +74,14 @@ impl SyslogAddr {
             return Some(socket(rest).map(SyslogAddr::Tcp));
         }
         let rest = logpath.strip_prefix(SYSLOG_UNIX_SCHEME)?;
-        Some(match rest.starts_with('/') && rest.len() > 1 && !rest.ends_with('/') {
-            true => Ok(SyslogAddr::Unix(rest.into())),
-            false => Err(format!(
-                "{rest:?} is not an absolute socket path (syslog+unix:///run/bantam/log)"
-            )),
-        })
+        Some(
+            match rest.starts_with('/') && rest.len() > 1 && !rest.ends_with('/') {
+                true => Ok(SyslogAddr::Unix(rest.into())),
+                false => Err(format!(
+                    "{rest:?} is not an absolute socket path (syslog+unix:///run/bantam/log)"
+                )),
+            },
+        )
     }
 }
 
@@ -118,7 +121,9 @@ impl SyslogSource {
             reason,
         };
         let addr = SyslogAddr::parse(logpath)
-            .ok_or_else(|| scheme("not a syslog+udp://, syslog+tcp:// or syslog+unix:// path".into()))?
+            .ok_or_else(|| {
+                scheme("not a syslog+udp://, syslog+tcp:// or syslog+unix:// path".into())
+            })?
             .map_err(scheme)?;
         let io = |action, e| SourceError::io(logpath, action, e);
         let listener = match addr {
@@ -130,7 +135,9 @@ impl SyslogSource {
             }
             SyslogAddr::Tcp(a) => {
                 let socket = std::net::TcpListener::bind(a).map_err(|e| io("listen on", e))?;
-                socket.set_nonblocking(true).map_err(|e| io("listen on", e))?;
+                socket
+                    .set_nonblocking(true)
+                    .map_err(|e| io("listen on", e))?;
                 Listener::Tcp {
                     listener: TcpListener::from_std(socket).map_err(|e| io("listen on", e))?,
                     conns: Vec::new(),
@@ -171,7 +178,11 @@ impl SyslogSource {
     /// Cancel-safe: messages read are kept until handed out.
     pub async fn next_batch(&mut self) -> Result<Batch, SourceError> {
         poll_fn(|cx| self.poll_messages(cx)).await?;
-        Ok(Batch::new(self.path.clone(), std::mem::take(&mut self.pending), None))
+        Ok(Batch::new(
+            self.path.clone(),
+            std::mem::take(&mut self.pending),
+            None,
+        ))
     }
 
     fn poll_messages(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SourceError>> {

@@ -86,7 +86,10 @@ fn priority(msg: &[u8]) -> (Option<u8>, &[u8]) {
     let Some(end) = rest.iter().take(4).position(|&b| b == b'>') else {
         return (None, msg);
     };
-    match std::str::from_utf8(&rest[..end]).ok().and_then(|t| t.parse::<u8>().ok()) {
+    match std::str::from_utf8(&rest[..end])
+        .ok()
+        .and_then(|t| t.parse::<u8>().ok())
+    {
         Some(pri) if pri < 192 && end > 0 => (Some(pri), &rest[end + 1..]),
         _ => (None, msg),
     }
@@ -222,7 +225,10 @@ mod tests {
     #[test]
     fn rfc3164_with_and_without_host() {
         let (l, m) = line("<38>Dec  3 13:08:59 web1 sshd[123]: Failed password from 192.0.2.1\n");
-        assert_eq!(l, "Dec  3 13:08:59 web1 sshd[123]: Failed password from 192.0.2.1");
+        assert_eq!(
+            l,
+            "Dec  3 13:08:59 web1 sshd[123]: Failed password from 192.0.2.1"
+        );
         assert_eq!(m.field("host"), Some("web1"));
         assert_eq!(m.field("program"), Some("sshd"));
         assert_eq!(m.field("pid"), Some("123"));
@@ -241,7 +247,10 @@ mod tests {
         let (l, m) = line(
             "<38>1 2026-12-03T13:08:59.5Z web2 sshd 77 - [x@1 a=\"q]\\\"\"][y@2] \u{feff}Invalid user a from 192.0.2.2",
         );
-        assert_eq!(l, "2026-12-03T13:08:59.5Z web2 sshd[77]: Invalid user a from 192.0.2.2");
+        assert_eq!(
+            l,
+            "2026-12-03T13:08:59.5Z web2 sshd[77]: Invalid user a from 192.0.2.2"
+        );
         assert_eq!(m.field("host"), Some("web2"));
         let (l, _) = line("<38>1 - - app - ID1 - text");
         assert_eq!(l, "2026-12-03T13:08:59.019927+00:00 198.51.100.9 app: text");

@@ -157,7 +157,11 @@ mod tests {
         for size in [1, 2, 5, 100] {
             let pieces: Vec<&[u8]> = data.chunks(size).collect();
             let (got, dropped) = frames(&pieces);
-            assert_eq!(got, ["<13>a\nb c d", "<13>line one", "<1>xy", "<13>tail"], "{size}");
+            assert_eq!(
+                got,
+                ["<13>a\nb c d", "<13>line one", "<1>xy", "<13>tail"],
+                "{size}"
+            );
             assert_eq!(dropped, 0);
         }
     }

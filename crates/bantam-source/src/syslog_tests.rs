@@ -8,25 +8,39 @@ use std::process::Command;
 type R = Result<(), Box<dyn std::error::Error>>;
 
 fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 fn logger(target: &[&str], format: &str, message: &str) -> std::io::Result<()> {
     let status = Command::new("logger")
         .args(target)
-        .args([format, "--id=4242", "-t", "sshd", "-p", "auth.info", "--", message])
+        .args([
+            format,
+            "--id=4242",
+            "-t",
+            "sshd",
+            "-p",
+            "auth.info",
+            "--",
+            message,
+        ])
         .status()?;
     match status.success() {
         true => Ok(()),
-        false => Err(std::io::Error::other(format!("logger {target:?}: {status}"))),
+        false => Err(std::io::Error::other(format!(
+            "logger {target:?}: {status}"
+        ))),
     }
 }
 
 async fn one_line(src: &mut SyslogSource) -> Result<(String, LineMeta), SourceError> {
     let batch = src.next_batch().await?;
-    let (line, meta) = batch.lines_with_meta().next().ok_or_else(|| {
-        SourceError::io("test", "read", std::io::Error::other("empty batch"))
-    })?;
+    let (line, meta) = batch
+        .lines_with_meta()
+        .next()
+        .ok_or_else(|| SourceError::io("test", "read", std::io::Error::other("empty batch")))?;
     Ok((
         String::from_utf8_lossy(line).into_owned(),
         meta.cloned().unwrap_or_default(),
@@ -41,7 +55,10 @@ fn check(line: &str, meta: &LineMeta, address: &str) {
     assert_eq!(meta.field("program"), Some("sshd"), "{line}");
     assert_eq!(meta.field("facility"), Some("4"));
     let host = meta.field("host").unwrap_or_default();
-    assert!(!host.is_empty() && line.contains(&format!(" {host} sshd")), "{line}");
+    assert!(
+        !host.is_empty() && line.contains(&format!(" {host} sshd")),
+        "{line}"
+    );
 }
 
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {

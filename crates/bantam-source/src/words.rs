@@ -68,7 +68,15 @@ mod tests {
         );
         assert_eq!(
             split_words(r#"sh -c 'echo "a  b"; exit 1' "x\"y" a\ b '' $HOME"#).unwrap(),
-            ["sh", "-c", "echo \"a  b\"; exit 1", "x\"y", "a b", "", "$HOME"]
+            [
+                "sh",
+                "-c",
+                "echo \"a  b\"; exit 1",
+                "x\"y",
+                "a b",
+                "",
+                "$HOME"
+            ]
         );
         assert!(split_words("echo 'x").unwrap_err().contains("single"));
         assert!(split_words("echo \"x").unwrap_err().contains("double"));

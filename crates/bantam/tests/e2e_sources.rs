@@ -102,9 +102,11 @@ fn jail_status(socket: &Path, jail: &str) -> serde_json::Value {
 }
 
 fn wait_banned(socket: &Path, jail: &str, addr: &str) -> serde_json::Value {
-    wait_for(&format!("{addr} banned in {jail}"), Duration::from_secs(20), || {
-        ban_of(socket, jail, addr).is_some()
-    });
+    wait_for(
+        &format!("{addr} banned in {jail}"),
+        Duration::from_secs(20),
+        || ban_of(socket, jail, addr).is_some(),
+    );
     ban_of(socket, jail, addr).unwrap()
 }
 
@@ -172,16 +174,21 @@ fn journal_entries_are_banned_and_a_restart_resumes_from_the_cursor() {
     wait_for("the third failure", Duration::from_secs(10), || {
         jail_status(&s.socket, "sshd")["total_failures"] == 3
     });
-    assert!(ban_of(&s.socket, "sshd", "192.0.2.99").is_none(), "another unit");
+    assert!(
+        ban_of(&s.socket, "sshd", "192.0.2.99").is_none(),
+        "another unit"
+    );
     stop(daemon);
 
     // Written while bantam is down, then a restart: only the new entry
     // is read, once.
     journal_append(&journal, &[("ssh.service", failure("192.0.2.7"))]);
     let daemon = start_persistent(&s);
-    wait_for("the entry written while down", Duration::from_secs(10), || {
-        jail_status(&s.socket, "sshd")["lines_read"] == 1
-    });
+    wait_for(
+        "the entry written while down",
+        Duration::from_secs(10),
+        || jail_status(&s.socket, "sshd")["lines_read"] == 1,
+    );
     journal_append(&journal, &[("ssh.service", failure("192.0.2.7"))]);
     wait_banned(&s.socket, "sshd", "192.0.2.7");
     let jail = jail_status(&s.socket, "sshd");
@@ -202,7 +209,16 @@ fn free_port() -> u16 {
 fn logger(target: &[&str], format: &str, message: &str) {
     let status = Command::new("logger")
         .args(target)
-        .args([format, "--id=4242", "-t", "sshd", "-p", "auth.info", "--", message])
+        .args([
+            format,
+            "--id=4242",
+            "-t",
+            "sshd",
+            "-p",
+            "auth.info",
+            "--",
+            message,
+        ])
         .status()
         .unwrap();
     assert!(status.success(), "logger {target:?}");
@@ -228,8 +244,16 @@ fn logger_over_udp_tcp_and_unix_socket_bans_and_names_the_host() {
     let sock = s.dir.path().join("log.sock");
     let (udp, tcp) = (udp.to_string(), tcp.to_string());
     let targets: [(&str, Vec<&str>, &str); 3] = [
-        ("udp", vec!["-n", "127.0.0.1", "-P", &udp, "-d"], "192.0.2.11"),
-        ("tcp", vec!["-n", "127.0.0.1", "-P", &tcp, "-T"], "192.0.2.12"),
+        (
+            "udp",
+            vec!["-n", "127.0.0.1", "-P", &udp, "-d"],
+            "192.0.2.11",
+        ),
+        (
+            "tcp",
+            vec!["-n", "127.0.0.1", "-P", &tcp, "-T"],
+            "192.0.2.12",
+        ),
         ("unix", vec!["-u", sock.to_str().unwrap()], "192.0.2.13"),
     ];
     let host = hostname();
@@ -250,7 +274,10 @@ fn logger_over_udp_tcp_and_unix_socket_bans_and_names_the_host() {
 fn rsyslogd_forwards_to_bantam() {
     needs("/usr/sbin/rsyslogd", "rsyslog");
     let port = free_port();
-    let s = setup("", &[("relay", &format!("syslog+tcp://127.0.0.1:{port}"), 2)]);
+    let s = setup(
+        "",
+        &[("relay", &format!("syslog+tcp://127.0.0.1:{port}"), 2)],
+    );
     let daemon = start(&s);
     let dir = s.dir.path();
     let conf = dir.join("rsyslog.conf");
@@ -280,7 +307,9 @@ fn rsyslogd_forwards_to_bantam() {
             .spawn()
             .unwrap(),
     );
-    wait_for("rsyslogd's socket", Duration::from_secs(10), || input.exists());
+    wait_for("rsyslogd's socket", Duration::from_secs(10), || {
+        input.exists()
+    });
     // What sshd sends through glibc's syslog(3): no host name, rsyslogd
     // adds it (logger -u would put one in, which imuxsock takes for the tag).
     let sender = std::os::unix::net::UnixDatagram::unbound().unwrap();
@@ -331,12 +360,22 @@ fn switches(pid: u32) -> u64 {
 
 /// Children of `pid` (journalctl, the command of `cmd:`).
 fn children(pid: u32) -> Vec<u32> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default();
-    let mut all: Vec<u32> = text.split_whitespace().filter_map(|p| p.parse().ok()).collect();
-    for task in std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten().flatten() {
+    let text =
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    let mut all: Vec<u32> = text
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
         let more = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
-        all.extend(more.split_whitespace().filter_map(|p| p.parse::<u32>().ok()));
+        all.extend(
+            more.split_whitespace()
+                .filter_map(|p| p.parse::<u32>().ok()),
+        );
     }
     all.sort();
     all.dedup();
@@ -367,7 +406,9 @@ fn idle_sources_make_no_wakeups() {
     wait_for("the journal entry", Duration::from_secs(10), || {
         jail_status(&s.socket, "journal")["lines_read"] == 1
     });
-    wait_for("two children", Duration::from_secs(10), || children(pid).len() == 2);
+    wait_for("two children", Duration::from_secs(10), || {
+        children(pid).len() == 2
+    });
     std::thread::sleep(Duration::from_secs(1));
     let procs: Vec<u32> = std::iter::once(pid).chain(children(pid)).collect();
     let before: Vec<u64> = procs.iter().map(|&p| switches(p)).collect();
