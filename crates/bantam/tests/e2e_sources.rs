@@ -423,3 +423,41 @@ fn idle_sources_make_no_wakeups() {
     assert!(woke.iter().all(|&(_, n)| n == 0), "{woke:?}");
     drop(daemon);
 }
+
+#[test]
+fn fail2ban_systemd_backend_reads_the_journal_through_journalmatch() {
+    needs(JOURNAL_REMOTE, "systemd-journal-remote");
+    let s = setup(
+        "journal-dir = \"DIR/journal\"\nfail2ban-config = \"DIR/f2b\"",
+        &[],
+    );
+    let dir = s.dir.path();
+    let journal = dir.join("journal");
+    std::fs::create_dir_all(&journal).unwrap();
+    std::fs::create_dir_all(dir.join("f2b/filter.d")).unwrap();
+    std::fs::write(
+        dir.join("f2b/filter.d/demo.conf"),
+        "[Definition]\nfailregex = sshd\\[\\d+\\]: Failed password for \\S+ from <HOST>\n\
+         journalmatch = _SYSTEMD_UNIT=ssh.service\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("f2b/jail.local"),
+        "[demo]\nenabled = true\nbackend = systemd\nfilter = demo\nmaxretry = 2\n",
+    )
+    .unwrap();
+    journal_append(&journal, &[("cron.service", "started".into())]);
+    let daemon = start(&s);
+    journal_append(
+        &journal,
+        &[
+            ("cron.service", failure("192.0.2.61")),
+            ("ssh.service", failure("192.0.2.60")),
+            ("cron.service", failure("192.0.2.61")),
+            ("ssh.service", failure("192.0.2.60")),
+        ],
+    );
+    wait_banned(&s.socket, "demo", "192.0.2.60");
+    assert!(ban_of(&s.socket, "demo", "192.0.2.61").is_none());
+    drop(daemon);
+}
