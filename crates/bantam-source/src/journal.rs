@@ -59,6 +59,8 @@ use crate::export::{Entry, ExportParser};
 use crate::source::{NextBatch, Source, SourceState};
 
 const CHUNK: usize = 64 * 1024;
+/// Entries per batch at most, when a backlog is read.
+const BATCH_ENTRIES: usize = 4096;
 /// Where to start without a cursor.
 const FIRST_START: &str = "--since=-1d";
 
@@ -226,10 +228,32 @@ impl JournalSource {
                     false => Ok(self.take_batch()),
                 };
             }
-            self.buf.extend_from_slice(&self.chunk[..n]);
-            self.parser.feed(&mut self.buf, &mut self.entries);
-            for entry in std::mem::take(&mut self.entries) {
-                self.take_in(&entry);
+            self.take_bytes(n);
+            self.drain_ready();
+        }
+    }
+
+    /// Parses `n` bytes just read into `chunk`.
+    fn take_bytes(&mut self, n: usize) {
+        self.buf.extend_from_slice(&self.chunk[..n]);
+        self.parser.feed(&mut self.buf, &mut self.entries);
+        for entry in std::mem::take(&mut self.entries) {
+            self.take_in(&entry);
+        }
+    }
+
+    /// Following, journalctl flushes after every entry: without this, a
+    /// backlog would come one entry per batch (and per stored position).
+    /// Takes what is already in the pipe, without waiting, up to
+    /// [`BATCH_ENTRIES`]; the end of the pipe is left for the next read.
+    fn drain_ready(&mut self) {
+        while self.pending.meta.len() < BATCH_ENTRIES {
+            let Some((_, pipe)) = &mut self.running else {
+                return;
+            };
+            match pipe.try_read(&mut self.chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => self.take_bytes(n),
             }
         }
     }
