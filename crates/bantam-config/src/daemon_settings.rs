@@ -130,6 +130,10 @@ pub fn restart_needed(old: &DaemonSettings, new: &DaemonSettings) -> Vec<&'stati
     if old.backend != new.backend {
         keys.push("backend");
     }
+    // Journal readers that stay across a reload keep their journalctl.
+    if old.journal_dir != new.journal_dir {
+        keys.push("journal-dir");
+    }
     keys
 }
 

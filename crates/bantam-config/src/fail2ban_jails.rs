@@ -3,8 +3,9 @@
 //! not know (or care) where a jail came from.
 //!
 //! What cannot be carried over is said, jail by jail, as a warning the
-//! daemon prints at start: a jail that reads the systemd journal (bantam
-//! reads files, pipes and standard input), a Python action, an `ignoreip`
+//! daemon prints at start: a systemd-backend jail without `journalmatch`
+//! (with one, it reads the journal: see `fail2ban_journal`), a Python
+//! action, an `ignoreip`
 //! host name (names are never resolved), and every option read but not
 //! honoured (`ignorecommand`, … see `fail2ban_unhonoured`).
 //! `bantime.increment` and friends, and the `recidive` jail, run on
@@ -124,18 +125,20 @@ fn jail_settings(
     own: &[Subnet],
     warnings: &mut Vec<String>,
 ) -> Result<Option<JailSettings>, ConfigError> {
-    if jail.backend.starts_with("systemd") {
-        warnings.push(format!(
-            "fail2ban jail {}: backend {} (the systemd journal) is not supported; set backend = auto and a logpath to run it",
-            jail.name, jail.backend
-        ));
-        return Ok(None);
-    }
-    if jail.logpath.is_empty() {
-        warnings.push(format!("fail2ban jail {}: no logpath; not run", jail.name));
-        return Ok(None);
-    }
-    let (logpath, logpath_origin) = logpaths(jail, warnings)?;
+    let (logpath, logpath_origin) = if jail.backend.starts_with("systemd") {
+        // The journal, through `journalmatch` (see fail2ban_journal.rs).
+        let Some((path, origin)) = crate::fail2ban_journal::logpath(jail, warnings) else {
+            return Ok(None);
+        };
+        crate::logpath::check(&path).map_err(|m| invalid(jail, format!("{origin}: {m}")))?;
+        (vec![path], vec![origin])
+    } else {
+        if jail.logpath.is_empty() {
+            warnings.push(format!("fail2ban jail {}: no logpath; not run", jail.name));
+            return Ok(None);
+        }
+        logpaths(jail, warnings)?
+    };
     warnings.extend(fail2ban_unhonoured::warnings(jail));
     let Some(def) = &jail.filter_def else {
         return Err(invalid(jail, "no filter".into()));

@@ -49,6 +49,9 @@ pub(crate) fn check(path: &str) -> Result<(), String> {
     if path == "-" || is_source_uri(path) {
         return Ok(());
     }
+    if let Some(result) = crate::logpath_scheme::check(path) {
+        return result;
+    }
     // A trailing slash names a directory even before it exists.
     if path.ends_with('/') || (!is_glob(path) && Path::new(path).is_dir()) {
         return Err(format!(
@@ -63,9 +66,7 @@ pub(crate) fn check(path: &str) -> Result<(), String> {
 /// `syslog+udp://…`, `cmd:…`): never anchored to a directory, never waited
 /// for as a file.
 pub fn is_source_uri(path: &str) -> bool {
-    ["journal:", "syslog+", "cmd:"]
-        .iter()
-        .any(|scheme| path.starts_with(scheme))
+    crate::logpath_scheme::has_scheme(path)
 }
 
 fn is_glob(path: &str) -> bool {
@@ -133,6 +134,9 @@ mod tests {
         assert!(check("/tmp/*").is_ok(), "a glob is not a directory");
         assert!(check("/no/such/file.log").is_ok(), "absent is not wrong");
         assert!(check("-").is_ok());
+        assert!(check("journal:unit=x").unwrap_err().contains("field name"));
+        assert!(check("journal:_SYSTEMD_UNIT=ssh.service").is_ok());
+        assert_eq!(missing("syslog+unix:///no/such/dir/log"), None);
     }
 
     #[test]

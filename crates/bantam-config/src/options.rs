@@ -63,8 +63,9 @@ pub struct DaemonOptions {
     /// How long a control connection may stay silent (default `10s`)
     /// before the daemon closes it.
     pub control_timeout: Option<Spanned<DurationValue>>,
-    /// A directory of journal files read instead of the system journal by
-    /// `journal:` log paths (containers, tests); relative to this file.
+    /// `journal:` logpaths read the journal files in this directory
+    /// (`journalctl --directory`) instead of the system journal: a
+    /// container's journal, a copy, tests.
     pub journal_dir: Option<Spanned<String>>,
 }
 

@@ -269,6 +269,7 @@ impl Daemon {
                 .map(|(i, j)| (i, j.settings.logpath.as_slice())),
         );
         let checkpoints: Vec<Checkpoint> = self.positions.values().cloned().collect();
+        self.readers.options.journal_dir = self.settings.daemon.journal_dir.clone();
         self.readers.assign(wanted, &checkpoints, &self.events);
     }
 

@@ -15,7 +15,15 @@
 //! during a rotation) with back-off, 100 ms doubling to 30 s, and reports
 //! each change of state to the loop, which shows it in `status`: following,
 //! waiting for its file, or failing with the reason. The back-off timer runs
-//! only while a source is failing.
+//! only while a source is failing. It starts over only after a quiet
+//! minute without failures: a command (`cmd:`) that prints a line and
+//! exits at once is restarted ever more slowly, not ten times a second.
+//!
+//! # Journal matches
+//!
+//! A jail's `journal:` logpaths are alternatives (OR, as journalctl reads
+//! several matches): they are joined with `+` into one logpath, one
+//! journalctl, so an entry matching two of them reaches the jail once.
 //!
 //! # Reloads
 //!
@@ -27,7 +35,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use bantam_source::{Batch, Checkpoint, Source, SourceState};
+use bantam_source::{Batch, Checkpoint, OpenOptions, Source, SourceState};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -36,6 +44,8 @@ use crate::error::chain;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const LAST_BACKOFF: Duration = Duration::from_secs(30);
+/// A source this long without failing starts its back-off over.
+const BACKOFF_RESET: Duration = Duration::from_secs(60);
 
 /// What a source is doing, as `status` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +83,8 @@ pub(crate) struct Reader {
 pub(crate) struct Readers {
     by_path: HashMap<String, Reader>,
     next_id: u64,
+    /// How sources are opened (`[daemon] journal-dir`).
+    pub options: OpenOptions,
 }
 
 impl Readers {
@@ -112,6 +124,7 @@ impl Readers {
         let task = tokio::spawn(supervise(
             path.to_owned(),
             checkpoints.to_vec(),
+            self.options.clone(),
             id,
             events.clone(),
         ));
@@ -131,8 +144,20 @@ impl Readers {
             .map(|(p, r)| (p.as_str(), r))
     }
 
+    /// The reader of a jail's logpath; a `journal:` one may be read as part
+    /// of a joined logpath (see "Journal matches").
     pub fn get(&self, path: &str) -> Option<&Reader> {
-        self.by_path.get(path)
+        if let Some(reader) = self.by_path.get(path) {
+            return Some(reader);
+        }
+        let spec = path.strip_prefix(bantam_source::JOURNAL_SCHEME)?;
+        self.by_path.iter().find_map(|(key, reader)| {
+            let joined = key.strip_prefix(bantam_source::JOURNAL_SCHEME)?;
+            joined
+                .split(" + ")
+                .any(|part| part == spec)
+                .then_some(reader)
+        })
     }
 
     pub fn stop_all(&mut self) {
@@ -148,7 +173,7 @@ pub(crate) fn wanted<'a>(
 ) -> Vec<(String, Vec<usize>)> {
     let mut order: Vec<(String, Vec<usize>)> = Vec::new();
     for (jail, paths) in logpaths {
-        for path in paths {
+        for path in &journal_joined(paths) {
             match order.iter_mut().find(|(p, _)| p == path) {
                 Some((_, jails)) if !jails.contains(&jail) => jails.push(jail),
                 Some(_) => {}
@@ -159,17 +184,41 @@ pub(crate) fn wanted<'a>(
     order
 }
 
+/// One jail's logpaths with its `journal:` ones joined into one, where the
+/// first of them stood.
+fn journal_joined(paths: &[String]) -> Vec<String> {
+    let journal: Vec<&str> = paths
+        .iter()
+        .filter_map(|p| p.strip_prefix(bantam_source::JOURNAL_SCHEME))
+        .collect();
+    if journal.len() < 2 {
+        return paths.to_vec();
+    }
+    let joined = format!("{}{}", bantam_source::JOURNAL_SCHEME, journal.join(" + "));
+    let mut out = Vec::new();
+    for path in paths {
+        match path.starts_with(bantam_source::JOURNAL_SCHEME) {
+            false => out.push(path.clone()),
+            true if !out.contains(&joined) => out.push(joined.clone()),
+            true => {}
+        }
+    }
+    out
+}
+
 /// Opens `path` and forwards its batches until the loop goes away, retrying
 /// every failure with back-off and reporting each change of health.
 async fn supervise(
     path: String,
     checkpoints: Vec<Checkpoint>,
+    options: OpenOptions,
     id: u64,
     events: mpsc::Sender<Event>,
 ) {
     let mut backoff = FIRST_BACKOFF;
+    let mut last_failure = tokio::time::Instant::now();
     let mut source = loop {
-        match bantam_source::open(&path, &checkpoints) {
+        match bantam_source::open_with(&path, &checkpoints, &options) {
             Ok(source) => break source,
             Err(e) => {
                 if !report(&events, id, SourceHealth::Failed(chain(&e))).await {
@@ -199,13 +248,16 @@ async fn supervise(
         }
         match next {
             Ok(Some(batch)) => {
-                backoff = FIRST_BACKOFF;
+                if last_failure.elapsed() >= BACKOFF_RESET {
+                    backoff = FIRST_BACKOFF;
+                }
                 if !send_lines(&events, id, batch).await {
                     return;
                 }
             }
             Ok(None) => return,
             Err(_) => {
+                last_failure = tokio::time::Instant::now();
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(LAST_BACKOFF);
             }
@@ -246,6 +298,28 @@ mod tests {
             [
                 ("/var/log/auth.log".to_owned(), vec![0]),
                 ("-".to_owned(), vec![0, 1])
+            ]
+        );
+    }
+
+    #[test]
+    fn a_jails_journal_matches_are_one_reader() {
+        let a = vec![
+            "journal:_SYSTEMD_UNIT=ssh.service".to_owned(),
+            "/var/log/auth.log".to_owned(),
+            "journal:SYSLOG_IDENTIFIER=sshd".to_owned(),
+        ];
+        let b = vec!["journal:SYSLOG_IDENTIFIER=sshd".to_owned()];
+        let got = wanted([(0, a.as_slice()), (1, b.as_slice())].into_iter());
+        assert_eq!(
+            got,
+            [
+                (
+                    "journal:_SYSTEMD_UNIT=ssh.service + SYSLOG_IDENTIFIER=sshd".to_owned(),
+                    vec![0]
+                ),
+                ("/var/log/auth.log".to_owned(), vec![0]),
+                ("journal:SYSLOG_IDENTIFIER=sshd".to_owned(), vec![1]),
             ]
         );
     }

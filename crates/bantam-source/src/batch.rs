@@ -54,6 +54,31 @@ pub struct Batch {
     /// The first [`DROPPED_SAMPLE_BYTES`] bytes of the first of those
     /// lines, for a log message; `Some` exactly when `dropped_long > 0`.
     pub dropped_sample: Option<Vec<u8>>,
+    /// One entry per line, in order, from sources that know more than the
+    /// text (journal, syslog); empty for files and pipes.
+    meta: Vec<LineMeta>,
+}
+
+/// What a structured source knows about one line besides its text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LineMeta {
+    /// When the entry was logged, in microseconds since the Unix epoch
+    /// (the journal's `__REALTIME_TIMESTAMP`); `None` when the source
+    /// cannot say.
+    pub realtime_us: Option<u64>,
+    /// Named values (`_PID`, `_SYSTEMD_UNIT`, `host`, `program`, ...), in
+    /// the order the source gave them.
+    pub fields: Vec<(Box<str>, Box<str>)>,
+}
+
+impl LineMeta {
+    /// The value of field `name`, if the line has it.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| &**k == name)
+            .map(|(_, v)| &**v)
+    }
 }
 
 impl Batch {
@@ -68,7 +93,20 @@ impl Batch {
             checkpoint,
             dropped_long: taken.dropped,
             dropped_sample: taken.sample,
+            meta: taken.meta,
         }
+    }
+
+    /// Per-line metadata: empty, or one [`LineMeta`] per line of
+    /// [`lines`](Self::lines), in the same order.
+    pub fn meta(&self) -> &[LineMeta] {
+        &self.meta
+    }
+
+    /// The lines, each with its metadata when the source has some.
+    pub fn lines_with_meta(&self) -> impl Iterator<Item = (&[u8], Option<&LineMeta>)> {
+        let mut meta = self.meta.iter();
+        self.lines().map(move |line| (line, meta.next()))
     }
 
     /// The lines, without their `'\n'`. A `'\r'` before it is kept: whether
@@ -117,6 +155,8 @@ pub(crate) struct Taken {
     pub(crate) data: Vec<u8>,
     pub(crate) dropped: u64,
     pub(crate) sample: Option<Vec<u8>>,
+    /// Structured sources only: one per line of `data`.
+    pub(crate) meta: Vec<LineMeta>,
 }
 
 impl Taken {
@@ -125,7 +165,20 @@ impl Taken {
         self.data.is_empty() && self.dropped == 0
     }
 
-    fn drop_line(&mut self, sample: Vec<u8>) {
+    /// A line from a structured source: `text` (no `'\n'` in it) with its
+    /// metadata, or, if longer than [`MAX_LINE_BYTES`], a dropped line.
+    pub(crate) fn push_line(&mut self, text: &[u8], meta: LineMeta) {
+        debug_assert!(!text.contains(&b'\n'));
+        if text.len() > MAX_LINE_BYTES {
+            self.drop_line(text[..DROPPED_SAMPLE_BYTES].to_vec());
+            return;
+        }
+        self.data.extend_from_slice(text);
+        self.data.push(b'\n');
+        self.meta.push(meta);
+    }
+
+    pub(crate) fn drop_line(&mut self, sample: Vec<u8>) {
         self.dropped += 1;
         self.sample.get_or_insert(sample);
     }

@@ -37,6 +37,10 @@ pub enum SourceError {
         path: PathBuf,
         expected: &'static str,
     },
+    /// A `logpath` with a scheme (`journal:`, `syslog+udp://`, `cmd:`)
+    /// that does not say what it must.
+    #[error("invalid log path {logpath:?}: {reason}")]
+    Scheme { logpath: String, reason: String },
 }
 
 impl SourceError {
@@ -52,7 +56,7 @@ impl SourceError {
     pub fn path(&self) -> Option<&std::path::Path> {
         match self {
             SourceError::Io { path, .. } | SourceError::WrongKind { path, .. } => Some(path),
-            SourceError::Pattern { .. } | SourceError::Journal { .. } => None,
+            SourceError::Pattern { .. } | SourceError::Journal { .. } | SourceError::Scheme { .. } => None,
         }
     }
 }

@@ -18,6 +18,20 @@
 //! needs. A new kind of source is one file implementing [`Source`] plus one
 //! arm in `source.rs`.
 //!
+//! Logpaths with a scheme name no file ([`open_with`]):
+//!
+//! * [`JournalSource`], `journal:FIELD=VALUE…`: the systemd journal,
+//!   through `journalctl -o export --follow`, resumed from its cursor;
+//! * [`SyslogSource`], `syslog+udp://ADDR:PORT`, `syslog+tcp://ADDR:PORT`,
+//!   `syslog+unix:///PATH`: a syslog receiver (RFC 3164 and 5424);
+//! * [`CmdSource`], `cmd:ARGV…`: a command's output, restarted when it
+//!   exits.
+//!
+//! Their lines look like a syslog file's (`TIMESTAMP HOST PROGRAM[PID]:
+//! MESSAGE`) so every filter reads them, and carry [`LineMeta`] (time,
+//! fields) for filters that want more. Their modules say why each works
+//! the way it does.
+//!
 //! # Errors and waiting
 //!
 //! A source never ends on an error. A file, or a directory (however many
@@ -181,24 +195,40 @@
 
 mod batch;
 mod checkpoint;
+mod child;
+mod cmd;
 mod error;
+mod export;
 mod fifo;
 mod file_source;
 mod fingerprint;
 pub mod journal_tail;
+mod journal;
 mod lineage;
 mod pattern;
 mod reader;
 mod siblings;
 mod source;
+mod stamp;
 mod stdin;
 pub mod tail;
+mod syslog;
+mod syslog_parse;
+mod syslog_tcp;
 mod watcher;
+mod words;
 
-pub use batch::{Batch, Lines, DROPPED_SAMPLE_BYTES, MAX_LINE_BYTES};
+pub use batch::{Batch, LineMeta, Lines, DROPPED_SAMPLE_BYTES, MAX_LINE_BYTES};
 pub use checkpoint::{Checkpoint, StartAt};
+pub use cmd::{CmdSource, CMD_SCHEME};
 pub use error::SourceError;
 pub use fifo::FifoSource;
 pub use file_source::FileSource;
-pub use source::{open, NextBatch, Source, SourceState};
+pub use journal::{parse_journal_matches, JournalSource, JOURNAL_SCHEME};
+pub use source::{has_scheme, open, open_with, NextBatch, OpenOptions, Source, SourceState};
 pub use stdin::{ReaderSource, StdinSource};
+pub use syslog::{
+    SyslogAddr, SyslogSource, BATCH_MESSAGES, MAX_CONNECTIONS, SYSLOG_TCP_SCHEME,
+    SYSLOG_UDP_SCHEME, SYSLOG_UNIX_SCHEME,
+};
+pub use words::split_words;

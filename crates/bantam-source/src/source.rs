@@ -10,10 +10,13 @@ use std::pin::Pin;
 
 use crate::batch::Batch;
 use crate::checkpoint::{Checkpoint, StartAt};
+use crate::cmd::{CmdSource, CMD_SCHEME};
 use crate::error::SourceError;
 use crate::fifo::FifoSource;
 use crate::file_source::FileSource;
+use crate::journal::{JournalSource, JOURNAL_SCHEME};
 use crate::stdin::StdinSource;
+use crate::syslog::SyslogSource;
 
 /// The future [`Source::next_batch`] returns.
 pub type NextBatch<'a> =
@@ -61,12 +64,44 @@ enum Kind {
     Stdin,
     Fifo,
     Files,
+    Journal,
+    Syslog,
+    Cmd,
+}
+
+/// How [`open_with`] opens what is not a file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// `journal:` reads the journal files of this directory instead of
+    /// the system journal (`[daemon] journal-dir`).
+    pub journal_dir: Option<std::path::PathBuf>,
+}
+
+/// Whether `logpath` has one of the schemes [`open`] knows (`journal:`,
+/// `syslog+udp://`, `syslog+tcp://`, `syslog+unix://`, `cmd:`): it names
+/// no file, so it is never made absolute or looked for on disk.
+pub fn has_scheme(logpath: &str) -> bool {
+    Kind::scheme(logpath).is_some()
 }
 
 impl Kind {
-    /// Schemes (`journal:`, ...) get their arm here, before the path
-    /// cases.
+    fn scheme(logpath: &str) -> Option<Kind> {
+        if logpath.starts_with(JOURNAL_SCHEME) {
+            return Some(Kind::Journal);
+        }
+        if logpath.starts_with("syslog+") {
+            return Some(Kind::Syslog);
+        }
+        if logpath.starts_with(CMD_SCHEME) {
+            return Some(Kind::Cmd);
+        }
+        None
+    }
+
     fn of(logpath: &str) -> Kind {
+        if let Some(kind) = Kind::scheme(logpath) {
+            return kind;
+        }
         if logpath == "-" {
             return Kind::Stdin;
         }
@@ -91,10 +126,29 @@ impl Kind {
 /// Must be called on a tokio runtime with I/O enabled (a FIFO registers
 /// with its reactor).
 pub fn open(logpath: &str, checkpoints: &[Checkpoint]) -> Result<Box<dyn Source>, SourceError> {
+    open_with(logpath, checkpoints, &OpenOptions::default())
+}
+
+/// [`open`], and the schemes: `journal:FIELD=VALUE…` ([`JournalSource`],
+/// resumed from its entry in `checkpoints`), `syslog+udp://ADDR:PORT`,
+/// `syslog+tcp://ADDR:PORT`, `syslog+unix:///PATH` ([`SyslogSource`],
+/// bound now) and `cmd:ARGV…` ([`CmdSource`]).
+pub fn open_with(
+    logpath: &str,
+    checkpoints: &[Checkpoint],
+    options: &OpenOptions,
+) -> Result<Box<dyn Source>, SourceError> {
     Ok(match Kind::of(logpath) {
         Kind::Stdin => Box::new(StdinSource::stdin()),
         Kind::Fifo => Box::new(FifoSource::open(logpath)?),
         Kind::Files => Box::new(FileSource::new(logpath, StartAt::Beginning, checkpoints)?),
+        Kind::Journal => Box::new(JournalSource::new(
+            logpath,
+            options.journal_dir.as_deref(),
+            checkpoints,
+        )?),
+        Kind::Syslog => Box::new(SyslogSource::bind(logpath)?),
+        Kind::Cmd => Box::new(CmdSource::new(logpath)?),
     })
 }
 
@@ -112,6 +166,10 @@ mod tests {
         assert_eq!(Kind::of(&fifo.to_string_lossy()), Kind::Fifo);
         assert_eq!(Kind::of("/nonexistent-bantam/x.log"), Kind::Files);
         assert_eq!(Kind::of(&dir.path().to_string_lossy()), Kind::Files);
+        assert_eq!(Kind::of("journal:_SYSTEMD_UNIT=ssh.service"), Kind::Journal);
+        assert_eq!(Kind::of("syslog+udp://127.0.0.1:5514"), Kind::Syslog);
+        assert_eq!(Kind::of("cmd:docker logs -f web"), Kind::Cmd);
+        assert!(has_scheme("cmd:x") && !has_scheme("/var/log/cmd:x"));
         Ok(())
     }
 }

@@ -268,6 +268,10 @@ pub struct BanInfo {
     /// (`extend-while-knocking`).
     #[serde(default)]
     pub knocking: bool,
+    /// The last log line that counted towards the ban (for syslog and
+    /// journal sources it names the sending host); absent for manual bans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_match: Option<String>,
 }
 
 impl BanInfo {
@@ -283,6 +287,7 @@ impl BanInfo {
             step: None,
             trusted: false,
             knocking: false,
+            last_match: ban.record.matches.last().cloned(),
         }
     }
 
