@@ -12,7 +12,8 @@
 //! usable is how rules are written: every change is one
 //! `iptables-restore --noflush` script (one process for 10,000 bans, where
 //! fail2ban runs 10,000 `iptables -I`), and reads are `iptables -S`, which
-//! never resolves names.
+//! never resolves names (it prints rules as written, addresses as
+//! numbers: what `-L -n` guarantees, and iptables refuses `-n` with `-S`).
 //!
 //! iptables has no timeouts, so each rule carries its end time (Unix
 //! seconds, `until=never` for permanent) in a comment: [`Backend::list`]
@@ -114,7 +115,7 @@ impl Iptables {
 
     /// Reads our chain back (`None`: the chain does not exist).
     fn read(&self, family: Family) -> Result<Option<HashMap<Target, Option<u64>>>, FirewallError> {
-        let Ok(text) = xtables::output(family, &["-n", "-S", &self.chain]) else {
+        let Ok(text) = xtables::output(family, &["-S", &self.chain]) else {
             return Ok(None);
         };
         Ok(Some(parse_rules(&text, &self.chain)))
@@ -174,7 +175,8 @@ fn parse_rules(text: &str, chain: &str) -> HashMap<Target, Option<u64>> {
             continue;
         };
         let end = words
-            .find_map(|w| w.strip_prefix("until="))
+            // `iptables -S` quotes the comment: `--comment "until=…"`.
+            .find_map(|w| w.trim_matches('"').strip_prefix("until="))
             .and_then(|e| e.parse::<u64>().ok());
         rules.insert(target, end);
     }
@@ -321,7 +323,7 @@ mod tests {
     #[test]
     fn rules_read_back_from_iptables_s() {
         let text = "-N bantam\n\
-                    -A bantam -s 192.0.2.7/32 -m comment --comment until=1767225600 -j DROP\n\
+                    -A bantam -s 192.0.2.7/32 -m comment --comment \"until=1767225600\" -j DROP\n\
                     -A bantam -s 203.0.113.0/24 -m comment --comment until=never -j bantam-log\n\
                     -A bantam -s 198.51.100.1/32 -j ACCEPT\n\
                     -A other -s 192.0.2.8/32 -j DROP\n";

@@ -355,7 +355,11 @@ impl Backend for Nftables {
     /// alone), and the table only with its elements: sets missing means
     /// bans lost.
     fn verify(&mut self) -> Result<Repair, FirewallError> {
-        let (rules, sets) = self.count_objects()?;
+        let (rules, sets) = match self.count_objects() {
+            // The table itself is gone (`nft flush ruleset`).
+            Err(err) if err.errno() == Some(libc::ENOENT) => (0, 0),
+            result => result?,
+        };
         let want_rules = self.hooks.len() * chain::rule_count(self.nflog.as_ref());
         if rules == want_rules && sets == SetKind::ALL.len() {
             return Ok(Repair::Intact);

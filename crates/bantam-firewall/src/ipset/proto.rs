@@ -39,6 +39,8 @@ const ATTR_FAMILY: u16 = 5;
 const ATTR_FLAGS: u16 = 6;
 const ATTR_DATA: u16 = 7;
 const ATTR_ADT: u16 = 8;
+/// Required beside a list of entries (`ipset restore`'s line number).
+const ATTR_LINENO: u16 = 9;
 const ATTR_IP: u16 = 1;
 const ATTR_CIDR: u16 = 3;
 const ATTR_TIMEOUT: u16 = 6;
@@ -154,6 +156,7 @@ impl Request {
         for chunk in chunks(entries) {
             let action = format!("{verb} {} entries of ipset {set}", chunk.len());
             let start = self.begin(cmd, set, action);
+            self.buf.put_net32(ATTR_LINENO, 0);
             let adt = self.buf.begin_nest(ATTR_ADT);
             for &(target, timeout) in chunk {
                 let data = self.buf.begin_nest(ATTR_DATA);

@@ -96,6 +96,23 @@ impl Socket {
     /// Joins multicast group `group` (events: NFNLGRP_NFTABLES, …). A socket
     /// that only listens never sends; its reads block without a timeout.
     pub fn subscribe(&mut self, group: u32) -> io::Result<()> {
+        // Multicast is delivered to bound sockets only; one that never
+        // sent was never auto-bound. Port 0: the kernel picks one.
+        // SAFETY: sockaddr_nl is plain data, zeroed is a valid value.
+        let mut addr: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+        addr.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+        // SAFETY: `addr` is a live sockaddr_nl and its exact size is passed.
+        let rc = unsafe {
+            libc::bind(
+                self.fd.as_raw_fd(),
+                (&addr as *const libc::sockaddr_nl).cast(),
+                size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+            )
+        };
+        // EINVAL: already bound (it sent before), which is fine.
+        if rc < 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EINVAL) {
+            return Err(io::Error::last_os_error());
+        }
         self.set_opt(libc::SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group)?;
         let forever = libc::timeval {
             tv_sec: 0,
