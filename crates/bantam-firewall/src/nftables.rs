@@ -106,7 +106,9 @@ impl Nftables {
             updates,
             hooks: vec![Hook::Input],
             nflog: None,
-            events: Some(NftEvents::open(table)?),
+            // Without privileges, subscribing fails like everything else
+            // will: setup reports that, with the change that failed.
+            events: NftEvents::open(table).ok(),
         })
     }
 
