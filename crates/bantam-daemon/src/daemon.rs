@@ -60,6 +60,9 @@ pub(crate) enum Event {
         request: Request,
         reply: oneshot::Sender<Response>,
     },
+    /// The backend's watcher saw a change that may have removed our
+    /// objects (see `firewall_watch.rs`).
+    FirewallChanged,
 }
 
 /// How the daemon was started.
@@ -155,6 +158,7 @@ impl Daemon {
             jail.start_actions();
         }
         let restores = self.reconcile()?;
+        self.watch_firewall();
         self.recorder.purge(self.clock.now());
         self.load_positions();
         self.assign_sources();
@@ -275,6 +279,7 @@ impl Daemon {
                 let response = self.on_request(request);
                 self.reply(reply, response);
             }
+            Event::FirewallChanged => self.repair_firewall(),
         }
     }
 

@@ -18,6 +18,7 @@ pub mod command_action;
 pub mod control;
 pub mod daemon;
 pub mod error;
+mod firewall_watch;
 pub mod guard;
 pub mod jail;
 pub mod log;
