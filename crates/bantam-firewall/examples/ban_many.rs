@@ -17,7 +17,9 @@ fn main() {
         std::process::exit(2);
     }
     let count: u32 = args[2].parse().expect("COUNT is a number");
-    let batch: usize = args.get(3).map_or(count as usize, |b| b.parse().expect("BATCH"));
+    let batch: usize = args
+        .get(3)
+        .map_or(count as usize, |b| b.parse().expect("BATCH"));
     let config = BackendConfig {
         hosts_deny: std::env::temp_dir().join("bantam-bench-hosts.deny"),
         ..BackendConfig::default()

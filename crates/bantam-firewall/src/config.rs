@@ -59,9 +59,11 @@ impl Nflog {
         let Ok(group) = u16::try_from(group) else {
             return bad(format!("group {group} is not in 0..=65535"));
         };
-        if prefix.len() > 63 || prefix
-            .chars()
-            .any(|c| c.is_control() || c.is_whitespace() || c == '"') {
+        if prefix.len() > 63
+            || prefix
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() || c == '"')
+        {
             return bad(format!(
                 "prefix {prefix:?}: at most 63 bytes, no spaces, quotes or control characters"
             ));

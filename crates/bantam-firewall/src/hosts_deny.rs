@@ -42,7 +42,9 @@ pub struct HostsDeny {
 
 impl std::fmt::Debug for HostsDeny {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HostsDeny").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("HostsDeny")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -66,7 +68,10 @@ impl HostsDeny {
     }
 
     fn begin_marker(&self) -> String {
-        format!("# BEGIN {} (written by bantam: edits inside are lost)", self.name)
+        format!(
+            "# BEGIN {} (written by bantam: edits inside are lost)",
+            self.name
+        )
     }
 
     fn end_marker(&self) -> String {
@@ -121,7 +126,10 @@ impl HostsDeny {
         text.push('\n');
         for (target, end) in bans {
             let until = end.map_or("never".to_string(), |e| e.to_string());
-            text.push_str(&format!("# until={until}\nALL: {}\n", format_target(target)));
+            text.push_str(&format!(
+                "# until={until}\nALL: {}\n",
+                format_target(target)
+            ));
         }
         text.push_str(&self.end_marker());
         text.push('\n');
@@ -160,7 +168,8 @@ fn format_target(target: &Target) -> String {
         Target::Addr(addr) if addr.is_ipv4() => addr.to_string(),
         Target::Addr(addr) => format!("[{addr}]"),
         Target::Net { addr, prefix } if addr.is_ipv4() => {
-            let mask = std::net::Ipv4Addr::from(u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0));
+            let mask =
+                std::net::Ipv4Addr::from(u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0));
             format!("{addr}/{mask}")
         }
         Target::Net { addr, prefix } => format!("[{addr}]/{prefix}"),
@@ -181,7 +190,9 @@ fn parse_target(text: &str) -> Option<Target> {
         Some((addr, mask)) => {
             let mask: std::net::Ipv4Addr = mask.parse().ok()?;
             let prefix = u32::from(mask).leading_ones() as u8;
-            Target::net(addr.parse::<std::net::IpAddr>().ok()?, prefix).canonical().ok()
+            Target::net(addr.parse::<std::net::IpAddr>().ok()?, prefix)
+                .canonical()
+                .ok()
         }
         None => text.parse().ok(),
     }
@@ -265,7 +276,11 @@ impl Backend for HostsDeny {
             self.setup()?;
             let lost = self.liveness.live();
             self.liveness.cleared();
-            return Ok(if lost { Repair::BansLost } else { Repair::Rebuilt });
+            return Ok(if lost {
+                Repair::BansLost
+            } else {
+                Repair::Rebuilt
+            });
         }
         Ok(Repair::Intact)
     }
@@ -284,12 +299,20 @@ mod tests {
 
     #[test]
     fn targets_in_hosts_access_syntax_round_trip() {
-        for text in ["192.0.2.7", "2001:db8::1", "203.0.113.0/24", "2001:db8::/32"] {
+        for text in [
+            "192.0.2.7",
+            "2001:db8::1",
+            "203.0.113.0/24",
+            "2001:db8::/32",
+        ] {
             let target: Target = text.parse().unwrap();
             let written = format_target(&target);
             assert_eq!(parse_target(&written), Some(target), "{written}");
         }
-        assert_eq!(format_target(&"203.0.113.0/24".parse().unwrap()), "203.0.113.0/255.255.255.0");
+        assert_eq!(
+            format_target(&"203.0.113.0/24".parse().unwrap()),
+            "203.0.113.0/255.255.255.0"
+        );
     }
 
     #[test]
@@ -307,22 +330,35 @@ mod tests {
         let a: Target = "192.0.2.7".parse().unwrap();
         let b: Target = "2001:db8::/32".parse().unwrap();
         backend
-            .ban(&[BanEntry::timed(a, Duration::from_secs(60)), BanEntry::permanent(b)])
+            .ban(&[
+                BanEntry::timed(a, Duration::from_secs(60)),
+                BanEntry::permanent(b),
+            ])
             .unwrap();
-        backend.ban(&[BanEntry::timed(a, Duration::from_secs(600))]).unwrap();
+        backend
+            .ban(&[BanEntry::timed(a, Duration::from_secs(600))])
+            .unwrap();
         let text = fs::read_to_string(&path).unwrap();
-        assert!(text.starts_with("# admin's\nsshd: 198.51.100.9\n# BEGIN bantam"), "{text}");
+        assert!(
+            text.starts_with("# admin's\nsshd: 198.51.100.9\n# BEGIN bantam"),
+            "{text}"
+        );
         assert_eq!(text.matches("ALL: 192.0.2.7").count(), 1, "{text}");
         let listed = backend.list().unwrap();
         assert_eq!(listed.len(), 2);
-        assert!(listed.iter().any(|e| e.target == a && e.timeout.unwrap() > Duration::from_secs(590)));
+        assert!(listed
+            .iter()
+            .any(|e| e.target == a && e.timeout.unwrap() > Duration::from_secs(590)));
         backend.unban(&[a]).unwrap();
         assert_eq!(backend.list().unwrap(), [BanEntry::permanent(b)]);
         // An admin removes our block: verify puts it back and asks for the bans.
         fs::write(&path, "# admin's\nsshd: 198.51.100.9\n").unwrap();
         assert_eq!(backend.verify().unwrap(), Repair::BansLost);
         backend.teardown().unwrap();
-        assert_eq!(fs::read_to_string(&path).unwrap(), "# admin's\nsshd: 198.51.100.9\n");
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "# admin's\nsshd: 198.51.100.9\n"
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -71,7 +71,12 @@ impl Iptables {
     /// stop at 28, and `-log` is added).
     pub fn open(config: &BackendConfig) -> Result<Iptables, FirewallError> {
         let name = &config.name;
-        if name.is_empty() || name.len() > 20 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        if name.is_empty()
+            || name.len() > 20
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             return Err(FirewallError::InvalidName {
                 name: name.clone(),
                 reason: "iptables chain names need 1 to 20 letters, digits, '-' or '_'",
@@ -235,7 +240,11 @@ impl Backend for Iptables {
             let target = target.canonical()?;
             let family = Family::of(&target) as usize;
             if let Some(end) = rules.remove(&target) {
-                scripts[family].push_str(&format!("-D {} {}\n", self.chain, self.rule(&target, end)));
+                scripts[family].push_str(&format!(
+                    "-D {} {}\n",
+                    self.chain,
+                    self.rule(&target, end)
+                ));
                 removed[family] += 1;
             }
         }
@@ -284,7 +293,11 @@ impl Backend for Iptables {
     fn teardown(&mut self) -> Result<(), FirewallError> {
         for family in Family::BOTH {
             for hook in [Hook::Input, Hook::Forward] {
-                xtables::remove_rule(family, xtables::builtin_chain(hook), &format!("-j {}", self.chain))?;
+                xtables::remove_rule(
+                    family,
+                    xtables::builtin_chain(hook),
+                    &format!("-j {}", self.chain),
+                )?;
             }
             for chain in [&self.chain, &self.log_chain] {
                 if xtables::output(family, &["-S", chain]).is_ok() {
@@ -308,7 +321,11 @@ impl Backend for Iptables {
             self.liveness.cleared();
             return Ok(Repair::BansLost);
         }
-        Ok(if rebuilt { Repair::Rebuilt } else { Repair::Intact })
+        Ok(if rebuilt {
+            Repair::Rebuilt
+        } else {
+            Repair::Intact
+        })
     }
 
     fn watcher(&mut self) -> Option<Box<dyn Watcher>> {

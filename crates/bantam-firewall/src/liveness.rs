@@ -91,7 +91,13 @@ mod tests {
     fn live_until_the_longest_ban_ends() {
         let l = Liveness::default();
         assert!(!l.live());
-        l.banned([Some(Duration::from_millis(30)), Some(Duration::from_secs(5))].into_iter());
+        l.banned(
+            [
+                Some(Duration::from_millis(30)),
+                Some(Duration::from_secs(5)),
+            ]
+            .into_iter(),
+        );
         assert!(l.live());
         l.cleared();
         assert!(!l.live());

@@ -19,13 +19,15 @@ use std::time::Duration;
 use crate::backend::{Backend, Repair, Watcher};
 use crate::config::{BackendConfig, Hook, Nflog};
 use crate::error::FirewallError;
-use crate::netlink::dump::dump;
 use crate::netlink::batch::Batch;
+use crate::netlink::dump::dump;
 use crate::netlink::socket::Socket;
+use crate::nft::abi::{
+    NFPROTO_INET, NFTA_RULE_TABLE, NFTA_SET_TABLE, NFT_MSG_GETRULE, NFT_MSG_GETSET,
+};
 use crate::nft::element::{self, Element, Listed, Op};
-use crate::nft::set::SetKind;
-use crate::nft::abi::{NFPROTO_INET, NFTA_RULE_TABLE, NFTA_SET_TABLE, NFT_MSG_GETRULE, NFT_MSG_GETSET};
 use crate::nft::events::NftEvents;
+use crate::nft::set::SetKind;
 use crate::nft::{chain, interval, set, table};
 use crate::target::{BanEntry, Target};
 

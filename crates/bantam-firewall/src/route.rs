@@ -27,7 +27,9 @@ use crate::config::{BackendConfig, RouteType};
 use crate::error::FirewallError;
 use crate::liveness::Liveness;
 use crate::netlink::attr::{Attrs, PutAttr};
-use crate::netlink::message::{self, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
+use crate::netlink::message::{
+    self, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
+};
 use crate::netlink::socket::Socket;
 use crate::target::{BanEntry, Target};
 
@@ -58,7 +60,9 @@ pub struct Route {
 
 impl std::fmt::Debug for Route {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Route").field("kind", &self.kind).finish_non_exhaustive()
+        f.debug_struct("Route")
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
     }
 }
 
@@ -95,7 +99,11 @@ impl Route {
         if targets.is_empty() {
             return Ok(());
         }
-        let verb = if ty == RTM_NEWROUTE { "adding" } else { "deleting" };
+        let verb = if ty == RTM_NEWROUTE {
+            "adding"
+        } else {
+            "deleting"
+        };
         let action = format!("{verb} {} routes of protocol {PROTOCOL}", targets.len());
         let first = self.socket.seq();
         let mut buf = Vec::with_capacity(targets.len() * 48);
@@ -112,9 +120,12 @@ impl Route {
             }
             message::finish(&mut buf, start);
         }
-        self.socket.set_seq(first.wrapping_add(targets.len() as u32));
+        self.socket
+            .set_seq(first.wrapping_add(targets.len() as u32));
         self.socket.fit_send(buf.len()).map_err(io(&action))?;
-        self.socket.fit_recv(targets.len() * 1024).map_err(io(&action))?;
+        self.socket
+            .fit_recv(targets.len() * 1024)
+            .map_err(io(&action))?;
         self.socket.send(&buf).map_err(io(&action))?;
         let mut acked = 0;
         let mut failure = None;
@@ -157,7 +168,11 @@ impl Route {
             message::finish(&mut buf, start);
             self.socket.send(&buf).map_err(io(action))?;
             'read: loop {
-                let data = self.socket.recv(true).map_err(io(action))?.expect("blocking");
+                let data = self
+                    .socket
+                    .recv(true)
+                    .map_err(io(action))?
+                    .expect("blocking");
                 for msg in message::messages(data) {
                     if msg.seq != seq {
                         continue;
@@ -195,7 +210,11 @@ fn begin(buf: &mut Vec<u8>, ty: u16, flags: u16, seq: u32) -> usize {
 }
 
 fn rtmsg(buf: &mut Vec<u8>, addr: IpAddr, prefix: u8, kind: u8) {
-    let family = if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
+    let family = if addr.is_ipv4() {
+        libc::AF_INET
+    } else {
+        libc::AF_INET6
+    };
     // scope universe (0), as `ip route add blackhole` uses.
     buf.extend_from_slice(&[family as u8, prefix, 0, 0, RT_TABLE_MAIN, PROTOCOL, 0, kind]);
     buf.extend_from_slice(&0u32.to_ne_bytes());
@@ -209,7 +228,10 @@ fn parse_route(payload: &[u8]) -> Option<Target> {
         return None;
     }
     let attrs = Attrs::new(&payload[RTMSG_LEN..]);
-    let table = attrs.get(RTA_TABLE).and_then(|a| a.ne32()).unwrap_or(u32::from(header[4]));
+    let table = attrs
+        .get(RTA_TABLE)
+        .and_then(|a| a.ne32())
+        .unwrap_or(u32::from(header[4]));
     if table != u32::from(RT_TABLE_MAIN) {
         return None;
     }
@@ -251,7 +273,11 @@ impl Backend for Route {
     }
 
     fn list(&mut self) -> Result<Vec<BanEntry>, FirewallError> {
-        let mut bans: Vec<BanEntry> = self.routes()?.into_iter().map(BanEntry::permanent).collect();
+        let mut bans: Vec<BanEntry> = self
+            .routes()?
+            .into_iter()
+            .map(BanEntry::permanent)
+            .collect();
         bans.sort_by_key(|e| e.target);
         bans.dedup_by_key(|e| e.target);
         Ok(bans)

@@ -126,7 +126,11 @@ pub(crate) fn is_nft() -> bool {
 /// at the top of `chain`. When one is missing, all are taken out and put
 /// back in order, so a log rule never ends up below its drop rule. Answers
 /// whether anything was missing.
-pub(crate) fn ensure_rules(family: Family, chain: &str, rules: &[String]) -> Result<bool, FirewallError> {
+pub(crate) fn ensure_rules(
+    family: Family,
+    chain: &str,
+    rules: &[String],
+) -> Result<bool, FirewallError> {
     let mut present = Vec::new();
     for rule in rules {
         let mut args = vec!["-C", chain];

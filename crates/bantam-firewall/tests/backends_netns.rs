@@ -26,8 +26,12 @@ struct Lab {
 
 fn lab() -> Lab {
     let (a, b, c) = (Netns::new(), Netns::new(), Netns::new());
-    a.ip(&["link", "add", "veth-ab", "type", "veth", "peer", "name", "veth-b", "netns", &b.name]);
-    a.ip(&["link", "add", "veth-ac", "type", "veth", "peer", "name", "veth-c", "netns", &c.name]);
+    a.ip(&[
+        "link", "add", "veth-ab", "type", "veth", "peer", "name", "veth-b", "netns", &b.name,
+    ]);
+    a.ip(&[
+        "link", "add", "veth-ac", "type", "veth", "peer", "name", "veth-c", "netns", &c.name,
+    ]);
     for (ns, dev, addr) in [
         (&a, "veth-ab", "198.51.100.1/24"),
         (&b, "veth-b", "198.51.100.7/24"),
@@ -49,7 +53,11 @@ fn sh(ns: &Netns, command: &str) -> String {
         .args(["netns", "exec", &ns.name, "sh", "-c", command])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{command}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{command}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -61,7 +69,8 @@ fn listen(ns: &Netns, addr: &str) -> (TcpListener, SocketAddr) {
 }
 
 fn connects(from: &Netns, to: SocketAddr) -> bool {
-    from.enter(|| TcpStream::connect_timeout(&to, CONNECT_TIMEOUT)).is_ok()
+    from.enter(|| TcpStream::connect_timeout(&to, CONNECT_TIMEOUT))
+        .is_ok()
 }
 
 /// Opens `name` with `config` and sets it up, all inside A: the commands
@@ -72,7 +81,11 @@ fn set_up(lab: &Lab, name: &str, config: &BackendConfig) -> Box<dyn Backend> {
     backend
 }
 
-fn in_a<T: Send>(lab: &Lab, backend: &mut Box<dyn Backend>, f: impl FnOnce(&mut Box<dyn Backend>) -> T + Send) -> T {
+fn in_a<T: Send>(
+    lab: &Lab,
+    backend: &mut Box<dyn Backend>,
+    f: impl FnOnce(&mut Box<dyn Backend>) -> T + Send,
+) -> T {
     lab.a.enter(|| f(backend))
 }
 
@@ -83,17 +96,35 @@ fn ban_and_unban(name: &str, config: BackendConfig, show: &str) {
     let mut backend = set_up(&lab, name, &config);
     assert!(connects(&lab.b, server), "{name}: before the ban");
     in_a(&lab, &mut backend, |b| {
-        b.ban(&[BanEntry::timed(t(ATTACKER), HOUR), BanEntry::permanent(t("2001:db8::/32"))])
+        b.ban(&[
+            BanEntry::timed(t(ATTACKER), HOUR),
+            BanEntry::permanent(t("2001:db8::/32")),
+        ])
     })
     .unwrap();
-    assert!(!connects(&lab.b, server), "{name}: connect succeeded while banned");
+    assert!(
+        !connects(&lab.b, server),
+        "{name}: connect succeeded while banned"
+    );
     let shown = sh(&lab.a, show);
-    assert!(shown.contains(ATTACKER), "{name}: {show} does not show the ban:\n{shown}");
+    assert!(
+        shown.contains(ATTACKER),
+        "{name}: {show} does not show the ban:\n{shown}"
+    );
     let listed = in_a(&lab, &mut backend, |b| b.list()).unwrap();
-    assert!(listed.iter().any(|e| e.target == t(ATTACKER)), "{name}: {listed:?}");
+    assert!(
+        listed.iter().any(|e| e.target == t(ATTACKER)),
+        "{name}: {listed:?}"
+    );
     // Banning again is idempotent.
-    in_a(&lab, &mut backend, |b| b.ban(&[BanEntry::timed(t(ATTACKER), HOUR)])).unwrap();
-    in_a(&lab, &mut backend, |b| b.unban(&[t(ATTACKER), t("192.0.2.99")])).unwrap();
+    in_a(&lab, &mut backend, |b| {
+        b.ban(&[BanEntry::timed(t(ATTACKER), HOUR)])
+    })
+    .unwrap();
+    in_a(&lab, &mut backend, |b| {
+        b.unban(&[t(ATTACKER), t("192.0.2.99")])
+    })
+    .unwrap();
     assert!(connects(&lab.b, server), "{name}: after the unban");
     in_a(&lab, &mut backend, |b| b.teardown()).unwrap();
 }
@@ -101,14 +132,22 @@ fn ban_and_unban(name: &str, config: BackendConfig, show: &str) {
 #[test]
 fn nftables_drops_and_lifts() {
     if root_or_skip("nftables_drops_and_lifts") {
-        ban_and_unban("nftables", BackendConfig::default(), "nft list table inet bantam");
+        ban_and_unban(
+            "nftables",
+            BackendConfig::default(),
+            "nft list table inet bantam",
+        );
     }
 }
 
 #[test]
 fn ipset_drops_and_lifts() {
     if root_or_skip("ipset_drops_and_lifts") {
-        ban_and_unban("ipset", BackendConfig::default(), "ipset list bantam-4 && iptables -S INPUT");
+        ban_and_unban(
+            "ipset",
+            BackendConfig::default(),
+            "ipset list bantam-4 && iptables -S INPUT",
+        );
     }
 }
 
@@ -144,7 +183,10 @@ fn hosts_deny_lists_and_lifts() {
     backend.setup().unwrap();
     backend.ban(&[BanEntry::timed(t(ATTACKER), HOUR)]).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.contains("ALL: 198.51.100.7") && text.starts_with("sshd: 192.0.2.50\n"), "{text}");
+    assert!(
+        text.contains("ALL: 198.51.100.7") && text.starts_with("sshd: 192.0.2.50\n"),
+        "{text}"
+    );
     backend.unban(&[t(ATTACKER)]).unwrap();
     assert!(!std::fs::read_to_string(&path).unwrap().contains(ATTACKER));
     std::fs::remove_dir_all(&dir).unwrap();
@@ -157,8 +199,14 @@ fn forward(name: &str) {
     let (_listener, container) = listen(&lab.c, "203.0.113.2");
     let input_only = BackendConfig::default();
     let mut backend = set_up(&lab, name, &input_only);
-    in_a(&lab, &mut backend, |b| b.ban(&[BanEntry::timed(t(ATTACKER), HOUR)])).unwrap();
-    assert!(connects(&lab.b, container), "{name}: input alone does not cover forwarded traffic");
+    in_a(&lab, &mut backend, |b| {
+        b.ban(&[BanEntry::timed(t(ATTACKER), HOUR)])
+    })
+    .unwrap();
+    assert!(
+        connects(&lab.b, container),
+        "{name}: input alone does not cover forwarded traffic"
+    );
     in_a(&lab, &mut backend, |b| b.teardown()).unwrap();
 
     let both = BackendConfig {
@@ -166,10 +214,19 @@ fn forward(name: &str) {
         ..BackendConfig::default()
     };
     let mut backend = set_up(&lab, name, &both);
-    in_a(&lab, &mut backend, |b| b.ban(&[BanEntry::timed(t(ATTACKER), HOUR)])).unwrap();
-    assert!(!connects(&lab.b, container), "{name}: container reachable while banned");
+    in_a(&lab, &mut backend, |b| {
+        b.ban(&[BanEntry::timed(t(ATTACKER), HOUR)])
+    })
+    .unwrap();
+    assert!(
+        !connects(&lab.b, container),
+        "{name}: container reachable while banned"
+    );
     in_a(&lab, &mut backend, |b| b.unban(&[t(ATTACKER)])).unwrap();
-    assert!(connects(&lab.b, container), "{name}: container after the unban");
+    assert!(
+        connects(&lab.b, container),
+        "{name}: container after the unban"
+    );
     in_a(&lab, &mut backend, |b| b.teardown()).unwrap();
 }
 
@@ -191,18 +248,39 @@ fn nflog(name: &str) {
         ..BackendConfig::default()
     };
     let mut backend = set_up(&lab, name, &config);
-    in_a(&lab, &mut backend, |b| b.ban(&[BanEntry::timed(t(ATTACKER), HOUR)])).unwrap();
+    in_a(&lab, &mut backend, |b| {
+        b.ban(&[BanEntry::timed(t(ATTACKER), HOUR)])
+    })
+    .unwrap();
     let tcpdump = Command::new("ip")
-        .args(["netns", "exec", &lab.a.name, "timeout", "10", "tcpdump", "-n", "-i", "nflog:5", "-c", "1"])
+        .args([
+            "netns",
+            "exec",
+            &lab.a.name,
+            "timeout",
+            "10",
+            "tcpdump",
+            "-n",
+            "-i",
+            "nflog:5",
+            "-c",
+            "1",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(800)); // tcpdump binds the group
-    assert!(!connects(&lab.b, server), "{name}: connect succeeded while banned with nflog");
+    assert!(
+        !connects(&lab.b, server),
+        "{name}: connect succeeded while banned with nflog"
+    );
     let out = tcpdump.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("198.51.100.7"), "{name}: nothing on nflog:5: {text:?}");
+    assert!(
+        text.contains("198.51.100.7"),
+        "{name}: nothing on nflog:5: {text:?}"
+    );
     in_a(&lab, &mut backend, |b| b.teardown()).unwrap();
 }
 
@@ -223,7 +301,11 @@ fn repaired(name: &str, flush: &str) {
     let mut backend = set_up(&lab, name, &BackendConfig::default());
     let bans = [BanEntry::timed(t(ATTACKER), HOUR)];
     in_a(&lab, &mut backend, |b| b.ban(&bans)).unwrap();
-    assert_eq!(in_a(&lab, &mut backend, |b| b.verify()).unwrap(), Repair::Intact, "{name}");
+    assert_eq!(
+        in_a(&lab, &mut backend, |b| b.verify()).unwrap(),
+        Repair::Intact,
+        "{name}"
+    );
     let mut watcher = backend.watcher().expect("a watcher");
     let waiting = std::thread::spawn(move || watcher.wait().map(|()| Instant::now()));
     std::thread::sleep(Duration::from_millis(200));
@@ -234,9 +316,15 @@ fn repaired(name: &str, flush: &str) {
     assert_eq!(repair, Repair::BansLost, "{name} after {flush}");
     in_a(&lab, &mut backend, |b| b.ban(&bans)).unwrap();
     let took = flushed.elapsed();
-    assert!(took < Duration::from_secs(1), "{name}: {flush} repaired after {took:?}");
+    assert!(
+        took < Duration::from_secs(1),
+        "{name}: {flush} repaired after {took:?}"
+    );
     assert!(woke >= flushed);
-    assert!(!connects(&lab.b, server), "{name}: not dropped after the repair of {flush}");
+    assert!(
+        !connects(&lab.b, server),
+        "{name}: not dropped after the repair of {flush}"
+    );
     in_a(&lab, &mut backend, |b| b.teardown()).unwrap();
 }
 

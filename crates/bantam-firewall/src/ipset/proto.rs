@@ -124,7 +124,11 @@ impl Request {
     /// `ipset create NAME hash:ip|hash:net family inet|inet6 timeout 0
     /// maxelem N`: an existing set of the same definition is kept.
     pub fn create(&mut self, set: &SetDef, maxelem: u32) {
-        let start = self.begin(CMD_CREATE, &set.name, format!("creating ipset {}", set.name));
+        let start = self.begin(
+            CMD_CREATE,
+            &set.name,
+            format!("creating ipset {}", set.name),
+        );
         let (ty, revision) = if set.net {
             ("hash:net", 6)
         } else {
@@ -144,7 +148,11 @@ impl Request {
 
     /// DESTROY or FLUSH of a whole set.
     pub fn whole(&mut self, cmd: u16, set: &str) {
-        let verb = if cmd == CMD_DESTROY { "destroying" } else { "flushing" };
+        let verb = if cmd == CMD_DESTROY {
+            "destroying"
+        } else {
+            "flushing"
+        };
         let start = self.begin(cmd, set, format!("{verb} ipset {set}"));
         message::finish(&mut self.buf, start);
     }
@@ -201,7 +209,9 @@ impl Request {
                     continue;
                 }
                 acked += 1;
-                let earlier = failure.as_ref().is_none_or(|f| position < f.0.wrapping_sub(first));
+                let earlier = failure
+                    .as_ref()
+                    .is_none_or(|f| position < f.0.wrapping_sub(first));
                 if reply.errno != 0 && !tolerate.contains(&reply.errno) && earlier {
                     failure = Some((reply.seq, reply.errno, reply.message.map(str::to_string)));
                 }
@@ -277,7 +287,10 @@ pub(crate) fn list(socket: &mut Socket, set: &SetDef) -> Result<Vec<Listed>, Fir
             let fields = data.nested();
             let ip = fields.get(ATTR_IP).ok_or("entry without an address")?;
             let addr = parse_ip(ip.nested())?;
-            let target = match fields.get(ATTR_CIDR).and_then(|a| a.payload.first().copied()) {
+            let target = match fields
+                .get(ATTR_CIDR)
+                .and_then(|a| a.payload.first().copied())
+            {
                 Some(prefix) if set.net => Target::net(addr, prefix),
                 _ => Target::Addr(addr),
             };

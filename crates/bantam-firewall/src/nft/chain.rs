@@ -132,9 +132,13 @@ pub(crate) fn replace_rules(batch: &mut Batch, table: &str, hook: Hook, nflog: O
 
     for kind in RULE_ORDER {
         if let Some(nflog) = nflog {
-            rule(batch, table, hook, kind, "log", |buf| log_source_in(buf, kind, nflog));
+            rule(batch, table, hook, kind, "log", |buf| {
+                log_source_in(buf, kind, nflog)
+            });
         }
-        rule(batch, table, hook, kind, "drop", |buf| drop_source_in(buf, kind));
+        rule(batch, table, hook, kind, "drop", |buf| {
+            drop_source_in(buf, kind)
+        });
     }
 }
 

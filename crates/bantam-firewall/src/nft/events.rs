@@ -37,15 +37,14 @@ impl NftEvents {
             table: table.to_string(),
         })
     }
-
 }
 
 fn concerns(table: &str, data: &[u8]) -> bool {
     message::messages(data).any(|msg| {
-            let deletion = matches!(
-                msg.ty & 0xff,
-                NFT_MSG_DELTABLE | NFT_MSG_DELCHAIN | NFT_MSG_DELRULE | NFT_MSG_DELSET
-            );
+        let deletion = matches!(
+            msg.ty & 0xff,
+            NFT_MSG_DELTABLE | NFT_MSG_DELCHAIN | NFT_MSG_DELRULE | NFT_MSG_DELSET
+        );
         // Attribute 1 names the table in all four messages.
         deletion
             && msg.ty >> 8 == NFNL_SUBSYS_NFTABLES
