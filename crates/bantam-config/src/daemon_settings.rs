@@ -16,6 +16,24 @@ use crate::settings::Cx;
 pub enum BackendKind {
     Nftables,
     DryRun,
+    Ipset,
+    Iptables,
+    Route,
+    HostsDeny,
+}
+
+impl BackendKind {
+    /// The name `bantam_firewall::open` knows it by.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Nftables => "nftables",
+            BackendKind::DryRun => "dry-run",
+            BackendKind::Ipset => "ipset",
+            BackendKind::Iptables => "iptables",
+            BackendKind::Route => "route",
+            BackendKind::HostsDeny => "hosts-deny",
+        }
+    }
 }
 
 /// How jails from a fail2ban configuration ban (see the `fail2ban-actions`
@@ -37,6 +55,9 @@ pub struct DaemonSettings {
     pub socket: PathBuf,
     pub max_tracked: usize,
     pub backend: BackendKind,
+    /// `input`, and `forward` when hooked (checked names).
+    pub hooks: Vec<String>,
+    pub nflog: Option<crate::options::NflogOptions>,
     pub hostname: Option<String>,
     /// fail2ban configuration directory whose enabled jails also run.
     pub fail2ban_config: Option<PathBuf>,
@@ -78,6 +99,8 @@ impl Default for DaemonSettings {
             socket: DEFAULT_SOCKET.into(),
             max_tracked: DEFAULT_MAX_TRACKED,
             backend: BackendKind::Nftables,
+            hooks: vec!["input".to_string()],
+            nflog: None,
             hostname: None,
             fail2ban_config: None,
             fail2ban_actions: Fail2banActions::Commands,
@@ -134,6 +157,12 @@ pub fn restart_needed(old: &DaemonSettings, new: &DaemonSettings) -> Vec<&'stati
     if old.journal_dir != new.journal_dir {
         keys.push("journal-dir");
     }
+    if old.hooks != new.hooks {
+        keys.push("hooks");
+    }
+    if old.nflog != new.nflog {
+        keys.push("nflog");
+    }
     keys
 }
 
@@ -147,6 +176,8 @@ impl Cx<'_> {
             socket: d.socket.map_or(base.socket, |s| s.into_inner().into()),
             max_tracked: self.count(d.max_tracked, "daemon.max-tracked", base.max_tracked)?,
             backend: self.backend(d.backend)?,
+            hooks: self.hooks(d.hooks)?,
+            nflog: d.nflog.map(Spanned::into_inner),
             hostname: d.hostname,
             fail2ban_config: d.fail2ban_config.map(|p| {
                 // Relative to the file that names it, like filter files.
@@ -244,12 +275,36 @@ impl Cx<'_> {
         match v.get_ref().as_str() {
             "nftables" => Ok(BackendKind::Nftables),
             "dry-run" => Ok(BackendKind::DryRun),
+            "ipset" => Ok(BackendKind::Ipset),
+            "iptables" => Ok(BackendKind::Iptables),
+            "route" => Ok(BackendKind::Route),
+            "hosts-deny" => Ok(BackendKind::HostsDeny),
             other => Err(self.err(
                 &v,
                 "daemon.backend",
-                format!("unknown backend {other:?} (nftables, dry-run)"),
+                format!(
+                    "unknown backend {other:?} (nftables, ipset, iptables, route, hosts-deny, dry-run)"
+                ),
             )),
         }
+    }
+
+    fn hooks(&self, v: Option<Spanned<Vec<String>>>) -> Result<Vec<String>, ConfigError> {
+        let Some(v) = v else {
+            return Ok(vec!["input".to_string()]);
+        };
+        let hooks = v.get_ref();
+        if hooks.is_empty() {
+            return Err(self.err(&v, "daemon.hooks", "must name at least one hook".into()));
+        }
+        if let Some(bad) = hooks
+            .iter()
+            .find(|h| !matches!(h.as_str(), "input" | "forward"))
+        {
+            let why = format!("unknown hook {bad:?} (input, forward)");
+            return Err(self.err(&v, "daemon.hooks", why));
+        }
+        Ok(hooks.clone())
     }
 
     fn fail2ban_actions(&self, v: Option<Spanned<String>>) -> Result<Fail2banActions, ConfigError> {

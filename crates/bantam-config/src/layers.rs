@@ -113,6 +113,8 @@ fn layer_daemon(e: DaemonOptions, l: DaemonOptions) -> DaemonOptions {
         max_connections: l.max_connections.or(e.max_connections),
         control_timeout: l.control_timeout.or(e.control_timeout),
         journal_dir: l.journal_dir.or(e.journal_dir),
+        hooks: l.hooks.or(e.hooks),
+        nflog: l.nflog.or(e.nflog),
     }
 }
 

@@ -34,8 +34,15 @@ pub struct DaemonOptions {
     /// The most addresses a jail tracks at once; the oldest are forgotten
     /// first, so memory stays bounded under a botnet.
     pub max_tracked: Option<Spanned<i64>>,
-    /// Firewall backend: `nftables` (default) or `dry-run`.
+    /// Firewall backend: `nftables` (default), `ipset`, `iptables`,
+    /// `route`, `hosts-deny` or `dry-run`.
     pub backend: Option<Spanned<String>>,
+    /// Where the backend's chains see packets: `["input"]` (default) or
+    /// `["input", "forward"]` (containers, VMs, routed traffic).
+    pub hooks: Option<Spanned<Vec<String>>>,
+    /// Dropped packets of banned addresses logged to an NFLOG group:
+    /// `{ group = 5, prefix = "bantam", rate = "10/second" }`.
+    pub nflog: Option<Spanned<NflogOptions>>,
     /// Name of the host in notifications (default: the system host name).
     pub hostname: Option<String>,
     /// A fail2ban configuration directory (`/etc/fail2ban`) whose enabled
@@ -67,6 +74,22 @@ pub struct DaemonOptions {
     /// (`journalctl --directory`) instead of the system journal: a
     /// container's journal, a copy, tests.
     pub journal_dir: Option<Spanned<String>>,
+}
+
+/// `nflog = { group, prefix, rate }`; checked by the firewall crate when
+/// the backend opens (rate syntax, prefix length).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct NflogOptions {
+    pub group: i64,
+    #[serde(default)]
+    pub prefix: String,
+    #[serde(default = "default_nflog_rate")]
+    pub rate: String,
+}
+
+fn default_nflog_rate() -> String {
+    "10/second".to_string()
 }
 
 /// A number of seconds, or a duration string such as `10m` or `1d12h`.

@@ -62,6 +62,9 @@ pub(crate) enum Event {
     },
     /// An `ignorecommand` answered for a parked ban.
     IgnoreAnswer(crate::ignore_command::Answer),
+    /// The backend's watcher saw a change that may have removed our
+    /// objects (see `firewall_watch.rs`).
+    FirewallChanged,
 }
 
 /// How the daemon was started.
@@ -160,6 +163,7 @@ impl Daemon {
             jail.start_actions();
         }
         let restores = self.reconcile()?;
+        self.watch_firewall();
         self.recorder.purge(self.clock.now());
         self.load_positions();
         self.assign_sources();
@@ -282,6 +286,7 @@ impl Daemon {
                 self.reply(reply, response);
             }
             Event::IgnoreAnswer(answer) => self.on_ignore_answer(answer),
+            Event::FirewallChanged => self.repair_firewall(),
         }
     }
 

@@ -20,6 +20,7 @@ pub mod control;
 pub mod daemon;
 pub mod error;
 mod escalation;
+mod firewall_watch;
 pub mod guard;
 mod ignore_command;
 pub mod jail;

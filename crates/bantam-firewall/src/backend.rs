@@ -41,4 +41,41 @@ pub trait Backend: Send {
     /// Removes everything [`setup`](Backend::setup) created, bans included.
     /// Idempotent.
     fn teardown(&mut self) -> Result<(), FirewallError>;
+
+    /// Checks that our objects are still there (an admin may have run
+    /// `nft flush ruleset`, `iptables -F` or `ipset flush`) and recreates
+    /// them if not. Cheap: a header query, not a listing. When the answer
+    /// is [`Repair::BansLost`], the caller bans its current bans again.
+    fn verify(&mut self) -> Result<Repair, FirewallError> {
+        Ok(Repair::Intact)
+    }
+
+    /// What tells the caller when to [`verify`](Backend::verify): taken
+    /// once (later calls answer `None`), run on a thread of its own.
+    fn watcher(&mut self) -> Option<Box<dyn Watcher>> {
+        None
+    }
+}
+
+/// What [`Backend::verify`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Repair {
+    /// Everything in place.
+    Intact,
+    /// Rules or chains were missing and are back; the bans themselves
+    /// (set elements) were not touched.
+    Rebuilt,
+    /// Our bans were removed (table deleted, set flushed, chain flushed);
+    /// the structure is back, empty: ban the current bans again.
+    BansLost,
+}
+
+/// Blocks until the firewall may have changed under a backend. A thread
+/// loops on [`wait`](Watcher::wait) and has the backend verified after
+/// each return. Event-driven where the kernel sends events (nf_tables,
+/// which also carries iptables-nft); elsewhere a check per second, but only
+/// while bans are in force: with nothing to lose there is nothing to
+/// check, so an idle daemon without bans is never woken.
+pub trait Watcher: Send {
+    fn wait(&mut self) -> Result<(), FirewallError>;
 }

@@ -57,19 +57,31 @@
 
 mod backend;
 pub mod command;
+mod config;
 mod dry_run;
 mod error;
+mod hosts_deny;
+mod ipset;
+mod iptables;
+mod liveness;
 mod netlink;
 mod nft;
 mod nftables;
 mod open;
 mod probe;
+mod route;
 mod target;
+mod xtables;
 
-pub use backend::Backend;
+pub use backend::{Backend, Repair, Watcher};
+pub use config::{BackendConfig, Hook, Nflog, RouteType};
 pub use dry_run::DryRun;
 pub use error::{ActionProblem, FirewallError};
+pub use hosts_deny::HostsDeny;
+pub use ipset::Ipset;
+pub use iptables::Iptables;
 pub use nftables::{ElementUpdates, Nftables};
-pub use open::{open, BACKENDS};
+pub use open::{native_for_banaction, open, open_config, BACKENDS};
 pub use probe::probe;
+pub use route::Route;
 pub use target::{BanEntry, Target};

@@ -11,14 +11,22 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+
+use crate::netlink::attr::PutAttr;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Repair, Watcher};
+use crate::config::{BackendConfig, Hook, Nflog};
 use crate::error::FirewallError;
 use crate::netlink::batch::Batch;
+use crate::netlink::dump::dump;
 use crate::netlink::socket::Socket;
+use crate::nft::abi::{
+    NFPROTO_INET, NFTA_RULE_TABLE, NFTA_SET_TABLE, NFT_MSG_GETRULE, NFT_MSG_GETSET,
+};
 use crate::nft::element::{self, Element, Listed, Op};
+use crate::nft::events::NftEvents;
 use crate::nft::set::SetKind;
 use crate::nft::{chain, interval, set, table};
 use crate::target::{BanEntry, Target};
@@ -54,11 +62,17 @@ impl ElementUpdates {
 }
 
 /// Bans in the `inet` table `table`: sets `addr4`, `addr6`, `net4`,
-/// `net6`, and chain `input` dropping their sources.
+/// `net6`, and chain `input` (and `forward`, when hooked) dropping their
+/// sources.
 pub struct Nftables {
     table: String,
     socket: Socket,
     updates: ElementUpdates,
+    hooks: Vec<Hook>,
+    nflog: Option<Nflog>,
+    /// Opened with the backend, in its namespace; handed to the caller by
+    /// [`Backend::watcher`].
+    events: Option<NftEvents>,
 }
 
 impl fmt::Debug for Nftables {
@@ -92,7 +106,72 @@ impl Nftables {
             table: table.to_string(),
             socket,
             updates,
+            hooks: vec![Hook::Input],
+            nflog: None,
+            // Without privileges, subscribing fails like everything else
+            // will: setup reports that, with the change that failed.
+            events: NftEvents::open(table).ok(),
         })
+    }
+
+    /// The backend `config` describes: its table is `config.name`.
+    pub fn open_config(config: &BackendConfig) -> Result<Nftables, FirewallError> {
+        let mut backend = Self::open(&config.name)?;
+        backend.hooks = config.hooks.clone();
+        backend.nflog = config.nflog.clone();
+        Ok(backend)
+    }
+
+    /// Which hooks have a chain (default: input).
+    pub fn set_hooks(&mut self, hooks: &[Hook]) {
+        self.hooks = hooks.to_vec();
+    }
+
+    /// Logs dropped packets to NFLOG (default: no logging).
+    pub fn set_nflog(&mut self, nflog: Option<Nflog>) {
+        self.nflog = nflog;
+    }
+
+    /// How many of our rules and sets the kernel has.
+    fn count_objects(&mut self) -> Result<(usize, usize), FirewallError> {
+        let table = self.table.clone();
+        let count = |_: crate::netlink::attr::Attrs<'_>, out: &mut Vec<()>| {
+            out.push(());
+            Ok(())
+        };
+        let rules = dump(
+            &mut self.socket,
+            NFT_MSG_GETRULE,
+            NFPROTO_INET,
+            &format!("listing the rules of table inet {table}"),
+            |buf| buf.put_str(NFTA_RULE_TABLE, &table),
+            count,
+        )?;
+        let sets = dump(
+            &mut self.socket,
+            NFT_MSG_GETSET,
+            NFPROTO_INET,
+            &format!("listing the sets of table inet {table}"),
+            |buf| buf.put_str(NFTA_SET_TABLE, &table),
+            count,
+        )?;
+        Ok((rules.len(), sets.len()))
+    }
+
+    /// Drops the chains of hooks no longer configured (after a reload).
+    fn drop_unhooked(&mut self) -> Result<(), FirewallError> {
+        for hook in [Hook::Input, Hook::Forward] {
+            if self.hooks.contains(&hook) {
+                continue;
+            }
+            let mut batch = self.batch();
+            chain::delete(&mut batch, &self.table, hook);
+            match batch.send(&mut self.socket) {
+                Err(err) if err.errno() == Some(libc::ENOENT) => {}
+                result => result?,
+            }
+        }
+        Ok(())
     }
 
     pub fn table(&self) -> &str {
@@ -273,9 +352,38 @@ impl Backend for Nftables {
         for (id, kind) in (1..).zip(SetKind::ALL) {
             set::add(&mut batch, &self.table, kind, id);
         }
-        chain::add(&mut batch, &self.table);
-        chain::replace_rules(&mut batch, &self.table);
-        batch.send(&mut self.socket)
+        for &hook in &self.hooks {
+            chain::add(&mut batch, &self.table, hook);
+            chain::replace_rules(&mut batch, &self.table, hook, self.nflog.as_ref());
+        }
+        batch.send(&mut self.socket)?;
+        self.drop_unhooked()
+    }
+
+    /// Two dumps filtered to our table: its rules and its sets, counted.
+    /// A set can only go with the table (a set in use cannot be deleted
+    /// alone), and the table only with its elements: sets missing means
+    /// bans lost.
+    fn verify(&mut self) -> Result<Repair, FirewallError> {
+        let (rules, sets) = match self.count_objects() {
+            // The table itself is gone (`nft flush ruleset`).
+            Err(err) if err.errno() == Some(libc::ENOENT) => (0, 0),
+            result => result?,
+        };
+        let want_rules = self.hooks.len() * chain::rule_count(self.nflog.as_ref());
+        if rules == want_rules && sets == SetKind::ALL.len() {
+            return Ok(Repair::Intact);
+        }
+        self.setup()?;
+        Ok(if sets < SetKind::ALL.len() {
+            Repair::BansLost
+        } else {
+            Repair::Rebuilt
+        })
+    }
+
+    fn watcher(&mut self) -> Option<Box<dyn Watcher>> {
+        self.events.take().map(|w| Box::new(w) as Box<dyn Watcher>)
     }
 
     fn ban(&mut self, entries: &[BanEntry]) -> Result<(), FirewallError> {

@@ -56,7 +56,9 @@ impl SourceError {
     pub fn path(&self) -> Option<&std::path::Path> {
         match self {
             SourceError::Io { path, .. } | SourceError::WrongKind { path, .. } => Some(path),
-            SourceError::Pattern { .. } | SourceError::Journal { .. } | SourceError::Scheme { .. } => None,
+            SourceError::Pattern { .. }
+            | SourceError::Journal { .. }
+            | SourceError::Scheme { .. } => None,
         }
     }
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod backend_config;
 mod check_cmd;
 mod check_samples;
 mod control_cmd;

@@ -76,13 +76,12 @@ pub fn run(mut args: RunArgs) -> Result<ExitCode> {
         prepared.adopt_kernel_bans();
     }
     let settings = prepared.settings();
-    let backend_name = match settings.daemon.backend {
-        BackendKind::DryRun => "dry-run",
-        BackendKind::Nftables => "nftables",
-    };
-    let backend = bantam_firewall::open(backend_name).with_context(|| {
-        format!("opening {backend_name} (bantam needs root or CAP_NET_ADMIN; try --dry-run)")
-    })?;
+    let backend_name = settings.daemon.backend.name();
+    let backend_config = crate::backend_config::from_settings(&settings.daemon)?;
+    let backend =
+        bantam_firewall::open_config(backend_name, &backend_config).with_context(|| {
+            format!("opening {backend_name} (bantam needs root or CAP_NET_ADMIN; try --dry-run)")
+        })?;
     eprintln!(
         "bantam: control socket {}{}",
         settings.daemon.socket.display(),

@@ -22,11 +22,7 @@ struct Host {
 /// A daemon in a fresh namespace pair whose sshd jail has `extra` keys.
 fn host(tag: &str, client_addrs: &[&str], extra: &str) -> Host {
     let dir = tempfile::tempdir().unwrap();
-    let net = Net::new(
-        tag,
-        &["198.51.100.1/24", "2001:db8:1::1/64"],
-        client_addrs,
-    );
+    let net = Net::new(tag, &["198.51.100.1/24", "2001:db8:1::1/64"], client_addrs);
     let socket = dir.path().join("bantam.sock");
     let config = dir.path().join("bantam.toml");
     let log = dir.path().join("auth.log");
@@ -164,9 +160,11 @@ fn a_user_who_logged_in_survives_typos_below_tolerance_and_is_banned_above_it() 
     assert!(!tcp_connects(&h.net, stranger, "198.51.100.1", 22));
     // The sixth failure crosses the tolerance.
     h.write(&failed(user));
-    wait_for("the user's ban above tolerance", Duration::from_secs(10), || {
-        h.banned(user)
-    });
+    wait_for(
+        "the user's ban above tolerance",
+        Duration::from_secs(10),
+        || h.banned(user),
+    );
     assert!(!tcp_connects(&h.net, user, "198.51.100.1", 22));
 }
 
@@ -181,9 +179,11 @@ fn trust_ends_after_its_ttl() {
     h.write(&accepted(user));
     std::thread::sleep(Duration::from_secs(3));
     h.write(&failed(user).repeat(2));
-    wait_for("the ban once trust has ended", Duration::from_secs(10), || {
-        h.banned(user)
-    });
+    wait_for(
+        "the ban once trust has ended",
+        Duration::from_secs(10),
+        || h.banned(user),
+    );
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
-use bantam_config::{BackendKind, Settings};
+use bantam_config::Settings;
 
 use super::CheckReport;
 
@@ -25,10 +25,7 @@ pub(super) fn check(settings: &Settings, report: &mut CheckReport) {
 }
 
 fn firewall(settings: &Settings, report: &mut CheckReport) {
-    let name = match settings.daemon.backend {
-        BackendKind::Nftables => "nftables",
-        BackendKind::DryRun => "dry-run",
-    };
+    let name = settings.daemon.backend.name();
     match bantam_firewall::probe(name) {
         Ok(said) => report.notes.push(format!("firewall: {said}")),
         Err(e) => report.problem(format!(

@@ -35,6 +35,10 @@ pub(crate) trait PutAttr {
     fn put_str(&mut self, ty: u16, text: &str);
     fn put_be32(&mut self, ty: u16, value: u32);
     fn put_be64(&mut self, ty: u16, value: u64);
+    /// A big-endian u32 flagged NLA_F_NET_BYTEORDER, as ipset requires.
+    fn put_net32(&mut self, ty: u16, value: u32) {
+        self.put_bytes(ty | NLA_F_NET_BYTEORDER, &value.to_be_bytes());
+    }
     fn begin_nest(&mut self, ty: u16) -> Nest;
     fn end_nest(&mut self, nest: Nest);
     /// Payload bytes written so far inside `nest`.

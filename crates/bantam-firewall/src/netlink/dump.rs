@@ -26,12 +26,25 @@ pub(crate) fn dump<T>(
     put_attrs: impl Fn(&mut Vec<u8>),
     parse: impl Fn(Attrs<'_>, &mut Vec<T>) -> Result<(), String>,
 ) -> Result<Vec<T>, FirewallError> {
+    let ty = (NFNL_SUBSYS_NFTABLES << 8) | nft_msg;
+    dump_typed(socket, ty, family, action, put_attrs, parse)
+}
+
+/// [`dump`] for any nfnetlink subsystem: `ty` is the whole message type
+/// (ipset's `NFNL_SUBSYS_IPSET << 8 | IPSET_CMD_LIST`).
+pub(crate) fn dump_typed<T>(
+    socket: &mut Socket,
+    ty: u16,
+    family: u8,
+    action: &str,
+    put_attrs: impl Fn(&mut Vec<u8>),
+    parse: impl Fn(Attrs<'_>, &mut Vec<T>) -> Result<(), String>,
+) -> Result<Vec<T>, FirewallError> {
     for _ in 0..ATTEMPTS {
         let mut out = Vec::new();
         let seq = socket.seq();
         socket.set_seq(seq.wrapping_add(1));
         let mut request = Vec::with_capacity(256);
-        let ty = (NFNL_SUBSYS_NFTABLES << 8) | nft_msg;
         let start = message::begin(&mut request, ty, NLM_F_REQUEST | NLM_F_DUMP, seq, family, 0);
         put_attrs(&mut request);
         message::finish(&mut request, start);

@@ -22,6 +22,7 @@ use std::time::Duration;
 /// `SOL_NETLINK` options, from `<linux/netlink.h>`.
 const NETLINK_CAP_ACK: libc::c_int = 10;
 const NETLINK_EXT_ACK: libc::c_int = 11;
+const NETLINK_ADD_MEMBERSHIP: libc::c_int = 1;
 
 /// Socket buffers we always have: room for a few thousand elements and their
 /// answers without any resizing.
@@ -47,15 +48,21 @@ pub(crate) struct Socket {
 }
 
 impl Socket {
-    /// Opens a socket in the calling thread's network namespace.
+    /// Opens a NETLINK_NETFILTER socket in the calling thread's network
+    /// namespace.
     pub fn open() -> io::Result<Socket> {
+        Self::open_protocol(libc::NETLINK_NETFILTER)
+    }
+
+    /// Opens a netlink socket of another family (NETLINK_ROUTE for routes).
+    pub fn open_protocol(protocol: libc::c_int) -> io::Result<Socket> {
         // SAFETY: socket(2) with constant arguments; the result is checked
         // before use and owned by the OwnedFd below.
         let raw = unsafe {
             libc::socket(
                 libc::AF_NETLINK,
                 libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                libc::NETLINK_NETFILTER,
+                protocol,
             )
         };
         if raw < 0 {
@@ -84,6 +91,34 @@ impl Socket {
         socket.fit_send(0)?;
         socket.fit_recv(0)?;
         Ok(socket)
+    }
+
+    /// Joins multicast group `group` (events: NFNLGRP_NFTABLES, …). A socket
+    /// that only listens never sends; its reads block without a timeout.
+    pub fn subscribe(&mut self, group: u32) -> io::Result<()> {
+        // Multicast is delivered to bound sockets only; one that never
+        // sent was never auto-bound. Port 0: the kernel picks one.
+        // SAFETY: sockaddr_nl is plain data, zeroed is a valid value.
+        let mut addr: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+        addr.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+        // SAFETY: `addr` is a live sockaddr_nl and its exact size is passed.
+        let rc = unsafe {
+            libc::bind(
+                self.fd.as_raw_fd(),
+                (&addr as *const libc::sockaddr_nl).cast(),
+                size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+            )
+        };
+        // EINVAL: already bound (it sent before), which is fine.
+        if rc < 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EINVAL) {
+            return Err(io::Error::last_os_error());
+        }
+        self.set_opt(libc::SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group)?;
+        let forever = libc::timeval {
+            tv_sec: 0,
+            tv_usec: 0,
+        };
+        self.set_opt(libc::SOL_SOCKET, libc::SO_RCVTIMEO, &forever)
     }
 
     /// The sequence number for the next message; [`Socket::set_seq`] moves on.

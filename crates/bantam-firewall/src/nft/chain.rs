@@ -1,4 +1,5 @@
-//! The `input` chain and its four rules, written as nf_tables expressions.
+//! The `input` (and `forward`) chains and their rules, written as nf_tables
+//! expressions.
 //!
 //! ```text
 //! chain input {
@@ -21,8 +22,26 @@
 //! is final, and an `accept` elsewhere cannot undo it — it saves the other
 //! chains' work and keeps our counters exact. We run after conntrack (-200)
 //! and mangle (-150), so connection tracking and marking see every packet
-//! as before. Traffic that is forwarded (to containers, say Docker's
-//! published ports) passes the `forward` hook, not `input`: not covered yet.
+//! as before.
+//!
+//! **Forward.** Traffic routed through the host — to containers (Docker's
+//! published ports are DNAT to a bridge), VMs, a LAN behind a router —
+//! never passes `input`: it passes `forward`. With `hooks = ["input",
+//! "forward"]` a second chain `forward` holds the same rules. Docker puts
+//! its rules in iptables' `filter FORWARD` (iptables-nft: a base chain at
+//! priority 0; legacy iptables: NF_IP_PRI_FILTER, also 0), where its
+//! ACCEPT for published ports would come before any `DOCKER-USER` rule a
+//! fail2ban user adds. Our chain at `filter - 10` runs before priority 0
+//! in the same hook, so a banned client is dropped before Docker's chains
+//! see the packet, whatever they accept (a drop is final; their accept is
+//! not). That is why fail2ban users need `chain = DOCKER-USER` and we need
+//! nothing of Docker's.
+//!
+//! **NFLOG.** With `nflog`, each set has two rules: the first logs to the
+//! NFLOG group under a rate limit and has no verdict (so the packet goes
+//! on), the second drops. One rule cannot do both: a `limit` over its rate
+//! ends the rule, so the drop in it would be skipped for exactly the
+//! packets of a flood.
 //!
 //! **Drop, not reject.** A reject answers every packet of a banned client
 //! (TCP reset or ICMP): traffic from us to addresses that may be spoofed, and
@@ -38,30 +57,58 @@
 use super::abi::*;
 use super::set::SetKind;
 use super::table::object_name;
+use crate::config::{Hook, Nflog};
 use crate::netlink::attr::PutAttr;
 use crate::netlink::batch::Batch;
 use crate::netlink::message::{NLM_F_APPEND, NLM_F_CREATE};
 
-pub(crate) const CHAIN: &str = "input";
 /// `filter - 10`: see the module documentation.
 pub(crate) const PRIORITY: i32 = -10;
 
 /// Rule order: the hash sets first, they hold nearly every ban.
 const RULE_ORDER: [SetKind; 4] = [SetKind::Addr4, SetKind::Net4, SetKind::Addr6, SetKind::Net6];
 
-/// Creates the base chain unless it exists.
-pub(crate) fn add(batch: &mut Batch, table: &str) {
-    let action = format!("creating {}", object_name("chain", table, CHAIN));
+/// Packets a rate limit lets through at once before counting (nft's default).
+const BURST: u32 = 5;
+
+fn hooknum(hook: Hook) -> u32 {
+    match hook {
+        Hook::Input => NF_INET_LOCAL_IN,
+        Hook::Forward => NF_INET_FORWARD,
+    }
+}
+
+/// How many rules [`replace_rules`] writes in one chain.
+pub(crate) fn rule_count(nflog: Option<&Nflog>) -> usize {
+    RULE_ORDER.len() * if nflog.is_some() { 2 } else { 1 }
+}
+
+/// Creates the base chain for `hook` unless it exists; named after it.
+pub(crate) fn add(batch: &mut Batch, table: &str, hook: Hook) {
+    let action = format!("creating {}", object_name("chain", table, hook.name()));
     batch.begin(NFT_MSG_NEWCHAIN, NFPROTO_INET, NLM_F_CREATE, &action);
     let buf = batch.buf();
     buf.put_str(NFTA_CHAIN_TABLE, table);
-    buf.put_str(NFTA_CHAIN_NAME, CHAIN);
-    let hook = buf.begin_nest(NFTA_CHAIN_HOOK);
-    buf.put_be32(NFTA_HOOK_HOOKNUM, NF_INET_LOCAL_IN);
+    buf.put_str(NFTA_CHAIN_NAME, hook.name());
+    let nest = buf.begin_nest(NFTA_CHAIN_HOOK);
+    buf.put_be32(NFTA_HOOK_HOOKNUM, hooknum(hook));
     buf.put_be32(NFTA_HOOK_PRIORITY, PRIORITY as u32);
-    buf.end_nest(hook);
+    buf.end_nest(nest);
     buf.put_be32(NFTA_CHAIN_POLICY, NF_ACCEPT);
     buf.put_str(NFTA_CHAIN_TYPE, "filter");
+    batch.end();
+}
+
+/// Deletes the chain of a hook no longer configured (and its rules).
+pub(crate) fn delete(batch: &mut Batch, table: &str, hook: Hook) {
+    let action = format!("deleting {}", object_name("chain", table, hook.name()));
+    batch.begin(NFT_MSG_DELRULE, NFPROTO_INET, 0, &action);
+    batch.buf().put_str(NFTA_RULE_TABLE, table);
+    batch.buf().put_str(NFTA_RULE_CHAIN, hook.name());
+    batch.end();
+    batch.begin(NFT_MSG_DELCHAIN, NFPROTO_INET, 0, &action);
+    batch.buf().put_str(NFTA_CHAIN_TABLE, table);
+    batch.buf().put_str(NFTA_CHAIN_NAME, hook.name());
     batch.end();
 }
 
@@ -69,8 +116,9 @@ pub(crate) fn add(batch: &mut Batch, table: &str) {
 /// again in the same batch is how setup stays idempotent (running it twice
 /// leaves four rules, not eight) and repairs a chain someone edited, without
 /// a moment where the chain is empty: the batch is one transaction.
-pub(crate) fn replace_rules(batch: &mut Batch, table: &str) {
-    let chain = object_name("chain", table, CHAIN);
+pub(crate) fn replace_rules(batch: &mut Batch, table: &str, hook: Hook, nflog: Option<&Nflog>) {
+    let chain_name = hook.name();
+    let chain = object_name("chain", table, chain_name);
     batch.begin(
         NFT_MSG_DELRULE,
         NFPROTO_INET,
@@ -79,25 +127,63 @@ pub(crate) fn replace_rules(batch: &mut Batch, table: &str) {
     );
     let buf = batch.buf();
     buf.put_str(NFTA_RULE_TABLE, table);
-    buf.put_str(NFTA_RULE_CHAIN, CHAIN);
+    buf.put_str(NFTA_RULE_CHAIN, chain_name);
     batch.end();
 
     for kind in RULE_ORDER {
-        let action = format!("adding the rule for set {} to {chain}", kind.name());
-        batch.begin(
-            NFT_MSG_NEWRULE,
-            NFPROTO_INET,
-            NLM_F_CREATE | NLM_F_APPEND,
-            &action,
-        );
-        let buf = batch.buf();
-        buf.put_str(NFTA_RULE_TABLE, table);
-        buf.put_str(NFTA_RULE_CHAIN, CHAIN);
-        let exprs = buf.begin_nest(NFTA_RULE_EXPRESSIONS);
-        drop_source_in(buf, kind);
-        buf.end_nest(exprs);
-        batch.end();
+        if let Some(nflog) = nflog {
+            rule(batch, table, hook, kind, "log", |buf| {
+                log_source_in(buf, kind, nflog)
+            });
+        }
+        rule(batch, table, hook, kind, "drop", |buf| {
+            drop_source_in(buf, kind)
+        });
     }
+}
+
+fn rule(
+    batch: &mut Batch,
+    table: &str,
+    hook: Hook,
+    kind: SetKind,
+    what: &str,
+    exprs: impl FnOnce(&mut Vec<u8>),
+) {
+    let action = format!(
+        "adding the {what} rule for set {} to {}",
+        kind.name(),
+        object_name("chain", table, hook.name())
+    );
+    batch.begin(
+        NFT_MSG_NEWRULE,
+        NFPROTO_INET,
+        NLM_F_CREATE | NLM_F_APPEND,
+        &action,
+    );
+    let buf = batch.buf();
+    buf.put_str(NFTA_RULE_TABLE, table);
+    buf.put_str(NFTA_RULE_CHAIN, hook.name());
+    let nest = buf.begin_nest(NFTA_RULE_EXPRESSIONS);
+    exprs(buf);
+    buf.end_nest(nest);
+    batch.end();
+}
+
+/// `ip saddr @set limit rate 10/second log prefix "…" group 5` — no
+/// verdict: the packet goes on to the drop rule.
+fn log_source_in(buf: &mut Vec<u8>, kind: SetKind, nflog: &Nflog) {
+    source_in(buf, kind);
+    expr(buf, "limit", |buf| {
+        buf.put_be64(NFTA_LIMIT_RATE, u64::from(nflog.rate));
+        buf.put_be64(NFTA_LIMIT_UNIT, nflog.per.as_secs());
+        buf.put_be32(NFTA_LIMIT_BURST, BURST);
+        buf.put_be32(NFTA_LIMIT_TYPE, NFT_LIMIT_PKTS);
+    });
+    expr(buf, "log", |buf| {
+        buf.put_bytes(NFTA_LOG_GROUP, &nflog.group.to_be_bytes());
+        buf.put_str(NFTA_LOG_PREFIX, &nflog.prefix);
+    });
 }
 
 /// `ip saddr @set counter drop` (or `ip6`) as the kernel runs it:
@@ -110,6 +196,20 @@ pub(crate) fn replace_rules(batch: &mut Batch, table: &str) {
 /// [ immediate reg 0 drop ]
 /// ```
 fn drop_source_in(buf: &mut Vec<u8>, kind: SetKind) {
+    source_in(buf, kind);
+    expr(buf, "counter", |_| {});
+    expr(buf, "immediate", |buf| {
+        buf.put_be32(NFTA_IMMEDIATE_DREG, NFT_REG_VERDICT);
+        let data = buf.begin_nest(NFTA_IMMEDIATE_DATA);
+        let verdict = buf.begin_nest(NFTA_DATA_VERDICT);
+        buf.put_be32(NFTA_VERDICT_CODE, NF_DROP);
+        buf.end_nest(verdict);
+        buf.end_nest(data);
+    });
+}
+
+/// The match part: the packet's family, then its source looked up in the set.
+fn source_in(buf: &mut Vec<u8>, kind: SetKind) {
     expr(buf, "meta", |buf| {
         buf.put_be32(NFTA_META_KEY, NFT_META_NFPROTO);
         buf.put_be32(NFTA_META_DREG, NFT_REG_1);
@@ -131,15 +231,6 @@ fn drop_source_in(buf: &mut Vec<u8>, kind: SetKind) {
         // By name: the kernel finds a set created earlier in the same batch.
         buf.put_str(NFTA_LOOKUP_SET, kind.name());
         buf.put_be32(NFTA_LOOKUP_SREG, NFT_REG_1);
-    });
-    expr(buf, "counter", |_| {});
-    expr(buf, "immediate", |buf| {
-        buf.put_be32(NFTA_IMMEDIATE_DREG, NFT_REG_VERDICT);
-        let data = buf.begin_nest(NFTA_IMMEDIATE_DATA);
-        let verdict = buf.begin_nest(NFTA_DATA_VERDICT);
-        buf.put_be32(NFTA_VERDICT_CODE, NF_DROP);
-        buf.end_nest(verdict);
-        buf.end_nest(data);
     });
 }
 

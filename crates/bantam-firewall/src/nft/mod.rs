@@ -5,6 +5,7 @@
 pub(crate) mod abi;
 pub(crate) mod chain;
 pub(crate) mod element;
+pub(crate) mod events;
 pub(crate) mod interval;
 pub(crate) mod set;
 pub(crate) mod table;
