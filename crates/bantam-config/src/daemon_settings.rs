@@ -38,6 +38,9 @@ pub struct DaemonSettings {
     pub max_tracked: usize,
     pub backend: BackendKind,
     pub hostname: Option<String>,
+    /// `server-name` (or its alias `hostname`) as written; see
+    /// [`DaemonSettings::server_name`] for the name in use.
+    pub server_name: Option<String>,
     /// fail2ban configuration directory whose enabled jails also run.
     pub fail2ban_config: Option<PathBuf>,
     pub fail2ban_actions: Fail2banActions,
@@ -77,6 +80,7 @@ impl Default for DaemonSettings {
             max_tracked: DEFAULT_MAX_TRACKED,
             backend: BackendKind::Nftables,
             hostname: None,
+            server_name: None,
             fail2ban_config: None,
             fail2ban_actions: Fail2banActions::Commands,
             dbpurgeage: DEFAULT_DBPURGEAGE,
@@ -133,6 +137,7 @@ pub fn restart_needed(old: &DaemonSettings, new: &DaemonSettings) -> Vec<&'stati
 impl Cx<'_> {
     pub(crate) fn daemon(&self, d: DaemonOptions) -> Result<DaemonSettings, ConfigError> {
         let base = DaemonSettings::default();
+        let server_name = self.server_name(&d)?;
         Ok(DaemonSettings {
             state_dir: d
                 .state_dir
@@ -141,6 +146,7 @@ impl Cx<'_> {
             max_tracked: self.count(d.max_tracked, "daemon.max-tracked", base.max_tracked)?,
             backend: self.backend(d.backend)?,
             hostname: d.hostname,
+            server_name,
             fail2ban_config: d.fail2ban_config.map(|p| {
                 // Relative to the file that names it, like filter files.
                 self.dir().join(p.into_inner())

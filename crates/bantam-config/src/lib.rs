@@ -18,15 +18,19 @@ pub mod fail2ban;
 pub mod fail2ban_jails;
 mod fail2ban_unhonoured;
 pub mod logpath;
+pub mod notify_settings;
 pub mod options;
 mod own_addresses;
+pub mod server_name;
 pub mod settings;
+pub mod template;
 
 pub use daemon_settings::restart_needed;
 pub use duration::BanTime;
 pub use error::ConfigError;
 pub use fail2ban_jails::load_with_fail2ban;
 pub use logpath::Origin;
+pub use notify_settings::NotifySettings;
 pub use settings::{
     builtin_default, load, parse, BackendKind, DaemonSettings, Fail2banActions, JailSettings,
     Settings,

@@ -21,6 +21,8 @@ pub struct Options {
     /// The jails, by name.
     #[serde(default)]
     pub jails: BTreeMap<String, Spanned<JailOptions>>,
+    /// Mail and webhook notifications (`[notify.mail]`, `[notify.webhook]`).
+    pub notify: Option<crate::notify_settings::NotifyOptions>,
 }
 
 /// `[daemon]`.
@@ -38,6 +40,10 @@ pub struct DaemonOptions {
     pub backend: Option<Spanned<String>>,
     /// Name of the host in notifications (default: the system host name).
     pub hostname: Option<String>,
+    /// The name of this host in everything that names it (notification
+    /// subjects, SMTP greeting, fail2ban's `<fq-hostname>`); default: the
+    /// kernel's host name, never looked up in DNS. `hostname` is its alias.
+    pub server_name: Option<Spanned<String>>,
     /// A fail2ban configuration directory (`/etc/fail2ban`) whose enabled
     /// jails run beside the jails of this file, read as fail2ban reads it
     /// (jail.conf, jail.d, jail.local, filter.d, action.d).
