@@ -44,6 +44,7 @@ pub struct DaemonSettings {
     /// fail2ban configuration directory whose enabled jails also run.
     pub fail2ban_config: Option<PathBuf>,
     pub fail2ban_actions: Fail2banActions,
+    pub fail2ban_mail: crate::fail2ban_mail::Fail2banMail,
     /// Ban history older than this is purged (fail2ban's `dbpurgeage`).
     pub dbpurgeage: Duration,
     /// The widest IPv4 network (shortest prefix) `bantam ban` accepts
@@ -83,6 +84,7 @@ impl Default for DaemonSettings {
             server_name: None,
             fail2ban_config: None,
             fail2ban_actions: Fail2banActions::Commands,
+            fail2ban_mail: crate::fail2ban_mail::Fail2banMail::Commands,
             dbpurgeage: DEFAULT_DBPURGEAGE,
             manual_ban_widest_v4: DEFAULT_MANUAL_BAN_WIDEST_V4,
             manual_ban_widest_v6: DEFAULT_MANUAL_BAN_WIDEST_V6,
@@ -152,6 +154,7 @@ impl Cx<'_> {
                 self.dir().join(p.into_inner())
             }),
             fail2ban_actions: self.fail2ban_actions(d.fail2ban_actions)?,
+            fail2ban_mail: self.fail2ban_mail(d.fail2ban_mail)?,
             dbpurgeage: self.positive(d.dbpurgeage, "daemon.dbpurgeage", base.dbpurgeage)?,
             manual_ban_widest_v4: self.prefix(
                 d.manual_ban_widest_v4,

@@ -16,6 +16,7 @@ pub mod duration;
 pub mod error;
 pub mod fail2ban;
 pub mod fail2ban_jails;
+pub mod fail2ban_mail;
 mod fail2ban_unhonoured;
 pub mod logpath;
 pub mod notify_settings;

@@ -183,6 +183,20 @@ const DEFAULT_QUEUE: usize = 1000;
 const DEFAULT_RETRIES: u32 = 5;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The default subject, body and channel (for mappings that build a
+/// channel without a TOML section).
+pub(crate) fn defaults() -> (Template, Template, ChannelSettings) {
+    let parse = |t| Template::parse(t).expect("the defaults parse");
+    let channel = ChannelSettings {
+        events: vec![EventKind::Ban],
+        jails: None,
+        queue: DEFAULT_QUEUE,
+        retries: DEFAULT_RETRIES,
+        timeout: DEFAULT_TIMEOUT,
+    };
+    (parse(DEFAULT_SUBJECT), parse(DEFAULT_BODY), channel)
+}
+
 impl Cx<'_> {
     pub(crate) fn notify(&self, n: Option<NotifyOptions>) -> Result<NotifySettings, ConfigError> {
         let Some(n) = n else {

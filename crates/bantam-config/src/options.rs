@@ -54,6 +54,9 @@ pub struct DaemonOptions {
     /// in bantam's own nftables sets instead, and runs only their other
     /// actions (mail, webhooks) as commands.
     pub fail2ban_actions: Option<Spanned<String>>,
+    /// How fail2ban jails' mail actions (`sendmail*`, `mail-whois*`) run:
+    /// `commands` (default) as fail2ban would, `native` as `[notify.mail]`.
+    pub fail2ban_mail: Option<Spanned<String>>,
     /// Ban history older than this is purged from the database (fail2ban's
     /// name; default `30d`). Active bans are never purged.
     pub dbpurgeage: Option<Spanned<DurationValue>>,
