@@ -159,3 +159,21 @@ fn webhook_settings() {
     assert_eq!(w.channel.timeout, Duration::from_secs(2));
     assert_eq!(w.text.to_string(), DEFAULT_TEXT);
 }
+
+/// The commented `[notify.*]` example of dist/bantam.toml, switched on,
+/// is a valid configuration (one password source of the two).
+#[test]
+fn the_shipped_notify_example_parses() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dist/bantam.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let start = text.find("# [notify.mail]").unwrap();
+    let on: String = text[start..]
+        .lines()
+        .filter(|l| !l.starts_with("# password-env"))
+        .map(|l| format!("{}\n", l.strip_prefix("# ").unwrap_or("")))
+        .collect();
+    let n = notify(&on).unwrap();
+    let mail = n.mail.unwrap();
+    assert_eq!(mail.digest, Some(Digest::Daily { hour: 7, minute: 30 }));
+    assert_eq!(n.webhook.unwrap().format, WebhookFormat::Slack);
+}
