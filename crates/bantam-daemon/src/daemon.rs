@@ -98,6 +98,8 @@ pub struct Daemon {
     /// Actions the request being answered waits for (see [`Daemon::reply`]).
     pub(crate) waits: Vec<tokio::sync::oneshot::Receiver<()>>,
     pub(crate) stop: bool,
+    /// Mail and webhooks, each on its own thread (see [`crate::notifications`]).
+    pub(crate) notifier: bantam_notify::Notifier,
 }
 
 impl Daemon {
@@ -106,10 +108,12 @@ impl Daemon {
     /// cannot run fails here, before anything changes.
     pub fn prepare(settings: Settings, options: RunOptions) -> Result<Prepared, DaemonError> {
         let jails = build_jails(&settings, options.dry_run)?;
+        let notifier = crate::notifications::build_notifier(&settings)?;
         Ok(Prepared {
             settings,
             options,
             jails,
+            notifier,
         })
     }
 
@@ -124,6 +128,7 @@ impl Daemon {
             settings,
             options,
             jails,
+            notifier,
         } = prepared;
         let (events, inbox) = mpsc::channel(1024);
         let recorder = Recorder::new(store, settings.daemon.dbpurgeage);
@@ -142,6 +147,7 @@ impl Daemon {
             inbox,
             waits: Vec::new(),
             stop: false,
+            notifier,
         }
     }
 
@@ -154,6 +160,8 @@ impl Daemon {
         for jail in &mut self.jails {
             jail.start_actions();
         }
+        self.notifier.start();
+        self.notify_jails(self.jails.iter().map(|j| j.name()), true);
         let restores = self.reconcile()?;
         self.recorder.purge(self.clock.now());
         self.load_positions();
@@ -215,6 +223,7 @@ impl Daemon {
         for jail in &mut self.jails {
             jail.stop_actions_and_wait();
         }
+        self.stop_notifications();
         if self.recorder.unrecorded() > 0 {
             log::error(&format!(
                 "stopping with {} ban(s) the store did not take; they stay in the firewall \
@@ -344,6 +353,7 @@ impl Daemon {
 
     /// Queues the `unban` hooks of the jails these bans belonged to.
     pub(crate) fn unban_actions(&mut self, ended: &[crate::bans::ActiveBan]) {
+        self.notify_unbans(ended);
         for ban in ended {
             if let Some(jail) = self.jails.iter().find(|j| j.name() == ban.record.jail) {
                 jail.unban_action(OwnedBan::of(&ban.record, ban.target, false, Fields::new()));
@@ -359,6 +369,7 @@ pub struct Prepared {
     settings: Settings,
     options: RunOptions,
     jails: Vec<Jail>,
+    notifier: bantam_notify::Notifier,
 }
 
 impl Prepared {

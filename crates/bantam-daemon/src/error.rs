@@ -19,6 +19,8 @@ pub enum DaemonError {
     Source(#[from] bantam_source::SourceError),
     #[error(transparent)]
     Filter(#[from] bantam_filter::FilterError),
+    #[error(transparent)]
+    Notify(#[from] bantam_notify::NotifyError),
     #[error("control socket {}: {reason}", path.display())]
     Socket { path: PathBuf, reason: String },
     /// Nothing listens at the socket (no file, or no process behind it).

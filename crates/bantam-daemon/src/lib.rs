@@ -22,6 +22,7 @@ pub mod guard;
 pub mod jail;
 pub mod log;
 pub mod notify;
+mod notifications;
 mod pipeline;
 mod recorder;
 mod reload;

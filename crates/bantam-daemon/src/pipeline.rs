@@ -192,6 +192,7 @@ impl Daemon {
             }
         }
         self.log_bans(jail_index, &records);
+        self.notify_bans(jail_index, &records);
         let count = records.len();
         let jail = &mut self.jails[jail_index];
         jail.total_banned += count as u64;

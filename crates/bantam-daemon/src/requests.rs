@@ -62,6 +62,7 @@ impl Daemon {
             dry_run: self.options.dry_run,
             store: self.recorder.degraded(),
             jails,
+            notify: self.notifier.status(),
         })
     }
 
