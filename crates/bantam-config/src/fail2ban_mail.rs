@@ -137,8 +137,14 @@ mod tests {
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(p, text).unwrap();
         };
-        write("filter.d/test.conf", "[Definition]\nfailregex = ^bad from <HOST>$\n");
-        write("action.d/fw.conf", "[Definition]\nactionban = echo fw <ip>\n");
+        write(
+            "filter.d/test.conf",
+            "[Definition]\nfailregex = ^bad from <HOST>$\n",
+        );
+        write(
+            "action.d/fw.conf",
+            "[Definition]\nactionban = echo fw <ip>\n",
+        );
         write(
             "action.d/sendmail-whois.conf",
             "[Definition]\nactionban = printf %%s <matches> | sendmail <dest>\n\
@@ -174,7 +180,11 @@ mod tests {
         assert_eq!(s.jails[0].actions.len(), 2);
         assert_eq!(s.notify.mail, None);
         let s = load(dir.path(), "native");
-        let names: Vec<&str> = s.jails[0].actions.iter().map(|a| a.actname.as_str()).collect();
+        let names: Vec<&str> = s.jails[0]
+            .actions
+            .iter()
+            .map(|a| a.actname.as_str())
+            .collect();
         assert_eq!(names, ["fw"]);
         let mail = s.notify.mail.unwrap();
         assert_eq!(mail.to, ["ops@example.org"]);

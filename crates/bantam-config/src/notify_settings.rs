@@ -175,7 +175,8 @@ pub struct WebhookSettings {
     pub channel: ChannelSettings,
 }
 
-pub const DEFAULT_SUBJECT: &str = "[bantam {server}] {jail}: banned {address} ({failures} failures)";
+pub const DEFAULT_SUBJECT: &str =
+    "[bantam {server}] {jail}: banned {address} ({failures} failures)";
 pub const DEFAULT_BODY: &str = "bantam on {server} banned {address} in jail {jail} for {bantime} \
 after {failures} failures (ban number {bancount} of this address).\n\nMatched lines:\n{matches}\n";
 pub const DEFAULT_TEXT: &str = "[{server}] {jail}: banned {address} ({failures} failures)";
@@ -328,8 +329,8 @@ impl Cx<'_> {
                 return Err(self.err(url, key, why));
             }
         };
-        let (host, port) =
-            host_port(rest.trim_end_matches('/'), default_port).map_err(|e| self.err(url, key, e))?;
+        let (host, port) = host_port(rest.trim_end_matches('/'), default_port)
+            .map_err(|e| self.err(url, key, e))?;
         let tls = match (wrapper, starttls.map(|s| s.get_ref().as_str())) {
             (true, None) => SmtpTls::Wrapper,
             (true, Some(_)) => {
@@ -356,7 +357,10 @@ impl Cx<'_> {
         let password = match (&m.password_file, &m.password_env) {
             (Some(f), None) => Some(PasswordSource::File(
                 // Relative to the file that names it, like filter files.
-                self.path.parent().unwrap_or(Path::new(".")).join(f.get_ref()),
+                self.path
+                    .parent()
+                    .unwrap_or(Path::new("."))
+                    .join(f.get_ref()),
             )),
             (None, Some(e)) => Some(PasswordSource::Env(e.get_ref().clone())),
             (Some(f), Some(_)) => {

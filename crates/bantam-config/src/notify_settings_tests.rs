@@ -43,15 +43,30 @@ fn mail_defaults() {
 fn transports_tls_and_auth() {
     let with = |extra: &str| notify(&format!("{MAIL}{extra}")).map(|n| n.mail.unwrap());
     let m = with("user = 'u'\npassword-env = 'SMTP_PW'\n").unwrap();
-    assert!(matches!(m.transport, MailTransport::Smtp { tls: SmtpTls::Required, .. }));
-    assert_eq!(m.auth.unwrap().password, PasswordSource::Env("SMTP_PW".into()));
+    assert!(matches!(
+        m.transport,
+        MailTransport::Smtp {
+            tls: SmtpTls::Required,
+            ..
+        }
+    ));
+    assert_eq!(
+        m.auth.unwrap().password,
+        PasswordSource::Env("SMTP_PW".into())
+    );
     let m = with("user = 'u'\npassword-file = 'pw'\n").unwrap();
     assert_eq!(
         m.auth.unwrap().password,
         PasswordSource::File("/etc/bantam/pw".into())
     );
     let m = with("starttls = 'off'\n").unwrap();
-    assert!(matches!(m.transport, MailTransport::Smtp { tls: SmtpTls::Off, .. }));
+    assert!(matches!(
+        m.transport,
+        MailTransport::Smtp {
+            tls: SmtpTls::Off,
+            ..
+        }
+    ));
     let smtps = notify(&MAIL.replace("smtp://mail.example.org:587", "smtps://[2001:db8::25]"));
     let smtps = smtps.unwrap().mail.unwrap().transport;
     assert_eq!(
@@ -74,7 +89,10 @@ fn digests() {
     let with = |extra: &str| notify(&format!("{MAIL}{extra}")).map(|n| n.mail.unwrap().digest);
     assert_eq!(
         with("digest = 'daily'\ndigest-at = '07:30'\n").unwrap(),
-        Some(Digest::Daily { hour: 7, minute: 30 })
+        Some(Digest::Daily {
+            hour: 7,
+            minute: 30
+        })
     );
     assert_eq!(
         with("digest = 'daily'\n").unwrap(),
@@ -174,6 +192,12 @@ fn the_shipped_notify_example_parses() {
         .collect();
     let n = notify(&on).unwrap();
     let mail = n.mail.unwrap();
-    assert_eq!(mail.digest, Some(Digest::Daily { hour: 7, minute: 30 }));
+    assert_eq!(
+        mail.digest,
+        Some(Digest::Daily {
+            hour: 7,
+            minute: 30
+        })
+    );
     assert_eq!(n.webhook.unwrap().format, WebhookFormat::Slack);
 }

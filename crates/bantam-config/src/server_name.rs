@@ -68,7 +68,10 @@ mod tests {
 
     #[test]
     fn written_alias_or_the_kernels() {
-        assert_eq!(name("[daemon]\nserver-name = 'web-03'\n").unwrap(), "web-03");
+        assert_eq!(
+            name("[daemon]\nserver-name = 'web-03'\n").unwrap(),
+            "web-03"
+        );
         assert_eq!(name("[daemon]\nhostname = 'web-04'\n").unwrap(), "web-04");
         let kernel = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
         assert_eq!(name("").unwrap(), kernel.trim());

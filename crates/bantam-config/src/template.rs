@@ -118,10 +118,7 @@ mod tests {
         assert_eq!(out, "[bantam SERVER] JAIL: {x} ADDRESS");
         assert!(t.uses("server"));
         assert!(!t.uses("matches"));
-        assert_eq!(
-            t.to_string(),
-            "[bantam {server}] {jail}: {{x}} {address}"
-        );
+        assert_eq!(t.to_string(), "[bantam {server}] {jail}: {{x}} {address}");
     }
 
     #[test]
@@ -130,9 +127,13 @@ mod tests {
             Template::parse("{jial}").unwrap_err(),
             "unknown field {jial} (known: jail, address, failures, matches, bantime, bancount, server)"
         );
-        assert!(Template::parse("a { b").unwrap_err().starts_with("unclosed {"));
+        assert!(Template::parse("a { b")
+            .unwrap_err()
+            .starts_with("unclosed {"));
         assert!(Template::parse("a } b").unwrap_err().starts_with("lone }"));
-        assert!(Template::parse("{}").unwrap_err().starts_with("unknown field {}"));
+        assert!(Template::parse("{}")
+            .unwrap_err()
+            .starts_with("unknown field {}"));
     }
 
     #[test]

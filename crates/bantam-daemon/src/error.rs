@@ -145,6 +145,11 @@ mod tests {
             },
             DaemonError::Refused("no jail named \"x\"".into()),
             DaemonError::Runtime("SIGHUP handler: invalid argument".into()),
+            bantam_notify::NotifyError::PasswordFile {
+                path: "/etc/bantam/smtp-password".into(),
+                error: gone(),
+            }
+            .into(),
         ]
     }
 
@@ -160,14 +165,15 @@ mod tests {
             | DaemonError::NotRunning { .. }
             | DaemonError::Client { .. }
             | DaemonError::Refused(_)
-            | DaemonError::Runtime(_) => {}
+            | DaemonError::Runtime(_)
+            | DaemonError::Notify(_) => {}
         }
     }
 
     #[test]
     fn no_error_prints_its_cause_twice() {
         let all = every_variant();
-        assert_eq!(all.len(), 10);
+        assert_eq!(all.len(), 11);
         for err in &all {
             let mut link: &dyn std::error::Error = err;
             while let Some(cause) = link.source() {

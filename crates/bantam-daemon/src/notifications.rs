@@ -75,7 +75,8 @@ impl Daemon {
         }
         for ban in ended {
             let bantime = ban_duration(&ban.record);
-            self.notifier.push(Event::Unban(facts(&ban.record, bantime)));
+            self.notifier
+                .push(Event::Unban(facts(&ban.record, bantime)));
         }
     }
 
@@ -100,19 +101,21 @@ impl Daemon {
     /// A reload: a changed `[notify.*]` or server name gets new channels
     /// (the old ones finish their queues in the background); jails added
     /// or removed are announced.
-    pub(crate) fn reload_notifications(
-        &mut self,
-        new: Option<Notifier>,
-        old_jails: &[String],
-    ) {
+    pub(crate) fn reload_notifications(&mut self, new: Option<Notifier>, old_jails: &[String]) {
         if let Some(mut notifier) = new {
             notifier.start();
             self.notifier = notifier;
         }
         let current: Vec<&str> = self.jails.iter().map(|j| j.name()).collect();
-        let added = current.iter().copied().filter(|j| !old_jails.iter().any(|o| o == j));
+        let added = current
+            .iter()
+            .copied()
+            .filter(|j| !old_jails.iter().any(|o| o == j));
         self.notify_jails(added, true);
-        let gone = old_jails.iter().map(String::as_str).filter(|o| !current.contains(o));
+        let gone = old_jails
+            .iter()
+            .map(String::as_str)
+            .filter(|o| !current.contains(o));
         self.notify_jails(gone, false);
     }
 }

@@ -123,8 +123,10 @@ impl Worker {
             }
         };
         let failed = counters.failed.fetch_add(1, Ordering::Relaxed) + 1;
-        *counters.last_error.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some(failure.message.clone());
+        *counters
+            .last_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(failure.message.clone());
         // One message per power of two: a dead server during a flood must
         // not flood the journal too.
         if failed.is_power_of_two() {

@@ -11,8 +11,12 @@ pub enum Event {
     Ban(BanFacts),
     /// A ban ended or was lifted.
     Unban(BanFacts),
-    JailStart { jail: String },
-    JailStop { jail: String },
+    JailStart {
+        jail: String,
+    },
+    JailStop {
+        jail: String,
+    },
 }
 
 /// A ban's facts, as templates see them.
@@ -52,10 +56,7 @@ impl Event {
     /// A one-line description for events without a template of their own.
     pub(crate) fn summary(&self) -> String {
         match self {
-            Event::Ban(b) => format!(
-                "{}: banned {} ({} failures)",
-                b.jail, b.address, b.failures
-            ),
+            Event::Ban(b) => format!("{}: banned {} ({} failures)", b.jail, b.address, b.failures),
             Event::Unban(b) => format!("{}: ban on {} ended", b.jail, b.address),
             Event::JailStart { jail } => format!("{jail}: jail started"),
             Event::JailStop { jail } => format!("{jail}: jail stopped"),
@@ -131,7 +132,13 @@ pub(crate) fn human_bantime(bantime: Option<Duration>) -> String {
         return "0s".into();
     }
     let mut out = String::new();
-    for (unit, size) in [("w", 604_800), ("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)] {
+    for (unit, size) in [
+        ("w", 604_800),
+        ("d", 86_400),
+        ("h", 3600),
+        ("m", 60),
+        ("s", 1),
+    ] {
         if secs >= size {
             out.push_str(&format!("{}{unit}", secs / size));
             secs %= size;
@@ -146,7 +153,10 @@ mod tests {
 
     #[test]
     fn control_characters_never_survive() {
-        assert_eq!(clean_line("a\r\nBcc: x\tb\x1b[2J"), "a\u{FFFD}\u{FFFD}Bcc: x\tb\u{FFFD}[2J");
+        assert_eq!(
+            clean_line("a\r\nBcc: x\tb\x1b[2J"),
+            "a\u{FFFD}\u{FFFD}Bcc: x\tb\u{FFFD}[2J"
+        );
         assert_eq!(header_line(" a\r\nBcc: x ", 100), "a  Bcc: x");
         assert_eq!(truncate("abcdef", 4), "abc…");
         assert_eq!(truncate("abc", 4), "abc");

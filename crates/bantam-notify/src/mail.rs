@@ -86,7 +86,10 @@ impl Mailer {
             ),
             Outgoing::Event(other) => {
                 let line = other.summary();
-                (format!("{prefix} {line}"), format!("{line} (on {})\n", self.server))
+                (
+                    format!("{prefix} {line}"),
+                    format!("{line} (on {})\n", self.server),
+                )
             }
             Outgoing::Digest(report) => digest_texts(&prefix, report),
         }

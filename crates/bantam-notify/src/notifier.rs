@@ -62,11 +62,23 @@ impl Notifier {
         if let Some(mail) = &settings.mail {
             let digest = mail.digest.map(DigestBook::new);
             let sink = Mailer::new(mail, server)?;
-            channels.push(Channel::new("mail", &mail.channel, Box::new(sink), digest, warn));
+            channels.push(Channel::new(
+                "mail",
+                &mail.channel,
+                Box::new(sink),
+                digest,
+                warn,
+            ));
         }
         if let Some(hook) = &settings.webhook {
             let sink = Webhook::new(hook, server)?;
-            channels.push(Channel::new("webhook", &hook.channel, Box::new(sink), None, warn));
+            channels.push(Channel::new(
+                "webhook",
+                &hook.channel,
+                Box::new(sink),
+                None,
+                warn,
+            ));
         }
         Ok(Notifier { channels, warn })
     }

@@ -19,18 +19,29 @@ fn mail_toml(port: u16, extra: &str) -> String {
 fn a_ban_mail_names_the_server_in_its_subject() {
     let smtp = smtp_server();
     let n = notifier(&mail_toml(smtp.port, ""), "web-03");
-    n.push(ban("203.0.113.7", &["Failed password for root from 203.0.113.7"]));
-    wait_for("the mail", Duration::from_secs(20), || mails(&smtp).len() == 1);
+    n.push(ban(
+        "203.0.113.7",
+        &["Failed password for root from 203.0.113.7"],
+    ));
+    wait_for("the mail", Duration::from_secs(20), || {
+        mails(&smtp).len() == 1
+    });
     let mail = &mails(&smtp)[0];
     assert_eq!(
         header(mail, "subject").unwrap(),
         "[bantam web-03] sshd: banned 203.0.113.7 (5 failures)"
     );
-    assert!(mail.contains("Failed password for root from 203.0.113.7"), "{mail}");
+    assert!(
+        mail.contains("Failed password for root from 203.0.113.7"),
+        "{mail}"
+    );
     assert!(mail.contains("for 10m after 5 failures"), "{mail}");
     assert_eq!(header(mail, "x-rcptto").unwrap(), "ops@example.org");
     let status = &n.status()[0];
-    assert_eq!((status.channel.as_str(), status.sent, status.failed), ("mail", 1, 0));
+    assert_eq!(
+        (status.channel.as_str(), status.sent, status.failed),
+        ("mail", 1, 0)
+    );
 }
 
 #[test]
@@ -40,7 +51,9 @@ fn other_events_say_which_server_too() {
         &mail_toml(smtp.port, "events = ['start', 'unban', 'stop']\n"),
         "web-03",
     );
-    n.push(bantam_notify::Event::JailStart { jail: "sshd".into() });
+    n.push(bantam_notify::Event::JailStart {
+        jail: "sshd".into(),
+    });
     n.push(ban("203.0.113.8", &[])); // not asked for
     if let bantam_notify::Event::Ban(b) = ban("203.0.113.9", &[]) {
         n.push(bantam_notify::Event::Unban(b));
@@ -62,7 +75,9 @@ fn a_digest_arrives_once_per_period_with_every_ban() {
     for i in 1..=3 {
         n.push(ban(&format!("203.0.113.{i}"), &["x"]));
     }
-    wait_for("the digest", Duration::from_secs(20), || !mails(&smtp).is_empty());
+    wait_for("the digest", Duration::from_secs(20), || {
+        !mails(&smtp).is_empty()
+    });
     // Two more periods pass without bans: nothing more is sent.
     std::thread::sleep(Duration::from_secs(5));
     let all = mails(&smtp);
@@ -72,7 +87,11 @@ fn a_digest_arrives_once_per_period_with_every_ban() {
         "[bantam web-03] digest: 3 ban(s) in 1 jail(s)"
     );
     for i in 1..=3 {
-        assert!(all[0].contains(&format!("sshd  203.0.113.{i}  5  1")), "{}", all[0]);
+        assert!(
+            all[0].contains(&format!("sshd  203.0.113.{i}  5  1")),
+            "{}",
+            all[0]
+        );
     }
 }
 
@@ -83,7 +102,9 @@ fn a_log_line_cannot_add_a_header() {
     let n = notifier(&mail_toml(smtp.port, extra), "web-03");
     let line = "Invalid user x\r\nBcc: victim@example.org\r\nX-Evil: \"yes\" from 203.0.113.7";
     n.push(ban("203.0.113.7", &[line]));
-    wait_for("the mail", Duration::from_secs(20), || mails(&smtp).len() == 1);
+    wait_for("the mail", Duration::from_secs(20), || {
+        mails(&smtp).len() == 1
+    });
     let mail = &mails(&smtp)[0];
     let names: Vec<String> = headers(mail).into_iter().map(|(n, _)| n).collect();
     assert!(!names.contains(&"bcc".to_owned()), "{mail}");
@@ -100,7 +121,10 @@ fn sendmail_gets_arguments_and_stdin_without_a_shell() {
     let log = dir.path().join("out");
     std::fs::write(
         &fake,
-        format!("#!/bin/sh\nprintf '%s\\n' \"$@\" > {0}.args\ncat > {0}\n", log.display()),
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > {0}.args\ncat > {0}\n",
+            log.display()
+        ),
     )
     .unwrap();
     std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
@@ -114,7 +138,10 @@ fn sendmail_gets_arguments_and_stdin_without_a_shell() {
     let args = std::fs::read_to_string(format!("{}.args", log.display())).unwrap();
     assert_eq!(args, "-i\n-f\nbantam@example.org\n--\nops@example.org\n");
     let mail = std::fs::read_to_string(&log).unwrap();
-    assert!(mail.contains("Subject: [bantam web-03] sshd: banned 203.0.113.7"), "{mail}");
+    assert!(
+        mail.contains("Subject: [bantam web-03] sshd: banned 203.0.113.7"),
+        "{mail}"
+    );
     assert!(mail.contains("x; rm -rf / $(id)"), "{mail}");
 }
 
@@ -132,10 +159,15 @@ fn dead_and_hanging_servers_never_hold_the_caller() {
             n.push(ban(&format!("198.18.{}.{}", i / 250, i % 250 + 1), &["x"]));
         }
         let took = start.elapsed();
-        assert!(took < Duration::from_millis(200), "1000 pushes took {took:?}");
+        assert!(
+            took < Duration::from_millis(200),
+            "1000 pushes took {took:?}"
+        );
         let s = &n.status()[0];
         assert!(s.dropped >= 995, "{s:?}");
-        wait_for("a failure", Duration::from_secs(20), || n.status()[0].failed >= 1);
+        wait_for("a failure", Duration::from_secs(20), || {
+            n.status()[0].failed >= 1
+        });
         assert!(n.status()[0].last_error.is_some());
         let start = Instant::now();
         n.shutdown(Duration::from_secs(2));

@@ -14,10 +14,15 @@ fn hook(port: u16, format: &str, path: &str) -> String {
 
 /// The first POST's path and body.
 fn first_post(server: &Server) -> (String, Value) {
-    wait_for("the POST", Duration::from_secs(20), || !posts(server).is_empty());
+    wait_for("the POST", Duration::from_secs(20), || {
+        !posts(server).is_empty()
+    });
     let (path, ctype, body) = posts(server).remove(0);
     assert_eq!(ctype, "application/json");
-    (path, serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}")))
+    (
+        path,
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}")),
+    )
 }
 
 const LINE: &str = "Failed password for invalid user a\"b\\c\r\nd from 203.0.113.7";
@@ -46,8 +51,18 @@ fn generic_json_carries_every_field() {
 fn slack_discord_and_ntfy_get_their_shapes() {
     let want_text = format!("[web-03] sshd: banned 203.0.113.7 (5 failures)\n{CLEAN}");
     for (format, path, want_path, want) in [
-        ("slack", "/services/T0/B0/x", "/services/T0/B0/x", json!({ "text": want_text })),
-        ("discord", "/api/webhooks/1/t", "/api/webhooks/1/t", json!({ "content": want_text })),
+        (
+            "slack",
+            "/services/T0/B0/x",
+            "/services/T0/B0/x",
+            json!({ "text": want_text }),
+        ),
+        (
+            "discord",
+            "/api/webhooks/1/t",
+            "/api/webhooks/1/t",
+            json!({ "content": want_text }),
+        ),
         (
             "ntfy",
             "/web-bans",
@@ -71,7 +86,10 @@ fn a_server_error_is_retried_with_back_off() {
     let (_, body) = first_post(&http);
     assert_eq!(body["address"], "203.0.113.7");
     let s = &n.status()[0];
-    assert_eq!((s.channel.as_str(), s.sent, s.failed, s.dropped), ("webhook", 1, 0, 0));
+    assert_eq!(
+        (s.channel.as_str(), s.sent, s.failed, s.dropped),
+        ("webhook", 1, 0, 0)
+    );
     assert_eq!(posts(&http).len(), 1);
 }
 
@@ -83,6 +101,12 @@ fn a_closed_port_is_retried_then_given_up() {
     );
     let n = notifier(&toml, "web-03");
     n.push(ban("203.0.113.7", &[]));
-    wait_for("the give-up", Duration::from_secs(30), || n.status()[0].failed == 1);
-    assert!(n.status()[0].last_error.as_deref().unwrap().contains("127.0.0.1"));
+    wait_for("the give-up", Duration::from_secs(30), || {
+        n.status()[0].failed == 1
+    });
+    assert!(n.status()[0]
+        .last_error
+        .as_deref()
+        .unwrap()
+        .contains("127.0.0.1"));
 }

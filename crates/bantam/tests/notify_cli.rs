@@ -116,13 +116,17 @@ fn bans_and_jail_events_are_mailed_and_posted_with_the_server_name() {
     assert_eq!(json["event"], "ban");
     assert_eq!(json["address"], "203.0.113.7");
     let matched = json["matches"][0].as_str().unwrap();
-    assert!(matched.contains("invalid user a\"b\u{FFFD}\\ from"), "{matched}");
+    assert!(
+        matched.contains("invalid user a\"b\u{FFFD}\\ from"),
+        "{matched}"
+    );
     let want = [
         "[bantam web-03] sshd: jail started",
         "[bantam web-03] sshd: banned 203.0.113.7 (1 failures)",
     ];
     wait_for("the mails", Duration::from_secs(20), || {
-        want.iter().all(|w| subjects(&maildir).iter().any(|s| s == w))
+        want.iter()
+            .all(|w| subjects(&maildir).iter().any(|s| s == w))
     });
     let out = control(&socket, &["status", "--json"]);
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -136,5 +140,9 @@ fn bans_and_jail_events_are_mailed_and_posted_with_the_server_name() {
     assert!(control(&socket, &["stop"]).status.success());
     let _ = daemon.0.wait();
     let stopped = "[bantam web-03] sshd: jail stopped".to_owned();
-    assert!(subjects(&maildir).contains(&stopped), "{:?}", subjects(&maildir));
+    assert!(
+        subjects(&maildir).contains(&stopped),
+        "{:?}",
+        subjects(&maildir)
+    );
 }

@@ -99,7 +99,10 @@ pub fn headers(mail: &str) -> Vec<(String, String)> {
 }
 
 pub fn header(mail: &str, name: &str) -> Option<String> {
-    headers(mail).into_iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    headers(mail)
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v)
 }
 
 /// An HTTP server appending each POST as `PATH BODY` (one line) to
