@@ -70,6 +70,15 @@ pub struct WebhookOptions {
     pub timeout: Option<Spanned<DurationValue>>,
 }
 
+/// The keys every channel section has, as written.
+struct ChannelKeys<'a> {
+    events: Option<&'a Spanned<Vec<String>>>,
+    jails: Option<&'a Vec<String>>,
+    queue: Option<&'a Spanned<i64>>,
+    retries: Option<&'a Spanned<i64>>,
+    timeout: Option<&'a Spanned<DurationValue>>,
+}
+
 /// Notification channels; `None` where not configured.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NotifySettings {
@@ -240,8 +249,13 @@ impl Cx<'_> {
             digest: self.digest(m)?,
             channel: self.channel(
                 "notify.mail",
-                (m.events.as_ref(), m.jails.as_ref()),
-                (m.queue.as_ref(), m.retries.as_ref(), m.timeout.as_ref()),
+                ChannelKeys {
+                    events: m.events.as_ref(),
+                    jails: m.jails.as_ref(),
+                    queue: m.queue.as_ref(),
+                    retries: m.retries.as_ref(),
+                    timeout: m.timeout.as_ref(),
+                },
             )?,
         })
     }
@@ -274,8 +288,13 @@ impl Cx<'_> {
             text: self.template(w.text.as_ref(), DEFAULT_TEXT, &key("text"))?,
             channel: self.channel(
                 "notify.webhook",
-                (w.events.as_ref(), w.jails.as_ref()),
-                (w.queue.as_ref(), w.retries.as_ref(), w.timeout.as_ref()),
+                ChannelKeys {
+                    events: w.events.as_ref(),
+                    jails: w.jails.as_ref(),
+                    queue: w.queue.as_ref(),
+                    retries: w.retries.as_ref(),
+                    timeout: w.timeout.as_ref(),
+                },
             )?,
         })
     }
@@ -418,13 +437,15 @@ impl Cx<'_> {
     fn channel(
         &self,
         section: &str,
-        (events, jails): (Option<&Spanned<Vec<String>>>, Option<&Vec<String>>),
-        (queue, retries, timeout): (
-            Option<&Spanned<i64>>,
-            Option<&Spanned<i64>>,
-            Option<&Spanned<DurationValue>>,
-        ),
+        keys: ChannelKeys<'_>,
     ) -> Result<ChannelSettings, ConfigError> {
+        let ChannelKeys {
+            events,
+            jails,
+            queue,
+            retries,
+            timeout,
+        } = keys;
         let events = match events {
             None => vec![EventKind::Ban],
             Some(list) => list
