@@ -59,9 +59,13 @@ pub struct DaemonSettings {
     pub hooks: Vec<String>,
     pub nflog: Option<crate::options::NflogOptions>,
     pub hostname: Option<String>,
+    /// `server-name` (or its alias `hostname`) as written; see
+    /// [`DaemonSettings::server_name`] for the name in use.
+    pub server_name: Option<String>,
     /// fail2ban configuration directory whose enabled jails also run.
     pub fail2ban_config: Option<PathBuf>,
     pub fail2ban_actions: Fail2banActions,
+    pub fail2ban_mail: crate::fail2ban_mail::Fail2banMail,
     /// Ban history older than this is purged (fail2ban's `dbpurgeage`).
     pub dbpurgeage: Duration,
     /// The widest IPv4 network (shortest prefix) `bantam ban` accepts
@@ -102,8 +106,10 @@ impl Default for DaemonSettings {
             hooks: vec!["input".to_string()],
             nflog: None,
             hostname: None,
+            server_name: None,
             fail2ban_config: None,
             fail2ban_actions: Fail2banActions::Commands,
+            fail2ban_mail: crate::fail2ban_mail::Fail2banMail::Commands,
             dbpurgeage: DEFAULT_DBPURGEAGE,
             manual_ban_widest_v4: DEFAULT_MANUAL_BAN_WIDEST_V4,
             manual_ban_widest_v6: DEFAULT_MANUAL_BAN_WIDEST_V6,
@@ -169,6 +175,7 @@ pub fn restart_needed(old: &DaemonSettings, new: &DaemonSettings) -> Vec<&'stati
 impl Cx<'_> {
     pub(crate) fn daemon(&self, d: DaemonOptions) -> Result<DaemonSettings, ConfigError> {
         let base = DaemonSettings::default();
+        let server_name = self.server_name(&d)?;
         Ok(DaemonSettings {
             state_dir: d
                 .state_dir
@@ -179,11 +186,13 @@ impl Cx<'_> {
             hooks: self.hooks(d.hooks)?,
             nflog: d.nflog.map(Spanned::into_inner),
             hostname: d.hostname,
+            server_name,
             fail2ban_config: d.fail2ban_config.map(|p| {
                 // Relative to the file that names it, like filter files.
                 self.dir_at(p.span().start).join(p.into_inner())
             }),
             fail2ban_actions: self.fail2ban_actions(d.fail2ban_actions)?,
+            fail2ban_mail: self.fail2ban_mail(d.fail2ban_mail)?,
             dbpurgeage: self.positive(d.dbpurgeage, "daemon.dbpurgeage", base.dbpurgeage)?,
             manual_ban_widest_v4: self.prefix(
                 d.manual_ban_widest_v4,

@@ -101,6 +101,9 @@ pub fn load_with_fail2ban(
         }
         settings.jails.push(jail);
     }
+    if settings.daemon.fail2ban_mail == crate::fail2ban_mail::Fail2banMail::Native {
+        warnings.extend(crate::fail2ban_mail::map_mail_actions(&mut settings));
+    }
     warnings.extend(missing_logpaths(&settings));
     Ok((settings, warnings))
 }

@@ -17,22 +17,27 @@ pub mod error;
 pub mod fail2ban;
 pub mod fail2ban_jails;
 mod fail2ban_journal;
+pub mod fail2ban_mail;
 mod fail2ban_policy;
 mod fail2ban_unhonoured;
 pub mod layers;
 pub mod logpath;
 mod logpath_scheme;
+pub mod notify_settings;
 pub mod options;
 mod own_addresses;
 pub mod policy;
 pub mod policy_trust;
+pub mod server_name;
 pub mod settings;
+pub mod template;
 
 pub use daemon_settings::restart_needed;
 pub use duration::BanTime;
 pub use error::ConfigError;
 pub use fail2ban_jails::load_with_fail2ban;
 pub use logpath::Origin;
+pub use notify_settings::NotifySettings;
 pub use policy_trust::{IgnoreCommand, SubnetSettings, TrustPolicy, TrustSettings};
 pub use settings::{
     builtin_default, load, parse, BackendKind, DaemonSettings, Fail2banActions, JailSettings,

@@ -21,6 +21,8 @@ pub struct Options {
     /// The jails, by name.
     #[serde(default)]
     pub jails: BTreeMap<String, Spanned<JailOptions>>,
+    /// Mail and webhook notifications (`[notify.mail]`, `[notify.webhook]`).
+    pub notify: Option<crate::notify_settings::NotifyOptions>,
 }
 
 /// `[daemon]`.
@@ -45,6 +47,10 @@ pub struct DaemonOptions {
     pub nflog: Option<Spanned<NflogOptions>>,
     /// Name of the host in notifications (default: the system host name).
     pub hostname: Option<String>,
+    /// The name of this host in everything that names it (notification
+    /// subjects, SMTP greeting, fail2ban's `<fq-hostname>`); default: the
+    /// kernel's host name, never looked up in DNS. `hostname` is its alias.
+    pub server_name: Option<Spanned<String>>,
     /// A fail2ban configuration directory (`/etc/fail2ban`) whose enabled
     /// jails run beside the jails of this file, read as fail2ban reads it
     /// (jail.conf, jail.d, jail.local, filter.d, action.d).
@@ -55,6 +61,9 @@ pub struct DaemonOptions {
     /// in bantam's own nftables sets instead, and runs only their other
     /// actions (mail, webhooks) as commands.
     pub fail2ban_actions: Option<Spanned<String>>,
+    /// How fail2ban jails' mail actions (`sendmail*`, `mail-whois*`) run:
+    /// `commands` (default) as fail2ban would, `native` as `[notify.mail]`.
+    pub fail2ban_mail: Option<Spanned<String>>,
     /// Ban history older than this is purged from the database (fail2ban's
     /// name; default `30d`). Active bans are never purged.
     pub dbpurgeage: Option<Spanned<DurationValue>>,

@@ -26,6 +26,8 @@ use bantam_filter::fail2ban::{F2bFilter, F2bFilterSpec};
 pub struct Settings {
     pub daemon: DaemonSettings,
     pub jails: Vec<JailSettings>,
+    /// `[notify.*]`: mail and webhooks.
+    pub notify: crate::notify_settings::NotifySettings,
 }
 
 #[derive(Debug, Clone)]
@@ -188,7 +190,12 @@ impl<'a> Cx<'a> {
             };
             jails.push(self.jail(&name, line, &logpath_key, merged)?);
         }
-        Ok(Settings { daemon, jails })
+        let notify = self.notify(options.notify)?;
+        Ok(Settings {
+            daemon,
+            jails,
+            notify,
+        })
     }
 
     pub(crate) fn duration(

@@ -105,6 +105,8 @@ pub struct Daemon {
     pub(crate) stop: bool,
     /// Bans waiting on an `ignorecommand`, and its remembered answers.
     pub(crate) ignore: crate::ignore_command::IgnoreCommands,
+    /// Mail and webhooks, each on its own thread (see [`crate::notifications`]).
+    pub(crate) notifier: bantam_notify::Notifier,
 }
 
 impl Daemon {
@@ -113,10 +115,12 @@ impl Daemon {
     /// cannot run fails here, before anything changes.
     pub fn prepare(settings: Settings, options: RunOptions) -> Result<Prepared, DaemonError> {
         let jails = build_jails(&settings, options.dry_run)?;
+        let notifier = crate::notifications::build_notifier(&settings)?;
         Ok(Prepared {
             settings,
             options,
             jails,
+            notifier,
         })
     }
 
@@ -131,6 +135,7 @@ impl Daemon {
             settings,
             options,
             jails,
+            notifier,
         } = prepared;
         let (events, inbox) = mpsc::channel(1024);
         let recorder = Recorder::new(store, settings.daemon.dbpurgeage);
@@ -150,6 +155,7 @@ impl Daemon {
             waits: Vec::new(),
             stop: false,
             ignore: Default::default(),
+            notifier,
         }
     }
 
@@ -162,6 +168,8 @@ impl Daemon {
         for jail in &mut self.jails {
             jail.start_actions();
         }
+        self.notifier.start();
+        self.notify_jails(self.jails.iter().map(|j| j.name()), true);
         let restores = self.reconcile()?;
         self.watch_firewall();
         self.recorder.purge(self.clock.now());
@@ -224,6 +232,7 @@ impl Daemon {
         for jail in &mut self.jails {
             jail.stop_actions_and_wait();
         }
+        self.stop_notifications();
         if self.recorder.unrecorded() > 0 {
             log::error(&format!(
                 "stopping with {} ban(s) the store did not take; they stay in the firewall \
@@ -356,6 +365,7 @@ impl Daemon {
 
     /// Queues the `unban` hooks of the jails these bans belonged to.
     pub(crate) fn unban_actions(&mut self, ended: &[crate::bans::ActiveBan]) {
+        self.notify_unbans(ended);
         for ban in ended {
             if let Some(jail) = self.jails.iter().find(|j| j.name() == ban.record.jail) {
                 jail.unban_action(OwnedBan::of(&ban.record, ban.target, false, Fields::new()));
@@ -371,6 +381,7 @@ pub struct Prepared {
     settings: Settings,
     options: RunOptions,
     jails: Vec<Jail>,
+    notifier: bantam_notify::Notifier,
 }
 
 impl Prepared {

@@ -19,6 +19,8 @@ pub enum DaemonError {
     Source(#[from] bantam_source::SourceError),
     #[error(transparent)]
     Filter(#[from] bantam_filter::FilterError),
+    #[error(transparent)]
+    Notify(#[from] bantam_notify::NotifyError),
     #[error("control socket {}: {reason}", path.display())]
     Socket { path: PathBuf, reason: String },
     /// Nothing listens at the socket (no file, or no process behind it).
@@ -143,6 +145,11 @@ mod tests {
             },
             DaemonError::Refused("no jail named \"x\"".into()),
             DaemonError::Runtime("SIGHUP handler: invalid argument".into()),
+            bantam_notify::NotifyError::PasswordFile {
+                path: "/etc/bantam/smtp-password".into(),
+                error: gone(),
+            }
+            .into(),
         ]
     }
 
@@ -158,14 +165,15 @@ mod tests {
             | DaemonError::NotRunning { .. }
             | DaemonError::Client { .. }
             | DaemonError::Refused(_)
-            | DaemonError::Runtime(_) => {}
+            | DaemonError::Runtime(_)
+            | DaemonError::Notify(_) => {}
         }
     }
 
     #[test]
     fn no_error_prints_its_cause_twice() {
         let all = every_variant();
-        assert_eq!(all.len(), 10);
+        assert_eq!(all.len(), 11);
         for err in &all {
             let mut link: &dyn std::error::Error = err;
             while let Some(cause) = link.source() {

@@ -25,6 +25,7 @@ pub mod guard;
 mod ignore_command;
 pub mod jail;
 pub mod log;
+mod notifications;
 pub mod notify;
 mod pipeline;
 mod recorder;

@@ -216,6 +216,7 @@ impl Daemon {
             }
         }
         self.log_bans(&records);
+        self.notify_bans(&records);
         let count = records.len();
         let new_targets: Vec<Target> = records.iter().map(|(t, _)| *t).collect();
         let jail = &mut self.jails[jail_index];

@@ -52,6 +52,13 @@ impl Daemon {
             self.options.fail2ban_config.as_deref(),
         )?;
         let mut jails = build_jails(&settings, self.options.dry_run)?;
+        let notify_changed = settings.notify != self.settings.notify
+            || settings.daemon.server_name != self.settings.daemon.server_name;
+        let notifier = match notify_changed {
+            true => Some(crate::notifications::build_notifier(&settings)?),
+            false => None,
+        };
+        let old_jails: Vec<String> = self.jails.iter().map(|j| j.name().to_owned()).collect();
         // Built: from here on nothing can fail.
         for warning in &warnings {
             log::warn(warning);
@@ -70,6 +77,7 @@ impl Daemon {
         self.filters.clear();
         self.settings = settings;
         self.assign_sources();
+        self.reload_notifications(notifier, &old_jails);
         let mut message = format!("configuration reloaded: {} jail(s)", self.jails.len());
         if !restart.is_empty() {
             message.push_str(&format!(

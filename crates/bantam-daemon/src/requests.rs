@@ -68,6 +68,7 @@ impl Daemon {
             dry_run: self.options.dry_run,
             store: self.recorder.degraded(),
             jails,
+            notify: self.notifier.status(),
         })
     }
 

@@ -244,6 +244,9 @@ pub struct Status {
     #[serde(default)]
     pub store: Option<String>,
     pub jails: Vec<JailStatus>,
+    /// Notification channels: sent, given up, dropped (queue full).
+    #[serde(default)]
+    pub notify: Vec<bantam_notify::ChannelStatus>,
 }
 
 /// One current ban, as `banned` reports it.

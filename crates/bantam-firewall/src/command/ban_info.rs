@@ -153,7 +153,20 @@ pub(super) fn host_value(tag: &str) -> Option<String> {
     }
 }
 
+/// `[daemon] server-name`, when set: what `<fq-hostname>` and
+/// `<sh-hostname>` say, so one key names the host in every action.
+static SERVER_NAME: std::sync::RwLock<Option<String>> = std::sync::RwLock::new(None);
+
+/// Sets (or, with `None`, clears) the configured server name.
+pub fn set_server_name(name: Option<String>) {
+    *SERVER_NAME.write().unwrap_or_else(|p| p.into_inner()) = name;
+}
+
 fn hostname() -> String {
+    let configured = SERVER_NAME.read().unwrap_or_else(|p| p.into_inner());
+    if let Some(name) = configured.as_ref() {
+        return name.clone();
+    }
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|name| name.trim().to_string())
         .unwrap_or_default()
@@ -234,5 +247,16 @@ mod tests {
             assert_eq!(dynamic_trust(tag), Some(Trust::Environment), "{tag}");
         }
         assert_eq!(dynamic_trust("name"), None);
+    }
+
+    #[test]
+    fn the_server_name_names_the_host() {
+        set_server_name(Some("web-03.example.org".into()));
+        let ban = info("192.0.2.5");
+        assert_eq!(ban.value("fq-hostname").unwrap(), "web-03.example.org");
+        assert_eq!(ban.value("sh-hostname").unwrap(), "web-03");
+        set_server_name(None);
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+        assert_eq!(ban.value("fq-hostname").unwrap(), kernel.trim());
     }
 }

@@ -36,7 +36,7 @@ mod spec;
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub use ban_info::BanInfo;
+pub use ban_info::{set_server_name, BanInfo};
 pub use spec::ActionSpec;
 
 use crate::error::{ActionProblem, FirewallError};
