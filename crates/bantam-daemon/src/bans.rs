@@ -183,6 +183,7 @@ mod tests {
                 failures: 1,
                 ban_count: 1,
                 matches: vec![],
+                reason: None,
             },
         }
     }

@@ -294,6 +294,7 @@ async fn stored_bans_are_restored_with_the_time_they_have_left() {
             failures: 1,
             ban_count: 1,
             matches: vec![],
+            reason: None,
         }])
         .unwrap();
     h.daemon.reconcile().unwrap();

@@ -172,6 +172,7 @@ impl Daemon {
                     failures: e.failures,
                     ban_count,
                     matches: e.matches,
+                    reason: None,
                 },
             ));
             fields.push(e.fields);

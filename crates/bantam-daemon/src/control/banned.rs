@@ -154,6 +154,7 @@ mod tests {
                     failures: 3,
                     ban_count: 1,
                     matches: vec![],
+                    reason: None,
                 },
             });
         }

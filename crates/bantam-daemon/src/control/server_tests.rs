@@ -74,6 +74,7 @@ fn book(n: u32) -> BanBook {
                 failures: 3,
                 ban_count: 1,
                 matches: vec![],
+                reason: None,
             },
         });
     }
