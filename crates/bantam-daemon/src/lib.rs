@@ -29,6 +29,7 @@ mod requests;
 pub mod restore;
 mod sources;
 pub mod tracker;
+mod unban_in;
 
 pub use daemon::{Daemon, Prepared, RunOptions};
 pub use error::DaemonError;

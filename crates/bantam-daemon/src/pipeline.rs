@@ -41,6 +41,15 @@ pub(crate) struct Earned {
     pub matches: Vec<String>,
     /// Captures of the failure that tipped it (`user`, …), for actions.
     pub fields: Fields,
+    /// For bans by hand: why, and how long instead of the jail's ban time.
+    pub by_hand: Option<ByHand>,
+}
+
+/// What `bantam ban` adds to a ban.
+#[derive(Clone)]
+pub(crate) struct ByHand {
+    pub reason: String,
+    pub lasting: Option<std::time::Duration>,
 }
 
 impl Daemon {
@@ -136,6 +145,7 @@ impl Daemon {
                         failures,
                         matches,
                         fields: fields_of(&failure),
+                        by_hand: None,
                     });
                 }
             }
@@ -162,6 +172,13 @@ impl Daemon {
             }
             let name = e.target.to_string();
             let ban_count = self.previous_bans(&jail_name, &name) + 1;
+            let (end, reason) = match e.by_hand {
+                None => (end, None),
+                Some(ByHand { reason, lasting }) => (
+                    lasting.map_or(end, |d| Some(later(now, d))),
+                    Some(reason),
+                ),
+            };
             records.push((
                 e.target,
                 BanRecord {
@@ -172,7 +189,7 @@ impl Daemon {
                     failures: e.failures,
                     ban_count,
                     matches: e.matches,
-                    reason: None,
+                    reason,
                 },
             ));
             fields.push(e.fields);
@@ -186,7 +203,7 @@ impl Daemon {
         if self.jails[jail_index].native_ban {
             let entries: Vec<BanEntry> = records
                 .iter()
-                .map(|(target, _)| BanEntry::new(*target, remaining(end, now)))
+                .map(|(target, r)| BanEntry::new(*target, remaining(r.end, now)))
                 .collect();
             if let Err(e) = self.backend.ban(&entries) {
                 log::error(&format!("jail {jail_name}: firewall: {}", chain(&e)));
@@ -235,6 +252,14 @@ impl Daemon {
             .collect();
         log::info_many(&messages);
     }
+}
+
+/// `now` plus `d`, saturating far in the future.
+fn later(now: Timestamp, d: std::time::Duration) -> Timestamp {
+    jiff::SignedDuration::try_from(d)
+        .ok()
+        .and_then(|d| now.checked_add(d).ok())
+        .unwrap_or(Timestamp::MAX)
 }
 
 /// The captures of the failure that earned the ban: what fail2ban's actions

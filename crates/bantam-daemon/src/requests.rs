@@ -10,22 +10,39 @@ use crate::daemon::{Daemon, Fields};
 use crate::error::chain;
 use crate::guard::{own_addresses, refusal, Widest};
 use crate::log;
-use crate::pipeline::Earned;
+use crate::pipeline::{ByHand, Earned};
 
 impl Daemon {
     pub(crate) fn on_request(&mut self, request: Request) -> Response {
         match request {
             Request::Ping {} => Response::ok("pong"),
             Request::Status { jail } => self.status(jail.as_deref()),
-            Request::Banned { after, limit } => {
-                crate::control::banned::page(&self.bans, after.as_ref(), limit)
-            }
+            Request::Banned { after, limit, jail } => crate::control::banned::page_of(
+                &self.bans,
+                jail.as_deref(),
+                after.as_ref(),
+                limit,
+            ),
             Request::Ban {
                 jail,
                 targets,
                 force,
-            } => self.manual_ban(&jail, &targets, force),
-            Request::Unban { targets, all } => self.unban(&targets, all),
+                bantime_seconds,
+                reason,
+            } => match by_hand(bantime_seconds, reason) {
+                Ok(by_hand) => self.manual_ban(&jail, &targets, force, by_hand),
+                Err(refusal) => refusal,
+            },
+            Request::Unban {
+                targets,
+                all,
+                jail: Some(jail),
+            } => self.unban_in(&jail, &targets, all),
+            Request::Unban {
+                targets,
+                all,
+                jail: None,
+            } => self.unban(&targets, all),
             Request::Reload {} => match self.reload_config() {
                 Ok(message) => {
                     log::info(&format!("{message} (by request)"));
@@ -79,7 +96,13 @@ impl Daemon {
             .collect()
     }
 
-    fn manual_ban(&mut self, jail: &str, targets: &[String], force: bool) -> Response {
+    fn manual_ban(
+        &mut self,
+        jail: &str,
+        targets: &[String],
+        force: bool,
+        by_hand: ByHand,
+    ) -> Response {
         let Some(index) = self.jails.iter().position(|j| j.name() == jail) else {
             return Response::error(format!("no jail named {jail:?}"));
         };
@@ -107,6 +130,7 @@ impl Daemon {
                 failures: 0,
                 matches: vec![format!("banned by hand: {text}")],
                 fields: Fields::new(),
+                by_hand: Some(by_hand.clone()),
             });
         }
         if earned.is_empty() {
@@ -181,10 +205,37 @@ impl Daemon {
     }
 }
 
+/// The duration and reason of `bantam ban`, checked.
+fn by_hand(bantime_seconds: Option<u64>, reason: Option<String>) -> Result<ByHand, Response> {
+    if bantime_seconds == Some(0) {
+        return Err(Response::error("ban time must be at least 1 second"));
+    }
+    let reason = match reason.map(|r| r.trim().to_owned()) {
+        Some(r) if r.contains('\n') => {
+            return Err(Response::error("reason must be one line"));
+        }
+        Some(r) if r.len() > MAX_REASON => {
+            return Err(Response::error(format!(
+                "reason too long ({} bytes, at most {MAX_REASON})",
+                r.len()
+            )));
+        }
+        Some(r) if !r.is_empty() => r,
+        _ => crate::control::protocol::MANUAL_REASON.to_owned(),
+    };
+    Ok(ByHand {
+        reason,
+        lasting: bantime_seconds.map(std::time::Duration::from_secs),
+    })
+}
+
+/// A reason is a note for people, kept with every ban it is given to.
+const MAX_REASON: usize = 512;
+
 impl Daemon {
     /// The answer waits for every jail's queued actions (unbans may touch
     /// any jail).
-    fn wait_for_actions(&mut self) {
+    pub(crate) fn wait_for_actions(&mut self) {
         let waits: Vec<_> = self.jails.iter().filter_map(|j| j.barrier()).collect();
         self.waits.extend(waits);
     }

@@ -44,6 +44,9 @@ pub enum Request {
         after: Option<BanKey>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         limit: Option<usize>,
+        /// Only this jail's bans.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        jail: Option<String>,
     },
     /// Ban these addresses or networks in a jail, now, with the jail's ban
     /// time. `force`: even where the daemon's safety checks would refuse.
@@ -52,13 +55,22 @@ pub enum Request {
         targets: Vec<String>,
         #[serde(default, skip_serializing_if = "is_false")]
         force: bool,
+        /// How long instead of the jail's ban time (0 is refused).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bantime_seconds: Option<u64>,
+        /// Why, kept with the ban and in its history.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
-    /// Lift bans: these targets in every jail, or all of them.
+    /// Lift bans: these targets in every jail (or only in `jail`), or all
+    /// of them (in `jail` only, when given).
     Unban {
         #[serde(default)]
         targets: Vec<String>,
         #[serde(default)]
         all: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        jail: Option<String>,
     },
     /// Re-read the configuration; bans and log positions are kept.
     Reload {},
@@ -253,9 +265,31 @@ pub struct BanInfo {
     pub end: Option<String>,
     pub failures: u32,
     pub ban_count: u32,
+    /// What earned the ban: `log` (its lines), `manual` (`bantam ban`) or
+    /// `adopted` (found in the firewall at start).
+    #[serde(default)]
+    pub origin: String,
+    /// Why, for a ban by hand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
+/// The reason a ban by hand gets when none was given, so that every ban by
+/// hand has one and tells its origin.
+pub const MANUAL_REASON: &str = "banned by hand";
+
 impl BanInfo {
+    /// See [`BanInfo::origin`].
+    pub(crate) fn origin_of(record: &bantam_state::BanRecord) -> &'static str {
+        if record.reason.is_some() {
+            "manual"
+        } else if record.jail == crate::restore::ADOPTED {
+            "adopted"
+        } else {
+            "log"
+        }
+    }
+
     pub(crate) fn of(ban: &ActiveBan) -> BanInfo {
         let second = |t: jiff::Timestamp| t.round(jiff::Unit::Second).unwrap_or(t).to_string();
         BanInfo {
@@ -265,6 +299,8 @@ impl BanInfo {
             end: ban.record.end.map(second),
             failures: ban.record.failures,
             ban_count: ban.record.ban_count,
+            origin: BanInfo::origin_of(&ban.record).to_owned(),
+            reason: ban.record.reason.clone(),
         }
     }
 
@@ -294,7 +330,8 @@ mod tests {
             parse_request(br#"{"command":"unban","all":true}"#),
             Ok(Request::Unban {
                 targets: vec![],
-                all: true
+                all: true,
+                jail: None
             })
         );
         assert_eq!(
@@ -302,7 +339,9 @@ mod tests {
             Ok(Request::Ban {
                 jail: "sshd".into(),
                 targets: vec!["192.0.2.1".into()],
-                force: false
+                force: false,
+                bantime_seconds: None,
+                reason: None
             })
         );
         assert_eq!(
@@ -310,7 +349,9 @@ mod tests {
             Ok(Request::Ban {
                 jail: "j".into(),
                 targets: vec![],
-                force: true
+                force: true,
+                bantime_seconds: None,
+                reason: None
             })
         );
     }
@@ -321,7 +362,8 @@ mod tests {
             parse_request(br#"{"command":"banned"}"#),
             Ok(Request::Banned {
                 after: None,
-                limit: None
+                limit: None,
+                jail: None
             })
         );
         assert_eq!(
@@ -333,7 +375,8 @@ mod tests {
                     jail: "sshd".into(),
                     target: "192.0.2.1".into()
                 }),
-                limit: Some(10)
+                limit: Some(10),
+                jail: None
             })
         );
         assert!(
@@ -382,11 +425,21 @@ mod tests {
             jail: "sshd".into(),
             targets: vec!["192.0.2.1".into()],
             force: true,
+            bantime_seconds: None,
+            reason: None,
         };
         let line = request_line(&request);
         assert!(line.starts_with(br#"{"command":"ban""#) && line.ends_with(b"\n"));
         assert!(String::from_utf8_lossy(&line).contains(r#""protocol":1"#));
         assert_eq!(parse_request(&line), Ok(request));
+        let with_more = Request::Ban {
+            jail: "sshd".into(),
+            targets: vec!["192.0.2.1".into()],
+            force: false,
+            bantime_seconds: Some(3600),
+            reason: Some("seen on the web server".into()),
+        };
+        assert_eq!(parse_request(&request_line(&with_more)), Ok(with_more));
     }
 
     #[test]

@@ -45,7 +45,9 @@ async fn stand_in_loop(mut inbox: mpsc::Receiver<Event>, book: BanBook) {
             continue;
         };
         let response = match request {
-            Request::Banned { after, limit } => banned::page(&book, after.as_ref(), limit),
+            Request::Banned { after, limit, jail } => {
+                banned::page_of(&book, jail.as_deref(), after.as_ref(), limit)
+            }
             Request::Stop {} => {
                 // A slow request: answered after a while.
                 tokio::spawn(async move {
