@@ -379,7 +379,10 @@ async fn a_ban_by_hand_keeps_its_duration_and_reason_and_unban_can_stay_in_a_jai
         bantime_seconds: secs,
         reason: reason.map(str::to_owned),
     };
-    assert!(h.ask(ban("sshd", "192.0.2.5", Some(3600), Some("scanner"))).ok);
+    assert!(
+        h.ask(ban("sshd", "192.0.2.5", Some(3600), Some("scanner")))
+            .ok
+    );
     assert!(h.ask(ban("web", "192.0.2.5", None, None)).ok);
     assert!(h.ask(ban("web", "192.0.2.6", None, None)).ok);
     let zero = h.ask(ban("sshd", "192.0.2.7", Some(0), None));

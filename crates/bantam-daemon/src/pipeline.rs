@@ -174,10 +174,9 @@ impl Daemon {
             let ban_count = self.previous_bans(&jail_name, &name) + 1;
             let (end, reason) = match e.by_hand {
                 None => (end, None),
-                Some(ByHand { reason, lasting }) => (
-                    lasting.map_or(end, |d| Some(later(now, d))),
-                    Some(reason),
-                ),
+                Some(ByHand { reason, lasting }) => {
+                    (lasting.map_or(end, |d| Some(later(now, d))), Some(reason))
+                }
             };
             records.push((
                 e.target,

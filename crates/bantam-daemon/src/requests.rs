@@ -17,12 +17,9 @@ impl Daemon {
         match request {
             Request::Ping {} => Response::ok("pong"),
             Request::Status { jail } => self.status(jail.as_deref()),
-            Request::Banned { after, limit, jail } => crate::control::banned::page_of(
-                &self.bans,
-                jail.as_deref(),
-                after.as_ref(),
-                limit,
-            ),
+            Request::Banned { after, limit, jail } => {
+                crate::control::banned::page_of(&self.bans, jail.as_deref(), after.as_ref(), limit)
+            }
             Request::Ban {
                 jail,
                 targets,
@@ -31,7 +28,7 @@ impl Daemon {
                 reason,
             } => match by_hand(bantime_seconds, reason) {
                 Ok(by_hand) => self.manual_ban(&jail, &targets, force, by_hand),
-                Err(refusal) => refusal,
+                Err(refusal) => Response::error(refusal),
             },
             Request::Unban {
                 targets,
@@ -206,19 +203,19 @@ impl Daemon {
 }
 
 /// The duration and reason of `bantam ban`, checked.
-fn by_hand(bantime_seconds: Option<u64>, reason: Option<String>) -> Result<ByHand, Response> {
+fn by_hand(bantime_seconds: Option<u64>, reason: Option<String>) -> Result<ByHand, String> {
     if bantime_seconds == Some(0) {
-        return Err(Response::error("ban time must be at least 1 second"));
+        return Err("ban time must be at least 1 second".into());
     }
     let reason = match reason.map(|r| r.trim().to_owned()) {
         Some(r) if r.contains('\n') => {
-            return Err(Response::error("reason must be one line"));
+            return Err("reason must be one line".into());
         }
         Some(r) if r.len() > MAX_REASON => {
-            return Err(Response::error(format!(
+            return Err(format!(
                 "reason too long ({} bytes, at most {MAX_REASON})",
                 r.len()
-            )));
+            ));
         }
         Some(r) if !r.is_empty() => r,
         _ => crate::control::protocol::MANUAL_REASON.to_owned(),

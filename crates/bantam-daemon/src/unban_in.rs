@@ -20,7 +20,7 @@ impl Daemon {
         };
         let parsed = match self.targets_to_lift(jail, targets, all) {
             Ok(p) => p,
-            Err(refusal) => return refusal,
+            Err(refusal) => return Response::error(refusal),
         };
         let mut removed: Vec<ActiveBan> = Vec::new();
         for target in &parsed {
@@ -59,7 +59,7 @@ impl Daemon {
         jail: &str,
         targets: &[String],
         all: bool,
-    ) -> Result<Vec<Target>, Response> {
+    ) -> Result<Vec<Target>, String> {
         if all {
             return Ok(self
                 .bans
@@ -72,11 +72,11 @@ impl Daemon {
         for text in targets {
             match text.parse::<Target>().and_then(Target::canonical) {
                 Ok(t) => parsed.push(t),
-                Err(e) => return Err(Response::error(format!("{text:?}: {e}"))),
+                Err(e) => return Err(format!("{text:?}: {e}")),
             }
         }
         if parsed.is_empty() {
-            return Err(Response::error("no address given (or use --all)"));
+            return Err("no address given (or use --all)".into());
         }
         Ok(parsed)
     }

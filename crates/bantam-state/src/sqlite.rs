@@ -22,8 +22,10 @@ pub(crate) const SCHEMA_VERSION: i64 = 3;
 
 /// Columns added to tables an older schema created, as (table, column,
 /// type): `CREATE TABLE IF NOT EXISTS` leaves existing tables as they are.
-const ADDED_COLUMNS: [(&str, &str, &str); 2] =
-    [("bans", "reason", "TEXT"), ("ban_history", "reason", "TEXT")];
+const ADDED_COLUMNS: [(&str, &str, &str); 2] = [
+    ("bans", "reason", "TEXT"),
+    ("ban_history", "reason", "TEXT"),
+];
 
 /// The `ALTER TABLE`s an existing file needs: only the columns its tables
 /// lack, so a file whose version is older than its shape (a test, or a
@@ -165,8 +167,7 @@ fn ban_from_row(row: &Row<'_>) -> rusqlite::Result<BanRecord> {
 /// seconds; the rest goes at the next calls.
 const PURGE_BATCH: i64 = 5000;
 
-const BAN_COLUMNS: &str =
-    "jail, target, start_ms, end_ms, failures, ban_count, matches, reason";
+const BAN_COLUMNS: &str = "jail, target, start_ms, end_ms, failures, ban_count, matches, reason";
 
 impl SqliteStore {
     /// Opens (creating if needed) `bantam.db` in `dir`, creating `dir`
