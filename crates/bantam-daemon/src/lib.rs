@@ -21,6 +21,7 @@ pub mod error;
 pub mod guard;
 pub mod jail;
 pub mod log;
+pub mod log_setup;
 pub mod notify;
 mod pipeline;
 mod recorder;

@@ -30,7 +30,7 @@ use crate::action_worker::OwnedBan;
 use crate::bans::ActiveBan;
 use crate::daemon::{remaining, Daemon, Fields};
 use crate::error::chain;
-use crate::jail::{human_duration, target_of};
+use crate::jail::target_of;
 use crate::log;
 use crate::tracker::Verdict;
 
@@ -135,6 +135,7 @@ impl Daemon {
                 {
                     continue;
                 }
+                log::failure(jail.name(), &target);
                 let verdict = jail
                     .tracker
                     .record(target, failure.time, failure.count, line);
@@ -208,7 +209,7 @@ impl Daemon {
                 log::error(&format!("jail {jail_name}: firewall: {}", chain(&e)));
             }
         }
-        self.log_bans(jail_index, &records);
+        self.log_bans(&records);
         let count = records.len();
         let jail = &mut self.jails[jail_index];
         jail.total_banned += count as u64;
@@ -229,27 +230,21 @@ impl Daemon {
             .unwrap_or(0)
     }
 
-    fn log_bans(&self, jail_index: usize, records: &[(Target, BanRecord)]) {
-        let jail = &self.jails[jail_index];
-        let span = match jail.settings.bantime {
-            bantam_config::BanTime::Permanent => "permanently".to_owned(),
-            bantam_config::BanTime::For(d) => format!("for {}", human_duration(d)),
-        };
-        let verb = if self.options.dry_run {
-            "would ban"
-        } else {
-            "banned"
-        };
-        let messages: Vec<String> = records
+    fn log_bans(&self, records: &[(Target, BanRecord)]) {
+        let events: Vec<log::BanEvent<'_>> = records
             .iter()
-            .map(|(_, r)| {
-                format!(
-                    "{}: {verb} {} {span} ({} failures)",
-                    r.jail, r.target, r.failures
-                )
+            .map(|(_, r)| log::BanEvent {
+                jail: &r.jail,
+                target: &r.target,
+                failures: r.failures,
+                // From the record: a ban by hand may have its own length.
+                bantime: r.end.map(|end| {
+                    std::time::Duration::try_from(end.duration_since(r.start)).unwrap_or_default()
+                }),
+                dry_run: self.options.dry_run,
             })
             .collect();
-        log::info_many(&messages);
+        log::bans(&events);
     }
 }
 
