@@ -52,6 +52,10 @@ pub struct DaemonSettings {
     pub max_connections: usize,
     /// How long a control connection may stay silent before it is closed.
     pub control_timeout: Duration,
+    /// Where `/metrics` is served; `None`: nowhere.
+    pub metrics: Option<std::net::SocketAddr>,
+    /// Whether the live page is served beside `/metrics`.
+    pub page: bool,
 }
 
 pub const DEFAULT_STATE_DIR: &str = "/var/lib/bantam";
@@ -84,6 +88,8 @@ impl Default for DaemonSettings {
             manual_ban_widest_v6: DEFAULT_MANUAL_BAN_WIDEST_V6,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             control_timeout: DEFAULT_CONTROL_TIMEOUT,
+            metrics: None,
+            page: false,
         }
     }
 }
@@ -127,6 +133,10 @@ pub fn restart_needed(old: &DaemonSettings, new: &DaemonSettings) -> Vec<&'stati
     if old.backend != new.backend {
         keys.push("backend");
     }
+    // The listener is bound once, at start.
+    if old.metrics != new.metrics || old.page != new.page {
+        keys.push("metrics");
+    }
     keys
 }
 
@@ -169,6 +179,26 @@ impl Cx<'_> {
                 "daemon.control-timeout",
                 base.control_timeout,
             )?,
+            metrics: self.listen_address(d.metrics)?,
+            page: d.page.unwrap_or(false),
+        })
+    }
+
+    /// `address:port`, numeric (a name would need a resolver at start).
+    fn listen_address(
+        &self,
+        v: Option<Spanned<String>>,
+    ) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+        let Some(v) = v else {
+            return Ok(None);
+        };
+        v.get_ref().parse().map(Some).map_err(|_| {
+            let text = v.get_ref().clone();
+            self.err(
+                &v,
+                "daemon.metrics",
+                format!("{text:?}: must be an address and port, such as \"127.0.0.1:9539\""),
+            )
         })
     }
 

@@ -63,6 +63,12 @@ pub struct DaemonOptions {
     /// How long a control connection may stay silent (default `10s`)
     /// before the daemon closes it.
     pub control_timeout: Option<Spanned<DurationValue>>,
+    /// Address and port of the Prometheus endpoint (`/metrics`), e.g.
+    /// `127.0.0.1:9539`; absent: no listener.
+    pub metrics: Option<Spanned<String>>,
+    /// Also serve the read-only live page (`/`) on the metrics listener
+    /// (default false).
+    pub page: Option<bool>,
 }
 
 /// A number of seconds, or a duration string such as `10m` or `1d12h`.

@@ -167,6 +167,9 @@ impl Daemon {
             self.settings.daemon.max_connections,
             self.settings.daemon.control_timeout,
         ));
+        if let Some(addr) = self.settings.daemon.metrics {
+            crate::metrics::serve(addr, self.settings.daemon.page, self.events.clone())?;
+        }
         let mut signals = Signals::new()?;
         self.announce_start();
         notify::notify(&notify::ready(self.jails.len(), self.bans.len()));

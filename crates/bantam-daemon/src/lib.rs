@@ -22,6 +22,7 @@ pub mod guard;
 pub mod jail;
 pub mod log;
 pub mod log_setup;
+pub mod metrics;
 pub mod notify;
 mod pipeline;
 mod recorder;

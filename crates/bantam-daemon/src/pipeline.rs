@@ -62,12 +62,14 @@ impl Daemon {
         };
         let jails = reader.jails.clone();
         let now = self.clock.now();
+        let started = std::time::Instant::now();
         if batch.dropped_long > 0 {
             self.count_long_lines(&jails, &batch);
         }
         for jail in jails {
             let earned = self.scan(jail, &batch, now);
-            self.apply_bans(jail, earned, now);
+            let banned = self.apply_bans(jail, earned, now);
+            crate::metrics::observe_bans(banned, started.elapsed());
         }
         if let Some(cp) = batch.checkpoint {
             self.recorder.save_position(FilePosition {

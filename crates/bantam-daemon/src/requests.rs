@@ -54,6 +54,7 @@ impl Daemon {
                     Response::error(message)
                 }
             },
+            Request::Metrics {} => Response::ok(self.metrics_snapshot()),
             Request::Stop {} => {
                 self.stop = true;
                 Response::ok("stopping")
@@ -77,6 +78,21 @@ impl Daemon {
             store: self.recorder.degraded(),
             jails,
         })
+    }
+
+    fn metrics_snapshot(&self) -> crate::control::protocol::MetricsSnapshot {
+        let jails = self
+            .jails
+            .iter()
+            .map(|j| crate::control::protocol::JailMetrics {
+                status: j.status(self.bans.count_in(j.name()), self.sources_of(j)),
+                evicted: j.tracker.evicted(),
+            })
+            .collect();
+        crate::control::protocol::MetricsSnapshot {
+            jails,
+            store_healthy: self.recorder.degraded().is_none(),
+        }
     }
 
     fn sources_of(&self, jail: &crate::jail::Jail) -> Vec<SourceStatus> {

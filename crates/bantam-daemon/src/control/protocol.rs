@@ -74,6 +74,8 @@ pub enum Request {
     },
     /// Re-read the configuration; bans and log positions are kept.
     Reload {},
+    /// Counters for `/metrics` ([`MetricsSnapshot`]).
+    Metrics {},
     /// Stop the daemon (bans stay in the kernel, with their timeouts).
     Stop {},
 }
@@ -252,6 +254,22 @@ pub struct Status {
     #[serde(default)]
     pub store: Option<String>,
     pub jails: Vec<JailStatus>,
+}
+
+/// One jail's counters for `/metrics`: its `status`, and more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JailMetrics {
+    #[serde(flatten)]
+    pub status: JailStatus,
+    /// Tracked sources forgotten to stay within `max-tracked`.
+    pub evicted: u64,
+}
+
+/// What `/metrics` shows, taken on the loop in one short turn.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetricsSnapshot {
+    pub jails: Vec<JailMetrics>,
+    pub store_healthy: bool,
 }
 
 /// One current ban, as `banned` reports it.
