@@ -122,6 +122,7 @@ impl Daemon {
             filter.scan(line, now, &mut found);
             for failure in found.drain(..) {
                 jail.total_failures += u64::from(failure.count);
+                crate::metrics::record_failures(now.as_second(), failure.count);
                 let Some(target) = target_of(&failure.host) else {
                     log::warn(&format!(
                         "jail {}: host name {} not banned (names are never resolved)",

@@ -10,6 +10,7 @@
 mod http;
 mod latency;
 mod page;
+mod per_minute;
 mod render;
 
 use std::net::{SocketAddr, TcpListener};
@@ -21,6 +22,7 @@ use crate::daemon::Event;
 use crate::error::DaemonError;
 
 pub(crate) use latency::observe_bans;
+pub(crate) use per_minute::record_failures;
 pub use render::render;
 
 /// Binds `addr` and serves it on a thread until the process ends.
