@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests drive for real. Installed only when missing, so a
 # second run costs nothing and never touches the network.
-packages=(nftables iproute2 openssh-server openssh-client sshpass rsyslog fail2ban ipset iptables time systemd-journal-remote tcpdump netcat-openbsd bc python3-aiosmtpd)
+packages=(nftables iproute2 openssh-server openssh-client sshpass rsyslog fail2ban ipset iptables time systemd-journal-remote tcpdump netcat-openbsd bc python3-aiosmtpd man-db systemd chromium curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -31,6 +31,10 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # the longer one): a crash fails the run and leaves its input in
 # fuzz/artifacts/ to become a regression test.
 bash scripts/fuzz.sh "${BANTAM_FUZZ_SECONDS:-10}"
+
+# The Debian package (release build), installed and purged by
+# crates/bantam/tests/package.rs.
+bash scripts/package.sh
 
 # cargo prints one "test result" line per test binary, the last one usually
 # for doc-tests with nothing in them; sum them up so the closing line says

@@ -79,6 +79,10 @@ pub struct DaemonSettings {
     pub control_timeout: Duration,
     /// Journal files read instead of the system journal (`journal-dir`).
     pub journal_dir: Option<PathBuf>,
+    /// Where `/metrics` is served; `None`: nowhere.
+    pub metrics: Option<std::net::SocketAddr>,
+    /// Whether the live page is served beside `/metrics`.
+    pub page: bool,
 }
 
 pub const DEFAULT_STATE_DIR: &str = "/var/lib/bantam";
@@ -116,6 +120,8 @@ impl Default for DaemonSettings {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             control_timeout: DEFAULT_CONTROL_TIMEOUT,
             journal_dir: None,
+            metrics: None,
+            page: false,
         }
     }
 }
@@ -169,6 +175,10 @@ pub fn restart_needed(old: &DaemonSettings, new: &DaemonSettings) -> Vec<&'stati
     if old.nflog != new.nflog {
         keys.push("nflog");
     }
+    // The listener is bound once, at start.
+    if old.metrics != new.metrics || old.page != new.page {
+        keys.push("metrics");
+    }
     keys
 }
 
@@ -219,6 +229,26 @@ impl Cx<'_> {
             journal_dir: d
                 .journal_dir
                 .map(|p| self.dir_at(p.span().start).join(p.into_inner())),
+            metrics: self.listen_address(d.metrics)?,
+            page: d.page.unwrap_or(false),
+        })
+    }
+
+    /// `address:port`, numeric (a name would need a resolver at start).
+    fn listen_address(
+        &self,
+        v: Option<Spanned<String>>,
+    ) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+        let Some(v) = v else {
+            return Ok(None);
+        };
+        v.get_ref().parse().map(Some).map_err(|_| {
+            let text = v.get_ref().clone();
+            self.err(
+                &v,
+                "daemon.metrics",
+                format!("{text:?}: must be an address and port, such as \"127.0.0.1:9539\""),
+            )
         })
     }
 

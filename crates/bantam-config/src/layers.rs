@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 use crate::error::ConfigError;
+use crate::notify_settings::NotifyOptions;
 use crate::options::{DaemonOptions, Options};
 use crate::settings::{Cx, Settings};
 
@@ -95,6 +96,7 @@ fn layer(earlier: Options, later: Options) -> Options {
         daemon: layer_daemon(earlier.daemon, later.daemon),
         defaults: later.defaults.merged_with(&earlier.defaults),
         jails,
+        notify: layer_notify(earlier.notify, later.notify),
     }
 }
 
@@ -105,8 +107,10 @@ fn layer_daemon(e: DaemonOptions, l: DaemonOptions) -> DaemonOptions {
         max_tracked: l.max_tracked.or(e.max_tracked),
         backend: l.backend.or(e.backend),
         hostname: l.hostname.or(e.hostname),
+        server_name: l.server_name.or(e.server_name),
         fail2ban_config: l.fail2ban_config.or(e.fail2ban_config),
         fail2ban_actions: l.fail2ban_actions.or(e.fail2ban_actions),
+        fail2ban_mail: l.fail2ban_mail.or(e.fail2ban_mail),
         dbpurgeage: l.dbpurgeage.or(e.dbpurgeage),
         manual_ban_widest_v4: l.manual_ban_widest_v4.or(e.manual_ban_widest_v4),
         manual_ban_widest_v6: l.manual_ban_widest_v6.or(e.manual_ban_widest_v6),
@@ -115,6 +119,20 @@ fn layer_daemon(e: DaemonOptions, l: DaemonOptions) -> DaemonOptions {
         journal_dir: l.journal_dir.or(e.journal_dir),
         hooks: l.hooks.or(e.hooks),
         nflog: l.nflog.or(e.nflog),
+        metrics: l.metrics.or(e.metrics),
+        page: l.page.or(e.page),
+    }
+}
+
+/// A later file's channel replaces the earlier file's whole (a channel's
+/// keys belong together: a new URL with an old password would be wrong).
+fn layer_notify(e: Option<NotifyOptions>, l: Option<NotifyOptions>) -> Option<NotifyOptions> {
+    match (e, l) {
+        (Some(e), Some(l)) => Some(NotifyOptions {
+            mail: l.mail.or(e.mail),
+            webhook: l.webhook.or(e.webhook),
+        }),
+        (e, l) => l.or(e),
     }
 }
 

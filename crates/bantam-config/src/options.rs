@@ -83,6 +83,12 @@ pub struct DaemonOptions {
     /// (`journalctl --directory`) instead of the system journal: a
     /// container's journal, a copy, tests.
     pub journal_dir: Option<Spanned<String>>,
+    /// Address and port of the Prometheus endpoint (`/metrics`), e.g.
+    /// `127.0.0.1:9539`; absent: no listener.
+    pub metrics: Option<Spanned<String>>,
+    /// Also serve the read-only live page (`/`) on the metrics listener
+    /// (default false).
+    pub page: Option<bool>,
 }
 
 /// `nflog = { group, prefix, rate }`; checked by the firewall crate when

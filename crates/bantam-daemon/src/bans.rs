@@ -173,6 +173,24 @@ impl BanBook {
         }
         page
     }
+
+    /// At most `limit` bans in (jail, target) order, from the first of
+    /// `jail` on (the jails after it follow, as in [`BanBook::page`]).
+    pub fn page_from(&self, jail: &str, limit: usize) -> Vec<&ActiveBan> {
+        let mut page = Vec::with_capacity(limit.min(self.len));
+        let jails = self
+            .jails
+            .range::<str, _>((Bound::Included(jail), Bound::Unbounded));
+        for (_, bans) in jails {
+            for target in &bans.order {
+                if page.len() == limit {
+                    return page;
+                }
+                page.push(&bans.bans[target]);
+            }
+        }
+        page
+    }
 }
 
 #[cfg(test)]
@@ -191,6 +209,7 @@ mod tests {
                 failures: 1,
                 ban_count: 1,
                 matches: vec![],
+                reason: None,
             },
         }
     }

@@ -170,6 +170,9 @@ impl Daemon {
         }
         self.notifier.start();
         self.notify_jails(self.jails.iter().map(|j| j.name()), true);
+        // Restoring 100,000 bans takes seconds: systemd's start timeout
+        // is pushed back while it runs (and the status says why).
+        notify::notify(notify::RESTORING);
         let restores = self.reconcile()?;
         self.watch_firewall();
         self.recorder.purge(self.clock.now());
@@ -181,9 +184,12 @@ impl Daemon {
             self.settings.daemon.max_connections,
             self.settings.daemon.control_timeout,
         ));
+        if let Some(addr) = self.settings.daemon.metrics {
+            crate::metrics::serve(addr, self.settings.daemon.page, self.events.clone())?;
+        }
         let mut signals = Signals::new()?;
         self.announce_start();
-        notify::notify("READY=1");
+        notify::notify(&notify::ready(self.jails.len(), self.bans.len()));
         // Restored bans re-run actions (mails, commands) only now, on their
         // jails' threads: they never delay readiness.
         self.queue_restores(restores);
@@ -332,10 +338,14 @@ impl Daemon {
             .collect();
         let jails = names.join(", ");
         match &health {
-            SourceHealth::Failed(why) => log::error(&format!("jail {jails}: {path}: {why}")),
-            SourceHealth::Waiting(why) => log::warn(&format!("jail {jails}: {path}: {why}")),
+            SourceHealth::Failed(why) => {
+                log::source(&jails, path, "failed", why, tracing::Level::ERROR)
+            }
+            SourceHealth::Waiting(why) => {
+                log::source(&jails, path, "waiting", why, tracing::Level::WARN)
+            }
             SourceHealth::Following if reader.health != SourceHealth::Starting => {
-                log::info(&format!("jail {jails}: {path}: following again"))
+                log::source(&jails, path, "following again", "", tracing::Level::INFO)
             }
             _ => {}
         }
@@ -356,11 +366,9 @@ impl Daemon {
             log::error(&crate::error::chain(&e));
         }
         self.unban_actions(&ended);
-        let messages: Vec<String> = ended
-            .iter()
-            .map(|b| format!("{}: ban on {} ended", b.record.jail, b.record.target))
-            .collect();
-        log::info_many(&messages);
+        for b in &ended {
+            log::unban(&b.record.jail, &b.record.target, "ended");
+        }
     }
 
     /// Queues the `unban` hooks of the jails these bans belonged to.

@@ -318,6 +318,7 @@ async fn stored_bans_are_restored_with_the_time_they_have_left() {
             failures: 1,
             ban_count: 1,
             matches: vec![],
+            reason: None,
         }])
         .unwrap();
     h.daemon.reconcile().unwrap();
@@ -360,6 +361,8 @@ async fn dangerous_manual_bans_need_force() {
             jail: "sshd".into(),
             targets: vec![target.into()],
             force: false,
+            bantime_seconds: None,
+            reason: None,
         });
         assert!(!answer.ok, "{target}");
         assert!(answer.error.unwrap().contains("--force"));
@@ -369,12 +372,16 @@ async fn dangerous_manual_bans_need_force() {
         jail: "sshd".into(),
         targets: vec!["198.18.0.0/16".into(), "203.0.113.9".into()],
         force: false,
+        bantime_seconds: None,
+        reason: None,
     });
     assert!(answer.ok, "{answer:?}");
     let answer = h.ask(Request::Ban {
         jail: "sshd".into(),
         targets: vec!["203.0.113.9".into()],
         force: false,
+        bantime_seconds: None,
+        reason: None,
     });
     assert!(answer
         .data
@@ -444,4 +451,64 @@ async fn an_attacker_rotating_through_one_64_is_one_attacker() {
         .collect();
     h.daemon.on_lines(id, batch("-", &text).await);
     assert_eq!(h.kernel(), ["2001:db8:1:2::/64"]);
+}
+
+#[tokio::test]
+async fn a_ban_by_hand_keeps_its_duration_and_reason_and_unban_can_stay_in_a_jail() {
+    let jails = format!("{}{}", jail("sshd", "-", 3), jail("web", "-", 3));
+    let mut h = harness(&jails);
+    let ban = |jail: &str, target: &str, secs: Option<u64>, reason: Option<&str>| Request::Ban {
+        jail: jail.into(),
+        targets: vec![target.into()],
+        force: false,
+        bantime_seconds: secs,
+        reason: reason.map(str::to_owned),
+    };
+    assert!(
+        h.ask(ban("sshd", "192.0.2.5", Some(3600), Some("scanner")))
+            .ok
+    );
+    assert!(h.ask(ban("web", "192.0.2.5", None, None)).ok);
+    assert!(h.ask(ban("web", "192.0.2.6", None, None)).ok);
+    let zero = h.ask(ban("sshd", "192.0.2.7", Some(0), None));
+    assert!(zero.error.unwrap().contains("at least 1 second"));
+    let stored = h.daemon.recorder.store().active_bans().unwrap();
+    let sshd = stored.iter().find(|b| b.jail == "sshd").unwrap();
+    assert_eq!(sshd.reason.as_deref(), Some("scanner"));
+    assert_eq!(
+        sshd.end.unwrap().duration_since(sshd.start).as_secs(),
+        3600,
+        "not the jail's 10m"
+    );
+    let web = stored.iter().find(|b| b.jail == "web").unwrap();
+    assert_eq!(web.reason.as_deref(), Some("banned by hand"));
+    let listed = crate::control::banned::page_of(&h.daemon.bans, Some("sshd"), None, None, &|_| {
+        (false, false)
+    });
+    let page = listed.page.unwrap();
+    assert_eq!(page.bans.len(), 1);
+    assert_eq!(page.bans[0].origin, "manual");
+
+    // Lifted in web only: still banned by sshd, so it stays in the kernel.
+    let lifted = h.ask(Request::Unban {
+        targets: vec!["192.0.2.5".into()],
+        all: false,
+        jail: Some("web".into()),
+    });
+    assert!(lifted.ok, "{lifted:?}");
+    assert_eq!(h.kernel(), ["192.0.2.5", "192.0.2.6"]);
+    let all_web = h.ask(Request::Unban {
+        targets: vec![],
+        all: true,
+        jail: Some("web".into()),
+    });
+    assert!(all_web.ok, "{all_web:?}");
+    assert_eq!(h.kernel(), ["192.0.2.5"]);
+    assert_eq!(h.daemon.bans.count_in("sshd"), 1);
+    let nope = h.ask(Request::Unban {
+        targets: vec![],
+        all: true,
+        jail: Some("nope".into()),
+    });
+    assert!(nope.error.unwrap().contains("no jail named"));
 }

@@ -138,6 +138,7 @@ impl Harness {
             matches: Vec::new(),
             fields: Default::default(),
             bantime: None,
+            by_hand: None,
         };
         assert_eq!(self.daemon.apply_bans(index, vec![earned], now), 1);
         let jail = self.daemon.jails[index].name().to_owned();
@@ -212,6 +213,7 @@ async fn each_ban_takes_the_next_step_up_to_the_cap_and_a_restart_keeps_the_coun
     let page = h.daemon.on_request(Request::Banned {
         after: None,
         limit: None,
+        jail: None,
     });
     let steps: Vec<Option<u32>> = page.page.unwrap().bans.iter().map(|b| b.step).collect();
     assert_eq!(steps, [Some(3), Some(1)]);
@@ -266,6 +268,7 @@ async fn a_burst_is_counted_in_one_go_and_each_address_gets_its_own_step() {
             matches: Vec::new(),
             fields: Default::default(),
             bantime: None,
+            by_hand: None,
         })
         .chain(std::iter::once(Earned {
             target: "203.0.113.1".parse().unwrap(),
@@ -273,6 +276,7 @@ async fn a_burst_is_counted_in_one_go_and_each_address_gets_its_own_step() {
             matches: Vec::new(),
             fields: Default::default(),
             bantime: None,
+            by_hand: None,
         }))
         .collect();
     assert_eq!(h.daemon.apply_bans(0, earned, now), 5001);

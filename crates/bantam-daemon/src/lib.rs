@@ -25,6 +25,8 @@ pub mod guard;
 mod ignore_command;
 pub mod jail;
 pub mod log;
+pub mod log_setup;
+pub mod metrics;
 mod notifications;
 pub mod notify;
 mod pipeline;
@@ -36,6 +38,7 @@ mod sources;
 mod subnet;
 pub mod tracker;
 mod trust;
+mod unban_in;
 
 pub use daemon::{Daemon, Prepared, RunOptions};
 pub use error::DaemonError;

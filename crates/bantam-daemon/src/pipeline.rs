@@ -30,7 +30,7 @@ use crate::action_worker::OwnedBan;
 use crate::bans::ActiveBan;
 use crate::daemon::{remaining, Daemon, Fields};
 use crate::error::chain;
-use crate::jail::{human_duration, target_of};
+use crate::jail::target_of;
 use crate::log;
 use crate::tracker::Verdict;
 
@@ -43,6 +43,15 @@ pub(crate) struct Earned {
     pub fields: Fields,
     /// The tipping rule's own `bantime`, if it has one.
     pub bantime: Option<bantam_config::BanTime>,
+    /// For bans by hand: why, and how long instead of the jail's ban time.
+    pub by_hand: Option<ByHand>,
+}
+
+/// What `bantam ban` adds to a ban.
+#[derive(Clone)]
+pub(crate) struct ByHand {
+    pub reason: String,
+    pub lasting: Option<std::time::Duration>,
 }
 
 impl Daemon {
@@ -55,13 +64,15 @@ impl Daemon {
         };
         let jails = reader.jails.clone();
         let now = self.clock.now();
+        let started = std::time::Instant::now();
         if batch.dropped_long > 0 {
             self.count_long_lines(&jails, &batch);
         }
         for jail in jails {
             let earned = self.scan(jail, &batch, now);
             let earned = self.screen_ignore_command(jail, earned, now);
-            self.apply_bans(jail, earned, now);
+            let banned = self.apply_bans(jail, earned, now);
+            crate::metrics::observe_bans(banned, started.elapsed());
         }
         if let Some(cp) = batch.checkpoint {
             self.recorder.save_position(FilePosition {
@@ -118,6 +129,7 @@ impl Daemon {
                     continue;
                 }
                 jail.total_failures += u64::from(failure.count);
+                crate::metrics::record_failures(now.as_second(), failure.count);
                 let Some(target) = target_of(&failure.host) else {
                     log::warn(&format!(
                         "jail {}: host name {} not banned (names are never resolved)",
@@ -136,6 +148,7 @@ impl Daemon {
                 {
                     continue;
                 }
+                log::failure(jail.name(), &target);
                 let limit = jail.failure_limit(&target, now);
                 let verdict = jail.tracker.record_weighted(
                     target,
@@ -152,6 +165,7 @@ impl Daemon {
                         matches,
                         fields: fields_of(&failure),
                         bantime: jail.rule_bantime(failure.rule),
+                        by_hand: None,
                     });
                 }
             }
@@ -186,6 +200,13 @@ impl Daemon {
                 (Some(Some(rule_end)), Some(planned)) => Some(planned.min(rule_end)),
                 _ => end,
             };
+            // A ban by hand may have its own length, and says why.
+            let (end, reason) = match e.by_hand {
+                None => (end, None),
+                Some(ByHand { reason, lasting }) => {
+                    (lasting.map_or(end, |d| Some(later(now, d))), Some(reason))
+                }
+            };
             records.push((
                 e.target,
                 BanRecord {
@@ -196,6 +217,7 @@ impl Daemon {
                     failures: e.failures,
                     ban_count,
                     matches: e.matches,
+                    reason,
                 },
             ));
             fields.push(e.fields);
@@ -231,32 +253,29 @@ impl Daemon {
     }
 
     fn log_bans(&self, records: &[(Target, BanRecord)]) {
-        let span = |r: &BanRecord| match r.end {
-            None => "permanently".to_owned(),
-            Some(end) => format!(
-                "for {}",
-                human_duration(remaining(Some(end), r.start).unwrap_or_default())
-            ),
-        };
-        let verb = if self.options.dry_run {
-            "would ban"
-        } else {
-            "banned"
-        };
-        let messages: Vec<String> = records
+        let events: Vec<log::BanEvent<'_>> = records
             .iter()
-            .map(|(_, r)| {
-                format!(
-                    "{}: {verb} {} {} ({} failures)",
-                    r.jail,
-                    r.target,
-                    span(r),
-                    r.failures
-                )
+            .map(|(_, r)| log::BanEvent {
+                jail: &r.jail,
+                target: &r.target,
+                failures: r.failures,
+                // From the record: a ban by hand may have its own length.
+                bantime: r.end.map(|end| {
+                    std::time::Duration::try_from(end.duration_since(r.start)).unwrap_or_default()
+                }),
+                dry_run: self.options.dry_run,
             })
             .collect();
-        log::info_many(&messages);
+        log::bans(&events);
     }
+}
+
+/// `now` plus `d`, saturating far in the future.
+fn later(now: Timestamp, d: std::time::Duration) -> Timestamp {
+    jiff::SignedDuration::try_from(d)
+        .ok()
+        .and_then(|d| now.checked_add(d).ok())
+        .unwrap_or(Timestamp::MAX)
 }
 
 /// The captures of the failure that earned the ban: what fail2ban's actions

@@ -37,9 +37,9 @@ impl Daemon {
 
     /// Re-reads the configuration and swaps it in; on error nothing changed.
     pub(crate) fn reload_config(&mut self) -> Result<String, DaemonError> {
-        notify::notify("RELOADING=1");
+        notify::notify(&notify::reloading());
         let result = self.try_reload();
-        notify::notify("READY=1");
+        notify::notify(&notify::ready(self.jails.len(), self.bans.len()));
         result
     }
 

@@ -10,25 +10,44 @@ use crate::daemon::{Daemon, Fields};
 use crate::error::chain;
 use crate::guard::{own_addresses, refusal, Widest};
 use crate::log;
-use crate::pipeline::Earned;
+use crate::pipeline::{ByHand, Earned};
 
 impl Daemon {
     pub(crate) fn on_request(&mut self, request: Request) -> Response {
         match request {
             Request::Ping {} => Response::ok("pong"),
             Request::Status { jail } => self.status(jail.as_deref()),
-            Request::Banned { after, limit } => {
-                let page = crate::control::banned::page(&self.bans, after.as_ref(), limit, &|b| {
-                    self.ban_flags(b)
-                });
+            Request::Banned { after, limit, jail } => {
+                let flags = |b: &crate::bans::ActiveBan| self.ban_flags(b);
+                let page = crate::control::banned::page_of(
+                    &self.bans,
+                    jail.as_deref(),
+                    after.as_ref(),
+                    limit,
+                    &flags,
+                );
                 self.with_steps(page)
             }
             Request::Ban {
                 jail,
                 targets,
                 force,
-            } => self.manual_ban(&jail, &targets, force),
-            Request::Unban { targets, all } => self.unban(&targets, all),
+                bantime_seconds,
+                reason,
+            } => match by_hand(bantime_seconds, reason) {
+                Ok(by_hand) => self.manual_ban(&jail, &targets, force, by_hand),
+                Err(refusal) => Response::error(refusal),
+            },
+            Request::Unban {
+                targets,
+                all,
+                jail: Some(jail),
+            } => self.unban_in(&jail, &targets, all),
+            Request::Unban {
+                targets,
+                all,
+                jail: None,
+            } => self.unban(&targets, all),
             Request::Reload {} => match self.reload_config() {
                 Ok(message) => {
                     log::info(&format!("{message} (by request)"));
@@ -43,6 +62,7 @@ impl Daemon {
                     Response::error(message)
                 }
             },
+            Request::Metrics {} => Response::ok(self.metrics_snapshot()),
             Request::Stop {} => {
                 self.stop = true;
                 Response::ok("stopping")
@@ -72,6 +92,21 @@ impl Daemon {
         })
     }
 
+    fn metrics_snapshot(&self) -> crate::control::protocol::MetricsSnapshot {
+        let jails = self
+            .jails
+            .iter()
+            .map(|j| crate::control::protocol::JailMetrics {
+                status: j.status(self.bans.count_in(j.name()), self.sources_of(j)),
+                evicted: j.tracker.evicted(),
+            })
+            .collect();
+        crate::control::protocol::MetricsSnapshot {
+            jails,
+            store_healthy: self.recorder.degraded().is_none(),
+        }
+    }
+
     fn sources_of(&self, jail: &crate::jail::Jail) -> Vec<SourceStatus> {
         jail.settings
             .logpath
@@ -86,7 +121,13 @@ impl Daemon {
             .collect()
     }
 
-    fn manual_ban(&mut self, jail: &str, targets: &[String], force: bool) -> Response {
+    fn manual_ban(
+        &mut self,
+        jail: &str,
+        targets: &[String],
+        force: bool,
+        by_hand: ByHand,
+    ) -> Response {
         let Some(index) = self.jails.iter().position(|j| j.name() == jail) else {
             return Response::error(format!("no jail named {jail:?}"));
         };
@@ -115,6 +156,7 @@ impl Daemon {
                 matches: vec![format!("banned by hand: {text}")],
                 fields: Fields::new(),
                 bantime: None,
+                by_hand: Some(by_hand.clone()),
             });
         }
         if earned.is_empty() {
@@ -189,10 +231,37 @@ impl Daemon {
     }
 }
 
+/// The duration and reason of `bantam ban`, checked.
+fn by_hand(bantime_seconds: Option<u64>, reason: Option<String>) -> Result<ByHand, String> {
+    if bantime_seconds == Some(0) {
+        return Err("ban time must be at least 1 second".into());
+    }
+    let reason = match reason.map(|r| r.trim().to_owned()) {
+        Some(r) if r.contains('\n') => {
+            return Err("reason must be one line".into());
+        }
+        Some(r) if r.len() > MAX_REASON => {
+            return Err(format!(
+                "reason too long ({} bytes, at most {MAX_REASON})",
+                r.len()
+            ));
+        }
+        Some(r) if !r.is_empty() => r,
+        _ => crate::control::protocol::MANUAL_REASON.to_owned(),
+    };
+    Ok(ByHand {
+        reason,
+        lasting: bantime_seconds.map(std::time::Duration::from_secs),
+    })
+}
+
+/// A reason is a note for people, kept with every ban it is given to.
+const MAX_REASON: usize = 512;
+
 impl Daemon {
     /// The answer waits for every jail's queued actions (unbans may touch
     /// any jail).
-    fn wait_for_actions(&mut self) {
+    pub(crate) fn wait_for_actions(&mut self) {
         let waits: Vec<_> = self.jails.iter().filter_map(|j| j.barrier()).collect();
         self.waits.extend(waits);
     }

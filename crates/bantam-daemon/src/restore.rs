@@ -125,6 +125,7 @@ impl Daemon {
                 failures: 0,
                 ban_count: 1,
                 matches: vec!["found in the firewall at start".to_owned()],
+                reason: None,
             })
             .collect();
         self.recorder.record(records.clone());

@@ -155,6 +155,7 @@ impl Daemon {
                 matches: Vec::new(),
                 fields: Fields::new(),
                 bantime: None,
+                by_hand: None,
             })
             .collect();
         self.apply_bans(jail_index, earned, now);

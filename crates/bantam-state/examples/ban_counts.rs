@@ -31,6 +31,7 @@ fn main() {
             failures: 5,
             ban_count: 1,
             matches: Vec::new(),
+            reason: None,
         })
         .collect();
     for chunk in history.chunks(10_000) {

@@ -49,13 +49,15 @@
 
 mod checkpointer;
 mod error;
+mod history;
 mod open;
 mod records;
 mod sqlite;
 
 pub use error::StateError;
+pub use history::HistoryReader;
 pub use open::{Opened, Quarantine};
-pub use records::{BanRecord, FilePosition};
+pub use records::{BanRecord, FilePosition, HistoryRecord};
 pub use sqlite::SqliteStore;
 
 use jiff::Timestamp;

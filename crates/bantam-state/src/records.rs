@@ -15,6 +15,21 @@ pub struct BanRecord {
     pub ban_count: u32,
     /// The log lines that matched (bounded by the daemon).
     pub matches: Vec<String>,
+    /// Why, for a ban by hand (`bantam ban --reason`); `None` for bans that
+    /// log lines earned.
+    pub reason: Option<String>,
+}
+
+/// One past or current ban, as the history keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryRecord {
+    pub jail: String,
+    pub target: String,
+    pub start: Timestamp,
+    /// `None`: permanent.
+    pub end: Option<Timestamp>,
+    pub failures: u32,
+    pub reason: Option<String>,
 }
 
 /// How far a log file was read, and how to recognise it again.

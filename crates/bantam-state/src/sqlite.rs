@@ -12,13 +12,42 @@ use crate::records::{BanRecord, FilePosition};
 use crate::Store;
 
 /// The database's name in the state directory.
-const DB_FILE: &str = "bantam.db";
+pub(crate) const DB_FILE: &str = "bantam.db";
 
 /// Bumped whenever the schema changes. Every change so far only adds
 /// (`IF NOT EXISTS`), so running [`SCHEMA`] brings any older file forward.
 /// 2: `history_by_age`, for [`Store::purge_history`].
 /// 3: `history_by_target_time`, for [`Store::ban_counts_since`].
-const SCHEMA_VERSION: i64 = 3;
+/// 4: `reason` on `bans` and `ban_history` (see [`added_columns`]).
+pub(crate) const SCHEMA_VERSION: i64 = 4;
+
+/// Columns added to tables an older schema created, as (table, column,
+/// type): `CREATE TABLE IF NOT EXISTS` leaves existing tables as they are.
+const ADDED_COLUMNS: [(&str, &str, &str); 2] = [
+    ("bans", "reason", "TEXT"),
+    ("ban_history", "reason", "TEXT"),
+];
+
+/// The `ALTER TABLE`s an existing file needs: only the columns its tables
+/// lack, so a file whose version is older than its shape (a test, or a
+/// half-remembered manual repair) migrates too.
+fn added_columns(conn: &Connection, path: &Path) -> Result<String, StateError> {
+    let mut sql = String::new();
+    for (table, column, kind) in ADDED_COLUMNS {
+        let mut stmt = conn
+            .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+            .doing(path, "migrating")?;
+        let names = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .doing(path, "migrating")?
+            .collect::<Result<Vec<_>, _>>()
+            .doing(path, "migrating")?;
+        if !names.is_empty() && !names.iter().any(|n| n == column) {
+            sql.push_str(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind};"));
+        }
+    }
+    Ok(sql)
+}
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS bans (
@@ -29,6 +58,7 @@ CREATE TABLE IF NOT EXISTS bans (
     failures   INTEGER NOT NULL,
     ban_count  INTEGER NOT NULL,
     matches    TEXT    NOT NULL,   -- lines joined by newlines (log lines hold none)
+    reason     TEXT,               -- why, for bans by hand; NULL: earned by log lines
     PRIMARY KEY (jail, target)
 );
 CREATE INDEX IF NOT EXISTS bans_by_end ON bans (end_ms);
@@ -38,7 +68,8 @@ CREATE TABLE IF NOT EXISTS ban_history (
     target     TEXT    NOT NULL,
     start_ms   INTEGER NOT NULL,
     end_ms     INTEGER,
-    failures   INTEGER NOT NULL
+    failures   INTEGER NOT NULL,
+    reason     TEXT
 );
 CREATE INDEX IF NOT EXISTS history_by_target ON ban_history (target, jail);
 CREATE INDEX IF NOT EXISTS history_by_age ON ban_history (COALESCE(end_ms, start_ms));
@@ -76,10 +107,16 @@ fn configure(conn: &Connection, path: &Path, version: i64) -> Result<(), StateEr
         // Opening writes nothing, so it works on a full disk too.
         return Ok(());
     }
+    // Version 0 has no bantam tables: SCHEMA creates them whole.
+    let migrate = if version > 0 {
+        added_columns(conn, path)?
+    } else {
+        String::new()
+    };
     // One transaction: a crash cannot leave tables without their version,
     // which is what tells a fresh database from one bantam has used.
     conn.execute_batch(&format!(
-        "BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+        "BEGIN IMMEDIATE; {migrate} {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
     ))
     .doing(path, what)
     .map(|_| ())
@@ -101,11 +138,11 @@ fn still_corrupt(path: &Path, reason: String) -> StateError {
 /// "database is locked" at once when it tries to write.
 const IMMEDIATE: TransactionBehavior = TransactionBehavior::Immediate;
 
-fn ms(t: Timestamp) -> i64 {
+pub(crate) fn ms(t: Timestamp) -> i64 {
     t.as_millisecond()
 }
 
-fn from_ms(v: i64) -> Timestamp {
+pub(crate) fn from_ms(v: i64) -> Timestamp {
     Timestamp::from_millisecond(v).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
@@ -123,6 +160,7 @@ fn ban_from_row(row: &Row<'_>) -> rusqlite::Result<BanRecord> {
         } else {
             matches.split('\n').map(str::to_owned).collect()
         },
+        reason: row.get(7)?,
     })
 }
 
@@ -131,7 +169,7 @@ fn ban_from_row(row: &Row<'_>) -> rusqlite::Result<BanRecord> {
 /// seconds; the rest goes at the next calls.
 const PURGE_BATCH: i64 = 5000;
 
-const BAN_COLUMNS: &str = "jail, target, start_ms, end_ms, failures, ban_count, matches";
+const BAN_COLUMNS: &str = "jail, target, start_ms, end_ms, failures, ban_count, matches, reason";
 
 impl SqliteStore {
     /// Opens (creating if needed) `bantam.db` in `dir`, creating `dir`
@@ -249,11 +287,11 @@ impl Store for SqliteStore {
             .doing(path, what)?;
         {
             let mut current = tx
-                .prepare_cached(&format!("INSERT OR REPLACE INTO bans ({BAN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"))
+                .prepare_cached(&format!("INSERT OR REPLACE INTO bans ({BAN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"))
                 .doing(path, what)?;
             let mut history = tx
                 .prepare_cached(
-                    "INSERT INTO ban_history (jail, target, start_ms, end_ms, failures) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT INTO ban_history (jail, target, start_ms, end_ms, failures, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
                 .doing(path, what)?;
             for b in bans {
@@ -266,11 +304,19 @@ impl Store for SqliteStore {
                         end,
                         b.failures,
                         b.ban_count,
-                        b.matches.join("\n")
+                        b.matches.join("\n"),
+                        b.reason
                     ])
                     .doing(path, what)?;
                 history
-                    .execute(params![b.jail, b.target, ms(b.start), end, b.failures])
+                    .execute(params![
+                        b.jail,
+                        b.target,
+                        ms(b.start),
+                        end,
+                        b.failures,
+                        b.reason
+                    ])
                     .doing(path, what)?;
             }
         }

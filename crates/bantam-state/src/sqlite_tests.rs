@@ -13,6 +13,7 @@ fn ban(jail: &str, target: &str, end: Option<&str>) -> BanRecord {
         failures: 5,
         ban_count: 1,
         matches: vec!["line one".into(), "line two".into()],
+        reason: None,
     }
 }
 
@@ -375,4 +376,57 @@ fn version_2_database_gains_the_count_index() {
             .unwrap(),
         [1]
     );
+}
+
+/// A database as bantam 0.1 (schema 2) wrote it: no `reason` anywhere.
+const SCHEMA_2: &str = "
+CREATE TABLE bans (jail TEXT NOT NULL, target TEXT NOT NULL, start_ms INTEGER NOT NULL,
+    end_ms INTEGER, failures INTEGER NOT NULL, ban_count INTEGER NOT NULL,
+    matches TEXT NOT NULL, PRIMARY KEY (jail, target));
+CREATE TABLE ban_history (id INTEGER PRIMARY KEY, jail TEXT NOT NULL, target TEXT NOT NULL,
+    start_ms INTEGER NOT NULL, end_ms INTEGER, failures INTEGER NOT NULL);
+CREATE TABLE positions (path TEXT PRIMARY KEY, dev INTEGER NOT NULL, inode INTEGER NOT NULL,
+    offset INTEGER NOT NULL, fingerprint INTEGER NOT NULL);
+INSERT INTO bans VALUES ('sshd', '192.0.2.9', 1000, NULL, 5, 1, 'a line');
+INSERT INTO ban_history (jail, target, start_ms, end_ms, failures) VALUES ('sshd', '192.0.2.9', 1000, NULL, 5);
+PRAGMA user_version = 2;
+";
+
+#[test]
+fn version_2_database_keeps_its_bans_and_gains_reasons() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bantam.db");
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch(SCHEMA_2)
+        .unwrap();
+    // Read-only, before the daemon migrates it: history without reasons.
+    let old = crate::HistoryReader::open(&path).unwrap();
+    let rows = old.bans_of("192.0.2.9").unwrap();
+    assert_eq!((rows.len(), rows[0].reason.as_deref()), (1, None));
+    drop(old);
+    let mut s = SqliteStore::open(&path).unwrap();
+    assert!(!s.opened().fresh);
+    let kept = s.active_bans().unwrap();
+    assert_eq!((kept.len(), kept[0].reason.as_deref()), (1, None));
+    let mut by_hand = ban("manual", "192.0.2.9", None);
+    by_hand.reason = Some("scanner seen on the web server".into());
+    s.record_bans(&[by_hand.clone()]).unwrap();
+    drop(s);
+    let mut s = SqliteStore::open(&path).unwrap();
+    assert!(s.active_bans().unwrap().contains(&by_hand));
+    let history = crate::HistoryReader::open(&path)
+        .unwrap()
+        .bans_of("192.0.2.9")
+        .unwrap();
+    let reasons: Vec<_> = history.iter().map(|h| h.reason.as_deref()).collect();
+    assert_eq!(reasons, [None, Some("scanner seen on the web server")]);
+}
+
+#[test]
+fn history_reader_never_creates_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = crate::HistoryReader::open_dir(dir.path()).err().unwrap();
+    assert!(err.to_string().contains("bantam.db"), "{err}");
+    assert!(!dir.path().join("bantam.db").exists());
 }

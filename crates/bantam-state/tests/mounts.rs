@@ -76,6 +76,7 @@ fn bans(first: u32, n: u32) -> Vec<BanRecord> {
             failures: 5,
             ban_count: 1,
             matches: vec![format!("Failed password for root from 198.18.0.1 port {i} ssh2"); 5],
+            reason: None,
         })
         .collect()
 }

@@ -18,6 +18,7 @@ fn ban(target: String) -> BanRecord {
         failures: 5,
         ban_count: 1,
         matches: vec!["Failed password for root from 192.0.2.1 port 22 ssh2".into(); 5],
+        reason: None,
     }
 }
 

@@ -65,8 +65,8 @@ pub fn send(
 /// `banned`: prints the bans as they arrive, so that neither the daemon
 /// nor this process ever holds the whole list (with `--json`, one JSON
 /// array written element by element).
-pub fn banned(reach: &Reach) -> Result<ExitCode> {
-    let bans = Client::connect(&reach.socket()?)?.banned(None, None)?;
+pub fn banned(reach: &Reach, jail: Option<String>) -> Result<ExitCode> {
+    let bans = Client::connect(&reach.socket()?)?.banned_in(jail, None, None)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match print_bans(bans, reach.json, &mut out).and_then(|()| Ok(out.flush()?)) {
         Err(e) if is_broken_pipe(&e) => Ok(ExitCode::SUCCESS),
@@ -75,6 +75,7 @@ pub fn banned(reach: &Reach) -> Result<ExitCode> {
 }
 
 fn print_bans(bans: BanStream, json: bool, out: &mut impl Write) -> Result<()> {
+    let now = jiff::Timestamp::now();
     let mut count = 0;
     if json {
         write!(out, "[")?;
@@ -89,16 +90,22 @@ fn print_bans(bans: BanStream, json: bool, out: &mut impl Write) -> Result<()> {
             if count == 0 {
                 writeln!(
                     out,
-                    "{:<12} {:<40} {:<27} {:>8} {:>5} {:>4}",
-                    "JAIL", "TARGET", "UNTIL", "FAILURES", "BANS", "STEP"
+                    "{:<12} {:<40} {:>10} {:<8} {:>8} {:>5} {:>4}  REASON",
+                    "JAIL", "TARGET", "LEFT", "ORIGIN", "FAILURES", "BANS", "STEP"
                 )?;
             }
-            let until = ban.end.unwrap_or_else(|| "permanent".into());
             let step = ban.step.map_or_else(|| "-".to_owned(), |s| s.to_string());
             writeln!(
                 out,
-                "{:<12} {:<40} {:<27} {:>8} {:>5} {:>4}",
-                ban.jail, ban.target, until, ban.failures, ban.ban_count, step
+                "{:<12} {:<40} {:>10} {:<8} {:>8} {:>5} {:>4}  {}",
+                ban.jail,
+                ban.target,
+                time_left(ban.end.as_deref(), now),
+                ban.origin,
+                ban.failures,
+                ban.ban_count,
+                step,
+                ban.reason.as_deref().unwrap_or("")
             )?;
         }
         count += 1;
@@ -111,6 +118,32 @@ fn print_bans(bans: BanStream, json: bool, out: &mut impl Write) -> Result<()> {
     Ok(())
 }
 
+/// What is left of a ban ending at `end` (RFC 3339), in the largest
+/// units, at most two ("1h20m", "3d4h"); `permanent` without an end.
+pub(crate) fn time_left(end: Option<&str>, now: jiff::Timestamp) -> String {
+    let Some(end) = end else {
+        return "permanent".into();
+    };
+    let Ok(end) = end.parse::<jiff::Timestamp>() else {
+        return end.to_owned();
+    };
+    let secs = end.duration_since(now).as_secs().max(0) as u64;
+    let full = human_duration(Duration::from_secs(secs));
+    // human_duration writes every unit ("1h2m3s"); two are enough to read.
+    let mut units = 0;
+    let mut short = String::new();
+    for c in full.chars() {
+        short.push(c);
+        if c.is_ascii_alphabetic() {
+            units += 1;
+            if units == 2 {
+                break;
+            }
+        }
+    }
+    short
+}
+
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.downcast_ref::<std::io::Error>()
         .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
@@ -121,6 +154,16 @@ pub fn print_message(data: &serde_json::Value) {
         Some(s) => println!("{s}"),
         None => println!("{data}"),
     }
+}
+
+/// `status JAIL`: the jail, then its bans (as `banned --jail` lists them).
+pub fn status(reach: &Reach, jail: Option<String>) -> Result<ExitCode> {
+    let code = send(reach, Request::Status { jail: jail.clone() }, print_status)?;
+    let Some(jail) = jail.filter(|_| !reach.json) else {
+        return Ok(code);
+    };
+    println!("  bans:");
+    banned(reach, Some(jail))
 }
 
 pub fn print_status(data: &serde_json::Value) {

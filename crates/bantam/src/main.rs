@@ -9,8 +9,10 @@ use clap::{Parser, Subcommand};
 mod backend_config;
 mod check_cmd;
 mod check_samples;
+mod completions_cmd;
 mod control_cmd;
 mod filter_arg;
+mod history_cmd;
 mod import_cmd;
 mod regex_cmd;
 mod regex_fail2ban;
@@ -22,8 +24,14 @@ use bantam_daemon::DaemonError;
 use control_cmd::Reach;
 
 /// Ban hosts that fail to authenticate: a fast, safe successor to fail2ban.
+///
+/// bantam reads logs (files, the journal, pipes), finds failed logins and
+/// other abuse with filters, and bans the addresses behind them in
+/// nftables for a while. It runs fail2ban's own configurations too. `bantam
+/// run` is the daemon; the other commands test filters or ask the running
+/// daemon about its jails and bans.
 #[derive(Parser)]
-#[command(name = "bantam", version, about, propagate_version = true)]
+#[command(name = "bantam", version = env!("BANTAM_VERSION"), propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -43,23 +51,35 @@ enum Command {
     /// Check the configuration, the host and each jail against the tail of
     /// its real logs (before a start or a reload). Exit 1 on any problem.
     Check(check_cmd::CheckArgs),
-    /// Show the jails and their counters.
+    /// Show the jails and their counters; with a jail, also its bans.
     Status {
-        /// Only this jail.
+        /// Only this jail, and list its bans.
         jail: Option<String>,
         #[command(flatten)]
         reach: Reach,
     },
-    /// List the current bans.
+    /// List the current bans with the time they have left, their origin
+    /// (log, manual, adopted) and how many times each was banned.
     Banned {
+        /// Only the bans of this jail.
+        #[arg(long, value_name = "JAIL")]
+        jail: Option<String>,
         #[command(flatten)]
         reach: Reach,
     },
     /// Ban addresses or networks in a jail now.
     Ban {
+        /// The jail to ban in (its actions run, its ban time applies).
         jail: String,
+        /// Addresses or networks (192.0.2.1, 2001:db8::/48).
         #[arg(required = true, value_name = "ADDR")]
         targets: Vec<String>,
+        /// How long (30m, 1h, 7d) instead of the jail's ban time.
+        #[arg(long = "for", value_name = "DURATION", value_parser = bantam_config::duration::parse_duration)]
+        lasting: Option<std::time::Duration>,
+        /// Why: kept with the ban and in its history (`bantam history`).
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
         /// Ban even where the daemon's safety checks would refuse.
         #[arg(long)]
         force: bool,
@@ -68,11 +88,15 @@ enum Command {
     },
     /// Lift bans on addresses or networks (in every jail), or all bans.
     Unban {
+        /// Addresses or networks to lift, as they were banned.
         #[arg(value_name = "ADDR", required_unless_present = "all")]
         targets: Vec<String>,
-        /// Lift every ban.
+        /// Lift every ban (of the jail, with --jail).
         #[arg(long, conflicts_with = "targets")]
         all: bool,
+        /// Only in this jail; other jails' bans of the same address stay.
+        #[arg(long, value_name = "JAIL")]
+        jail: Option<String>,
         #[command(flatten)]
         reach: Reach,
     },
@@ -86,6 +110,15 @@ enum Command {
         #[command(flatten)]
         reach: Reach,
     },
+    /// Every ban of an address the database remembers, with its reason
+    /// (read from the state database, daemon running or not).
+    History(history_cmd::HistoryArgs),
+    /// Print a shell completion script (bash, zsh, fish) to standard output.
+    Completions(completions_cmd::CompletionsArgs),
+    /// Print the man page (roff) to standard output; used to build the
+    /// package.
+    #[command(hide = true)]
+    Manpage,
 }
 
 fn main() -> ExitCode {
@@ -96,13 +129,13 @@ fn main() -> ExitCode {
         Command::Check(args) => check_cmd::run(args),
         Command::CheckSamples(args) => check_samples::run(args),
         Command::ImportFail2ban(args) => import_cmd::run(args),
-        Command::Status { jail, reach } => {
-            control_cmd::send(&reach, Request::Status { jail }, control_cmd::print_status)
-        }
-        Command::Banned { reach } => control_cmd::banned(&reach),
+        Command::Status { jail, reach } => control_cmd::status(&reach, jail),
+        Command::Banned { jail, reach } => control_cmd::banned(&reach, jail),
         Command::Ban {
             jail,
             targets,
+            lasting,
+            reason,
             force,
             reach,
         } => control_cmd::send(
@@ -111,16 +144,19 @@ fn main() -> ExitCode {
                 jail,
                 targets,
                 force,
+                bantime_seconds: lasting.map(|d| d.as_secs().max(1)),
+                reason,
             },
             control_cmd::print_message,
         ),
         Command::Unban {
             targets,
             all,
+            jail,
             reach,
         } => control_cmd::send(
             &reach,
-            Request::Unban { targets, all },
+            Request::Unban { targets, all, jail },
             control_cmd::print_message,
         ),
         Command::Reload { reach } => {
@@ -129,6 +165,9 @@ fn main() -> ExitCode {
         Command::Stop { reach } => {
             control_cmd::send(&reach, Request::Stop {}, control_cmd::print_message)
         }
+        Command::History(args) => history_cmd::run(args),
+        Command::Completions(args) => completions_cmd::completions::<Cli>(args),
+        Command::Manpage => completions_cmd::manpage::<Cli>(),
     };
     match result {
         Ok(code) => code,
@@ -210,6 +249,34 @@ mod tests {
             one_line(&err),
             "opening the log: No such file or directory (os error 2)"
         );
+    }
+
+    #[test]
+    fn every_argument_and_command_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if !builtin && arg.get_help().is_none() {
+                    missing.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                if sub.get_about().is_none() {
+                    missing.push(format!("{path} {} (about)", sub.get_name()));
+                }
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        use clap::CommandFactory;
+        let cmd = Cli::command();
+        assert!(cmd.get_about().unwrap().to_string().contains("fail2ban"));
+        assert!(cmd
+            .get_version()
+            .unwrap()
+            .starts_with(env!("CARGO_PKG_VERSION")));
+        let mut missing = Vec::new();
+        walk(&cmd, "bantam", &mut missing);
+        assert!(missing.is_empty(), "without help: {missing:#?}");
     }
 
     #[test]

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use bantam_config::{BackendKind, DaemonSettings, Settings};
 use bantam_daemon::clock::SystemClock;
+use bantam_daemon::log;
+use bantam_daemon::log_setup::{self, LogFormat};
 use bantam_daemon::{Daemon, RunOptions};
 use bantam_state::SqliteStore;
 use clap::Args;
@@ -31,6 +33,23 @@ pub struct RunArgs {
     /// jail.local, filter.d, action.d.
     #[arg(long, value_name = "DIR")]
     fail2ban_config: Option<PathBuf>,
+    /// The least severe messages logged: error, warn, info or debug (debug
+    /// adds one line per failure found).
+    #[arg(long, value_name = "LEVEL", default_value = "info")]
+    log_level: tracing::Level,
+    /// auto: the journal with its fields when standard error is the
+    /// journal, else text with RFC 3339 times; text; json: one object per
+    /// line (events ban, unban, failure, source, error, message).
+    #[arg(long, value_name = "FORMAT", default_value = "auto", value_parser = ["auto", "text", "json"])]
+    log_format: String,
+}
+
+fn log_format(name: &str) -> LogFormat {
+    match name {
+        "json" => LogFormat::Json,
+        "text" => LogFormat::Text,
+        _ => LogFormat::Auto,
+    }
 }
 
 fn is_root() -> bool {
@@ -51,6 +70,7 @@ fn dry_run_socket() -> PathBuf {
 }
 
 pub fn run(mut args: RunArgs) -> Result<ExitCode> {
+    log_setup::init(args.log_level, log_format(&args.log_format));
     let named = args.config.is_some();
     if !named && args.fail2ban_config.is_none() {
         // Found now and kept, so that a reload re-reads the same files.
@@ -82,11 +102,11 @@ pub fn run(mut args: RunArgs) -> Result<ExitCode> {
         bantam_firewall::open_config(backend_name, &backend_config).with_context(|| {
             format!("opening {backend_name} (bantam needs root or CAP_NET_ADMIN; try --dry-run)")
         })?;
-    eprintln!(
-        "bantam: control socket {}{}",
+    log::info(&format!(
+        "control socket {}{}",
         settings.daemon.socket.display(),
         if args.dry_run { " (dry run)" } else { "" }
-    );
+    ));
     let daemon = Daemon::new(prepared, Arc::new(SystemClock), Box::new(store), backend);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -106,13 +126,13 @@ fn open_store(settings: &Settings, dry_run: bool) -> Result<SqliteStore> {
     }
     let store = SqliteStore::open_dir(&settings.daemon.state_dir)?;
     if let Some(q) = &store.opened().quarantined {
-        eprintln!(
-            "bantam: error: the state database was corrupt ({}); it was moved to {} and a new \
+        log::error(&format!(
+            "the state database was corrupt ({}); it was moved to {} and a new \
              one started. Bans in the firewall are kept and recorded again; ban history \
              (escalation counts) starts over",
             q.reason,
             q.moved_to.display()
-        );
+        ));
     }
     Ok(store)
 }
@@ -123,7 +143,7 @@ fn settings_for(args: &RunArgs, named: bool) -> Result<(Settings, DaemonSettings
     let (mut settings, warnings): (Settings, Vec<String>) =
         bantam_config::load_with_fail2ban(args.config.as_deref(), args.fail2ban_config.as_deref())?;
     for warning in &warnings {
-        eprintln!("bantam: warning: {warning}");
+        log::warn(warning);
     }
     let as_loaded = settings.daemon.clone();
     if args.dry_run {

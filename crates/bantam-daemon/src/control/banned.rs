@@ -35,6 +35,38 @@ use crate::control::protocol::{BanInfo, BanKey, BanListEnd, BanPage, Request, Re
 use crate::control::server::{ask, reply};
 use crate::daemon::Event;
 
+/// On the loop: at most `limit` (and [`PAGE`]) bans after `after`, of
+/// one jail's when `jail` is given.
+pub(crate) fn page_of(
+    book: &BanBook,
+    jail: Option<&str>,
+    after: Option<&BanKey>,
+    limit: Option<usize>,
+    flags: &dyn Fn(&ActiveBan) -> (bool, bool),
+) -> Response {
+    match jail {
+        None => page(book, after, limit, flags),
+        Some(jail) => {
+            // A cursor from another jail (there is none in a one-jail
+            // listing) starts the jail from its beginning.
+            let after = after.filter(|key| key.jail == jail);
+            let from = BanKey {
+                jail: jail.to_owned(),
+                target: String::new(),
+            };
+            let mut response = page(book, Some(after.unwrap_or(&from)), limit, flags);
+            if let Some(page) = &mut response.page {
+                let before = page.bans.len();
+                page.bans.retain(|b| b.jail == jail);
+                if page.bans.len() < before {
+                    page.next = None;
+                }
+            }
+            response
+        }
+    }
+}
+
 /// On the loop: at most `limit` (and [`PAGE`]) bans after `after`.
 /// `flags` says whether a ban's address is trusted and whether it is
 /// extended while knocking.
@@ -47,13 +79,19 @@ pub(crate) fn page(
     let limit = limit.unwrap_or(PAGE).clamp(1, PAGE);
     let after = match after {
         None => None,
+        // The start of a jail: before any of its targets.
+        Some(key) if key.target.is_empty() => Some((key.jail.as_str(), None)),
         Some(key) => match key.target.parse::<Target>() {
-            Ok(target) => Some((key.jail.as_str(), target)),
+            Ok(target) => Some((key.jail.as_str(), Some(target))),
             Err(e) => return Response::error(format!("after: target {:?}: {e}", key.target)),
         },
     };
     // One more than asked tells whether another page follows.
-    let found = book.page(after.as_ref().map(|(j, t)| (*j, t)), limit + 1);
+    let found = match &after {
+        Some((jail, None)) => book.page_from(jail, limit + 1),
+        Some((jail, Some(target))) => book.page(Some((jail, target)), limit + 1),
+        None => book.page(None, limit + 1),
+    };
     let more = found.len() > limit;
     let bans: Vec<BanInfo> = found
         .into_iter()
@@ -79,8 +117,7 @@ pub(crate) fn page(
 pub(crate) async fn stream(
     write: &mut OwnedWriteHalf,
     events: &mpsc::Sender<Event>,
-    after: Option<BanKey>,
-    limit: Option<usize>,
+    (after, limit, jail): (Option<BanKey>, Option<usize>, Option<String>),
     timeout: Duration,
 ) {
     if limit == Some(0) {
@@ -88,7 +125,7 @@ pub(crate) async fn stream(
         return;
     }
     let mut left = limit.unwrap_or(usize::MAX);
-    let mut page = match next_page(events, after, left).await {
+    let mut page = match next_page(events, &jail, after, left).await {
         Ok(page) => page,
         Err(refusal) => return reply(write, &refusal, timeout).await,
     };
@@ -107,7 +144,7 @@ pub(crate) async fn stream(
         if next.is_none() || left == 0 {
             break Response::ok(BanListEnd { count, next });
         }
-        page = match next_page(events, next, left).await {
+        page = match next_page(events, &jail, next, left).await {
             Ok(page) => page,
             Err(refusal) => break refusal,
         };
@@ -117,12 +154,14 @@ pub(crate) async fn stream(
 
 async fn next_page(
     events: &mpsc::Sender<Event>,
+    jail: &Option<String>,
     after: Option<BanKey>,
     left: usize,
 ) -> Result<BanPage, Response> {
     let request = Request::Banned {
         after,
         limit: Some(left.min(PAGE)),
+        jail: jail.clone(),
     };
     let mut response = ask(events, request).await;
     match response.page.take() {
@@ -177,6 +216,7 @@ mod tests {
                     failures: 3,
                     ban_count: 1,
                     matches: vec![],
+                    reason: None,
                 },
             });
         }
@@ -219,6 +259,39 @@ mod tests {
         };
         let refused = page(&book, Some(&bad), None, &NO_FLAGS);
         assert!(!refused.ok && refused.error.unwrap().contains("\"nope\""));
+    }
+
+    #[test]
+    fn one_jail_pages_stay_in_the_jail() {
+        let mut book = book(300);
+        for (jail, target) in [("aaa", "192.0.2.1"), ("zzz", "192.0.2.2")] {
+            let mut ban = book.iter().next().unwrap().clone();
+            ban.target = target.parse().unwrap();
+            ban.record.jail = jail.into();
+            ban.record.target = target.into();
+            book.insert(ban);
+        }
+        let (mut after, mut seen) = (None, 0);
+        loop {
+            let page = page_of(&book, Some("sshd"), after.as_ref(), None, &NO_FLAGS)
+                .page
+                .unwrap();
+            assert!(page.bans.iter().all(|b| b.jail == "sshd"));
+            seen += page.bans.len();
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(seen, 300);
+        let other = page_of(&book, Some("zzz"), None, None, &NO_FLAGS)
+            .page
+            .unwrap();
+        assert_eq!((other.bans.len(), other.next), (1, None));
+        let none = page_of(&book, Some("nope"), None, None, &NO_FLAGS)
+            .page
+            .unwrap();
+        assert!(none.bans.is_empty() && none.next.is_none());
     }
 
     #[test]

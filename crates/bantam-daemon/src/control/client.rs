@@ -60,11 +60,21 @@ impl Client {
     /// Lists the current bans after `after` (all, or at most `limit`),
     /// reading them from the daemon one at a time.
     pub fn banned(
-        mut self,
+        self,
         after: Option<BanKey>,
         limit: Option<usize>,
     ) -> Result<BanStream, DaemonError> {
-        self.write(&Request::Banned { after, limit })?;
+        self.banned_in(None, after, limit)
+    }
+
+    /// [`Client::banned`], of one jail's bans when `jail` is given.
+    pub fn banned_in(
+        mut self,
+        jail: Option<String>,
+        after: Option<BanKey>,
+        limit: Option<usize>,
+    ) -> Result<BanStream, DaemonError> {
+        self.write(&Request::Banned { after, limit, jail })?;
         let header = self.response()?;
         if !header.ok {
             return Err(refusal(header));

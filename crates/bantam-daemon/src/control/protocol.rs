@@ -44,6 +44,9 @@ pub enum Request {
         after: Option<BanKey>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         limit: Option<usize>,
+        /// Only this jail's bans.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        jail: Option<String>,
     },
     /// Ban these addresses or networks in a jail, now, with the jail's ban
     /// time. `force`: even where the daemon's safety checks would refuse.
@@ -52,16 +55,27 @@ pub enum Request {
         targets: Vec<String>,
         #[serde(default, skip_serializing_if = "is_false")]
         force: bool,
+        /// How long instead of the jail's ban time (0 is refused).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bantime_seconds: Option<u64>,
+        /// Why, kept with the ban and in its history.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
-    /// Lift bans: these targets in every jail, or all of them.
+    /// Lift bans: these targets in every jail (or only in `jail`), or all
+    /// of them (in `jail` only, when given).
     Unban {
         #[serde(default)]
         targets: Vec<String>,
         #[serde(default)]
         all: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        jail: Option<String>,
     },
     /// Re-read the configuration; bans and log positions are kept.
     Reload {},
+    /// Counters for `/metrics` ([`MetricsSnapshot`]).
+    Metrics {},
     /// Stop the daemon (bans stay in the kernel, with their timeouts).
     Stop {},
 }
@@ -249,6 +263,22 @@ pub struct Status {
     pub notify: Vec<bantam_notify::ChannelStatus>,
 }
 
+/// One jail's counters for `/metrics`: its `status`, and more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JailMetrics {
+    #[serde(flatten)]
+    pub status: JailStatus,
+    /// Tracked sources forgotten to stay within `max-tracked`.
+    pub evicted: u64,
+}
+
+/// What `/metrics` shows, taken on the loop in one short turn.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetricsSnapshot {
+    pub jails: Vec<JailMetrics>,
+    pub store_healthy: bool,
+}
+
 /// One current ban, as `banned` reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BanInfo {
@@ -275,9 +305,31 @@ pub struct BanInfo {
     /// journal sources it names the sending host); absent for manual bans.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_match: Option<String>,
+    /// What earned the ban: `log` (its lines), `manual` (`bantam ban`) or
+    /// `adopted` (found in the firewall at start).
+    #[serde(default)]
+    pub origin: String,
+    /// Why, for a ban by hand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
+/// The reason a ban by hand gets when none was given, so that every ban by
+/// hand has one and tells its origin.
+pub const MANUAL_REASON: &str = "banned by hand";
+
 impl BanInfo {
+    /// See [`BanInfo::origin`].
+    pub(crate) fn origin_of(record: &bantam_state::BanRecord) -> &'static str {
+        if record.reason.is_some() {
+            "manual"
+        } else if record.jail == crate::restore::ADOPTED {
+            "adopted"
+        } else {
+            "log"
+        }
+    }
+
     pub(crate) fn of(ban: &ActiveBan) -> BanInfo {
         let second = |t: jiff::Timestamp| t.round(jiff::Unit::Second).unwrap_or(t).to_string();
         BanInfo {
@@ -291,6 +343,8 @@ impl BanInfo {
             trusted: false,
             knocking: false,
             last_match: ban.record.matches.last().cloned(),
+            origin: BanInfo::origin_of(&ban.record).to_owned(),
+            reason: ban.record.reason.clone(),
         }
     }
 
@@ -320,7 +374,8 @@ mod tests {
             parse_request(br#"{"command":"unban","all":true}"#),
             Ok(Request::Unban {
                 targets: vec![],
-                all: true
+                all: true,
+                jail: None
             })
         );
         assert_eq!(
@@ -328,7 +383,9 @@ mod tests {
             Ok(Request::Ban {
                 jail: "sshd".into(),
                 targets: vec!["192.0.2.1".into()],
-                force: false
+                force: false,
+                bantime_seconds: None,
+                reason: None
             })
         );
         assert_eq!(
@@ -336,7 +393,9 @@ mod tests {
             Ok(Request::Ban {
                 jail: "j".into(),
                 targets: vec![],
-                force: true
+                force: true,
+                bantime_seconds: None,
+                reason: None
             })
         );
     }
@@ -347,7 +406,8 @@ mod tests {
             parse_request(br#"{"command":"banned"}"#),
             Ok(Request::Banned {
                 after: None,
-                limit: None
+                limit: None,
+                jail: None
             })
         );
         assert_eq!(
@@ -359,7 +419,8 @@ mod tests {
                     jail: "sshd".into(),
                     target: "192.0.2.1".into()
                 }),
-                limit: Some(10)
+                limit: Some(10),
+                jail: None
             })
         );
         assert!(
@@ -408,11 +469,21 @@ mod tests {
             jail: "sshd".into(),
             targets: vec!["192.0.2.1".into()],
             force: true,
+            bantime_seconds: None,
+            reason: None,
         };
         let line = request_line(&request);
         assert!(line.starts_with(br#"{"command":"ban""#) && line.ends_with(b"\n"));
         assert!(String::from_utf8_lossy(&line).contains(r#""protocol":1"#));
         assert_eq!(parse_request(&line), Ok(request));
+        let with_more = Request::Ban {
+            jail: "sshd".into(),
+            targets: vec!["192.0.2.1".into()],
+            force: false,
+            bantime_seconds: Some(3600),
+            reason: Some("seen on the web server".into()),
+        };
+        assert_eq!(parse_request(&request_line(&with_more)), Ok(with_more));
     }
 
     #[test]

@@ -89,8 +89,8 @@ async fn serve(
     };
     match request {
         Err(message) => reply(&mut write, &Response::error(message), timeout).await,
-        Ok(Request::Banned { after, limit }) => {
-            banned::stream(&mut write, &events, after, limit, timeout).await
+        Ok(Request::Banned { after, limit, jail }) => {
+            banned::stream(&mut write, &events, (after, limit, jail), timeout).await
         }
         Ok(request) => {
             let response = ask(&events, request).await;

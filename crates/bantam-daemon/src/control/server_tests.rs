@@ -45,8 +45,10 @@ async fn stand_in_loop(mut inbox: mpsc::Receiver<Event>, book: BanBook) {
             continue;
         };
         let response = match request {
-            Request::Banned { after, limit } => {
-                banned::page(&book, after.as_ref(), limit, &|_| (false, false))
+            Request::Banned { after, limit, jail } => {
+                banned::page_of(&book, jail.as_deref(), after.as_ref(), limit, &|_| {
+                    (false, false)
+                })
             }
             Request::Stop {} => {
                 // A slow request: answered after a while.
@@ -76,6 +78,7 @@ fn book(n: u32) -> BanBook {
                 failures: 3,
                 ban_count: 1,
                 matches: vec![],
+                reason: None,
             },
         });
     }
