@@ -54,6 +54,9 @@ pub struct DaemonSettings {
     pub control_timeout: Duration,
     /// Journal files read instead of the system journal (`journal-dir`).
     pub journal_dir: Option<PathBuf>,
+    /// This host's name in a fleet (`server-name`; default: the system
+    /// host name).
+    pub server_name: String,
 }
 
 pub const DEFAULT_STATE_DIR: &str = "/var/lib/bantam";
@@ -87,6 +90,7 @@ impl Default for DaemonSettings {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             control_timeout: DEFAULT_CONTROL_TIMEOUT,
             journal_dir: None,
+            server_name: crate::fleet_settings::system_host_name(),
         }
     }
 }
@@ -175,6 +179,7 @@ impl Cx<'_> {
             journal_dir: d
                 .journal_dir
                 .map(|p| self.dir_at(p.span().start).join(p.into_inner())),
+            server_name: d.server_name.unwrap_or(base.server_name),
         })
     }
 

@@ -95,6 +95,7 @@ fn layer(earlier: Options, later: Options) -> Options {
         daemon: layer_daemon(earlier.daemon, later.daemon),
         defaults: later.defaults.merged_with(&earlier.defaults),
         jails,
+        fleet: later.fleet.or(earlier.fleet),
     }
 }
 
@@ -113,6 +114,7 @@ fn layer_daemon(e: DaemonOptions, l: DaemonOptions) -> DaemonOptions {
         max_connections: l.max_connections.or(e.max_connections),
         control_timeout: l.control_timeout.or(e.control_timeout),
         journal_dir: l.journal_dir.or(e.journal_dir),
+        server_name: l.server_name.or(e.server_name),
     }
 }
 

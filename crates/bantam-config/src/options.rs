@@ -21,6 +21,9 @@ pub struct Options {
     /// The jails, by name.
     #[serde(default)]
     pub jails: BTreeMap<String, Spanned<JailOptions>>,
+    /// Bans shared with other hosts (see [`crate::fleet_settings`]).
+    #[serde(default)]
+    pub fleet: Option<crate::fleet_settings::FleetOptions>,
 }
 
 /// `[daemon]`.
@@ -66,6 +69,9 @@ pub struct DaemonOptions {
     /// A directory of journal files read instead of the system journal by
     /// `journal:` log paths (containers, tests); relative to this file.
     pub journal_dir: Option<Spanned<String>>,
+    /// This host's name among its peers (a fleet's origin of bans, mail
+    /// subjects); default: the system host name.
+    pub server_name: Option<String>,
 }
 
 /// A number of seconds, or a duration string such as `10m` or `1d12h`.

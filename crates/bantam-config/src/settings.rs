@@ -26,6 +26,8 @@ use bantam_filter::fail2ban::{F2bFilter, F2bFilterSpec};
 pub struct Settings {
     pub daemon: DaemonSettings,
     pub jails: Vec<JailSettings>,
+    /// `[fleet]`, when bans are shared.
+    pub fleet: Option<crate::fleet_settings::FleetSettings>,
 }
 
 #[derive(Debug, Clone)]
@@ -188,7 +190,12 @@ impl<'a> Cx<'a> {
             };
             jails.push(self.jail(&name, line, &logpath_key, merged)?);
         }
-        Ok(Settings { daemon, jails })
+        let fleet = self.fleet(options.fleet, &jails)?;
+        Ok(Settings {
+            daemon,
+            jails,
+            fleet,
+        })
     }
 
     pub(crate) fn duration(
