@@ -60,6 +60,8 @@ pub(crate) enum Event {
         request: Request,
         reply: oneshot::Sender<Response>,
     },
+    /// From the fleet's thread.
+    Fleet(crate::fleet::FleetEvent),
 }
 
 /// How the daemon was started.
@@ -98,6 +100,8 @@ pub struct Daemon {
     /// Actions the request being answered waits for (see [`Daemon::reply`]).
     pub(crate) waits: Vec<tokio::sync::oneshot::Receiver<()>>,
     pub(crate) stop: bool,
+    /// The link to the fleet's thread, when `[fleet]` is configured.
+    pub(crate) fleet: Option<crate::fleet::FleetLink>,
 }
 
 impl Daemon {
@@ -142,6 +146,7 @@ impl Daemon {
             inbox,
             waits: Vec::new(),
             stop: false,
+            fleet: None,
         }
     }
 
@@ -157,6 +162,7 @@ impl Daemon {
         let restores = self.reconcile()?;
         self.recorder.purge(self.clock.now());
         self.load_positions();
+        self.start_fleet();
         self.assign_sources();
         let acceptor = tokio::spawn(accept_loop(
             socket,
@@ -212,6 +218,7 @@ impl Daemon {
         }
         acceptor.abort();
         self.readers.stop_all();
+        self.stop_fleet();
         for jail in &mut self.jails {
             jail.stop_actions_and_wait();
         }
@@ -271,6 +278,11 @@ impl Daemon {
         match event {
             Event::Lines { source, batch } => self.on_lines(source, batch),
             Event::SourceHealth { source, health } => self.on_source_health(source, health),
+            Event::Fleet(event) => self.on_fleet(event),
+            Event::Control {
+                request: request @ (Request::FleetStatus {} | Request::FleetBanned {}),
+                reply,
+            } => self.fleet_request(request, reply),
             Event::Control { request, reply } => {
                 let response = self.on_request(request);
                 self.reply(reply, response);

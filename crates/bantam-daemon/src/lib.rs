@@ -20,6 +20,8 @@ pub mod control;
 pub mod daemon;
 pub mod error;
 mod escalation;
+mod fleet;
+mod fleet_worker;
 pub mod guard;
 pub mod jail;
 pub mod log;

@@ -107,6 +107,8 @@ impl Daemon {
         let mut earned = Vec::new();
         let mut earned_here: HashSet<Target> = HashSet::new();
         let mut found = Vec::new();
+        // Failures counted here, for a fleet that counts them too.
+        let mut counted = Vec::new();
         for line in batch.lines() {
             jail.lines_read += 1;
             found.clear();
@@ -135,6 +137,7 @@ impl Daemon {
                 {
                     continue;
                 }
+                counted.push((target, failure.time, failure.count));
                 let limit = jail.failure_limit(&target, now);
                 let verdict = jail.tracker.record_weighted(
                     target,
@@ -155,6 +158,7 @@ impl Daemon {
                 }
             }
         }
+        self.fleet_failures(jail_index, counted);
         earned
     }
 
@@ -215,6 +219,7 @@ impl Daemon {
             }
         }
         self.log_bans(&records);
+        self.fleet_publish(&records);
         let count = records.len();
         let new_targets: Vec<Target> = records.iter().map(|(t, _)| *t).collect();
         let jail = &mut self.jails[jail_index];

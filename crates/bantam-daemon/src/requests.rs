@@ -47,6 +47,11 @@ impl Daemon {
                 self.stop = true;
                 Response::ok("stopping")
             }
+            Request::FleetUnban { targets } => self.unban_fleet(&targets),
+            // Answered by the fleet's thread (see `Daemon::on_event`).
+            Request::FleetStatus {} | Request::FleetBanned {} => {
+                Response::error("no [fleet] in the configuration")
+            }
         }
     }
 
@@ -68,6 +73,7 @@ impl Daemon {
             dry_run: self.options.dry_run,
             store: self.recorder.degraded(),
             jails,
+            fleet: self.fleet_state(),
         })
     }
 
@@ -133,7 +139,7 @@ impl Daemon {
         }
     }
 
-    fn unban(&mut self, targets: &[String], all: bool) -> Response {
+    pub(crate) fn unban(&mut self, targets: &[String], all: bool) -> Response {
         if all {
             return self.unban_all();
         }

@@ -10,6 +10,7 @@ mod check_cmd;
 mod check_samples;
 mod control_cmd;
 mod filter_arg;
+mod fleet_cmd;
 mod import_cmd;
 mod regex_cmd;
 mod regex_fail2ban;
@@ -51,6 +52,9 @@ enum Command {
     },
     /// List the current bans.
     Banned {
+        /// The bans in force across the fleet (from its database).
+        #[arg(long)]
+        fleet: bool,
         #[command(flatten)]
         reach: Reach,
     },
@@ -72,6 +76,9 @@ enum Command {
         /// Lift every ban.
         #[arg(long, conflicts_with = "targets")]
         all: bool,
+        /// Lift the bans on every host of the fleet too.
+        #[arg(long, conflicts_with = "all")]
+        fleet: bool,
         #[command(flatten)]
         reach: Reach,
     },
@@ -85,6 +92,9 @@ enum Command {
         #[command(flatten)]
         reach: Reach,
     },
+    /// A fleet of hosts sharing bans through PostgreSQL.
+    #[command(subcommand)]
+    Fleet(fleet_cmd::FleetCommand),
 }
 
 fn main() -> ExitCode {
@@ -98,7 +108,8 @@ fn main() -> ExitCode {
         Command::Status { jail, reach } => {
             control_cmd::send(&reach, Request::Status { jail }, control_cmd::print_status)
         }
-        Command::Banned { reach } => control_cmd::banned(&reach),
+        Command::Banned { fleet: true, reach } => fleet_cmd::banned(&reach),
+        Command::Banned { reach, .. } => control_cmd::banned(&reach),
         Command::Ban {
             jail,
             targets,
@@ -115,8 +126,15 @@ fn main() -> ExitCode {
         ),
         Command::Unban {
             targets,
+            fleet: true,
+            reach,
+            ..
+        } => fleet_cmd::unban(&reach, targets),
+        Command::Unban {
+            targets,
             all,
             reach,
+            ..
         } => control_cmd::send(
             &reach,
             Request::Unban { targets, all },
@@ -128,6 +146,7 @@ fn main() -> ExitCode {
         Command::Stop { reach } => {
             control_cmd::send(&reach, Request::Stop {}, control_cmd::print_message)
         }
+        Command::Fleet(command) => fleet_cmd::run(command),
     };
     match result {
         Ok(code) => code,
