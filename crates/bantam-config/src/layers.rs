@@ -97,6 +97,7 @@ fn layer(earlier: Options, later: Options) -> Options {
         defaults: later.defaults.merged_with(&earlier.defaults),
         jails,
         notify: layer_notify(earlier.notify, later.notify),
+        fleet: later.fleet.or(earlier.fleet),
     }
 }
 

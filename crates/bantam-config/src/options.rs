@@ -23,6 +23,9 @@ pub struct Options {
     pub jails: BTreeMap<String, Spanned<JailOptions>>,
     /// Mail and webhook notifications (`[notify.mail]`, `[notify.webhook]`).
     pub notify: Option<crate::notify_settings::NotifyOptions>,
+    /// Bans shared with other hosts (see [`crate::fleet_settings`]).
+    #[serde(default)]
+    pub fleet: Option<crate::fleet_settings::FleetOptions>,
 }
 
 /// `[daemon]`.

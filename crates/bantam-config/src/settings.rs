@@ -28,6 +28,8 @@ pub struct Settings {
     pub jails: Vec<JailSettings>,
     /// `[notify.*]`: mail and webhooks.
     pub notify: crate::notify_settings::NotifySettings,
+    /// `[fleet]`, when bans are shared.
+    pub fleet: Option<crate::fleet_settings::FleetSettings>,
 }
 
 #[derive(Debug, Clone)]
@@ -191,10 +193,12 @@ impl<'a> Cx<'a> {
             jails.push(self.jail(&name, line, &logpath_key, merged)?);
         }
         let notify = self.notify(options.notify)?;
+        let fleet = self.fleet(options.fleet, &jails)?;
         Ok(Settings {
             daemon,
             jails,
             notify,
+            fleet,
         })
     }
 

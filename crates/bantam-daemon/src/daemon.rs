@@ -65,6 +65,8 @@ pub(crate) enum Event {
     /// The backend's watcher saw a change that may have removed our
     /// objects (see `firewall_watch.rs`).
     FirewallChanged,
+    /// From the fleet's thread.
+    Fleet(crate::fleet::FleetEvent),
 }
 
 /// How the daemon was started.
@@ -107,6 +109,8 @@ pub struct Daemon {
     pub(crate) ignore: crate::ignore_command::IgnoreCommands,
     /// Mail and webhooks, each on its own thread (see [`crate::notifications`]).
     pub(crate) notifier: bantam_notify::Notifier,
+    /// The link to the fleet's thread, when `[fleet]` is configured.
+    pub(crate) fleet: Option<crate::fleet::FleetLink>,
 }
 
 impl Daemon {
@@ -156,6 +160,7 @@ impl Daemon {
             stop: false,
             ignore: Default::default(),
             notifier,
+            fleet: None,
         }
     }
 
@@ -177,6 +182,7 @@ impl Daemon {
         self.watch_firewall();
         self.recorder.purge(self.clock.now());
         self.load_positions();
+        self.start_fleet();
         self.assign_sources();
         let acceptor = tokio::spawn(accept_loop(
             socket,
@@ -235,6 +241,7 @@ impl Daemon {
         }
         acceptor.abort();
         self.readers.stop_all();
+        self.stop_fleet();
         for jail in &mut self.jails {
             jail.stop_actions_and_wait();
         }
@@ -296,6 +303,11 @@ impl Daemon {
         match event {
             Event::Lines { source, batch } => self.on_lines(source, batch),
             Event::SourceHealth { source, health } => self.on_source_health(source, health),
+            Event::Fleet(event) => self.on_fleet(event),
+            Event::Control {
+                request: request @ (Request::FleetStatus {} | Request::FleetBanned {}),
+                reply,
+            } => self.fleet_request(request, reply),
             Event::Control { request, reply } => {
                 let response = self.on_request(request);
                 self.reply(reply, response);

@@ -21,6 +21,8 @@ pub mod daemon;
 pub mod error;
 mod escalation;
 mod firewall_watch;
+mod fleet;
+mod fleet_worker;
 pub mod guard;
 mod ignore_command;
 pub mod jail;

@@ -119,6 +119,8 @@ impl Daemon {
         let mut earned = Vec::new();
         let mut earned_here: HashSet<Target> = HashSet::new();
         let mut found = Vec::new();
+        // Failures counted here, for a fleet that counts them too.
+        let mut counted = Vec::new();
         for line in batch.lines() {
             jail.lines_read += 1;
             found.clear();
@@ -149,6 +151,7 @@ impl Daemon {
                     continue;
                 }
                 log::failure(jail.name(), &target);
+                counted.push((target, failure.time, failure.count));
                 let limit = jail.failure_limit(&target, now);
                 let verdict = jail.tracker.record_weighted(
                     target,
@@ -170,6 +173,7 @@ impl Daemon {
                 }
             }
         }
+        self.fleet_failures(jail_index, counted);
         earned
     }
 
@@ -239,6 +243,7 @@ impl Daemon {
         }
         self.log_bans(&records);
         self.notify_bans(&records);
+        self.fleet_publish(&records);
         let count = records.len();
         let new_targets: Vec<Target> = records.iter().map(|(t, _)| *t).collect();
         let jail = &mut self.jails[jail_index];

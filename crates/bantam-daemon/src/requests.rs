@@ -67,6 +67,11 @@ impl Daemon {
                 self.stop = true;
                 Response::ok("stopping")
             }
+            Request::FleetUnban { targets } => self.unban_fleet(&targets),
+            // Answered by the fleet's thread (see `Daemon::on_event`).
+            Request::FleetStatus {} | Request::FleetBanned {} => {
+                Response::error("no [fleet] in the configuration")
+            }
         }
     }
 
@@ -89,6 +94,7 @@ impl Daemon {
             store: self.recorder.degraded(),
             jails,
             notify: self.notifier.status(),
+            fleet: self.fleet_state(),
         })
     }
 
@@ -176,7 +182,7 @@ impl Daemon {
         }
     }
 
-    fn unban(&mut self, targets: &[String], all: bool) -> Response {
+    pub(crate) fn unban(&mut self, targets: &[String], all: bool) -> Response {
         if all {
             return self.unban_all();
         }

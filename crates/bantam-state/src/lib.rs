@@ -3,9 +3,10 @@
 //!
 //! # Why a trait
 //!
-//! One host keeps its state in SQLite; a fleet will share bans through
-//! PostgreSQL. The daemon talks to [`Store`] only, so a second
-//! implementation changes no daemon code.
+//! One host keeps its state in SQLite behind [`Store`]. A fleet shares
+//! bans through PostgreSQL, a second store beside it ([`FleetStore`], see
+//! [`fleet`]): each host keeps its own state, and what hosts tell each other
+//! is an append-only log of changes.
 //!
 //! # Crash safety
 //!
@@ -49,14 +50,22 @@
 
 mod checkpointer;
 mod error;
+pub mod fleet;
+mod fleet_error;
+mod fleet_queue;
 mod history;
 mod open;
+pub mod postgres;
 mod records;
 mod sqlite;
 
 pub use error::StateError;
+pub use fleet::{ChangeKind, FleetChange, FleetFailure, FleetHost, FleetStore, FleetWrite};
+pub use fleet_error::FleetError;
+pub use fleet_queue::FleetQueue;
 pub use history::HistoryReader;
 pub use open::{Opened, Quarantine};
+pub use postgres::{FleetDatabase, PgFleet};
 pub use records::{BanRecord, FilePosition, HistoryRecord};
 pub use sqlite::SqliteStore;
 

@@ -176,6 +176,9 @@ pub fn print_status(data: &serde_json::Value) {
         status.backend,
         if status.dry_run { " (dry run)" } else { "" }
     );
+    if let Some(fleet) = &status.fleet {
+        println!("fleet: {fleet}");
+    }
     for j in status.jails {
         let secs = |s: u64| human_duration(Duration::from_secs(s));
         let bantime = j.bantime_seconds.map_or("permanent".to_owned(), secs);

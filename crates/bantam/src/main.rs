@@ -12,6 +12,7 @@ mod check_samples;
 mod completions_cmd;
 mod control_cmd;
 mod filter_arg;
+mod fleet_cmd;
 mod history_cmd;
 mod import_cmd;
 mod regex_cmd;
@@ -64,6 +65,9 @@ enum Command {
         /// Only the bans of this jail.
         #[arg(long, value_name = "JAIL")]
         jail: Option<String>,
+        /// The bans in force across the fleet (from its database).
+        #[arg(long)]
+        fleet: bool,
         #[command(flatten)]
         reach: Reach,
     },
@@ -97,6 +101,9 @@ enum Command {
         /// Only in this jail; other jails' bans of the same address stay.
         #[arg(long, value_name = "JAIL")]
         jail: Option<String>,
+        /// Lift the bans on every host of the fleet too.
+        #[arg(long, conflicts_with = "all")]
+        fleet: bool,
         #[command(flatten)]
         reach: Reach,
     },
@@ -119,6 +126,9 @@ enum Command {
     /// package.
     #[command(hide = true)]
     Manpage,
+    /// A fleet of hosts sharing bans through PostgreSQL.
+    #[command(subcommand)]
+    Fleet(fleet_cmd::FleetCommand),
 }
 
 fn main() -> ExitCode {
@@ -130,7 +140,10 @@ fn main() -> ExitCode {
         Command::CheckSamples(args) => check_samples::run(args),
         Command::ImportFail2ban(args) => import_cmd::run(args),
         Command::Status { jail, reach } => control_cmd::status(&reach, jail),
-        Command::Banned { jail, reach } => control_cmd::banned(&reach, jail),
+        Command::Banned {
+            fleet: true, reach, ..
+        } => fleet_cmd::banned(&reach),
+        Command::Banned { jail, reach, .. } => control_cmd::banned(&reach, jail),
         Command::Ban {
             jail,
             targets,
@@ -151,9 +164,16 @@ fn main() -> ExitCode {
         ),
         Command::Unban {
             targets,
+            fleet: true,
+            reach,
+            ..
+        } => fleet_cmd::unban(&reach, targets),
+        Command::Unban {
+            targets,
             all,
             jail,
             reach,
+            ..
         } => control_cmd::send(
             &reach,
             Request::Unban { targets, all, jail },
@@ -168,6 +188,7 @@ fn main() -> ExitCode {
         Command::History(args) => history_cmd::run(args),
         Command::Completions(args) => completions_cmd::completions::<Cli>(args),
         Command::Manpage => completions_cmd::manpage::<Cli>(),
+        Command::Fleet(command) => fleet_cmd::run(command),
     };
     match result {
         Ok(code) => code,

@@ -78,6 +78,12 @@ pub enum Request {
     Metrics {},
     /// Stop the daemon (bans stay in the kernel, with their timeouts).
     Stop {},
+    /// Lift bans here and ask every host of the fleet to lift them.
+    FleetUnban { targets: Vec<String> },
+    /// The fleet link, the hosts seen, their lag, the queued writes.
+    FleetStatus {},
+    /// The bans in force across the fleet.
+    FleetBanned {},
 }
 
 fn is_false(b: &bool) -> bool {
@@ -258,6 +264,9 @@ pub struct Status {
     #[serde(default)]
     pub store: Option<String>,
     pub jails: Vec<JailStatus>,
+    /// The fleet link's state, when `[fleet]` is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<String>,
     /// Notification channels: sent, given up, dropped (queue full).
     #[serde(default)]
     pub notify: Vec<bantam_notify::ChannelStatus>,
