@@ -48,7 +48,7 @@ pub(crate) fn page(book: &BanBook, after: Option<&BanKey>, limit: Option<usize>)
     // One more than asked tells whether another page follows.
     let found = book.page(after.as_ref().map(|(j, t)| (*j, t)), limit + 1);
     let more = found.len() > limit;
-    let bans: Vec<BanInfo> = found.into_iter().take(limit).map(BanInfo::of).collect();
+    let bans: Vec<BanInfo> = found.iter().take(limit).map(BanInfo::of).collect();
     let next = if more {
         bans.last().map(BanInfo::key)
     } else {
