@@ -17,6 +17,7 @@ line. Standard library only; every wait is bounded.
 """
 
 import argparse
+import ipaddress
 import json
 import os
 import re
@@ -187,17 +188,36 @@ class Daemon:
                 self.proc.wait()
 
 
+LISTENER = r"""
+import socket, struct, sys, time
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 12)   # NETLINK_NETFILTER
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 24)
+s.bind((0, 1 << 6))                                         # NFNLGRP_NFTABLES
+print("ready", flush=True)
+while True:
+    data = s.recv(1 << 16)
+    now = time.monotonic()
+    off = 0
+    while off + 16 <= len(data):
+        length, kind = struct.unpack_from("=IH", data, off)
+        if kind & 0xff == 12:                               # NFT_MSG_NEWSETELEM
+            print("%.6f %s" % (now, data[off:off + length].hex()), flush=True)
+        off += (length + 3) & ~3 or len(data)
+"""
+
+
 class Monitor:
-    """`nft monitor` in the namespace: when each address was added."""
-    ELEM = re.compile(r"^add element inet bantam \S+ \{ (.*) \}")
+    """A netlink listener in the namespace (nftables events): when each
+    address was added. `nft monitor` is no use with a million elements in
+    the table: it keeps its own copy and falls minutes behind."""
 
     def __init__(self, ns):
-        self.proc = subprocess.Popen(["ip", "netns", "exec", ns, "nft", "monitor", "elements"],
+        self.proc = subprocess.Popen(["ip", "netns", "exec", ns, "python3", "-c", LISTENER],
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.proc.stdout.readline()
         self.fd = self.proc.stdout.fileno()
         os.set_blocking(self.fd, False)
-        self.buf, self.seen = b"", {}
-        time.sleep(0.3)   # listening before the first probe (nft starts fast)
+        self.buf, self.events = b"", []
 
     def pump(self, timeout):
         r, _, _ = select.select([self.fd], [], [], max(0.0, timeout))
@@ -207,20 +227,21 @@ class Monitor:
             chunk = os.read(self.fd, 1 << 20)
         except BlockingIOError:
             return
-        now = time.monotonic()
         self.buf += chunk
         *lines, self.buf = self.buf.split(b"\n")
         for raw in lines:
-            m = self.ELEM.match(raw.decode())
-            if m:
-                for e in m.group(1).split(","):
-                    self.seen.setdefault(e.strip().split(" ", 1)[0], now)
+            t, hexed = raw.decode().split(" ", 1)
+            self.events.append((float(t), hexed))
 
     def wait_for(self, addr, timeout):
+        key = ipaddress.ip_address(addr).packed.hex()
         deadline = time.monotonic() + timeout
-        while addr not in self.seen and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            for t, hexed in self.events:
+                if key in hexed:
+                    return t
             self.pump(deadline - time.monotonic())
-        return self.seen.get(addr)
+        return None
 
     def close(self):
         self.proc.terminate()
@@ -235,6 +256,7 @@ def reaction(d, ns, count, interval):
             addr = probe_addr(i)
             t = append(d.log, failure_line(addr, i).encode())
             seen = mon.wait_for(addr, 5.0)
+            mon.events.clear()
             if seen is not None:
                 lat.append((seen - t) * 1000.0)
             time.sleep(interval)
