@@ -206,8 +206,8 @@ impl Daemon {
             .in_jail(jail)
             .take(limit)
             .map(|ban| {
-                let mut info = BanInfo::of(ban);
-                info.step = self.step_of(ban);
+                let mut info = BanInfo::of(&ban);
+                info.step = self.step_of(&ban);
                 info
             })
             .collect()

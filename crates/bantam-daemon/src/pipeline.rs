@@ -248,8 +248,11 @@ impl Daemon {
         let new_targets: Vec<Target> = records.iter().map(|(t, _)| *t).collect();
         let jail = &mut self.jails[jail_index];
         jail.total_banned += count as u64;
-        for ((target, record), fields) in records.into_iter().zip(fields) {
+        for ((target, mut record), fields) in records.into_iter().zip(fields) {
             jail.ban_action(OwnedBan::of(&record, target, false, fields));
+            if !jail.has_actions() {
+                record.matches = Vec::new(); // see BanBook: only actions read them
+            }
             jail.tracker.forget(&target);
             self.bans.insert(ActiveBan { target, record });
         }

@@ -161,9 +161,7 @@ impl Daemon {
         self.apply_bans(jail_index, earned, now);
         let inside: Vec<Target> = self
             .bans
-            .iter()
-            .filter(|b| b.record.jail == name)
-            .map(|b| b.target)
+            .targets_in(&name)
             .filter(|t| prefixes.iter().any(|p| p != t && p.contains(t)))
             .collect();
         if inside.is_empty() {

@@ -94,7 +94,7 @@ pub(crate) fn page(
     };
     let more = found.len() > limit;
     let bans: Vec<BanInfo> = found
-        .into_iter()
+        .iter()
         .take(limit)
         .map(|ban| {
             let (trusted, knocking) = flags(ban);
