@@ -18,6 +18,7 @@ pub mod fail2ban;
 pub mod fail2ban_jails;
 mod fail2ban_policy;
 mod fail2ban_unhonoured;
+pub mod filter_jail;
 pub mod layers;
 pub mod logpath;
 pub mod options;
