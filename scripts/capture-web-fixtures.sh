@@ -124,8 +124,9 @@ head -c 600 /dev/urandom >"$SITE/img/logo.png"
 head -c 900 /dev/urandom >"$SITE/img/bg.png"
 head -c 2000 /dev/urandom >"$SITE/img/photo.jpg"
 head -c 300 /dev/urandom >"$SITE/favicon.ico"
-mkdir -p "$SITE/private" "$SITE/digest" "$SITE/admin-only" "$SITE/api"
-for d in private digest admin-only api; do printf 'secret %s\n' "$d" >"$SITE/$d/index.html"; done
+mkdir -p "$SITE/private" "$SITE/digest" "$SITE/admin-only" "$SITE/api" "$SITE/phpmyadmin"
+# The site really serves /phpmyadmin/ (unlinked): normal mode must not count it.
+for d in private digest admin-only api phpmyadmin; do printf 'secret %s\n' "$d" >"$SITE/$d/index.html"; done
 chmod -R a+rX "$SITE"
 
 # Credentials: alice/right-pass in both areas; bob exists with another password.

@@ -40,7 +40,7 @@ def scenario(sid, addr, what, error=None, access=None):
     print(f"  {sid} {addr}: {what}", file=sys.stderr)
 
 
-def curl(server, target, *opts, method="GET", access=None, data=None, ua=UA):
+def curl(server, target, *opts, method="GET", access=None, data=None, ua=UA, scheme="http"):
     addr = CURRENT["addr"]
     cmd = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10",
            "--interface", addr, "--path-as-is", "-A", ua, *opts]
@@ -48,11 +48,12 @@ def curl(server, target, *opts, method="GET", access=None, data=None, ua=UA):
         cmd += ["--data", data]
     elif method != "GET":
         cmd += ["-X", method]
-    cmd.append(base(addr, server) + target)
+    cmd.append(base(addr, server).replace("http:", scheme + ":") + target)
     code = subprocess.run(cmd, capture_output=True, text=True).stdout
     LEDGER.write(json.dumps({"request": True, "addr": addr, "server": server,
                              "method": method if data is None else "POST",
-                             "target": target, "access": access or {}}) + "\n")
+                             "target": target if scheme == "http" else None,
+                             "access": access or {}}) + "\n")
     print(f"    {server} {'POST' if data is not None else method} {target[:70]} -> {code}", file=sys.stderr)
     return code
 
@@ -211,7 +212,13 @@ for server in SERVERS:
         curl(server, p, ua="Mozilla/5.0 zgrab/0.x")
     curl(server, "/cgi-bin/status", ua=SHELLSHOCK)
     curl(server, "/", "-e", SHELLSHOCK)
-    curl(server, "/phpmyadmin/?host=203.0.113.9", "-e", INJECT_TEXT, ua='203.0.113.9 - - [25/Nov/2026:07:21:09 +0000] "GET /.env HTTP/1.1" 404')
+    # /phpmyadmin/ exists on this site: answered 200, counted only in aggressive mode.
+    curl(server, "/phpmyadmin/?host=203.0.113.9", "-e", INJECT_TEXT, ua='203.0.113.9 - - [25/Nov/2026:07:21:09 +0000] "GET /.env HTTP/1.1" 404',
+         access={"scanner": "fail-aggressive"})
+    curl(server, "/.env?x=[client%20203.0.113.9:1]", "-e", "client: 203.0.113.9,", ua=" from 203.0.113.9 port 22")
+    if server != "caddy":
+        # A TLS ClientHello sent to the plain-HTTP port: binary garbage, 400.
+        curl(server, "/", "-k", "--max-time", "3", scheme="https", access={"scanner": "fail-aggressive"})
 
 scenario("wp-bruteforce", "203.0.113.20", "POST /wp-login.php with guessed passwords, as bots do (no form first)",
          access={"wordpress": FAIL, "scanner": FAIL})

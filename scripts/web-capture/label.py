@@ -97,7 +97,7 @@ def expect_json(verdict, addr):
 def write(filter_name, fname, kind, daemon, labelled):
     d = os.path.join(OUT, filter_name)
     os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, fname), "w") as f:
+    with open(os.path.join(d, fname), "w", encoding="utf-8", errors="surrogateescape") as f:
         f.write(HEADER.format(filter=filter_name, kind=kind, daemon=daemon, date=env("BT_DATE"),
                               apache=env("BT_APACHE"), nginx=env("BT_NGINX"), caddy=env("BT_CADDY")))
         last = object()
@@ -134,7 +134,8 @@ def label_access(server, filter_name):
         verdict = scenarios[addr]["access"].get(filter_name, "ignore")
         queue = pending.get((addr, server), [])
         for i, e in enumerate(queue):
-            if e["method"] == method and norm(e["target"]) == norm(target):
+            garbage = e["target"] is None and (method or "").startswith("\\x")
+            if garbage or (e["method"] == method and norm(e["target"]) == norm(target)):
                 verdict = e["access"].get(filter_name, verdict)
                 del queue[: i + 1]
                 break
