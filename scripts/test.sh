@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests drive for real. Installed only when missing, so a
 # second run costs nothing and never touches the network.
-packages=(nftables iproute2 openssh-server openssh-client sshpass rsyslog fail2ban ipset iptables time systemd-journal-remote)
+packages=(nftables iproute2 openssh-server openssh-client sshpass rsyslog fail2ban ipset iptables time systemd-journal-remote nginx wget curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
