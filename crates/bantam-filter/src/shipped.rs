@@ -9,9 +9,18 @@ use crate::error::FilterError;
 pub const SHIPPED: &[(&str, &str)] = &[
     ("sshd", include_str!("../filters/sshd.toml")),
     ("apache-auth", include_str!("../filters/apache-auth.toml")),
-    ("apache-badbots", include_str!("../filters/apache-badbots.toml")),
-    ("nginx-http-auth", include_str!("../filters/nginx-http-auth.toml")),
-    ("nginx-limit-req", include_str!("../filters/nginx-limit-req.toml")),
+    (
+        "apache-badbots",
+        include_str!("../filters/apache-badbots.toml"),
+    ),
+    (
+        "nginx-http-auth",
+        include_str!("../filters/nginx-http-auth.toml"),
+    ),
+    (
+        "nginx-limit-req",
+        include_str!("../filters/nginx-limit-req.toml"),
+    ),
     ("scanner", include_str!("../filters/scanner.toml")),
     ("webmin-auth", include_str!("../filters/webmin-auth.toml")),
     ("wordpress", include_str!("../filters/wordpress.toml")),

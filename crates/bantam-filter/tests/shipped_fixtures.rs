@@ -112,7 +112,11 @@ fn check(path: &Path, name: &str, mode: &str, hit: &mut BTreeSet<String>) -> (Ve
             ));
         }
     }
-    assert!(pending.is_none(), "{}: dangling expect line", path.display());
+    assert!(
+        pending.is_none(),
+        "{}: dangling expect line",
+        path.display()
+    );
     (problems, judged)
 }
 

@@ -124,7 +124,13 @@ fn compile(name: &str, mode: &str) -> Filter {
 
 /// Every payload in every field of `text`; returns how many lines failed
 /// (for the client), panicking on any failure for an injected address.
-fn judge(filter: &mut Filter, name: &str, text: &str, escape: fn(&str) -> String, no_colon: bool) -> usize {
+fn judge(
+    filter: &mut Filter,
+    name: &str,
+    text: &str,
+    escape: fn(&str) -> String,
+    no_colon: bool,
+) -> usize {
     let client: Host = Host::Ip(CLIENT.parse().unwrap());
     let mut failed = 0;
     for payload in PAYLOADS {
@@ -153,9 +159,20 @@ fn no_web_filter_reports_an_address_written_into_a_client_field() {
     for shape in shapes() {
         for mode in shipped::definition(shape.filter).unwrap().mode_names() {
             let mut filter = compile(shape.filter, mode);
-            let failed = judge(&mut filter, shape.filter, shape.text, shape.escape, shape.no_colon);
+            let failed = judge(
+                &mut filter,
+                shape.filter,
+                shape.text,
+                shape.escape,
+                shape.no_colon,
+            );
             // The shape is one the filter counts: the test is not vacuous.
-            assert!(failed > 0, "{}: shape never matched: {}", shape.filter, shape.text);
+            assert!(
+                failed > 0,
+                "{}: shape never matched: {}",
+                shape.filter,
+                shape.text
+            );
         }
     }
     for name in ["scanner", "apache-badbots", "wordpress"] {

@@ -58,10 +58,22 @@ fn page(site: &Path, path: &str, links: &[&str]) {
 
 fn site(dir: &Path) {
     let site = dir.join("site");
-    page(&site, "/index.html", &["/about.html", "/blog/", "/docs/guide.html"]);
+    page(
+        &site,
+        "/index.html",
+        &["/about.html", "/blog/", "/docs/guide.html"],
+    );
     page(&site, "/about.html", &["/", "/docs/"]);
-    page(&site, "/blog/index.html", &["/blog/first-post.html", "/blog/old-post.html"]);
-    page(&site, "/blog/first-post.html", &["/blog/", "/img/photo.jpg"]);
+    page(
+        &site,
+        "/blog/index.html",
+        &["/blog/first-post.html", "/blog/old-post.html"],
+    );
+    page(
+        &site,
+        "/blog/first-post.html",
+        &["/blog/", "/img/photo.jpg"],
+    );
     page(&site, "/docs/index.html", &["/docs/guide.html"]);
     // /docs/install.html and /blog/old-post.html are broken links.
     page(&site, "/docs/guide.html", &["/docs/", "/docs/install.html"]);
@@ -109,8 +121,17 @@ fn get(net: &Net, from: &str, path: &str) -> Option<String> {
         .exec(
             &net.client,
             &[
-                "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5",
-                "--path-as-is", "--interface", from,
+                "curl",
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "--max-time",
+                "5",
+                "--path-as-is",
+                "--interface",
+                from,
                 &format!("http://{SERVER}:8080{path}"),
             ],
         )
@@ -158,15 +179,26 @@ fn a_crawl_bans_nothing_and_the_probe_list_bans_the_prober() {
         .exec(
             &net.client,
             &[
-                "wget", "-q", "-r", "-l", "6", "-p", "-P", crawl_dir.to_str().unwrap(),
-                "--bind-address", CRAWLER, &format!("http://{SERVER}:8080/"),
+                "wget",
+                "-q",
+                "-r",
+                "-l",
+                "6",
+                "-p",
+                "-P",
+                crawl_dir.to_str().unwrap(),
+                "--bind-address",
+                CRAWLER,
+                &format!("http://{SERVER}:8080/"),
             ],
         )
         .status()
         .unwrap();
     // wget exits 8 when some links were broken, as they are here on purpose.
     assert!(matches!(status.code(), Some(0 | 8)), "wget: {status}");
-    assert!(crawl_dir.join(format!("{SERVER}:8080/docs/guide.html")).exists());
+    assert!(crawl_dir
+        .join(format!("{SERVER}:8080/docs/guide.html"))
+        .exists());
     for typo in TYPOS {
         assert!(get(&net, TYPIST, typo).is_some(), "{typo}");
     }
@@ -180,9 +212,14 @@ fn a_crawl_bans_nothing_and_the_probe_list_bans_the_prober() {
     // probes, so they have been judged by now.
     let bans = banned(&socket);
     assert!(!bans.contains(CRAWLER), "the crawler was banned: {bans}");
-    assert!(!bans.contains(TYPIST), "a member's typos were banned: {bans}");
+    assert!(
+        !bans.contains(TYPIST),
+        "a member's typos were banned: {bans}"
+    );
     let log = std::fs::read_to_string(dir.path().join("access.log")).unwrap();
     let crawled = log.lines().filter(|l| l.starts_with(CRAWLER)).count();
     assert!(crawled >= 12, "the crawl made only {crawled} requests");
-    assert!(log.lines().any(|l| l.starts_with(CRAWLER) && l.contains("\" 404 ")));
+    assert!(log
+        .lines()
+        .any(|l| l.starts_with(CRAWLER) && l.contains("\" 404 ")));
 }
