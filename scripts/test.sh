@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests drive for real. Installed only when missing, so a
 # second run costs nothing and never touches the network.
-packages=(nftables iproute2 openssh-server openssh-client sshpass rsyslog fail2ban ipset iptables time systemd-journal-remote tcpdump netcat-openbsd bc python3-aiosmtpd man-db systemd chromium curl postgresql)
+packages=(nftables iproute2 openssh-server openssh-client sshpass rsyslog fail2ban ipset iptables time systemd-journal-remote tcpdump netcat-openbsd bc python3-aiosmtpd man-db systemd chromium curl postgresql nginx wget)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -20,6 +20,7 @@ mod fail2ban_journal;
 pub mod fail2ban_mail;
 mod fail2ban_policy;
 mod fail2ban_unhonoured;
+pub mod filter_jail;
 pub mod fleet_settings;
 pub mod layers;
 pub mod logpath;

@@ -114,12 +114,10 @@ pub fn builtin_default() -> Result<Settings, ConfigError> {
     parse(Path::new("(built-in default)"), &text)
 }
 
-/// The built-in sshd jail's log paths, given which files exist.
-pub fn builtin_sshd_logpaths(exists: impl Fn(&str) -> bool) -> Vec<&'static str> {
-    match SSHD_LOGS.iter().find(|p| exists(p)) {
-        Some(log) => vec![*log],
-        None => SSHD_JOURNAL.to_vec(),
-    }
+/// The built-in sshd jail's log paths, given which files exist: the sshd
+/// filter's default jail ([`SSHD_LOGS`], else [`SSHD_JOURNAL`]).
+pub fn builtin_sshd_logpaths(exists: impl Fn(&str) -> bool) -> Vec<String> {
+    crate::filter_jail::default_logpaths("sshd", exists).unwrap_or_default()
 }
 
 pub(crate) struct Cx<'a> {
@@ -186,9 +184,12 @@ impl<'a> Cx<'a> {
             if merged.enabled == Some(false) {
                 continue;
             }
-            let logpath_key = match inherited {
-                true => "defaults.logpath".to_owned(),
-                false => format!("jails.{name}.logpath"),
+            let from_filter = crate::filter_jail::fills_logpath(&merged);
+            let merged = crate::filter_jail::fill(merged, crate::filter_jail::exists);
+            let logpath_key = match (inherited, from_filter) {
+                (true, true) => format!("jails.{name}.filter (its default logpath)"),
+                (true, false) => "defaults.logpath".to_owned(),
+                (false, _) => format!("jails.{name}.logpath"),
             };
             jails.push(self.jail(&name, line, &logpath_key, merged)?);
         }

@@ -12,6 +12,10 @@
 //! id = "password"
 //! regex = 'Failed password for <F-USER>\S+</F-USER> from <HOST>$'
 //! examples = ["Failed password for root from 192.0.2.1"]
+//!
+//! [jail]                              # optional: see [`crate::jail_defaults`]
+//! logpath = ["/var/log/myd.log"]
+//! maxretry = 5
 //! ```
 //!
 //! Parsing is pure; reading the file is the caller's business.
@@ -23,6 +27,7 @@ use serde::Deserialize;
 use crate::date::{DateFormat, DatePattern};
 use crate::error::FilterError;
 use crate::fields::FieldSpec;
+use crate::jail_defaults::JailDefaults;
 use crate::spec::{FilterSpec, RulePolicy, RuleSpec};
 use crate::structured_definition::{field_spec, FieldsDefinition, WhenValue};
 
@@ -68,6 +73,10 @@ pub struct Definition {
     /// For `format = "json"`: tests on fields, all of which must hold.
     #[serde(default)]
     pub when: BTreeMap<String, WhenValue>,
+    /// The default jail: log paths, ports, maxretry/findtime/bantime for a
+    /// jail that names this filter and leaves them out.
+    #[serde(default)]
+    pub jail: Option<JailDefaults>,
 }
 
 /// One rule in a filter file.
@@ -146,7 +155,10 @@ impl Definition {
             }
         }
         self.date_pattern().map_err(|e| bad(e.to_string()))?;
-        self.field_spec().map_err(bad)?;
+        self.field_spec().map_err(&bad)?;
+        if let Some(problem) = self.jail.as_ref().and_then(JailDefaults::problem) {
+            return Err(bad(problem));
+        }
         Ok(())
     }
 

@@ -45,6 +45,7 @@ pub mod fail2ban;
 pub mod failure;
 pub mod fields;
 mod filter;
+pub mod jail_defaults;
 pub mod json_fields;
 pub mod python;
 mod rules;
@@ -60,6 +61,7 @@ pub use error::FilterError;
 pub use failure::{Failure, Outcome};
 pub use fields::{FieldPath, FieldRules, FieldSpec, Fields};
 pub use filter::Filter;
+pub use jail_defaults::{DefaultDuration, JailDefaults};
 pub use spec::{FilterSpec, RulePolicy, RuleSpec, WEIGHT_ONE};
 
 #[cfg(test)]

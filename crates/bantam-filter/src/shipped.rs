@@ -6,7 +6,25 @@ use crate::definition::Definition;
 use crate::error::FilterError;
 
 /// Name and text of every shipped filter.
-pub const SHIPPED: &[(&str, &str)] = &[("sshd", include_str!("../filters/sshd.toml"))];
+pub const SHIPPED: &[(&str, &str)] = &[
+    ("sshd", include_str!("../filters/sshd.toml")),
+    ("apache-auth", include_str!("../filters/apache-auth.toml")),
+    (
+        "apache-badbots",
+        include_str!("../filters/apache-badbots.toml"),
+    ),
+    (
+        "nginx-http-auth",
+        include_str!("../filters/nginx-http-auth.toml"),
+    ),
+    (
+        "nginx-limit-req",
+        include_str!("../filters/nginx-limit-req.toml"),
+    ),
+    ("scanner", include_str!("../filters/scanner.toml")),
+    ("webmin-auth", include_str!("../filters/webmin-auth.toml")),
+    ("wordpress", include_str!("../filters/wordpress.toml")),
+];
 
 /// The names of the shipped filters.
 pub fn names() -> impl Iterator<Item = &'static str> {
