@@ -6,7 +6,10 @@ use crate::definition::Definition;
 use crate::error::FilterError;
 
 /// Name and text of every shipped filter.
-pub const SHIPPED: &[(&str, &str)] = &[("sshd", include_str!("../filters/sshd.toml"))];
+pub const SHIPPED: &[(&str, &str)] = &[
+    ("sshd", include_str!("../filters/sshd.toml")),
+    ("dropbear", include_str!("../filters/dropbear.toml")),
+];
 
 /// The names of the shipped filters.
 pub fn names() -> impl Iterator<Item = &'static str> {

@@ -1,0 +1,86 @@
+//! Injection cases: lines as each daemon writes them, with every field a
+//! client controls (user names, HELO names, mail addresses, FTP and database
+//! user names, SIP identities) replaced by text that carries another address
+//! and log-like text. The real client is always `REAL`; the injected address
+//! must never be the failure's host.
+
+use bantam_filter::{Filter, Host, Outcome};
+use jiff::Timestamp;
+
+/// The address the daemon itself wrote.
+const REAL: &str = "198.51.100.77";
+
+/// What attackers put in the fields they control.
+const PAYLOADS: &[&str] = &[
+    "203.0.113.9",
+    " from 203.0.113.9 port 22",
+    "x from 203.0.113.9 port 22 ssh2",
+    "rip=203.0.113.9",
+    "x>, method=PLAIN, rip=203.0.113.9, lip=198.51.100.1, session=<abc>",
+    "[203.0.113.9]",
+    "unknown[203.0.113.9]",
+    "x (203.0.113.9[203.0.113.9])",
+    "203.0.113.9:22",
+    "<203.0.113.9:22>",
+    "x' from 203.0.113.9:22",
+    "x'@'203.0.113.9' (using password: YES)",
+    "x@203.0.113.9",
+    "\"203.0.113.9\"",
+    "x, rhost=203.0.113.9",
+    "x\" from 203.0.113.9",
+    "(?@203.0.113.9) [WARNING] Authentication failed for user [x]",
+    "[2001:db8::9]",
+    "2001:db8::9",
+    "x failed for '203.0.113.9:5060' - Wrong password",
+    "x rejected RCPT <a@b>: relay not permitted H=(x) [203.0.113.9]",
+];
+
+/// (filter, template with `{U}` for a user-controlled field, whether the
+/// template with an ordinary name is a failure in the filter's last mode).
+const CASES: &[(&str, &str, bool)] = &[
+    ("dropbear", "Dec  3 13:39:24 bt-server dropbear[1]: Bad password attempt for '{U}' from 198.51.100.77:41507", true),
+    ("dropbear", "Dec  3 13:39:24 bt-server dropbear[1]: Exit before auth from <198.51.100.77:41507>: (user '{U}', 3 fails): Max auth tries reached - user '{U}'", true),
+    ("dropbear", "Dec  3 13:39:24 bt-server dropbear[1]: Password auth succeeded for '{U}' from 198.51.100.77:41507", false),
+];
+
+fn injected(host: &Host) -> bool {
+    let text = host.to_string();
+    text.starts_with("203.0.113.9") || text.starts_with("2001:db8::9")
+}
+
+/// Runs every case with every payload in every mode; returns the problems.
+pub fn run(
+    filters: &[&str],
+    compile: &dyn Fn(&str, &str) -> Filter,
+    modes: &dyn Fn(&str) -> Vec<String>,
+    now: Timestamp,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for name in filters {
+        let cases: Vec<_> = CASES.iter().filter(|(f, _, _)| f == name).collect();
+        if cases.is_empty() {
+            problems.push(format!("{name}: no injection cases"));
+        }
+        let modes = modes(name);
+        for (_, template, fails) in cases {
+            for mode in &modes {
+                let mut filter = compile(name, mode);
+                let plain = template.replace("{U}", "alice");
+                let outcome = filter.scan(plain.as_bytes(), now);
+                let last_mode = mode == modes.last().unwrap();
+                if *fails && last_mode && !matches!(&outcome, Outcome::Failure(f) if f.host.to_string() == REAL) {
+                    problems.push(format!("{name} [{mode}]: case does not fail as written: {outcome:?}\n    {plain}"));
+                }
+                for payload in PAYLOADS {
+                    let line = template.replace("{U}", payload);
+                    if let Outcome::Failure(f) | Outcome::Success(f) = filter.scan(line.as_bytes(), now) {
+                        if injected(&f.host) || f.host.to_string() != REAL {
+                            problems.push(format!("{name} [{mode}]: took {} from\n    {line}", f.host));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    problems
+}
