@@ -61,6 +61,9 @@ def smtp_auth(src, srv, user, password, mech="PLAIN"):
     try:
         code, msg = s.auth(mech.upper(), auth, initial_response_ok=True)
         print("smtp auth accepted:", code, msg)
+        # smtpd logs the SASL login ("client=..., sasl_username=...") only
+        # once a message is queued.
+        s.sendmail(user + "@bt-test", [user + "@bt-test"], "Subject: t\r\n\r\nhi\r\n")
         ok = True
     except smtplib.SMTPAuthenticationError as e:
         print("smtp auth refused:", e.smtp_code, e.smtp_error)
@@ -87,9 +90,17 @@ def smtp_rcpt(src, srv, helo, sender, rcpt):
     return code < 300
 
 
-def imap(src, srv, user, password):
+def imap(src, srv, user, password, tries="1"):
+    # imaplib quotes the password but not the user name: a name with spaces
+    # must be sent as an IMAP quoted string.
+    user = '"' + user.replace("\\", "\\\\").replace('"', '\\"') + '"'
     c = BoundIMAP(src, srv)
     try:
+        for _ in range(int(tries) - 1):
+            try:
+                c.login(user, password)
+            except imaplib.IMAP4.error as e:
+                print("imap login refused:", e)
         c.login(user, password)
         print("imap login accepted")
         c.logout()

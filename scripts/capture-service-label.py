@@ -15,6 +15,7 @@ verdict:
   aggressive  a failure only in the filter's aggressive mode
   success     a successful login (not a failure; a success rule's match)
   none        nothing to count
+  (modes...)  a failure only in the filter's modes named
 A line no pattern knows stops the labelling, and so does a failure or
 success line outside a scenario or not containing the scenario's address.
 Fixture format (read by crates/bantam-filter/tests/service_filters.rs): each
@@ -42,6 +43,24 @@ EVENTS = {
         ("connection", r"^Child connection from \S+$", X),
         ("session-exit", r"^Exit \(.*\) from <\S+>: ", X),
         ("daemon", r"^(?:Running in background|Early exit: Terminated by signal|Not backgrounding)", X),
+    ])],
+    "mail": [("postfix", "syslog:postfix/.*", [
+        ("sasl-failed", r"^warning: [-._A-Za-z0-9]+\[\S+\]: SASL \S+ authentication failed:", N),
+        ("rbl", r"^NOQUEUE: reject: RCPT from \S+: 554 5\.7\.1 Service unavailable; Client host \[\S+\] blocked using ", ("rbl", "aggressive")),
+        ("relay", r"^NOQUEUE: reject: RCPT from \S+: 454 4\.7\.1 <.*>: Relay access denied;", ("relay", "aggressive")),
+        ("unknown-recipient", r"^NOQUEUE: reject: RCPT from \S+: 550 5\.1\.1 <.*>: Recipient address rejected: User unknown", A),
+        ("bad-helo", r"^NOQUEUE: reject: RCPT from \S+: 501 5\.5\.2 <.*>: Helo command rejected:", A),
+        ("sasl-login", r"^[0-9A-F]+: client=\S+, sasl_method=\S+, sasl_username=", S),
+        ("session", r"^(?:connect from|disconnect from|lost connection after CONNECT from) ", X),
+        ("queue", r"^[0-9A-F]+: (?:message-id=|from=<|to=<|removed)", X),
+        ("daemon", r"^(?:daemon started|terminating on signal|warning: not owned by|warning: group or other writable|starting the Postfix mail system|stopping the Postfix mail system)", X),
+    ]), ("dovecot", "syslog:dovecot", [
+        ("auth-failed", r"^(?:imap|pop3|submission|managesieve)-login: (?:Disconnected|Aborted login)[^(]*\(auth failed, \d+ attempts? in \d+ secs\): user=<", N),
+        ("no-auth", r"^(?:imap|pop3)-login: Disconnected[^(]*\(no auth attempts in \d+ secs\): user=<", A),
+        ("login", r"^(?:imap|pop3)-login: Login: user=<", S),
+        ("auth-process", r"^auth: \S+?\(", X),
+        ("session", r"^(?:imap|pop3)\(.*\)<\d+><\S+>: Disconnected: ", X),
+        ("daemon", r"^master: ", X),
     ])],
 }
 
@@ -155,6 +174,8 @@ def label(entries, events, program):
         exp = {"fail": True, "host": scen["addr"]}
         if verdict == A:
             exp["mode"] = "aggressive"
+        elif isinstance(verdict, tuple):
+            exp["modes"] = list(verdict)
         exp["event"] = name
         yield exp, line
 

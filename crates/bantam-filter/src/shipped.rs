@@ -9,6 +9,8 @@ use crate::error::FilterError;
 pub const SHIPPED: &[(&str, &str)] = &[
     ("sshd", include_str!("../filters/sshd.toml")),
     ("dropbear", include_str!("../filters/dropbear.toml")),
+    ("postfix", include_str!("../filters/postfix.toml")),
+    ("dovecot", include_str!("../filters/dovecot.toml")),
 ];
 
 /// The names of the shipped filters.

@@ -7,7 +7,8 @@
 //! here, hand-written from its documented format and marked so in the
 //! file's header). Each log line is preceded by `# expect: {json}`:
 //! `{"fail": false}`, `{"fail": false, "success": true, "host": "…"}`, or
-//! `{"fail": true, "host": "…"}` with an optional `"mode": "aggressive"`.
+//! `{"fail": true, "host": "…"}` with an optional `"mode": "aggressive"` or
+//! `"modes": ["rbl", "aggressive"]`: the modes in which the line is a failure.
 //! Every line's verdict is checked in every mode of the filter; every rule
 //! must be hit by some fixture line (no dead rules); and user-controlled
 //! fields carrying addresses and log-like text never make the injected
@@ -27,6 +28,8 @@ mod injection;
 
 const FILTERS: &[&str] = &[
     "dropbear",
+    "postfix",
+    "dovecot",
 ];
 
 fn now() -> Timestamp {
@@ -47,7 +50,8 @@ fn compile(name: &str, mode: &str) -> Filter {
 enum Verdict {
     Nothing,
     Success(Host),
-    Failure { host: Host, aggressive_only: bool },
+    /// A failure in the modes named (all when empty).
+    Failure { host: Host, modes: Vec<String> },
 }
 
 fn parse_expect(json: &str, at: &str) -> Verdict {
@@ -57,9 +61,17 @@ fn parse_expect(json: &str, at: &str) -> Verdict {
         Host::Ip(text.parse().unwrap_or_else(|e| panic!("{at}: host {text}: {e}")))
     };
     if v["fail"].as_bool() == Some(true) {
+        let mut modes: Vec<String> = v
+            .get("modes")
+            .and_then(Value::as_array)
+            .map(|m| m.iter().filter_map(|m| m.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
+        if let Some(mode) = v.get("mode").and_then(Value::as_str) {
+            modes.push(mode.to_owned());
+        }
         Verdict::Failure {
             host: host(),
-            aggressive_only: v.get("mode").and_then(Value::as_str) == Some("aggressive"),
+            modes,
         }
     } else if v.get("success").and_then(Value::as_bool) == Some(true) {
         Verdict::Success(host())
@@ -102,12 +114,15 @@ fn annotated(path: &Path) -> Vec<(String, Verdict, Vec<u8>)> {
     out
 }
 
+fn in_mode(modes: &[String], mode: &str) -> bool {
+    modes.is_empty() || modes.iter().any(|m| m == mode)
+}
+
 /// Checks every line of `name`'s fixtures in `mode`; returns the problems
 /// and records which rules matched.
 fn check_mode(name: &str, mode: &str, hit: &mut BTreeSet<String>) -> Vec<String> {
     let mut filter = compile(name, mode);
     let ids = filter.rule_ids().to_vec();
-    let aggressive = mode == "aggressive";
     let mut problems = Vec::new();
     for file in fixtures(name) {
         for (at, verdict, line) in annotated(&file) {
@@ -116,13 +131,10 @@ fn check_mode(name: &str, mode: &str, hit: &mut BTreeSet<String>) -> Vec<String>
                 hit.insert(ids[f.rule].clone());
             }
             let ok = match (&verdict, &outcome) {
-                (Verdict::Failure { host, aggressive_only }, Outcome::Failure(f))
-                    if aggressive || !aggressive_only =>
-                {
-                    f.host == *host
+                (Verdict::Failure { host, modes }, Outcome::Failure(f)) => {
+                    f.host == *host && in_mode(modes, mode)
                 }
-                (Verdict::Failure { .. }, Outcome::Failure(_)) => false,
-                (Verdict::Failure { aggressive_only, .. }, _) => *aggressive_only && !aggressive,
+                (Verdict::Failure { modes, .. }, _) => !in_mode(modes, mode),
                 (Verdict::Success(host), Outcome::Success(f)) => f.host == *host,
                 (Verdict::Success(_), _) => false,
                 (Verdict::Nothing, Outcome::Failure(_) | Outcome::Success(_)) => false,

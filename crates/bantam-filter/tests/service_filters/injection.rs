@@ -41,6 +41,15 @@ const CASES: &[(&str, &str, bool)] = &[
     ("dropbear", "Dec  3 13:39:24 bt-server dropbear[1]: Bad password attempt for '{U}' from 198.51.100.77:41507", true),
     ("dropbear", "Dec  3 13:39:24 bt-server dropbear[1]: Exit before auth from <198.51.100.77:41507>: (user '{U}', 3 fails): Max auth tries reached - user '{U}'", true),
     ("dropbear", "Dec  3 13:39:24 bt-server dropbear[1]: Password auth succeeded for '{U}' from 198.51.100.77:41507", false),
+    ("postfix", "Dec  3 13:45:01 bt-server postfix/smtpd[1]: warning: unknown[198.51.100.77]: SASL PLAIN authentication failed: (reason unavailable), sasl_username={U}", true),
+    ("postfix", "Dec  3 13:45:01 bt-server postfix/smtpd[1]: NOQUEUE: reject: RCPT from unknown[198.51.100.77]: 454 4.7.1 <{U}@remote.example>: Relay access denied; from=<{U}> to=<{U}@remote.example> proto=ESMTP helo=<{U}>", true),
+    ("postfix", "Dec  3 13:45:01 bt-server postfix/smtpd[1]: NOQUEUE: reject: RCPT from unknown[198.51.100.77]: 501 5.5.2 <{U}>: Helo command rejected: Invalid name; from=<{U}> to=<b@bt-test> proto=ESMTP helo=<{U}>", true),
+    ("postfix", "Dec  3 13:45:01 bt-server postfix/smtpd[1]: NOQUEUE: reject: RCPT from unknown[198.51.100.77]: 550 5.1.1 <{U}@bt-test>: Recipient address rejected: User unknown in local recipient table; from=<{U}> to=<{U}@bt-test> proto=ESMTP helo=<{U}>", true),
+    ("postfix", "Dec  3 13:45:01 bt-server postfix/smtpd[1]: 250CC9D2C83: client=unknown[198.51.100.77], sasl_method=PLAIN, sasl_username={U}", false),
+    ("postfix", "Dec  3 13:45:01 bt-server postfix/smtpd[1]: disconnect from unknown[198.51.100.77] ehlo=1 auth=0/1 quit=1 commands=2/3 {U}", false),
+    ("dovecot", "Dec  3 13:45:21 bt-server dovecot: imap-login: Disconnected: Aborted login by logging out (auth failed, 1 attempts in 2 secs): user=<{U}>, method=PLAIN, rip=198.51.100.77, lip=198.51.100.1, session=<gKf29bphv9/LAHEh>", true),
+    ("dovecot", "Dec  3 13:45:21 bt-server dovecot: pop3-login: Login: user=<{U}>, method=PLAIN, rip=198.51.100.77, lip=198.51.100.1, mpid=1, session=<gKf29bphv9/LAHEh>", false),
+    ("dovecot", "Dec  3 13:45:21 bt-server dovecot: auth: passwd-file({U},198.51.100.77,<b0me9LphvdDLAHEe>): Password mismatch", false),
 ];
 
 fn injected(host: &Host) -> bool {
