@@ -13,7 +13,7 @@
 #     (198.51.100.1, 2001:db8:1::1) and the clients (addresses from
 #     203.0.113.0/24, 192.0.2.0/24, 2001:db8:2::/64). Nothing leaves them.
 #   * every daemon runs in a private mount namespace (see srv-launch below):
-#     a fresh /dev whose /dev/log is OUR rsyslogd's socket, a private /run
+#     and UTS namespace (host name bt-server): a fresh /dev whose /dev/log is OUR rsyslogd's socket, a private /run
 #     and /var/log, an /etc/resolv.conf pointing at a scripted DNS responder
 #     (no real DNS; it lists one address on a test RBL for postfix), and, for
 #     the FTP daemons, a private /etc/pam.d. The host's logging, /run and
@@ -185,6 +185,7 @@ cat >"$W/srv-launch.sh" <<EOF
 #!/bin/sh
 # Runs inside 'ip netns exec $NS_SRV unshare --mount'; execs the daemon.
 set -e
+hostname $HOSTNAME_IN_LOGS
 mount --make-rprivate /
 mount -t tmpfs -o mode=0755,nosuid bt-dev /dev
 mknod -m 0666 /dev/null c 1 3
@@ -203,7 +204,9 @@ mount --bind "$W/pam.d" /etc/pam.d
 exec "\$@"
 EOF
 chmod +x "$W/srv-launch.sh"
-srv() { ip netns exec "$NS_SRV" unshare --mount --propagation private -- "$W/srv-launch.sh" "$@"; }
+# --uts: daemons that write their host name into their own files see
+# $HOSTNAME_IN_LOGS, like the syslog lines.
+srv() { ip netns exec "$NS_SRV" unshare --mount --uts --propagation private -- "$W/srv-launch.sh" "$@"; }
 
 # --- DNS responder: PTR → NXDOMAIN, one RBL listing -----------------------------
 cat >"$W/dns.py" <<'EOF'

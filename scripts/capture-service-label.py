@@ -62,6 +62,14 @@ EVENTS = {
         ("session", r"^(?:imap|pop3)\(.*\)<\d+><\S+>: Disconnected: ", X),
         ("daemon", r"^master: ", X),
     ])],
+    "proftpd": [("proftpd", "file:proftpd.log", [
+        ("incorrect-password", r"^\S+ proftpd\[\d+\] \S+ \(\S+\[\S+\]\): USER .* \(Login failed\): Incorrect password\.?\s*$", N),
+        ("no-such-user", r"^\S+ proftpd\[\d+\] \S+ \(\S+\[\S+\]\): USER .*: no such user found from ", N),
+        ("max-attempts", r"^\S+ proftpd\[\d+\] \S+ \(\S+\[\S+\]\): Maximum login attempts \(\d+\) exceeded", A),
+        ("login", r"^\S+ proftpd\[\d+\] \S+ \(\S+\[\S+\]\): USER .*: Login successful\.?\s*$", S),
+        ("session", r"^\S+ proftpd\[\d+\] \S+ \(\S+\[\S+\]\): (?:FTP session (?:opened|closed)\.|FTP no transfer timeout|Preparing to chroot to directory)", X),
+        ("daemon", r"^\S+ proftpd\[\d+\] \S+: (?:ProFTPD .* standalone mode (?:START|SHUTDOWN)|.*signal|.*[Ss]hutdown|.*ProFTPD killed)", X),
+    ])],
 }
 
 

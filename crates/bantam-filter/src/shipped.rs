@@ -11,6 +11,7 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("dropbear", include_str!("../filters/dropbear.toml")),
     ("postfix", include_str!("../filters/postfix.toml")),
     ("dovecot", include_str!("../filters/dovecot.toml")),
+    ("proftpd", include_str!("../filters/proftpd.toml")),
 ];
 
 /// The names of the shipped filters.

@@ -30,6 +30,7 @@ const FILTERS: &[&str] = &[
     "dropbear",
     "postfix",
     "dovecot",
+    "proftpd",
 ];
 
 fn now() -> Timestamp {

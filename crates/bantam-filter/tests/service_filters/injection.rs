@@ -50,6 +50,9 @@ const CASES: &[(&str, &str, bool)] = &[
     ("dovecot", "Dec  3 13:45:21 bt-server dovecot: imap-login: Disconnected: Aborted login by logging out (auth failed, 1 attempts in 2 secs): user=<{U}>, method=PLAIN, rip=198.51.100.77, lip=198.51.100.1, session=<gKf29bphv9/LAHEh>", true),
     ("dovecot", "Dec  3 13:45:21 bt-server dovecot: pop3-login: Login: user=<{U}>, method=PLAIN, rip=198.51.100.77, lip=198.51.100.1, mpid=1, session=<gKf29bphv9/LAHEh>", false),
     ("dovecot", "Dec  3 13:45:21 bt-server dovecot: auth: passwd-file({U},198.51.100.77,<b0me9LphvdDLAHEe>): Password mismatch", false),
+    ("proftpd", "2026-12-03 13:48:06,224 bt-server proftpd[1] 198.51.100.1 (198.51.100.77[198.51.100.77]): USER {U} (Login failed): Incorrect password", true),
+    ("proftpd", "2026-12-03 13:48:06,224 bt-server proftpd[1] 198.51.100.1 (198.51.100.77[198.51.100.77]): USER {U}: no such user found from 198.51.100.77 [198.51.100.77] to ::ffff:198.51.100.1:21", true),
+    ("proftpd", "Dec  3 13:48:10 bt-server proftpd[1]: bt-server (198.51.100.77[198.51.100.77]) - USER {U}: Login successful.", false),
 ];
 
 fn injected(host: &Host) -> bool {
