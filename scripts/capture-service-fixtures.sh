@@ -148,7 +148,7 @@ apt_install iproute2 rsyslog util-linux python3 procps
 CLIENT_ADDRS=()
 for i in $(seq 10 99); do CLIENT_ADDRS+=("203.0.113.$i"); done
 for i in $(seq 10 49); do CLIENT_ADDRS+=("192.0.2.$i"); done
-for i in $(seq 10 49); do CLIENT_ADDRS+=("2001:db8:2::$i"); done
+for i in $(seq 10 99); do CLIENT_ADDRS+=("2001:db8:2::$i"); done
 ip netns add "$NS_SRV"
 ip netns add "$NS_CLI"
 ip -n "$NS_SRV" link add bt-svc-s type veth peer name bt-svc-c netns "$NS_CLI"
@@ -302,7 +302,10 @@ ensure_user() {
 
 for svc in "${SERVICES[@]}"; do
     # shellcheck source=/dev/null
-    source "$REPO/scripts/capture-service-${svc}.sh"
+    case $svc in
+        vsftpd|pure-ftpd) source "$REPO/scripts/capture-service-ftp.sh" ;;
+        *) source "$REPO/scripts/capture-service-${svc}.sh" ;;
+    esac
     "capture_${svc//-/_}"
 done
 

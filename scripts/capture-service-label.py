@@ -70,6 +70,16 @@ EVENTS = {
         ("session", r"^\S+ proftpd\[\d+\] \S+ \(\S+\[\S+\]\): (?:FTP session (?:opened|closed)\.|FTP no transfer timeout|Preparing to chroot to directory)", X),
         ("daemon", r"^\S+ proftpd\[\d+\] \S+: (?:ProFTPD .* standalone mode (?:START|SHUTDOWN)|.*signal|.*[Ss]hutdown|.*ProFTPD killed)", X),
     ])],
+    "vsftpd": [("vsftpd", "file:vsftpd.log", [
+        ("fail-login", r'^\[pid \d+\] \[.*\] FAIL LOGIN: Client "\S+"(?:, ".*")?\s*$', N),
+        ("ok-login", r'^\[pid \d+\] \[.*\] OK LOGIN: Client "\S+"', S),
+        ("connect", r'^\[pid \d+\] CONNECT: Client "\S+"', X),
+    ])],
+    "pure-ftpd": [("pure-ftpd", "syslog:pure-ftpd", [
+        ("auth-failed", r"^\(\?@\S+\) \[WARNING\] Authentication failed for user \[.*\]$", N),
+        ("logged-in", r"^\(\?@\S+\) \[INFO\] .* is now logged in$", S),
+        ("session", r"^\(.*@\S+\) \[INFO\] (?:New connection from|Logout\.|Timeout)", X),
+    ])],
 }
 
 

@@ -12,6 +12,8 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("postfix", include_str!("../filters/postfix.toml")),
     ("dovecot", include_str!("../filters/dovecot.toml")),
     ("proftpd", include_str!("../filters/proftpd.toml")),
+    ("vsftpd", include_str!("../filters/vsftpd.toml")),
+    ("pure-ftpd", include_str!("../filters/pure-ftpd.toml")),
 ];
 
 /// The names of the shipped filters.

@@ -31,6 +31,8 @@ const FILTERS: &[&str] = &[
     "postfix",
     "dovecot",
     "proftpd",
+    "vsftpd",
+    "pure-ftpd",
 ];
 
 fn now() -> Timestamp {

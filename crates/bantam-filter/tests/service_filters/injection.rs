@@ -53,6 +53,12 @@ const CASES: &[(&str, &str, bool)] = &[
     ("proftpd", "2026-12-03 13:48:06,224 bt-server proftpd[1] 198.51.100.1 (198.51.100.77[198.51.100.77]): USER {U} (Login failed): Incorrect password", true),
     ("proftpd", "2026-12-03 13:48:06,224 bt-server proftpd[1] 198.51.100.1 (198.51.100.77[198.51.100.77]): USER {U}: no such user found from 198.51.100.77 [198.51.100.77] to ::ffff:198.51.100.1:21", true),
     ("proftpd", "Dec  3 13:48:10 bt-server proftpd[1]: bt-server (198.51.100.77[198.51.100.77]) - USER {U}: Login successful.", false),
+    ("vsftpd", "Thu Dec  3 13:50:28 2026 [pid 1] [{U}] FAIL LOGIN: Client \"198.51.100.77\"", true),
+    ("vsftpd", "Thu Dec  3 13:50:28 2026 [pid 1] [{U}] FAIL LOGIN: Client \"::ffff:198.51.100.77\", \"User is not in the allow user list.\"", true),
+    ("vsftpd", "Thu Dec  3 13:50:28 2026 [pid 1] [{U}] OK LOGIN: Client \"198.51.100.77\"", false),
+    ("vsftpd", "Dec  3 13:50:28 bt-server vsftpd: pam_unix(vsftpd:auth): authentication failure; logname= uid=0 euid=0 tty=ftp ruser={U} rhost=198.51.100.77  user={U}", false),
+    ("pure-ftpd", "Dec  3 13:50:47 bt-server pure-ftpd: (?@198.51.100.77) [WARNING] Authentication failed for user [{U}]", true),
+    ("pure-ftpd", "Dec  3 13:50:47 bt-server pure-ftpd: (?@198.51.100.77) [INFO] {U} is now logged in", false),
 ];
 
 fn injected(host: &Host) -> bool {
