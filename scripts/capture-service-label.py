@@ -80,6 +80,12 @@ EVENTS = {
         ("logged-in", r"^\(\?@\S+\) \[INFO\] .* is now logged in$", S),
         ("session", r"^\(.*@\S+\) \[INFO\] (?:New connection from|Logout\.|Timeout)", X),
     ])],
+    "mysqld-auth": [("mysqld-auth", "file:mariadb-error.log", [
+        ("access-denied", r"^\d+ \[(?:Warning|Note)\] Access denied for user '.*'@'\S+' \(using password: (?:YES|NO)\)$", N),
+        ("aborted", r"^\d+ \[Warning\] Aborted connection \d+ to db: ", X),
+        ("daemon", r"^\d+ \[(?:Note|Warning|ERROR|System)\] ", X),
+        ("startup", r"^(?:Version: |mariadbd: |/usr/sbin/mariadbd)", X),
+    ])],
 }
 
 
@@ -156,6 +162,7 @@ DATES = [
     re.compile(r"^\d{4}-\d\d-\d\d[ T]\s?\d?\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)? "),
     re.compile(r"^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4} "),
     re.compile(r"^\d{6} [ \d]\d:\d\d:\d\d "),
+    re.compile(r"^\d{4}-\d\d-\d\d\s+\d?\d:\d\d:\d\d "),
 ]
 
 

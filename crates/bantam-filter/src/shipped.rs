@@ -14,6 +14,7 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("proftpd", include_str!("../filters/proftpd.toml")),
     ("vsftpd", include_str!("../filters/vsftpd.toml")),
     ("pure-ftpd", include_str!("../filters/pure-ftpd.toml")),
+    ("mysqld-auth", include_str!("../filters/mysqld-auth.toml")),
 ];
 
 /// The names of the shipped filters.

@@ -33,6 +33,7 @@ const FILTERS: &[&str] = &[
     "proftpd",
     "vsftpd",
     "pure-ftpd",
+    "mysqld-auth",
 ];
 
 fn now() -> Timestamp {

@@ -59,6 +59,9 @@ const CASES: &[(&str, &str, bool)] = &[
     ("vsftpd", "Dec  3 13:50:28 bt-server vsftpd: pam_unix(vsftpd:auth): authentication failure; logname= uid=0 euid=0 tty=ftp ruser={U} rhost=198.51.100.77  user={U}", false),
     ("pure-ftpd", "Dec  3 13:50:47 bt-server pure-ftpd: (?@198.51.100.77) [WARNING] Authentication failed for user [{U}]", true),
     ("pure-ftpd", "Dec  3 13:50:47 bt-server pure-ftpd: (?@198.51.100.77) [INFO] {U} is now logged in", false),
+    ("mysqld-auth", "2026-12-03 13:53:52 4 [Warning] Access denied for user '{U}'@'198.51.100.77' (using password: YES)", true),
+    ("mysqld-auth", "Dec  3 13:53:52 bt-server mariadbd[1]: 2026-12-03 13:53:52 4 [Warning] Access denied for user '{U}'@'198.51.100.77' (using password: NO)", true),
+    ("mysqld-auth", "2026-12-03 13:53:55 9 [Warning] Aborted connection 9 to db: '{U}' user: '{U}' host: '198.51.100.77' (Got an error reading communication packets)", false),
 ];
 
 fn injected(host: &Host) -> bool {
