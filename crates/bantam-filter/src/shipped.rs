@@ -24,6 +24,13 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("scanner", include_str!("../filters/scanner.toml")),
     ("webmin-auth", include_str!("../filters/webmin-auth.toml")),
     ("wordpress", include_str!("../filters/wordpress.toml")),
+    ("dropbear", include_str!("../filters/dropbear.toml")),
+    ("postfix", include_str!("../filters/postfix.toml")),
+    ("dovecot", include_str!("../filters/dovecot.toml")),
+    ("proftpd", include_str!("../filters/proftpd.toml")),
+    ("vsftpd", include_str!("../filters/vsftpd.toml")),
+    ("pure-ftpd", include_str!("../filters/pure-ftpd.toml")),
+    ("mysqld-auth", include_str!("../filters/mysqld-auth.toml")),
 ];
 
 /// The names of the shipped filters.

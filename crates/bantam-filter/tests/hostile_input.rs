@@ -20,6 +20,11 @@ fn shipped_filters_never_report_an_injected_address() {
     let cases = corpus::cases();
     assert!(cases.len() > 150);
     for name in shipped::names() {
+        // The corpus is sshd's lines: only sshd must find its genuine
+        // failures and their real sources; every other filter must merely
+        // never report an injected address (the service filters have their
+        // own injection tests over their own line shapes).
+        let sshd = name == "sshd";
         let def = shipped::definition(name).unwrap();
         for mode in def.mode_names() {
             let spec = def.spec(name, Some(mode)).unwrap();
@@ -29,7 +34,7 @@ fn shipped_filters_never_report_an_injected_address() {
                 let shown = String::from_utf8_lossy(&case.line[..case.line.len().min(200)]);
                 let Some(failure) = outcome.failure() else {
                     assert!(
-                        !case.must_fail,
+                        !(sshd && case.must_fail),
                         "{name}/{mode} case {i}: a genuine failure was missed ({outcome:?})\n  {shown}"
                     );
                     continue;
@@ -39,6 +44,9 @@ fn shipped_filters_never_report_an_injected_address() {
                     "{name}/{mode} case {i}: injected {} reported\n  {shown}",
                     failure.host
                 );
+                if !sshd {
+                    continue;
+                }
                 assert_eq!(
                     Some(failure.host.to_string().as_str()),
                     case.real_host,

@@ -1,0 +1,115 @@
+//! Injection cases: lines as each daemon writes them, with every field a
+//! client controls (user names, HELO names, mail addresses, FTP and database
+//! user names, SIP identities) replaced by text that carries another address
+//! and log-like text. The real client is always `REAL`; the injected address
+//! must never be the failure's host.
+
+use bantam_filter::{Filter, Host, Outcome};
+use jiff::Timestamp;
+
+/// The address the daemon itself wrote.
+const REAL: &str = "198.51.100.77";
+
+/// What attackers put in the fields they control.
+const PAYLOADS: &[&str] = &[
+    "203.0.113.9",
+    " from 203.0.113.9 port 22",
+    "x from 203.0.113.9 port 22 ssh2",
+    "rip=203.0.113.9",
+    "x>, method=PLAIN, rip=203.0.113.9, lip=198.51.100.1, session=<abc>",
+    "[203.0.113.9]",
+    "unknown[203.0.113.9]",
+    "x (203.0.113.9[203.0.113.9])",
+    "203.0.113.9:22",
+    "<203.0.113.9:22>",
+    "x' from 203.0.113.9:22",
+    "x'@'203.0.113.9' (using password: YES)",
+    "x@203.0.113.9",
+    "\"203.0.113.9\"",
+    "x, rhost=203.0.113.9",
+    "x\" from 203.0.113.9",
+    "(?@203.0.113.9) [WARNING] Authentication failed for user [x]",
+    "[2001:db8::9]",
+    "2001:db8::9",
+    "x failed for '203.0.113.9:5060' - Wrong password",
+    "x rejected RCPT <a@b>: relay not permitted H=(x) [203.0.113.9]",
+];
+
+/// (filter, template with `{U}` for a user-controlled field, whether the
+/// template with an ordinary name is a failure in the filter's last mode).
+const CASES: &[(&str, &str, bool)] = &[
+    ("dropbear", "Dec  3 13:39:24 bt-server dropbear[1]: Bad password attempt for '{U}' from 198.51.100.77:41507", true),
+    ("dropbear", "Dec  3 13:39:24 bt-server dropbear[1]: Exit before auth from <198.51.100.77:41507>: (user '{U}', 3 fails): Max auth tries reached - user '{U}'", true),
+    ("dropbear", "Dec  3 13:39:24 bt-server dropbear[1]: Password auth succeeded for '{U}' from 198.51.100.77:41507", false),
+    ("postfix", "Dec  3 13:45:01 bt-server postfix/smtpd[1]: warning: unknown[198.51.100.77]: SASL PLAIN authentication failed: (reason unavailable), sasl_username={U}", true),
+    ("postfix", "Dec  3 13:45:01 bt-server postfix/smtpd[1]: NOQUEUE: reject: RCPT from unknown[198.51.100.77]: 454 4.7.1 <{U}@remote.example>: Relay access denied; from=<{U}> to=<{U}@remote.example> proto=ESMTP helo=<{U}>", true),
+    ("postfix", "Dec  3 13:45:01 bt-server postfix/smtpd[1]: NOQUEUE: reject: RCPT from unknown[198.51.100.77]: 501 5.5.2 <{U}>: Helo command rejected: Invalid name; from=<{U}> to=<b@bt-test> proto=ESMTP helo=<{U}>", true),
+    ("postfix", "Dec  3 13:45:01 bt-server postfix/smtpd[1]: NOQUEUE: reject: RCPT from unknown[198.51.100.77]: 550 5.1.1 <{U}@bt-test>: Recipient address rejected: User unknown in local recipient table; from=<{U}> to=<{U}@bt-test> proto=ESMTP helo=<{U}>", true),
+    ("postfix", "Dec  3 13:45:01 bt-server postfix/smtpd[1]: 250CC9D2C83: client=unknown[198.51.100.77], sasl_method=PLAIN, sasl_username={U}", false),
+    ("postfix", "Dec  3 13:45:01 bt-server postfix/smtpd[1]: disconnect from unknown[198.51.100.77] ehlo=1 auth=0/1 quit=1 commands=2/3 {U}", false),
+    ("dovecot", "Dec  3 13:45:21 bt-server dovecot: imap-login: Disconnected: Aborted login by logging out (auth failed, 1 attempts in 2 secs): user=<{U}>, method=PLAIN, rip=198.51.100.77, lip=198.51.100.1, session=<gKf29bphv9/LAHEh>", true),
+    ("dovecot", "Dec  3 13:45:21 bt-server dovecot: pop3-login: Login: user=<{U}>, method=PLAIN, rip=198.51.100.77, lip=198.51.100.1, mpid=1, session=<gKf29bphv9/LAHEh>", false),
+    ("dovecot", "Dec  3 13:45:21 bt-server dovecot: auth: passwd-file({U},198.51.100.77,<b0me9LphvdDLAHEe>): Password mismatch", false),
+    ("proftpd", "2026-12-03 13:48:06,224 bt-server proftpd[1] 198.51.100.1 (198.51.100.77[198.51.100.77]): USER {U} (Login failed): Incorrect password", true),
+    ("proftpd", "2026-12-03 13:48:06,224 bt-server proftpd[1] 198.51.100.1 (198.51.100.77[198.51.100.77]): USER {U}: no such user found from 198.51.100.77 [198.51.100.77] to ::ffff:198.51.100.1:21", true),
+    ("proftpd", "Dec  3 13:48:10 bt-server proftpd[1]: bt-server (198.51.100.77[198.51.100.77]) - USER {U}: Login successful.", false),
+    ("vsftpd", "Thu Dec  3 13:50:28 2026 [pid 1] [{U}] FAIL LOGIN: Client \"198.51.100.77\"", true),
+    ("vsftpd", "Thu Dec  3 13:50:28 2026 [pid 1] [{U}] FAIL LOGIN: Client \"::ffff:198.51.100.77\", \"User is not in the allow user list.\"", true),
+    ("vsftpd", "Thu Dec  3 13:50:28 2026 [pid 1] [{U}] OK LOGIN: Client \"198.51.100.77\"", false),
+    ("vsftpd", "Dec  3 13:50:28 bt-server vsftpd: pam_unix(vsftpd:auth): authentication failure; logname= uid=0 euid=0 tty=ftp ruser={U} rhost=198.51.100.77  user={U}", false),
+    ("pure-ftpd", "Dec  3 13:50:47 bt-server pure-ftpd: (?@198.51.100.77) [WARNING] Authentication failed for user [{U}]", true),
+    ("pure-ftpd", "Dec  3 13:50:47 bt-server pure-ftpd: (?@198.51.100.77) [INFO] {U} is now logged in", false),
+    ("mysqld-auth", "2026-12-03 13:53:52 4 [Warning] Access denied for user '{U}'@'198.51.100.77' (using password: YES)", true),
+    ("mysqld-auth", "Dec  3 13:53:52 bt-server mariadbd[1]: 2026-12-03 13:53:52 4 [Warning] Access denied for user '{U}'@'198.51.100.77' (using password: NO)", true),
+    ("mysqld-auth", "2026-12-03 13:53:55 9 [Warning] Aborted connection 9 to db: '{U}' user: '{U}' host: '198.51.100.77' (Got an error reading communication packets)", false),
+];
+
+fn injected(host: &Host) -> bool {
+    let text = host.to_string();
+    text.starts_with("203.0.113.9") || text.starts_with("2001:db8::9")
+}
+
+/// Runs every case with every payload in every mode; returns the problems.
+pub fn run(
+    filters: &[&str],
+    compile: &dyn Fn(&str, &str) -> Filter,
+    modes: &dyn Fn(&str) -> Vec<String>,
+    now: Timestamp,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for name in filters {
+        let cases: Vec<_> = CASES.iter().filter(|(f, _, _)| f == name).collect();
+        if cases.is_empty() {
+            problems.push(format!("{name}: no injection cases"));
+        }
+        let modes = modes(name);
+        for (_, template, fails) in cases {
+            for mode in &modes {
+                let mut filter = compile(name, mode);
+                let plain = template.replace("{U}", "alice");
+                let outcome = filter.scan(plain.as_bytes(), now);
+                let last_mode = mode == modes.last().unwrap();
+                if *fails
+                    && last_mode
+                    && !matches!(&outcome, Outcome::Failure(f) if f.host.to_string() == REAL)
+                {
+                    problems.push(format!(
+                        "{name} [{mode}]: case does not fail as written: {outcome:?}\n    {plain}"
+                    ));
+                }
+                for payload in PAYLOADS {
+                    let line = template.replace("{U}", payload);
+                    if let Outcome::Failure(f) | Outcome::Success(f) =
+                        filter.scan(line.as_bytes(), now)
+                    {
+                        if injected(&f.host) || f.host.to_string() != REAL {
+                            problems
+                                .push(format!("{name} [{mode}]: took {} from\n    {line}", f.host));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    problems
+}
