@@ -69,6 +69,24 @@ pub(crate) enum Event {
     Fleet(crate::fleet::FleetEvent),
 }
 
+/// A loop turn at least this long is reported (see [`Daemon::on_event`]).
+const SLOW_TURN: Duration = Duration::from_millis(100);
+
+impl Event {
+    /// What the event is, for a log line; cheap, as it is taken for every
+    /// event before knowing whether the turn will be slow.
+    fn kind(&self) -> (&'static str, usize) {
+        match self {
+            Event::Lines { batch, .. } => ("bytes of log lines", batch.data().len()),
+            Event::SourceHealth { .. } => ("a log source's state", 0),
+            Event::Control { request, .. } => (request.name(), 0),
+            Event::IgnoreAnswer(_) => ("an ignorecommand answer", 0),
+            Event::FirewallChanged => ("a firewall change", 0),
+            Event::Fleet(_) => ("a fleet event", 0),
+        }
+    }
+}
+
 /// How the daemon was started.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -299,7 +317,27 @@ impl Daemon {
         self.readers.assign(wanted, &checkpoints, &self.events);
     }
 
+    /// One event, timed: a turn this long delayed every ban behind it, so
+    /// the admin is told which kind of work did it (a huge batch, a slow
+    /// request), rather than left to guess at late bans.
     fn on_event(&mut self, event: Event) {
+        let (kind, size) = event.kind();
+        let began = std::time::Instant::now();
+        self.handle(event);
+        let took = began.elapsed();
+        if took >= SLOW_TURN {
+            let what = match size {
+                0 => kind.to_owned(),
+                n => format!("{n} {kind}"),
+            };
+            log::warn(&format!(
+                "a turn of the loop took {} ms ({what}); bans waited meanwhile",
+                took.as_millis()
+            ));
+        }
+    }
+
+    fn handle(&mut self, event: Event) {
         match event {
             Event::Lines { source, batch } => self.on_lines(source, batch),
             Event::SourceHealth { source, health } => self.on_source_health(source, health),

@@ -86,6 +86,25 @@ pub enum Request {
     FleetBanned {},
 }
 
+impl Request {
+    /// The command's name on the wire, for log lines.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Request::Ping {} => "ping",
+            Request::Status { .. } => "status",
+            Request::Banned { .. } => "banned",
+            Request::Ban { .. } => "ban",
+            Request::Unban { .. } => "unban",
+            Request::Reload {} => "reload",
+            Request::Metrics {} => "metrics",
+            Request::Stop {} => "stop",
+            Request::FleetUnban { .. } => "fleet-unban",
+            Request::FleetStatus {} => "fleet-status",
+            Request::FleetBanned {} => "fleet-banned",
+        }
+    }
+}
+
 fn is_false(b: &bool) -> bool {
     !*b
 }
