@@ -95,6 +95,12 @@ impl BanBook {
             .is_some_and(|j| j.bans.contains_key(target))
     }
 
+    /// When the ban of `target` in `jail` (or its latest extension) began.
+    pub fn start_of(&self, jail: &str, target: &Target) -> Option<Timestamp> {
+        let entry = self.jails.get(jail)?.bans.get(target)?;
+        Some(timestamp(entry.start_ms))
+    }
+
     fn jail_id(&mut self, jail: &str) -> u32 {
         if let Some(bans) = self.jails.get(jail) {
             return bans.id;
