@@ -371,13 +371,15 @@ impl Daemon {
 
     pub(crate) fn expire(&mut self) {
         let now = self.clock.now();
-        let ended = self.bans.take_ended(now);
+        let ended = self.take_ending(now);
         if ended.is_empty() {
             return;
         }
         // Sources still knocking are banned again (recorded first, so the
-        // store's expiry below keeps their new rows).
+        // store's expiry below keeps their new rows); bans taken ahead of
+        // their end and not extended go back to wait for it.
         let ended = self.extend_knockers(ended, now);
+        let ended = self.put_back_early(ended, now);
         self.recorder.expire(now);
         if ended.is_empty() {
             return;

@@ -206,14 +206,41 @@ async fn a_source_that_keeps_knocking_stays_banned_until_silent_for_its_ban_time
 async fn a_silent_source_is_released_on_time_with_one_read() {
     let mut k = knocking("");
     k.ban().await;
-    k.after(599);
+    k.after(598);
     k.h.daemon.expire();
     assert!(k.banned());
-    assert_eq!(*k.reads.lock().unwrap(), 0, "nothing read before an end");
+    assert_eq!(
+        *k.reads.lock().unwrap(),
+        0,
+        "nothing read long before an end"
+    );
+    // Within a second of its end: looked at, silent, put back to end on time.
+    k.after(1);
+    k.h.daemon.expire();
+    assert!(k.banned());
+    assert_eq!(k.h.daemon.bans.next_end(), Some(k.at(1)));
     k.after(1);
     k.h.daemon.expire();
     assert!(!k.banned() && k.h.kernel().is_empty());
-    assert_eq!(*k.reads.lock().unwrap(), 1, "one read at the end");
+    assert_eq!(k.h.stored(), 0);
+}
+
+#[tokio::test]
+async fn sources_ending_within_a_second_are_extended_together() {
+    let mut k = knocking("");
+    k.ban().await;
+    k.after(599);
+    k.knock();
+    let knock = k.h.clock.now();
+    // Half a second before the end: extended already, from the knock.
+    k.h.clock.advance(Duration::from_millis(500));
+    k.h.daemon.expire();
+    let (start, end, _) = k.ban_now();
+    assert_eq!(
+        (start, end),
+        (knock, Some(knock + SignedDuration::from_secs(600)))
+    );
+    assert_eq!(*k.reads.lock().unwrap(), 1);
 }
 
 #[tokio::test]
