@@ -86,7 +86,10 @@ ticks_of() {   # utime + stime of the processes $@, in clock ticks
 }
 softirq_ticks() { awk '/^cpu /{print $8}' /proc/stat; }
 ksoftirqd() { pgrep -x 'ksoftirqd/[0-9]+' | tr '\n' ' '; }
-banned_in_kernel() { ip netns exec "$1" nft list set inet bantam addr4 2>/dev/null | grep -o '198\.18\.' | wc -l; }
+in_set() {   # namespace set: how many of our sources the set holds
+  ip netns exec "$1" nft list set inet bantam "$2" 2>/dev/null | grep -o '198\.18\.' | wc -l || true
+}
+banned_in_kernel() { in_set "$1" addr4; }
 
 failures() {   # the N failure lines
   python3 - "$addresses" <<'EOF'
@@ -154,7 +157,7 @@ measure() {   # label: one sender run, figures as a JSON line on stdout
   # shellcheck disable=SC2086
   soft1=$(softirq_ticks) ks1=$(ticks_of $pids) d1=$(ticks_of "$daemon")
   local knocks extended
-  knocks=$(ip netns exec "$server" nft list set inet bantam knock4 2>/dev/null | grep -o '198\.18\.' | wc -l)
+  knocks=$(in_set "$server" knock4)
   extended=$(($(grep -c 'still knocking' "$host_dir/daemon.log" || true) - ext0))
   python3 - "$label" "$out" "$hz" "$((soft1 - soft0))" "$((ks1 - ks0))" "$((d1 - d0))" \
     "$knocks" "$extended" "$(nproc)" <<'EOF'
