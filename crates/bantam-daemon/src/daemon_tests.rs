@@ -93,7 +93,7 @@ pub(crate) struct Harness {
     pub(crate) dir: tempfile::TempDir,
 }
 
-fn config(dir: &Path, jails: &str) -> String {
+pub(crate) fn config(dir: &Path, jails: &str) -> String {
     format!(
         "[daemon]\nstate-dir = \"{0}/state\"\nsocket = \"{0}/bantam.sock\"\nbackend = \"dry-run\"\n{jails}",
         dir.display()

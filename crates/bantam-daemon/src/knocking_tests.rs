@@ -15,7 +15,7 @@ use jiff::{SignedDuration, Timestamp};
 use super::*;
 use crate::clock::{Clock, ManualClock};
 use crate::control::Request;
-use crate::daemon::tests::{batch, failure, harness_with, jail, Harness};
+use crate::daemon::tests::{batch, config, failure, harness_with, jail, Harness};
 
 type Knocks = Arc<Mutex<HashMap<Target, Timestamp>>>;
 
@@ -85,12 +85,20 @@ struct Knocking {
 const ADDR: &str = "192.0.2.5";
 
 fn knocking(extra: &str) -> Knocking {
+    let k = knocking_with(true, extra);
+    assert!(k.h.daemon.knocks, "the backend records knocks");
+    k
+}
+
+/// The sshd jail with `extend-while-knocking = on`.
+fn knocking_jail(on: bool) -> String {
+    format!("{}extend-while-knocking = {on}\n", jail("sshd", "-", 1))
+}
+
+fn knocking_with(on: bool, extra: &str) -> Knocking {
     let knocks = Knocks::default();
     let reads = Arc::new(Mutex::new(0));
-    let jails = format!(
-        "{}extend-while-knocking = true\n{extra}",
-        jail("sshd", "-", 1)
-    );
+    let jails = format!("{}{extra}", knocking_jail(on));
     let (k, r) = (knocks.clone(), reads.clone());
     let mut h = harness_with(&jails, move |clock| {
         Box::new(Knocker {
@@ -101,7 +109,7 @@ fn knocking(extra: &str) -> Knocking {
             reads: r,
         })
     });
-    assert!(h.daemon.sync_knocks(), "the backend records knocks");
+    h.daemon.sync_knocks();
     Knocking { h, knocks, reads }
 }
 
@@ -321,6 +329,35 @@ async fn a_restart_within_the_grace_extends_a_ban_that_ended_meanwhile() {
     );
     assert_eq!(k.h.kernel(), [ADDR]);
     assert_eq!(k.h.stored(), 1);
+}
+
+#[tokio::test]
+async fn a_reload_that_turns_it_on_gives_running_bans_their_grace() {
+    let mut k = knocking_with(false, "");
+    k.ban().await;
+    assert!(!k.h.daemon.knocks);
+    assert!(k.kernel_timeout().unwrap() <= secs(600), "no grace yet");
+    let path = k.h.dir.path().join("bantam.toml");
+    std::fs::write(&path, config(k.h.dir.path(), &knocking_jail(true))).unwrap();
+    assert!(k.h.ask(Request::Reload {}).ok);
+    assert!(k.h.daemon.knocks);
+    assert!(
+        k.kernel_timeout().unwrap() > secs(620),
+        "grace after the reload"
+    );
+    k.after(300);
+    k.knock();
+    k.after(300);
+    k.h.daemon.expire();
+    assert!(k.banned(), "extended");
+    // And off again: bans end on time.
+    std::fs::write(&path, config(k.h.dir.path(), &knocking_jail(false))).unwrap();
+    assert!(k.h.ask(Request::Reload {}).ok);
+    assert!(!k.h.daemon.knocks);
+    k.knock();
+    k.after(600);
+    k.h.daemon.expire();
+    assert!(!k.banned());
 }
 
 #[tokio::test]
