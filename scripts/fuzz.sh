@@ -63,10 +63,14 @@ for t in "${all[@]}"; do
   mkdir -p "corpus/$t" "artifacts/$t"
   for f in seeds/"$t"/*; do add_seed "$t" <"$f"; done
 done
-# sshd fixture logs, eight lines at a time (the filter target reads at most 64).
+# Filter fixture logs, eight lines at a time (the filter target reads at
+# most 64). -a: some fixtures hold the raw bytes a server wrote (a request
+# line that is not text), which are the most useful seeds of all; a log with
+# nothing left after the comments splits into no chunk at all.
 for log in ../crates/bantam-filter/filters/*/*.log; do
-  grep -v '^#' "$log" | split -l 8 --filter='cat >"$FILE"' - "corpus/.chunk-"
+  grep -a -v '^#' "$log" | split -l 8 --filter='cat >"$FILE"' - "corpus/.chunk-" || true
   for chunk in corpus/.chunk-*; do
+    [[ -e $chunk ]] || continue
     add_seed filter_line <"$chunk"
     { printf '\x00\x00\xfd\x69\x02'; cat "$chunk"; } | add_seed date
     rm -f "$chunk"

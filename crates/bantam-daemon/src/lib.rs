@@ -27,6 +27,7 @@ pub mod guard;
 mod ignore_command;
 pub mod jail;
 mod knocking;
+mod line_record;
 pub mod log;
 pub mod log_setup;
 pub mod metrics;

@@ -121,10 +121,18 @@ impl Daemon {
         let mut found = Vec::new();
         // Failures counted here, for a fleet that counts them too.
         let mut counted = Vec::new();
-        for line in batch.lines() {
+        for (line, meta) in batch.lines_with_meta() {
             jail.lines_read += 1;
             found.clear();
-            filter.scan(line, now, &mut found);
+            // A JSON filter judges a journal entry's or syslog message's
+            // fields; every other filter reads the line.
+            let judged = meta.is_some_and(|meta| {
+                let record = crate::line_record::LineRecord::new(meta, line);
+                filter.scan_record(&record, now, &mut found)
+            });
+            if !judged {
+                filter.scan(line, now, &mut found);
+            }
             for failure in found.drain(..) {
                 if failure.success {
                     jail.on_success(&failure.host, failure.time);

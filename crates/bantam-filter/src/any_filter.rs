@@ -97,6 +97,30 @@ impl AnyFilter {
     }
 }
 
+impl AnyFilter {
+    /// Judges a structured record (a journal entry's or a syslog message's
+    /// fields) with a `format = "json"` filter's field tests, appending what
+    /// it finds to `out`. `false` when this filter reads text: the caller
+    /// scans the line instead.
+    pub fn scan_record(
+        &mut self,
+        record: &dyn crate::Fields,
+        now: Timestamp,
+        out: &mut Vec<Failure>,
+    ) -> bool {
+        let AnyFilter::Native(f) = self else {
+            return false;
+        };
+        if !f.is_json() {
+            return false;
+        }
+        if let Outcome::Failure(failure) = f.scan_fields(record, now) {
+            out.push(failure);
+        }
+        true
+    }
+}
+
 /// A fail2ban match as a bantam failure, if it names a source bantam can
 /// use. The host text goes through the same strict parser as native
 /// captures; `<F-ID>` values stand for the source only when they parse as

@@ -121,30 +121,20 @@ fn needs(path: &str, package: &str) {
     );
 }
 
-/// Appends (unit, message) entries to DIR/remote.journal.
+/// Appends (unit, message) entries of sshd to DIR/remote.journal.
 fn journal_append(dir: &Path, entries: &[(&str, String)]) {
-    let mut export = String::new();
-    for (unit, message) in entries {
-        let now = jiff::Timestamp::now().as_microsecond();
-        export.push_str(&format!(
-            "__REALTIME_TIMESTAMP={now}\n_HOSTNAME=web1\nSYSLOG_IDENTIFIER=sshd\n_PID=4242\n\
-             _SYSTEMD_UNIT={unit}\nMESSAGE={message}\n\n"
-        ));
-    }
-    let mut child = Command::new(JOURNAL_REMOTE)
-        .arg(format!("--output={}", dir.join("remote.journal").display()))
-        .arg("-")
-        .stdin(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(export.as_bytes())
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+    let entries: Vec<Vec<(&str, String)>> = entries
+        .iter()
+        .map(|(unit, message)| {
+            vec![
+                ("SYSLOG_IDENTIFIER", "sshd".to_owned()),
+                ("_PID", "4242".to_owned()),
+                ("_SYSTEMD_UNIT", unit.to_string()),
+                ("MESSAGE", message.clone()),
+            ]
+        })
+        .collect();
+    journal_append_fields(dir, &entries);
 }
 
 #[test]
@@ -195,6 +185,106 @@ fn journal_entries_are_banned_and_a_restart_resumes_from_the_cursor() {
     assert_eq!(jail["lines_read"], 2, "nothing read twice: {jail}");
     assert_eq!(jail["total_failures"], 2, "{jail}");
     assert!(ban_of(&s.socket, "sshd", "192.0.2.5").is_none());
+    drop(daemon);
+}
+
+/// Appends entries of (field, value) lists to DIR/remote.journal.
+fn journal_append_fields(dir: &Path, entries: &[Vec<(&str, String)>]) {
+    let mut export = String::new();
+    for fields in entries {
+        let now = jiff::Timestamp::now().as_microsecond();
+        export.push_str(&format!("__REALTIME_TIMESTAMP={now}\n_HOSTNAME=web1\n"));
+        for (name, value) in fields {
+            export.push_str(&format!("{name}={value}\n"));
+        }
+        export.push('\n');
+    }
+    let mut child = Command::new(JOURNAL_REMOTE)
+        .arg(format!("--output={}", dir.join("remote.journal").display()))
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(export.as_bytes()).unwrap();
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
+
+/// A JSON filter reads a journal entry's fields (`REMOTE_ADDR`, a test on
+/// `STATUS`) and, for a program that logs JSON to the journal, the
+/// message's object (`request.remote_ip`), as it reads a JSON log's paths.
+#[test]
+fn json_filters_judge_journal_fields_and_json_messages() {
+    needs(JOURNAL_REMOTE, "systemd-journal-remote");
+    let s = setup("journal-dir = \"DIR/journal\"\nbackend = \"dry-run\"", &[]);
+    let d = s.dir.path();
+    std::fs::write(
+        d.join("app.toml"),
+        "format = \"json\"\n[fields]\naddress = \"REMOTE_ADDR\"\n[when]\nSTATUS = [\"denied\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("caddy.toml"),
+        "format = \"json\"\n[fields]\naddress = \"request.remote_ip\"\n[when]\nstatus = [401]\n",
+    )
+    .unwrap();
+    let mut config = std::fs::read_to_string(&s.config).unwrap();
+    config.push_str(
+        "[jails.app]\nfilter = 'app.toml'\nlogpath = ['journal:_SYSTEMD_UNIT=app.service']\nmaxretry = 2\n\
+         [jails.caddy]\nfilter = 'caddy.toml'\nlogpath = ['journal:_SYSTEMD_UNIT=caddy.service']\nmaxretry = 2\n",
+    );
+    std::fs::write(&s.config, config).unwrap();
+    let journal = d.join("journal");
+    std::fs::create_dir(&journal).unwrap();
+    journal_append_fields(&journal, &[vec![("_SYSTEMD_UNIT", "cron.service".into())]]);
+    let daemon = start_persistent(&s);
+    let app = |addr: &str, status: &str| {
+        vec![
+            ("_SYSTEMD_UNIT", "app.service".to_owned()),
+            ("SYSLOG_IDENTIFIER", "app".to_owned()),
+            ("REMOTE_ADDR", addr.to_owned()),
+            ("STATUS", status.to_owned()),
+            // The message names another address: fields win, text is not read.
+            ("MESSAGE", "login denied for 203.0.113.9".to_owned()),
+        ]
+    };
+    let caddy = |addr: &str, status: u16| {
+        let message =
+            format!(r#"{{"request":{{"remote_ip":"{addr}","uri":"/login"}},"status":{status}}}"#);
+        vec![
+            ("_SYSTEMD_UNIT", "caddy.service".to_owned()),
+            ("SYSLOG_IDENTIFIER", "caddy".to_owned()),
+            ("MESSAGE", message),
+        ]
+    };
+    journal_append_fields(
+        &journal,
+        &[
+            app("192.0.2.30", "denied"),
+            app("192.0.2.31", "ok"),
+            caddy("198.51.100.30", 401),
+            app("192.0.2.30", "denied"),
+            app("192.0.2.31", "ok"),
+            caddy("198.51.100.31", 200),
+            caddy("198.51.100.30", 401),
+        ],
+    );
+    wait_banned(&s.socket, "app", "192.0.2.30");
+    wait_banned(&s.socket, "caddy", "198.51.100.30");
+    assert!(
+        ban_of(&s.socket, "app", "192.0.2.31").is_none(),
+        "status ok"
+    );
+    assert!(
+        ban_of(&s.socket, "app", "203.0.113.9").is_none(),
+        "message text"
+    );
+    assert!(
+        ban_of(&s.socket, "caddy", "198.51.100.31").is_none(),
+        "a 200"
+    );
     drop(daemon);
 }
 
