@@ -278,6 +278,31 @@ impl BanBook {
         ended
     }
 
+    /// [`BanBook::take_ended`], plus the bans ending by `until` of the
+    /// jails `early` names (taken before their end; the rest of the book
+    /// is not touched).
+    pub fn take_ending(
+        &mut self,
+        now: Timestamp,
+        until: Timestamp,
+        early: &dyn Fn(&str) -> bool,
+    ) -> Vec<ActiveBan> {
+        let (now, until) = (millis(now), millis(until));
+        let keys: Vec<(u32, Target)> = self
+            .by_end
+            .iter()
+            .take_while(|&&(end, _, _)| end <= until)
+            .filter(|&&(end, id, _)| end <= now || early(&self.names[id as usize]))
+            .map(|&(_, id, target)| (id, target))
+            .collect();
+        keys.into_iter()
+            .filter_map(|(id, target)| {
+                let name = self.names[id as usize].clone();
+                self.remove(&name, &target)
+            })
+            .collect()
+    }
+
     /// The bans of `jail`, in target order.
     pub fn in_jail<'a>(&'a self, jail: &'a str) -> impl Iterator<Item = ActiveBan> + 'a {
         self.jails
@@ -460,5 +485,19 @@ mod tests {
         assert_eq!(keys(&book.page(None, 5)), ["sshd/192.0.2.3"]);
         assert_eq!(book.clear().len(), 1);
         assert!(book.is_empty() && book.page(None, 5).is_empty() && book.next_end().is_none());
+    }
+
+    #[test]
+    fn ending_bans_are_taken_early_only_in_the_jails_named() {
+        let mut book = BanBook::default();
+        book.insert(ban("sshd", "192.0.2.1", Some(2_000)));
+        book.insert(ban("nginx", "192.0.2.2", Some(2_000)));
+        book.insert(ban("sshd", "192.0.2.3", Some(2_005)));
+        book.insert(ban("nginx", "192.0.2.4", Some(1_999)));
+        let at = |s| Timestamp::from_second(s).unwrap();
+        let taken = book.take_ending(at(1_999), at(2_001), &|jail| jail == "sshd");
+        assert_eq!(keys(&taken), ["nginx/192.0.2.4", "sshd/192.0.2.1"]);
+        assert_eq!(book.len(), 2, "the other jail's and the later one stay");
+        assert!(book.is_banned("nginx", &"192.0.2.2".parse().unwrap()));
     }
 }

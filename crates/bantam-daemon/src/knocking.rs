@@ -164,18 +164,26 @@ impl Daemon {
         })
     }
 
-    /// The bans whose end has come; with knocks watched, also those ending
+    /// The bans whose end has come, and those of watched jails ending
     /// within [`AHEAD`] (see [`Daemon::put_back_early`]).
     pub(crate) fn take_ending(&mut self, now: Timestamp) -> Vec<ActiveBan> {
-        let ahead = match self.knocks {
-            true => SignedDuration::try_from(AHEAD).unwrap_or_default(),
-            false => SignedDuration::ZERO,
-        };
-        self.bans.take_ended(now.checked_add(ahead).unwrap_or(now))
+        if !self.knocks {
+            return self.bans.take_ended(now);
+        }
+        let ahead = SignedDuration::try_from(AHEAD).unwrap_or_default();
+        let until = now.checked_add(ahead).unwrap_or(now);
+        let watched: Vec<String> = self
+            .jails
+            .iter()
+            .filter(|j| j.asks_knocks())
+            .map(|j| j.name().to_owned())
+            .collect();
+        let early = |jail: &str| watched.iter().any(|w| w == jail);
+        self.bans.take_ending(now, until, &early)
     }
 
-    /// Puts back the bans taken before their end and not extended (a
-    /// silent source, another jail's ban); returns the ended ones.
+    /// Puts back the watched bans taken before their end and not extended
+    /// (a silent source); returns the ended ones.
     pub(crate) fn put_back_early(
         &mut self,
         taken: Vec<ActiveBan>,
