@@ -29,7 +29,10 @@
 //! first; [`CAPACITY`] bounds it anyway, and a full set only stops new
 //! knocks being recorded (their bans end on time): the update is a rule of
 //! its own, so its failure never skips the drop (see `nft::chain`).
-//! Elements leave with their ban: the backend deletes them at unban.
+//! Elements leave with their ban: the backend deletes them at unban. Bans
+//! the kernel lifts by itself (the daemon stopped) leave theirs until the
+//! horizon, harmless: a knock counts only if it came after the ban it
+//! would extend started.
 //!
 //! Networks (`net4`, `net6`) record their sources one by one, so a
 //! network's last knock is the newest of the addresses inside it, read
