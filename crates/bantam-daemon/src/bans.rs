@@ -95,6 +95,12 @@ impl BanBook {
             .is_some_and(|j| j.bans.contains_key(target))
     }
 
+    /// When the ban of `target` in `jail` (or its latest extension) began.
+    pub fn start_of(&self, jail: &str, target: &Target) -> Option<Timestamp> {
+        let entry = self.jails.get(jail)?.bans.get(target)?;
+        Some(timestamp(entry.start_ms))
+    }
+
     fn jail_id(&mut self, jail: &str) -> u32 {
         if let Some(bans) = self.jails.get(jail) {
             return bans.id;
@@ -270,6 +276,31 @@ impl BanBook {
             }
         }
         ended
+    }
+
+    /// [`BanBook::take_ended`], plus the bans ending by `until` of the
+    /// jails `early` names (taken before their end; the rest of the book
+    /// is not touched).
+    pub fn take_ending(
+        &mut self,
+        now: Timestamp,
+        until: Timestamp,
+        early: &dyn Fn(&str) -> bool,
+    ) -> Vec<ActiveBan> {
+        let (now, until) = (millis(now), millis(until));
+        let keys: Vec<(u32, Target)> = self
+            .by_end
+            .iter()
+            .take_while(|&&(end, _, _)| end <= until)
+            .filter(|&&(end, id, _)| end <= now || early(&self.names[id as usize]))
+            .map(|&(_, id, target)| (id, target))
+            .collect();
+        keys.into_iter()
+            .filter_map(|(id, target)| {
+                let name = self.names[id as usize].clone();
+                self.remove(&name, &target)
+            })
+            .collect()
     }
 
     /// The bans of `jail`, in target order.
@@ -454,5 +485,19 @@ mod tests {
         assert_eq!(keys(&book.page(None, 5)), ["sshd/192.0.2.3"]);
         assert_eq!(book.clear().len(), 1);
         assert!(book.is_empty() && book.page(None, 5).is_empty() && book.next_end().is_none());
+    }
+
+    #[test]
+    fn ending_bans_are_taken_early_only_in_the_jails_named() {
+        let mut book = BanBook::default();
+        book.insert(ban("sshd", "192.0.2.1", Some(2_000)));
+        book.insert(ban("nginx", "192.0.2.2", Some(2_000)));
+        book.insert(ban("sshd", "192.0.2.3", Some(2_005)));
+        book.insert(ban("nginx", "192.0.2.4", Some(1_999)));
+        let at = |s| Timestamp::from_second(s).unwrap();
+        let taken = book.take_ending(at(1_999), at(2_001), &|jail| jail == "sshd");
+        assert_eq!(keys(&taken), ["nginx/192.0.2.4", "sshd/192.0.2.1"]);
+        assert_eq!(book.len(), 2, "the other jail's and the later one stay");
+        assert!(book.is_banned("nginx", &"192.0.2.2".parse().unwrap()));
     }
 }

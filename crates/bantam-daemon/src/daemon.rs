@@ -129,6 +129,9 @@ pub struct Daemon {
     pub(crate) notifier: bantam_notify::Notifier,
     /// The link to the fleet's thread, when `[fleet]` is configured.
     pub(crate) fleet: Option<crate::fleet::FleetLink>,
+    /// Whether the backend records knocks for `extend-while-knocking`
+    /// (see [`crate::knocking`]).
+    pub(crate) knocks: bool,
 }
 
 impl Daemon {
@@ -179,6 +182,7 @@ impl Daemon {
             ignore: Default::default(),
             notifier,
             fleet: None,
+            knocks: false,
         }
     }
 
@@ -187,6 +191,7 @@ impl Daemon {
         // The socket first: a second instance is refused before it changes
         // anything in the firewall or the store.
         let socket = ControlSocket::bind(&self.settings.daemon.socket).await?;
+        self.sync_knocks();
         self.backend.setup()?;
         for jail in &mut self.jails {
             jail.start_actions();
@@ -404,14 +409,28 @@ impl Daemon {
 
     pub(crate) fn expire(&mut self) {
         let now = self.clock.now();
-        let ended = self.bans.take_ended(now);
+        let ended = self.take_ending(now);
         if ended.is_empty() {
             return;
         }
+        // Sources still knocking are banned again (recorded first, so the
+        // store's expiry below keeps their new rows); bans taken ahead of
+        // their end and not extended go back to wait for it.
+        let ended = self.extend_knockers(ended, now);
+        let ended = self.put_back_early(ended, now);
         self.recorder.expire(now);
+        if ended.is_empty() {
+            return;
+        }
         // The kernel removes timed elements itself; this is for backends
-        // without timeouts (dry run) and costs nothing when already gone.
-        let targets: Vec<_> = ended.iter().map(|b| b.target).collect();
+        // without timeouts (dry run), for the grace of watched bans (see
+        // `knocking.rs`), and costs nothing when already gone. A target
+        // another jail still bans stays: the set is shared.
+        let targets: Vec<_> = ended
+            .iter()
+            .map(|b| b.target)
+            .filter(|t| self.jails.iter().all(|j| !self.bans.is_banned(j.name(), t)))
+            .collect();
         if let Err(e) = self.backend.unban(&targets) {
             log::error(&crate::error::chain(&e));
         }

@@ -93,7 +93,7 @@ pub(crate) struct Harness {
     pub(crate) dir: tempfile::TempDir,
 }
 
-fn config(dir: &Path, jails: &str) -> String {
+pub(crate) fn config(dir: &Path, jails: &str) -> String {
     format!(
         "[daemon]\nstate-dir = \"{0}/state\"\nsocket = \"{0}/bantam.sock\"\nbackend = \"dry-run\"\n{jails}",
         dir.display()
@@ -107,6 +107,14 @@ pub(crate) fn jail(name: &str, logpath: &str, maxretry: u32) -> String {
 }
 
 pub(crate) fn harness(jails: &str) -> Harness {
+    harness_with(jails, |_| Box::new(DryRun::new()))
+}
+
+/// A harness whose backend `backend` builds (it may read the clock).
+pub(crate) fn harness_with(
+    jails: &str,
+    backend: impl FnOnce(Arc<ManualClock>) -> Box<dyn Backend>,
+) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let text = config(dir.path(), jails);
     let path = dir.path().join("bantam.toml");
@@ -122,10 +130,10 @@ pub(crate) fn harness(jails: &str) -> Harness {
         config_path: Some(path),
         ..RunOptions::default()
     };
-    let mut backend = DryRun::new();
+    let mut backend = backend(clock.clone());
     backend.setup().unwrap();
     let prepared = Daemon::prepare(settings, options).unwrap();
-    let daemon = Daemon::new(prepared, clock.clone(), Box::new(store), Box::new(backend));
+    let daemon = Daemon::new(prepared, clock.clone(), Box::new(store), backend);
     Harness {
         daemon,
         clock,
@@ -167,7 +175,7 @@ impl Harness {
         list
     }
 
-    fn stored(&mut self) -> usize {
+    pub(crate) fn stored(&mut self) -> usize {
         self.daemon.recorder.store().active_bans().unwrap().len()
     }
 
@@ -187,7 +195,7 @@ impl Harness {
         }
     }
 
-    fn ask(&mut self, request: Request) -> Response {
+    pub(crate) fn ask(&mut self, request: Request) -> Response {
         self.daemon.on_request(request)
     }
 }

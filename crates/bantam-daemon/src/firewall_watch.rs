@@ -10,7 +10,7 @@
 
 use bantam_firewall::{BanEntry, Repair};
 
-use crate::daemon::{remaining, Daemon, Event};
+use crate::daemon::{Daemon, Event};
 use crate::error::chain;
 use crate::log;
 
@@ -60,7 +60,10 @@ impl Daemon {
                 let jail = self.jails.iter().find(|j| j.name() == ban.record.jail);
                 jail.is_none_or(|j| j.native_ban)
             })
-            .map(|ban| BanEntry::new(ban.target, remaining(ban.record.end, now)))
+            .map(|ban| {
+                let timeout = self.kernel_timeout(&ban.record.jail, ban.record.end, now);
+                BanEntry::new(ban.target, timeout)
+            })
             .collect();
         match self.backend.ban(&entries) {
             Ok(()) => log::warn(&format!(

@@ -75,12 +75,6 @@ impl Jail {
             .trust
             .map(|t| crate::trust::Trusted::new(t, crate::trust::CAPACITY));
         let prefixes = crate::subnet::Prefixes::new(policy.subnet);
-        if policy.extend_while_knocking {
-            crate::log::warn(&format!(
-                "jail {}: extend-while-knocking is not carried out yet: bans end on time",
-                settings.name
-            ));
-        }
         Ok(Jail {
             settings,
             filter,

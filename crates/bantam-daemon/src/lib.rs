@@ -26,6 +26,7 @@ mod fleet_worker;
 pub mod guard;
 mod ignore_command;
 pub mod jail;
+mod knocking;
 mod line_record;
 pub mod log;
 pub mod log_setup;

@@ -109,6 +109,29 @@ pub fn bans(events: &[BanEvent<'_>]) {
     }
 }
 
+/// A ban kept because its source still sent packets
+/// (`extend-while-knocking`): the new ban starts at the last packet.
+pub fn extended(ban: &bantam_state::BanRecord, now: jiff::Timestamp) {
+    let (jail, target) = (ban.jail.as_str(), ban.target.as_str());
+    let ago = Duration::try_from(now.duration_since(ban.start)).unwrap_or_default();
+    let left = ban
+        .end
+        .map(|end| Duration::try_from(end.duration_since(now)).unwrap_or_default());
+    let span = left.map_or("permanently".to_owned(), |d| {
+        format!("for {}", human_duration(d))
+    });
+    let message = format!(
+        "{jail}: {target} still knocking (last packet {} ago): banned {span} more",
+        human_duration(ago)
+    );
+    if subscribed() {
+        let bantime = left.map(|d| d.as_secs());
+        tracing::info!(event = "extend", jail, target, bantime, "{message}");
+    } else {
+        plain("", &message);
+    }
+}
+
 /// A ban that ended or was lifted; `why`: `ended`, `lifted`.
 pub fn unban(jail: &str, target: &str, why: &str) {
     let message = match why {

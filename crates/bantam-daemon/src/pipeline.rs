@@ -28,7 +28,7 @@ use jiff::Timestamp;
 
 use crate::action_worker::OwnedBan;
 use crate::bans::ActiveBan;
-use crate::daemon::{remaining, Daemon, Fields};
+use crate::daemon::{Daemon, Fields};
 use crate::error::chain;
 use crate::jail::target_of;
 use crate::log;
@@ -243,7 +243,9 @@ impl Daemon {
         if self.jails[jail_index].native_ban {
             let entries: Vec<BanEntry> = records
                 .iter()
-                .map(|(target, r)| BanEntry::new(*target, remaining(r.end, now)))
+                .map(|(target, r)| {
+                    BanEntry::new(*target, self.kernel_timeout(&jail_name, r.end, now))
+                })
                 .collect();
             if let Err(e) = self.backend.ban(&entries) {
                 log::error(&format!("jail {jail_name}: firewall: {}", chain(&e)));

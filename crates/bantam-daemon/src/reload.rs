@@ -76,6 +76,9 @@ impl Daemon {
         self.jails = jails;
         self.filters.clear();
         self.settings = settings;
+        if self.sync_knocks() {
+            self.knocks_changed();
+        }
         self.assign_sources();
         self.reload_notifications(notifier, &old_jails);
         let mut message = format!("configuration reloaded: {} jail(s)", self.jails.len());

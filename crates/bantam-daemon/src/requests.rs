@@ -19,13 +19,16 @@ impl Daemon {
             Request::Status { jail } => self.status(jail.as_deref()),
             Request::Banned { after, limit, jail } => {
                 let flags = |b: &crate::bans::ActiveBan| self.ban_flags(b);
-                let page = crate::control::banned::page_of(
+                let mut page = crate::control::banned::page_of(
                     &self.bans,
                     jail.as_deref(),
                     after.as_ref(),
                     limit,
                     &flags,
                 );
+                if let Some(page) = page.page.as_mut() {
+                    self.mark_knocking(&mut page.bans);
+                }
                 self.with_steps(page)
             }
             Request::Ban {
@@ -75,7 +78,7 @@ impl Daemon {
         }
     }
 
-    fn status(&self, only: Option<&str>) -> Response {
+    fn status(&mut self, only: Option<&str>) -> Response {
         let mut jails: Vec<_> = self
             .jails
             .iter()
@@ -86,7 +89,9 @@ impl Daemon {
             return Response::error(format!("no jail named {name:?}"));
         }
         for jail in jails.iter_mut().filter(|_| only.is_some()) {
-            jail.bans = Some(self.jail_bans(&jail.name, crate::control::protocol::PAGE));
+            let mut bans = self.jail_bans(&jail.name, crate::control::protocol::PAGE);
+            self.mark_knocking(&mut bans);
+            jail.bans = Some(bans);
         }
         Response::ok(Status {
             backend: self.backend.name().to_owned(),

@@ -25,7 +25,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::action_worker::OwnedBan;
 use crate::bans::ActiveBan;
-use crate::daemon::{remaining, Daemon, Fields};
+use crate::daemon::{Daemon, Fields};
 use crate::error::{chain, DaemonError};
 use crate::log;
 
@@ -48,7 +48,10 @@ pub(crate) type Restores = Vec<(usize, OwnedBan)>;
 impl Daemon {
     pub(crate) fn reconcile(&mut self) -> Result<Restores, DaemonError> {
         let now = self.clock.now();
-        let (records, trusted) = self.stored_bans(now);
+        let (mut records, trusted, ended) = self.stored_bans(now);
+        // Bans that ended while the daemon was down, whose source kept
+        // knocking (within the kernel's grace: see `knocking.rs`).
+        records.extend(self.extend_stored(ended, now));
         let mut restores = Restores::new();
         let mut entries = Vec::with_capacity(records.len());
         let mut book = Vec::with_capacity(records.len());
@@ -64,7 +67,8 @@ impl Daemon {
             // A jail no longer configured: its bans run out in our table.
             let native = jail.is_none_or(|i| self.jails[i].native_ban);
             if native {
-                entries.push(BanEntry::new(target, remaining(record.end, now)));
+                let timeout = self.kernel_timeout(&record.jail, record.end, now);
+                entries.push(BanEntry::new(target, timeout));
             }
             if let Some(i) = jail.filter(|&i| !self.jails[i].norestored()) {
                 restores.push((i, OwnedBan::of(&record, target, true, Fields::new())));
@@ -105,22 +109,24 @@ impl Daemon {
         Ok(restores)
     }
 
-    /// The store's current bans, and whether the store can be trusted to
-    /// know every ban (so that kernel elements it lacks are strays).
-    fn stored_bans(&mut self, now: Timestamp) -> (Vec<BanRecord>, bool) {
+    /// The store's current bans, whether the store can be trusted to
+    /// know every ban (so that kernel elements it lacks are strays), and
+    /// the bans that ended while the daemon was down.
+    fn stored_bans(&mut self, now: Timestamp) -> (Vec<BanRecord>, bool, Vec<BanRecord>) {
         let store = self.recorder.store();
-        if let Err(e) = store.expire(now) {
+        let ended = store.expire(now).unwrap_or_else(|e| {
             log::error(&format!("ending old bans in the store: {}", chain(&e)));
-        }
+            Vec::new()
+        });
         match store.active_bans() {
-            Ok(records) => (records, !self.options.adopt_kernel_bans),
+            Ok(records) => (records, !self.options.adopt_kernel_bans, ended),
             Err(e) => {
                 log::error(&format!(
                     "cannot read the bans in the store ({}); keeping every ban in the \
                      firewall as it is",
                     chain(&e)
                 ));
-                (Vec::new(), false)
+                (Vec::new(), false, ended)
             }
         }
     }

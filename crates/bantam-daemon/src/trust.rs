@@ -129,8 +129,8 @@ impl crate::daemon::Daemon {
         let Some(jail) = self.jails.iter().find(|j| j.name() == ban.record.jail) else {
             return (false, false);
         };
-        // Extension while knocking is not carried out yet (see README):
-        // no ban claims it.
+        // Knocking is the kernel's to say, read once for a whole page
+        // (`Daemon::mark_knocking`), not per ban here.
         (jail.is_trusted(&ban.target, now), false)
     }
 }

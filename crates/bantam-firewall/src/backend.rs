@@ -1,5 +1,7 @@
 //! The [`Backend`] trait: the whole surface the daemon sees of a firewall.
 
+use std::time::Duration;
+
 use crate::error::FirewallError;
 use crate::target::{BanEntry, Target};
 
@@ -48,6 +50,24 @@ pub trait Backend: Send {
     /// is [`Repair::BansLost`], the caller bans its current bans again.
     fn verify(&mut self) -> Result<Repair, FirewallError> {
         Ok(Repair::Intact)
+    }
+
+    /// Asks the backend to record, from its next [`setup`](Backend::setup)
+    /// on, when each banned source last sent a packet (for
+    /// `extend-while-knocking`), or to stop. Answers whether it can; by
+    /// default it cannot, and [`last_knocks`](Backend::last_knocks) knows
+    /// nothing. Recording must cost no wake-up of the caller per packet.
+    fn record_knocks(&mut self, on: bool) -> bool {
+        let _ = on;
+        false
+    }
+
+    /// For each of `targets` (same order), how long ago its source last
+    /// sent a packet while banned (a network: the newest of its sources);
+    /// `None`: not since recording began, or not recorded. One read for
+    /// all of them, whatever their number.
+    fn last_knocks(&mut self, targets: &[Target]) -> Result<Vec<Option<Duration>>, FirewallError> {
+        Ok(vec![None; targets.len()])
     }
 
     /// What tells the caller when to [`verify`](Backend::verify): taken

@@ -28,7 +28,7 @@ use crate::nft::abi::{
 use crate::nft::element::{self, Element, Listed, Op};
 use crate::nft::events::NftEvents;
 use crate::nft::set::SetKind;
-use crate::nft::{chain, interval, set, table};
+use crate::nft::{chain, interval, knock, set, table};
 use crate::target::{BanEntry, Target};
 
 /// How the kernel handles re-banning and unbanning single addresses.
@@ -63,13 +63,15 @@ impl ElementUpdates {
 
 /// Bans in the `inet` table `table`: sets `addr4`, `addr6`, `net4`,
 /// `net6`, and chain `input` (and `forward`, when hooked) dropping their
-/// sources.
+/// sources; with knocks recorded, sets `knock4` and `knock6` too (see
+/// `nft::knock`).
 pub struct Nftables {
     table: String,
     socket: Socket,
     updates: ElementUpdates,
     hooks: Vec<Hook>,
     nflog: Option<Nflog>,
+    knocks: bool,
     /// Opened with the backend, in its namespace; handed to the caller by
     /// [`Backend::watcher`].
     events: Option<NftEvents>,
@@ -108,6 +110,7 @@ impl Nftables {
             updates,
             hooks: vec![Hook::Input],
             nflog: None,
+            knocks: false,
             // Without privileges, subscribing fails like everything else
             // will: setup reports that, with the change that failed.
             events: NftEvents::open(table).ok(),
@@ -156,6 +159,24 @@ impl Nftables {
             count,
         )?;
         Ok((rules.len(), sets.len()))
+    }
+
+    /// Drops the knock sets once knocks are no longer recorded (their rules
+    /// went in the batch before).
+    fn drop_knock_sets(&mut self) -> Result<(), FirewallError> {
+        for kind in SetKind::KNOCK {
+            let mut batch = self.batch();
+            set::delete(&mut batch, &self.table, kind);
+            match batch.send(&mut self.socket) {
+                Err(err) if err.errno() == Some(libc::ENOENT) => {}
+                result => result?,
+            }
+        }
+        Ok(())
+    }
+
+    fn set_count(&self) -> usize {
+        SetKind::ALL.len() + if self.knocks { SetKind::KNOCK.len() } else { 0 }
     }
 
     /// Drops the chains of hooks no longer configured (after a reload).
@@ -292,6 +313,11 @@ impl Nftables {
                 changes.push((kind, Op::Delete, elements));
             }
         }
+        if self.knocks {
+            let all: Vec<Target> = targets.iter().flatten().copied().collect();
+            let forget = knock::forget(&mut self.socket, &self.table, &all, self.updates)?;
+            changes.extend(forget);
+        }
         // After the reads, which use sequence numbers of their own.
         let mut batch = self.batch();
         for (kind, op, elements) in &changes {
@@ -349,14 +375,23 @@ impl Backend for Nftables {
     fn setup(&mut self) -> Result<(), FirewallError> {
         let mut batch = self.batch();
         table::add(&mut batch, &self.table);
-        for (id, kind) in (1..).zip(SetKind::ALL) {
+        let knock_sets = if self.knocks {
+            &SetKind::KNOCK[..]
+        } else {
+            &[]
+        };
+        for (id, &kind) in (1..).zip(SetKind::ALL.iter().chain(knock_sets)) {
             set::add(&mut batch, &self.table, kind, id);
         }
         for &hook in &self.hooks {
             chain::add(&mut batch, &self.table, hook);
-            chain::replace_rules(&mut batch, &self.table, hook, self.nflog.as_ref());
+            let nflog = self.nflog.as_ref();
+            chain::replace_rules(&mut batch, &self.table, hook, nflog, self.knocks);
         }
         batch.send(&mut self.socket)?;
+        if !self.knocks {
+            self.drop_knock_sets()?;
+        }
         self.drop_unhooked()
     }
 
@@ -370,8 +405,8 @@ impl Backend for Nftables {
             Err(err) if err.errno() == Some(libc::ENOENT) => (0, 0),
             result => result?,
         };
-        let want_rules = self.hooks.len() * chain::rule_count(self.nflog.as_ref());
-        if rules == want_rules && sets == SetKind::ALL.len() {
+        let want_rules = self.hooks.len() * chain::rule_count(self.nflog.as_ref(), self.knocks);
+        if rules == want_rules && sets == self.set_count() {
             return Ok(Repair::Intact);
         }
         self.setup()?;
@@ -428,10 +463,27 @@ impl Backend for Nftables {
 
     fn flush(&mut self) -> Result<(), FirewallError> {
         let mut batch = self.batch();
-        for kind in SetKind::ALL {
+        let knock_sets = if self.knocks {
+            &SetKind::KNOCK[..]
+        } else {
+            &[]
+        };
+        for &kind in SetKind::ALL.iter().chain(knock_sets) {
             set::flush(&mut batch, &self.table, kind);
         }
         batch.send(&mut self.socket)
+    }
+
+    fn record_knocks(&mut self, on: bool) -> bool {
+        self.knocks = on;
+        true
+    }
+
+    fn last_knocks(&mut self, targets: &[Target]) -> Result<Vec<Option<Duration>>, FirewallError> {
+        if !self.knocks {
+            return Ok(vec![None; targets.len()]);
+        }
+        knock::last_knocks(&mut self.socket, &self.table, targets)
     }
 
     fn teardown(&mut self) -> Result<(), FirewallError> {

@@ -9,30 +9,10 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
 use bantam_firewall::{Backend, BanEntry, ElementUpdates};
-use common::{root_or_skip, t, Netns, HOUR};
+use common::{root_or_skip, t, two_hosts, Netns, HOUR};
 
 /// The client's patience: long enough for a veth round trip by far.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
-
-/// Namespaces A (server, 198.51.100.1, 2001:db8:100::1) and B (client,
-/// 198.51.100.7, 2001:db8:100::7) on one link.
-fn two_hosts() -> (Netns, Netns) {
-    let a = Netns::new();
-    let b = Netns::new();
-    a.ip(&[
-        "link", "add", "veth-a", "type", "veth", "peer", "name", "veth-b", "netns", &b.name,
-    ]);
-    for (ns, dev, v4, v6) in [
-        (&a, "veth-a", "198.51.100.1/24", "2001:db8:100::1/64"),
-        (&b, "veth-b", "198.51.100.7/24", "2001:db8:100::7/64"),
-    ] {
-        ns.ip(&["addr", "add", v4, "dev", dev]);
-        // No duplicate address detection: the address is usable at once.
-        ns.ip(&["addr", "add", v6, "dev", dev, "nodad"]);
-        ns.ip(&["link", "set", dev, "up"]);
-    }
-    (a, b)
-}
 
 fn connect(client: &Netns, server: SocketAddr) -> std::io::Result<TcpStream> {
     client.enter(|| TcpStream::connect_timeout(&server, CONNECT_TIMEOUT))

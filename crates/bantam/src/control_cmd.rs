@@ -90,14 +90,14 @@ fn print_bans(bans: BanStream, json: bool, out: &mut impl Write) -> Result<()> {
             if count == 0 {
                 writeln!(
                     out,
-                    "{:<12} {:<40} {:>10} {:<8} {:>8} {:>5} {:>4}  REASON",
-                    "JAIL", "TARGET", "LEFT", "ORIGIN", "FAILURES", "BANS", "STEP"
+                    "{:<12} {:<40} {:>10} {:<8} {:>8} {:>5} {:>4} {:<16}  REASON",
+                    "JAIL", "TARGET", "LEFT", "ORIGIN", "FAILURES", "BANS", "STEP", "FLAGS"
                 )?;
             }
             let step = ban.step.map_or_else(|| "-".to_owned(), |s| s.to_string());
             writeln!(
                 out,
-                "{:<12} {:<40} {:>10} {:<8} {:>8} {:>5} {:>4}  {}",
+                "{:<12} {:<40} {:>10} {:<8} {:>8} {:>5} {:>4} {:<16}  {}",
                 ban.jail,
                 ban.target,
                 time_left(ban.end.as_deref(), now),
@@ -105,6 +105,7 @@ fn print_bans(bans: BanStream, json: bool, out: &mut impl Write) -> Result<()> {
                 ban.failures,
                 ban.ban_count,
                 step,
+                flags(&ban),
                 ban.reason.as_deref().unwrap_or("")
             )?;
         }
@@ -116,6 +117,19 @@ fn print_bans(bans: BanStream, json: bool, out: &mut impl Write) -> Result<()> {
         writeln!(out, "no bans")?;
     }
     Ok(())
+}
+
+/// `trusted` (logged in within its jail's trust ttl), `knocking` (sent
+/// packets since the ban started: it will be extended), or `-`.
+fn flags(ban: &bantam_daemon::control::BanInfo) -> String {
+    let flags: Vec<&str> = [(ban.trusted, "trusted"), (ban.knocking, "knocking")]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
+    match flags.is_empty() {
+        true => "-".to_owned(),
+        false => flags.join(","),
+    }
 }
 
 /// What is left of a ban ending at `end` (RFC 3339), in the largest
@@ -210,15 +224,19 @@ fn print_jail_bans(bans: &[bantam_daemon::control::BanInfo], total: usize) {
         return;
     }
     println!(
-        "  {:<40} {:<27} {:>5} {:>4}",
+        "  {:<40} {:<27} {:>5} {:>4}  FLAGS",
         "TARGET", "UNTIL", "BANS", "STEP"
     );
     for ban in bans {
         let until = ban.end.as_deref().unwrap_or("permanent");
         let step = ban.step.map_or_else(|| "-".to_owned(), |s| s.to_string());
         println!(
-            "  {:<40} {:<27} {:>5} {:>4}",
-            ban.target, until, ban.ban_count, step
+            "  {:<40} {:<27} {:>5} {:>4}  {}",
+            ban.target,
+            until,
+            ban.ban_count,
+            step,
+            flags(ban)
         );
     }
     if total > bans.len() {

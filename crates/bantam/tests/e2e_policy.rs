@@ -21,6 +21,11 @@ struct Host {
 
 /// A daemon in a fresh namespace pair whose sshd jail has `extra` keys.
 fn host(tag: &str, client_addrs: &[&str], extra: &str) -> Host {
+    host_banning(tag, client_addrs, "1h", extra)
+}
+
+/// [`host`] with the jail's `bantime`.
+fn host_banning(tag: &str, client_addrs: &[&str], bantime: &str, extra: &str) -> Host {
     let dir = tempfile::tempdir().unwrap();
     let net = Net::new(tag, &["198.51.100.1/24", "2001:db8:1::1/64"], client_addrs);
     let socket = dir.path().join("bantam.sock");
@@ -31,7 +36,7 @@ fn host(tag: &str, client_addrs: &[&str], extra: &str) -> Host {
         &config,
         format!(
             "[daemon]\nstate-dir = \"{}\"\nsocket = \"{}\"\n\n[jails.sshd]\nfilter = \"sshd\"\n\
-             logpath = [\"{}\"]\nbantime = \"1h\"\n{extra}",
+             logpath = [\"{}\"]\nbantime = \"{bantime}\"\n{extra}",
             dir.path().join("state").display(),
             socket.display(),
             log.display()
@@ -261,4 +266,87 @@ fn write_script(path: &Path, text: &str) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::write(path, text).unwrap();
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// `nc -z` from `from` to port 22 of the server, over and over: one SYN
+/// a second (each try waits out its one-second timeout: the SYN is dropped).
+fn knocking(h: &Host, from: &str) -> Proc {
+    let script = format!("while :; do nc -z -w1 -s {from} 198.51.100.1 22; done");
+    Proc(
+        h.net
+            .exec(&h.net.client, &["sh", "-c", &script])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// `banned --json`'s row for `target`.
+fn ban_row(h: &Host, target: &str) -> Option<serde_json::Value> {
+    let out = control(&h.socket, &["banned", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    json.as_array()?
+        .iter()
+        .find(|b| b["target"] == target)
+        .cloned()
+}
+
+#[test]
+fn a_knocking_attacker_stays_banned_past_its_end_and_a_silent_one_is_released_on_time() {
+    if !require_root("e2e extend-while-knocking") {
+        return;
+    }
+    let (knocker, silent) = ("198.51.100.31", "198.51.100.32");
+    let extra = "maxretry = 1\nextend-while-knocking = true\n";
+    let clients = ["198.51.100.31/24", "198.51.100.32/24"];
+    let h = host_banning("knock", &clients, "4s", extra);
+    let _ssh = listening(&h, "198.51.100.1");
+    h.write(&(failed(knocker) + &failed(silent)));
+    wait_for("both bans", Duration::from_secs(10), || {
+        h.banned(knocker) && h.banned(silent)
+    });
+    let banned_at = std::time::Instant::now();
+    let nc = knocking(&h, knocker);
+
+    // The silent one: lifted by the daemon at its end, not by the kernel
+    // 30 s of grace later.
+    wait_for("the silent ban's end", Duration::from_secs(15), || {
+        !h.banned(silent)
+    });
+    let lasted = banned_at.elapsed();
+    assert!(
+        lasted > Duration::from_secs(2) && lasted < Duration::from_secs(8),
+        "silent ban lasted {lasted:?}\n{}",
+        h.daemon_log()
+    );
+    assert!(tcp_connects(&h.net, silent, "198.51.100.1", 22));
+
+    // The knocker: still banned two ban times on, and said to be knocking.
+    std::thread::sleep(Duration::from_secs(9).saturating_sub(banned_at.elapsed()));
+    assert!(h.banned(knocker), "{}\n{}", h.kernel(), h.daemon_log());
+    let row = ban_row(&h, knocker).expect("the knocker in banned");
+    assert_eq!(row["knocking"], true, "{row}");
+    assert!(row["ban_count"].as_u64().unwrap() >= 2, "extended: {row}");
+    let status =
+        String::from_utf8_lossy(&control(&h.socket, &["status", "sshd"]).stdout).into_owned();
+    assert!(status.contains("knocking"), "{status}");
+    assert!(
+        h.daemon_log().contains("still knocking"),
+        "{}",
+        h.daemon_log()
+    );
+
+    // Silent at last: released a ban time after its last packet.
+    drop(nc);
+    let quiet = std::time::Instant::now();
+    wait_for("the knocker's release", Duration::from_secs(15), || {
+        !h.banned(knocker)
+    });
+    assert!(
+        quiet.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        quiet.elapsed()
+    );
+    assert!(tcp_connects(&h.net, knocker, "198.51.100.1", 22));
 }

@@ -113,6 +113,19 @@ pub const NFTA_SET_KEY_LEN: u16 = 5;
 pub const NFTA_SET_ID: u16 = 10;
 pub const NFT_SET_INTERVAL: u32 = 0x4;
 pub const NFT_SET_TIMEOUT: u32 = 0x10;
+/// `flags dynamic`: rules may add and update elements (`update @set`).
+pub const NFT_SET_EVAL: u32 = 0x20;
+pub const NFTA_SET_DESC: u16 = 9;
+
+// enum nft_set_desc_attributes
+pub const NFTA_SET_DESC_SIZE: u16 = 1;
+
+// enum nft_dynset_attributes / nft_dynset_ops
+pub const NFTA_DYNSET_SET_NAME: u16 = 1;
+pub const NFTA_DYNSET_OP: u16 = 3;
+pub const NFTA_DYNSET_SREG_KEY: u16 = 4;
+pub const NFTA_DYNSET_TIMEOUT: u16 = 6;
+pub const NFT_DYNSET_OP_UPDATE: u32 = 1;
 
 // enum nft_set_elem_list_attributes
 pub const NFTA_SET_ELEM_LIST_TABLE: u16 = 1;

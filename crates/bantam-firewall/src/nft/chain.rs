@@ -51,6 +51,12 @@
 //! banned by mistake sees a timeout rather than an error; for a ban that is
 //! the right trade.
 //!
+//! **Knocks.** With `extend-while-knocking` each set has one more rule
+//! before its drop, `ip saddr @addr4 update @knock4 { ip saddr timeout
+//! 400d }` (see `nft::knock`). Also without a verdict, and for the same
+//! reason as NFLOG's: an update that fails (a full knock set) ends its
+//! rule, and must never skip the drop.
+//!
 //! **Counters** show `nft list table inet bantam` users how much each set
 //! drops; they cost one per-CPU add per dropped packet.
 
@@ -79,8 +85,8 @@ fn hooknum(hook: Hook) -> u32 {
 }
 
 /// How many rules [`replace_rules`] writes in one chain.
-pub(crate) fn rule_count(nflog: Option<&Nflog>) -> usize {
-    RULE_ORDER.len() * if nflog.is_some() { 2 } else { 1 }
+pub(crate) fn rule_count(nflog: Option<&Nflog>, knocks: bool) -> usize {
+    RULE_ORDER.len() * (1 + usize::from(nflog.is_some()) + usize::from(knocks))
 }
 
 /// Creates the base chain for `hook` unless it exists; named after it.
@@ -116,7 +122,13 @@ pub(crate) fn delete(batch: &mut Batch, table: &str, hook: Hook) {
 /// again in the same batch is how setup stays idempotent (running it twice
 /// leaves four rules, not eight) and repairs a chain someone edited, without
 /// a moment where the chain is empty: the batch is one transaction.
-pub(crate) fn replace_rules(batch: &mut Batch, table: &str, hook: Hook, nflog: Option<&Nflog>) {
+pub(crate) fn replace_rules(
+    batch: &mut Batch,
+    table: &str,
+    hook: Hook,
+    nflog: Option<&Nflog>,
+    knocks: bool,
+) {
     let chain_name = hook.name();
     let chain = object_name("chain", table, chain_name);
     batch.begin(
@@ -134,6 +146,12 @@ pub(crate) fn replace_rules(batch: &mut Batch, table: &str, hook: Hook, nflog: O
         if let Some(nflog) = nflog {
             rule(batch, table, hook, kind, "log", |buf| {
                 log_source_in(buf, kind, nflog)
+            });
+        }
+        if knocks {
+            rule(batch, table, hook, kind, "knock", |buf| {
+                source_in(buf, kind);
+                super::knock::record(buf, kind);
             });
         }
         rule(batch, table, hook, kind, "drop", |buf| {
@@ -235,7 +253,7 @@ fn source_in(buf: &mut Vec<u8>, kind: SetKind) {
 }
 
 /// One list element of a rule: the expression's name and its attributes.
-fn expr(buf: &mut Vec<u8>, name: &str, data: impl FnOnce(&mut Vec<u8>)) {
+pub(crate) fn expr(buf: &mut Vec<u8>, name: &str, data: impl FnOnce(&mut Vec<u8>)) {
     let elem = buf.begin_nest(NFTA_LIST_ELEM);
     buf.put_str(NFTA_EXPR_NAME, name);
     let nest = buf.begin_nest(NFTA_EXPR_DATA);

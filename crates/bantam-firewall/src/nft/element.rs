@@ -9,6 +9,11 @@
 //! and, for timed bans, `NFTA_SET_ELEM_TIMEOUT` as a big-endian u64 of
 //! milliseconds. Dumps give back the timeout and `NFTA_SET_ELEM_EXPIRATION`,
 //! the milliseconds left.
+//!
+//! A few elements are read with [`lookup`]: one GETSETELEM request per
+//! element, many requests in one datagram. A request naming several
+//! elements would be answered only up to the first absent one, and a dump
+//! costs the size of the set rather than of the question.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
@@ -20,7 +25,7 @@ use crate::error::FirewallError;
 use crate::netlink::attr::{Attrs, PutAttr, MAX_PAYLOAD};
 use crate::netlink::batch::Batch;
 use crate::netlink::dump::dump;
-use crate::netlink::message::NLM_F_CREATE;
+use crate::netlink::message::{self, NLM_F_CREATE, NLM_F_REQUEST};
 use crate::netlink::socket::Socket;
 use crate::target::Target;
 
@@ -133,6 +138,8 @@ pub(crate) struct Listed {
     pub interval_end: bool,
     /// Time left; `None` for an element without timeout.
     pub remaining: Option<Duration>,
+    /// The timeout it was given (or last refreshed with); `None`: none.
+    pub timeout: Option<Duration>,
 }
 
 /// Every live element of a set (the kernel skips expired ones).
@@ -153,6 +160,98 @@ pub(crate) fn list(
         },
         parse_elements,
     )
+}
+
+/// Requests sent in one datagram by [`lookup`]: their answers (a few hundred
+/// bytes of socket buffer each) fit the receive buffer many times over.
+const LOOKUP_CHUNK: usize = 256;
+
+/// Each of `keys` as its set holds it, `None` where it is absent.
+pub(crate) fn lookup(
+    socket: &mut Socket,
+    table: &str,
+    keys: &[(SetKind, IpAddr)],
+) -> Result<Vec<Option<Listed>>, FirewallError> {
+    let mut found = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(LOOKUP_CHUNK) {
+        found.extend(lookup_chunk(socket, table, chunk)?);
+    }
+    Ok(found)
+}
+
+fn lookup_chunk(
+    socket: &mut Socket,
+    table: &str,
+    keys: &[(SetKind, IpAddr)],
+) -> Result<Vec<Option<Listed>>, FirewallError> {
+    let action = match keys.first() {
+        Some((kind, _)) => format!("reading {}", object_name("set", table, kind.name())),
+        None => return Ok(Vec::new()),
+    };
+    let io_error = |source| FirewallError::Io {
+        action: action.clone(),
+        source,
+    };
+    let first = socket.seq();
+    socket.set_seq(first.wrapping_add(keys.len() as u32));
+    let ty = (message::NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSETELEM;
+    let mut request = Vec::with_capacity(keys.len() * 96);
+    for (seq, &(kind, key)) in (first..).zip(keys) {
+        let start = message::begin(&mut request, ty, NLM_F_REQUEST, seq, NFPROTO_INET, 0);
+        request.put_str(NFTA_SET_ELEM_LIST_TABLE, table);
+        request.put_str(NFTA_SET_ELEM_LIST_SET, kind.name());
+        let list = request.begin_nest(NFTA_SET_ELEM_LIST_ELEMENTS);
+        let element = Element {
+            key,
+            interval_end: false,
+            timeout: None,
+            target: Target::Addr(key),
+        };
+        put_element(&mut request, &element, Op::Delete);
+        request.end_nest(list);
+        message::finish(&mut request, start);
+    }
+    socket.fit_recv(keys.len() * 2048).map_err(io_error)?;
+    socket.send(&request).map_err(io_error)?;
+    // Without NLM_F_ACK every request gets exactly one answer: the element,
+    // or an error (ENOENT: absent).
+    let mut answers: Vec<Option<Option<Listed>>> = vec![None; keys.len()];
+    let mut left = keys.len();
+    while left > 0 {
+        let datagram = socket.recv(true).map_err(io_error)?.expect("blocking read");
+        for msg in message::messages(datagram) {
+            let at = msg.seq.wrapping_sub(first) as usize;
+            if at >= keys.len() || answers[at].is_some() {
+                continue; // left over from an earlier request
+            }
+            let answer = match msg.error() {
+                // ENOENT: absent. (An errno of 0 would be an ACK, which
+                // was not asked for: no element either.)
+                Some(reply) if reply.errno == libc::ENOENT || reply.errno == 0 => None,
+                Some(reply) => {
+                    return Err(FirewallError::Kernel {
+                        action,
+                        errno: reply.errno,
+                        element: Some(Target::Addr(keys[at].1)),
+                        kernel_message: reply.message.map(str::to_string),
+                    })
+                }
+                _ => {
+                    let mut listed = Vec::with_capacity(1);
+                    parse_elements(msg.nf_attrs(), &mut listed).map_err(|detail| {
+                        FirewallError::Protocol {
+                            action: action.clone(),
+                            detail,
+                        }
+                    })?;
+                    listed.into_iter().next()
+                }
+            };
+            answers[at] = Some(answer);
+            left -= 1;
+        }
+    }
+    Ok(answers.into_iter().map(Option::flatten).collect())
 }
 
 fn parse_elements(attrs: Attrs<'_>, out: &mut Vec<Listed>) -> Result<(), String> {
@@ -187,6 +286,7 @@ fn parse_elements(attrs: Attrs<'_>, out: &mut Vec<Listed>) -> Result<(), String>
             key,
             interval_end: flags & NFT_SET_ELEM_INTERVAL_END != 0,
             remaining,
+            timeout: timeout.filter(|&t| t != 0).map(Duration::from_millis),
         });
     }
     Ok(())

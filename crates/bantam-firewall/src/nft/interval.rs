@@ -160,6 +160,7 @@ mod tests {
                 key: e.key,
                 interval_end: e.interval_end,
                 remaining: e.timeout,
+                timeout: e.timeout,
             })
             .collect()
     }
@@ -192,6 +193,7 @@ mod tests {
             key: "198.51.100.0".parse().unwrap(),
             interval_end: true,
             remaining: None,
+            timeout: None,
         });
         all.reverse();
         let nets: Vec<Target> = networks(all).into_iter().map(|e| e.target).collect();
@@ -219,11 +221,13 @@ mod tests {
                 key: "192.0.2.4".parse().unwrap(),
                 interval_end: false,
                 remaining: None,
+                timeout: None,
             },
             Listed {
                 key: "192.0.2.10".parse().unwrap(),
                 interval_end: true,
                 remaining: None,
+                timeout: None,
             },
         ];
         assert!(networks(range).is_empty());

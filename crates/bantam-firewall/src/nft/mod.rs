@@ -7,5 +7,6 @@ pub(crate) mod chain;
 pub(crate) mod element;
 pub(crate) mod events;
 pub(crate) mod interval;
+pub(crate) mod knock;
 pub(crate) mod set;
 pub(crate) mod table;

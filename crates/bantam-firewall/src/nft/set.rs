@@ -11,6 +11,10 @@
 //!
 //! Every set has `flags timeout` and no default timeout: each element carries
 //! its own, and an element added without one never expires.
+//!
+//! With `extend-while-knocking` two more sets, `knock4` and `knock6`, hold
+//! when each banned source last sent a packet (see `nft::knock`): they are
+//! no ban sets, so [`SetKind::ALL`] and the per-set arrays leave them out.
 
 use super::abi::*;
 use super::table::object_name;
@@ -25,10 +29,15 @@ pub(crate) enum SetKind {
     Addr6,
     Net4,
     Net6,
+    Knock4,
+    Knock6,
 }
 
 impl SetKind {
+    /// The ban sets; [`SetKind::index`] numbers these only.
     pub const ALL: [SetKind; 4] = [SetKind::Addr4, SetKind::Addr6, SetKind::Net4, SetKind::Net6];
+    /// The knock sets (`extend-while-knocking`).
+    pub const KNOCK: [SetKind; 2] = [SetKind::Knock4, SetKind::Knock6];
 
     /// The set's name in our table (`nft list set inet bantam addr4`).
     pub fn name(self) -> &'static str {
@@ -37,6 +46,17 @@ impl SetKind {
             SetKind::Addr6 => "addr6",
             SetKind::Net4 => "net4",
             SetKind::Net6 => "net6",
+            SetKind::Knock4 => "knock4",
+            SetKind::Knock6 => "knock6",
+        }
+    }
+
+    /// The knock set that records the sources this set drops.
+    pub fn knock(self) -> SetKind {
+        if self.is_ipv4() {
+            SetKind::Knock4
+        } else {
+            SetKind::Knock6
         }
     }
 
@@ -50,9 +70,14 @@ impl SetKind {
         }
     }
 
-    /// Index into per-set arrays, in [`SetKind::ALL`] order.
+    /// Index into per-set arrays, in [`SetKind::ALL`] order (ban sets only).
     pub fn index(self) -> usize {
+        debug_assert!(!self.is_knock(), "knock sets have no per-set arrays");
         self as usize
+    }
+
+    pub fn is_knock(self) -> bool {
+        matches!(self, SetKind::Knock4 | SetKind::Knock6)
     }
 
     pub fn is_interval(self) -> bool {
@@ -60,7 +85,7 @@ impl SetKind {
     }
 
     pub fn is_ipv4(self) -> bool {
-        matches!(self, SetKind::Addr4 | SetKind::Net4)
+        matches!(self, SetKind::Addr4 | SetKind::Net4 | SetKind::Knock4)
     }
 
     /// Key length in bytes: an address in network byte order.
@@ -93,6 +118,9 @@ impl SetKind {
     fn flags(self) -> u32 {
         if self.is_interval() {
             NFT_SET_INTERVAL | NFT_SET_TIMEOUT
+        } else if self.is_knock() {
+            // Written by the rules themselves (`update @knock4`).
+            NFT_SET_EVAL | NFT_SET_TIMEOUT
         } else {
             NFT_SET_TIMEOUT
         }
@@ -122,6 +150,23 @@ pub(crate) fn add(batch: &mut Batch, table: &str, kind: SetKind, id: u32) {
     // Unique within the batch; lets the kernel tell sets created in the same
     // transaction apart before they have handles.
     buf.put_be32(NFTA_SET_ID, id);
+    if kind.is_knock() {
+        // A set that rules fill needs a size; without one the kernel picks
+        // 65,535 (`nft_dynset_init`). It caps elements only: the hash grows
+        // as it fills, nothing is allocated up front.
+        let desc = buf.begin_nest(NFTA_SET_DESC);
+        buf.put_be32(NFTA_SET_DESC_SIZE, super::knock::CAPACITY);
+        buf.end_nest(desc);
+    }
+    batch.end();
+}
+
+/// Deletes a set (and its elements); no rule may still use it.
+pub(crate) fn delete(batch: &mut Batch, table: &str, kind: SetKind) {
+    let action = format!("deleting {}", object_name("set", table, kind.name()));
+    batch.begin(NFT_MSG_DELSET, NFPROTO_INET, 0, &action);
+    batch.buf().put_str(NFTA_SET_TABLE, table);
+    batch.buf().put_str(NFTA_SET_NAME, kind.name());
     batch.end();
 }
 

@@ -57,6 +57,26 @@ pub fn benchmark_addresses(count: u32) -> Vec<Target> {
         .collect()
 }
 
+/// Namespaces A (server, 198.51.100.1, 2001:db8:100::1) and B (client,
+/// 198.51.100.7, 2001:db8:100::7) on one link.
+pub fn two_hosts() -> (Netns, Netns) {
+    let a = Netns::new();
+    let b = Netns::new();
+    a.ip(&[
+        "link", "add", "veth-a", "type", "veth", "peer", "name", "veth-b", "netns", &b.name,
+    ]);
+    for (ns, dev, v4, v6) in [
+        (&a, "veth-a", "198.51.100.1/24", "2001:db8:100::1/64"),
+        (&b, "veth-b", "198.51.100.7/24", "2001:db8:100::7/64"),
+    ] {
+        ns.ip(&["addr", "add", v4, "dev", dev]);
+        // No duplicate address detection: the address is usable at once.
+        ns.ip(&["addr", "add", v6, "dev", dev, "nodad"]);
+        ns.ip(&["link", "set", dev, "up"]);
+    }
+    (a, b)
+}
+
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
 /// A network namespace of our own, deleted on drop (panics included).
