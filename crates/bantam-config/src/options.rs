@@ -171,6 +171,11 @@ pub struct JailOptions {
     pub logtimezone: Option<Spanned<String>>,
     /// Pin the date format: auto, none, syslog, asctime, iso8601, clf, epoch, epoch-ms.
     pub datepattern: Option<Spanned<String>>,
+    /// The firewall backend this jail's bans go to: `nftables`, `ipset`,
+    /// `iptables`, `route`, `hosts-deny` or `dry-run` (fail2ban's key;
+    /// default: `[daemon] backend`). Jails on different backends ban side
+    /// by side; an address banned by two of them is in both.
+    pub banaction: Option<Spanned<String>>,
     /// On restart, put this jail's restored bans back in the firewall but
     /// do not run its actions (mail, webhooks) for them again (fail2ban's
     /// `norestored`; default false).
@@ -214,6 +219,7 @@ impl JailOptions {
             ignoreip: self.ignoreip.or(d.ignoreip),
             logtimezone: self.logtimezone.or(d.logtimezone),
             datepattern: self.datepattern.or(d.datepattern),
+            banaction: self.banaction.or(d.banaction),
             norestored: self.norestored.or(d.norestored),
             escalation: self.escalation.or(d.escalation),
             recidive: self.recidive.or(d.recidive),
