@@ -61,8 +61,10 @@ pub struct DaemonOptions {
     /// How fail2ban jails ban: `commands` (default) runs their `action.d`
     /// commands as fail2ban would; `native` puts the addresses of jails whose
     /// actions are firewall actions (iptables, ipset, nftables, firewalld)
-    /// in bantam's own nftables sets instead, and runs only their other
-    /// actions (mail, webhooks) as commands.
+    /// in bantam's own backends instead (the one that works like the
+    /// action: `iptables-ipset-*` → ipset, `iptables-*` → iptables,
+    /// `nftables-*` → nftables, `route`; else `backend`), and runs only
+    /// their other actions (mail, webhooks) as commands.
     pub fail2ban_actions: Option<Spanned<String>>,
     /// How fail2ban jails' mail actions (`sendmail*`, `mail-whois*`) run:
     /// `commands` (default) as fail2ban would, `native` as `[notify.mail]`.

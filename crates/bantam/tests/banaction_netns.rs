@@ -12,7 +12,7 @@
 mod support;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
@@ -31,29 +31,25 @@ struct Scene {
 }
 
 impl Scene {
-    fn new() -> Option<Scene> {
-        if !require_root("jails on two backends") {
+    /// `None` (the test returns) without root, outside CI. `body` writes
+    /// what follows `[daemon]`'s state-dir and socket, given the scene's
+    /// directory; the logs named in `logs` are created empty there.
+    fn new(tag: &str, logs: &[&str], body: impl FnOnce(&Path) -> String) -> Option<Scene> {
+        if !require_root("jails on several backends") {
             return None;
         }
         let dir = tempfile::tempdir().unwrap();
-        let net = Net::new("ba", &[&format!("{SERVER}/24")], &[&format!("{CLIENT}/24")]);
+        let net = Net::new(tag, &[&format!("{SERVER}/24")], &[&format!("{CLIENT}/24")]);
         let socket = dir.path().join("bantam.sock");
         let config = dir.path().join("bantam.toml");
-        let jail = |name: &str, log: &str| {
-            format!(
-                "[jails.{name}]\nfilter = \"sshd\"\nlogpath = [\"{}\"]\nmaxretry = 1\nbantime = \"1h\"\n",
-                dir.path().join(log).display()
-            )
-        };
         let text = format!(
-            "[daemon]\nstate-dir = \"{}\"\nsocket = \"{}\"\n\n{}banaction = \"ipset\"\n\n{}",
+            "[daemon]\nstate-dir = \"{}\"\nsocket = \"{}\"\n{}",
             dir.path().join("state").display(),
             socket.display(),
-            jail("sshd", "auth.log"),
-            jail("web", "web.log"),
+            body(dir.path()),
         );
         std::fs::write(&config, text).unwrap();
-        for log in ["auth.log", "web.log"] {
+        for log in logs {
             std::fs::write(dir.path().join(log), "").unwrap();
         }
         Some(Scene {
@@ -61,6 +57,24 @@ impl Scene {
             net,
             socket,
             config,
+        })
+    }
+
+    /// sshd on ipset, web on the daemon's backend (nftables).
+    fn two_jails() -> Option<Scene> {
+        Scene::new("ba", &["auth.log", "web.log"], |dir| {
+            let jail = |name: &str, log: &str| {
+                format!(
+                    "\n[jails.{name}]\nfilter = \"sshd\"\nlogpath = [\"{}\"]\nmaxretry = 1\n\
+                     bantime = \"1h\"\n",
+                    dir.join(log).display()
+                )
+            };
+            format!(
+                "{}banaction = \"ipset\"\n{}",
+                jail("sshd", "auth.log"),
+                jail("web", "web.log")
+            )
         })
     }
 
@@ -178,15 +192,21 @@ fn listener(net: &Net) -> Proc {
 
 #[test]
 fn each_jail_bans_in_its_own_backend_and_a_restart_restores_each_into_its_own() {
-    let Some(scene) = Scene::new() else {
+    let Some(scene) = Scene::two_jails() else {
         return;
     };
     let daemon = scene.start("first.log");
     let said = || scene.log("first.log");
 
     // From log lines: sshd's in ipset, web's in nftables, both's in both.
-    scene.append("auth.log", &(failure("192.0.2.10") + &failure("192.0.2.20")));
-    scene.append("web.log", &(failure("192.0.2.20") + &failure("203.0.113.30")));
+    scene.append(
+        "auth.log",
+        &(failure("192.0.2.10") + &failure("192.0.2.20")),
+    );
+    scene.append(
+        "web.log",
+        &(failure("192.0.2.20") + &failure("203.0.113.30")),
+    );
     scene.wait_in("192.0.2.10", true, false);
     scene.wait_in("192.0.2.20", true, true);
     scene.wait_in("203.0.113.30", false, true);
@@ -199,12 +219,18 @@ fn each_jail_bans_in_its_own_backend_and_a_restart_restores_each_into_its_own() 
     let _listener = listener(&scene.net);
     scene.ok(&["ban", "sshd", CLIENT]);
     scene.wait_in(CLIENT, true, false);
-    assert!(!tcp_connects(&scene.net, CLIENT, SERVER, PORT), "ipset drops");
+    assert!(
+        !tcp_connects(&scene.net, CLIENT, SERVER, PORT),
+        "ipset drops"
+    );
     scene.ok(&["ban", "web", CLIENT]);
     scene.wait_in(CLIENT, true, true);
     scene.ok(&["unban", "--jail", "sshd", CLIENT]);
     scene.wait_in(CLIENT, false, true);
-    assert!(!tcp_connects(&scene.net, CLIENT, SERVER, PORT), "nftables drops");
+    assert!(
+        !tcp_connects(&scene.net, CLIENT, SERVER, PORT),
+        "nftables drops"
+    );
     scene.ok(&["unban", CLIENT]);
     scene.wait_in(CLIENT, false, false);
     assert!(tcp_connects(&scene.net, CLIENT, SERVER, PORT), "{}", said());
@@ -228,5 +254,74 @@ fn each_jail_bans_in_its_own_backend_and_a_restart_restores_each_into_its_own() 
         "{}",
         scene.log("second.log")
     );
+    scene.stop(daemon);
+}
+
+/// fail2ban jails with `fail2ban-actions = "native"`: one whose banaction
+/// is `iptables-ipset-proto6-allports` bans in bantam's ipset sets, one on
+/// `iptables-multiport` in bantam's iptables chain, beside a native jail
+/// on nftables; none of fail2ban's commands runs.
+#[test]
+fn fail2ban_jails_ban_in_the_backend_that_works_like_their_banaction() {
+    let stock = Path::new("/etc/fail2ban");
+    if require_root("fail2ban banactions on native backends") && !stock.join("jail.conf").is_file()
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but /etc/fail2ban/jail.conf is missing: install the fail2ban package"
+        );
+        eprintln!("skipping: the fail2ban package is not installed");
+        return;
+    }
+    let logs = ["ipset.log", "iptables.log", "native.log"];
+    let Some(scene) = Scene::new("bf", &logs, |dir| {
+        let f2b = dir.join("fail2ban");
+        sh(&["cp", "-a", "/etc/fail2ban", f2b.to_str().unwrap()]);
+        // Debian enables sshd in jail.d: only the jails below run.
+        for entry in std::fs::read_dir(f2b.join("jail.d")).unwrap() {
+            std::fs::remove_file(entry.unwrap().path()).unwrap();
+        }
+        let jail = |name: &str, banaction: &str, log: &str| {
+            format!(
+                "[{name}]\nenabled = true\nfilter = sshd\nbackend = auto\nmaxretry = 1\n\
+                 bantime = 1h\nbanaction = {banaction}\nlogpath = {}\n\n",
+                dir.join(log).display()
+            )
+        };
+        let local = jail("viaipset", "iptables-ipset-proto6-allports", "ipset.log")
+            + &jail("viaiptables", "iptables-multiport", "iptables.log");
+        std::fs::write(f2b.join("jail.local"), local).unwrap();
+        format!(
+            "fail2ban-config = \"{}\"\nfail2ban-actions = \"native\"\n\n\
+             [jails.native]\nfilter = \"sshd\"\nlogpath = [\"{}\"]\nmaxretry = 1\n",
+            f2b.display(),
+            dir.join("native.log").display()
+        )
+    }) else {
+        return;
+    };
+    let daemon = scene.start("bantam.log");
+    scene.append("ipset.log", &failure("192.0.2.41"));
+    scene.append("iptables.log", &failure("192.0.2.42"));
+    scene.append("native.log", &failure("192.0.2.43"));
+    let chain = || scene.server(&["iptables", "-S", "bantam"]);
+    let in_chain = |addr: &str| chain().lines().any(|l| has(l, &format!("{addr}/32")));
+    wait_for("the iptables jail's ban in chain bantam", WAIT, || {
+        in_chain("192.0.2.42")
+    });
+    scene.wait_in("192.0.2.41", true, false);
+    scene.wait_in("192.0.2.43", false, true);
+    scene.wait_in("192.0.2.42", false, false);
+    assert!(
+        !in_chain("192.0.2.41") && !in_chain("192.0.2.43"),
+        "{}",
+        chain()
+    );
+    let status = scene.ok(&["status"]);
+    assert!(status.contains("  backend:  iptables"), "{status}");
+    assert!(status.contains("  backend:  ipset"), "{status}");
+    // fail2ban's own chains were never made: no command ran.
+    let rules = scene.server(&["iptables", "-S"]);
+    assert!(!rules.contains("f2b-"), "{rules}");
     scene.stop(daemon);
 }
