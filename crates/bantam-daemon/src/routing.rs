@@ -4,8 +4,10 @@
 //! the daemon's `backend`); a jail whose fail2ban actions ban has none.
 //! Bans whose jail is no longer configured (removed by a reload, or
 //! [`crate::restore::ADOPTED`]) carry no record of their backend: they are
-//! lifted from every backend, and put back where the firewall still holds
-//! them at start, or else in the default one.
+//! lifted from every backend, count while in force as keeping their target
+//! in every backend (never lifting a ban that may be in force), and are
+//! put back where the firewall still holds them at start, or else in the
+//! default one.
 //!
 //! Jails share a backend's set, so a target lifted in one jail leaves that
 //! backend only when no other ban keeps it there, and a new ban's timeout
@@ -82,9 +84,10 @@ impl Daemon {
     /// per backend. Every backend is tried; the first error is returned.
     pub(crate) fn lift(&mut self, lifted: &[ActiveBan]) -> Result<(), FirewallError> {
         let mut leaving: BTreeMap<BackendKind, Vec<Target>> = BTreeMap::new();
+        let kinds = self.backends.kinds();
         for ban in lifted {
             let place = self.place_of(&ban.record.jail);
-            for kind in self.backends.kinds() {
+            for &kind in &kinds {
                 if place.includes(kind) && !self.held_in(kind, &ban.target) {
                     leaving.entry(kind).or_default().push(ban.target);
                 }
