@@ -72,7 +72,7 @@ impl Daemon {
 
     /// Bans again, in `kind`, the bans of the jails on it (and, in the
     /// default backend, those whose jail is gone: see [`crate::routing`]).
-    fn reban_all(&mut self, kind: BackendKind) {
+    pub(crate) fn reban_all(&mut self, kind: BackendKind) {
         let now = self.clock.now();
         let default = self.backends.default_kind();
         let entries: Vec<BanEntry> = self

@@ -206,3 +206,52 @@ fn a_dry_run_bans_every_jail_in_the_dry_run_backend() {
     let kinds: Vec<BackendKind> = prepared.backend_kinds().into_iter().collect();
     assert_eq!(kinds, [BackendKind::Nftables, IPSET]);
 }
+
+#[tokio::test]
+async fn a_flushed_backend_gets_back_its_own_bans_only() {
+    let mut h = harness(&two_backends());
+    ok(h.ask(ban("sshd", &["192.0.2.1"], None)));
+    ok(h.ask(ban("web", &["192.0.2.2"], None)));
+    // A ban whose jail is gone (as after a reload that removed it).
+    h.daemon.bans.insert(crate::bans::ActiveBan {
+        target: "192.0.2.3".parse().unwrap(),
+        record: BanRecord {
+            jail: "gone".into(),
+            target: "192.0.2.3".into(),
+            start: h.clock.now(),
+            end: None,
+            failures: 1,
+            ban_count: 1,
+            matches: vec![],
+            reason: None,
+        },
+    });
+    for kind in [IPSET, DRY] {
+        h.backend(kind).flush().unwrap();
+    }
+    h.daemon.reban_all(IPSET);
+    assert_eq!(h.kernel_of(IPSET), ["192.0.2.1"]);
+    assert!(
+        h.kernel_of(DRY).is_empty(),
+        "not flushed back by ipset's repair"
+    );
+    h.daemon.reban_all(DRY);
+    assert_eq!(
+        h.kernel_of(DRY),
+        ["192.0.2.2", "192.0.2.3"],
+        "the gone jail's: default"
+    );
+    // Lifting the gone jail's ban reaches every backend.
+    h.backend(IPSET)
+        .ban(&[bantam_firewall::BanEntry::permanent(
+            "192.0.2.3".parse().unwrap(),
+        )])
+        .unwrap();
+    ok(h.ask(unban(Some("sshd"), &["192.0.2.1"], false)));
+    let gone = h.daemon.bans.remove("gone", &"192.0.2.3".parse().unwrap());
+    h.daemon
+        .lift(&gone.into_iter().collect::<Vec<_>>())
+        .unwrap();
+    assert!(h.kernel_of(IPSET).is_empty());
+    assert_eq!(h.kernel_of(DRY), ["192.0.2.2"]);
+}
