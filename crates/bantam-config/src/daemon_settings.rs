@@ -11,30 +11,7 @@ use crate::error::ConfigError;
 use crate::options::{DaemonOptions, DurationValue};
 use crate::settings::Cx;
 
-/// Which firewall backend to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BackendKind {
-    Nftables,
-    DryRun,
-    Ipset,
-    Iptables,
-    Route,
-    HostsDeny,
-}
-
-impl BackendKind {
-    /// The name `bantam_firewall::open` knows it by.
-    pub fn name(self) -> &'static str {
-        match self {
-            BackendKind::Nftables => "nftables",
-            BackendKind::DryRun => "dry-run",
-            BackendKind::Ipset => "ipset",
-            BackendKind::Iptables => "iptables",
-            BackendKind::Route => "route",
-            BackendKind::HostsDeny => "hosts-deny",
-        }
-    }
-}
+pub use crate::backend_kind::BackendKind;
 
 /// How jails from a fail2ban configuration ban (see the `fail2ban-actions`
 /// option).
@@ -43,7 +20,9 @@ pub enum Fail2banActions {
     /// Run their `action.d` commands, as fail2ban does.
     #[default]
     Commands,
-    /// Firewall actions are carried by bantam's nftables backend.
+    /// Firewall actions are carried by bantam's own backends: the one
+    /// that works like the action (`BackendKind::for_fail2ban_action`:
+    /// iptables-*, ipset, nftables-*, route), else the daemon's `backend`.
     Native,
 }
 
@@ -144,8 +123,11 @@ impl DaemonSettings {
 /// Restart: `state-dir` (the database is opened once, and moving it under
 /// a running daemon would split the ban history in two), `socket` (bound
 /// once; the CLI would lose the daemon between unbind and bind), `backend`
-/// (the bans in place live in the old backend: switching would leave them
-/// stranded in nftables or pretend to hold them in a dry run).
+/// (besides being the default of jails without `banaction`, it holds the
+/// bans of jails no longer configured and the adopted ones, whose backend
+/// nothing records: switching would strand them). A jail's own
+/// `banaction` does apply at a reload: its bans move (see the daemon's
+/// `reload.rs`).
 ///
 /// Live: `dbpurgeage` (read at each purge), `max-connections` and
 /// `control-timeout` (read per accepted connection), the manual ban limits
@@ -308,24 +290,26 @@ impl Cx<'_> {
     }
 
     fn backend(&self, v: Option<Spanned<String>>) -> Result<BackendKind, ConfigError> {
-        let Some(v) = v else {
-            return Ok(BackendKind::Nftables);
-        };
-        match v.get_ref().as_str() {
-            "nftables" => Ok(BackendKind::Nftables),
-            "dry-run" => Ok(BackendKind::DryRun),
-            "ipset" => Ok(BackendKind::Ipset),
-            "iptables" => Ok(BackendKind::Iptables),
-            "route" => Ok(BackendKind::Route),
-            "hosts-deny" => Ok(BackendKind::HostsDeny),
-            other => Err(self.err(
-                &v,
-                "daemon.backend",
-                format!(
-                    "unknown backend {other:?} (nftables, ipset, iptables, route, hosts-deny, dry-run)"
-                ),
-            )),
+        match v {
+            None => Ok(BackendKind::Nftables),
+            Some(v) => self.backend_kind(&v, "daemon.backend"),
         }
+    }
+
+    /// A backend's name (`[daemon] backend`, a jail's `banaction`).
+    pub(crate) fn backend_kind(
+        &self,
+        v: &Spanned<String>,
+        key: &str,
+    ) -> Result<BackendKind, ConfigError> {
+        BackendKind::parse(v.get_ref()).ok_or_else(|| {
+            let why = format!(
+                "unknown backend {:?} ({})",
+                v.get_ref(),
+                BackendKind::names()
+            );
+            self.err(v, key, why)
+        })
     }
 
     fn hooks(&self, v: Option<Spanned<Vec<String>>>) -> Result<Vec<String>, ConfigError> {
@@ -471,6 +455,7 @@ mod tests {
         };
         assert_eq!(s.daemon, shipped);
         assert!(s.jails[0].norestored);
+        assert_eq!(s.jails[0].banaction, Some(s.daemon.backend));
     }
 
     #[test]

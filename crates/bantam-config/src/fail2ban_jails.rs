@@ -27,7 +27,7 @@ use crate::fail2ban::jail::{as_bool, F2bJail};
 use crate::fail2ban::{F2bActionDef, Fail2banTree};
 use crate::fail2ban_unhonoured;
 use crate::logpath::Origin;
-use crate::settings::{Fail2banActions, JailSettings, Settings};
+use crate::settings::{BackendKind, Fail2banActions, JailSettings, Settings};
 
 /// fail2ban's defaults when jail.conf leaves a value out.
 const MAXRETRY: u32 = 5;
@@ -190,7 +190,7 @@ fn jail_settings(
         }
     }
     let mut actions: Vec<F2bActionDef> = Vec::new();
-    let mut replaced = false;
+    let mut replaced = Vec::new();
     for (usage, def) in jail.actions.iter().zip(&jail.action_defs) {
         match def {
             None => warnings.push(format!(
@@ -198,11 +198,12 @@ fn jail_settings(
                 jail.name, usage.name
             )),
             Some(_) if mode == Fail2banActions::Native && is_firewall_action(&usage.name) => {
-                replaced = true;
+                replaced.push(usage.name.as_str());
             }
             Some(def) => actions.push(def.clone()),
         }
     }
+    let banaction = native_backend(jail, &replaced, warnings);
     // fail2ban skips each `norestored` action for a restored ban; the jail
     // as a whole does when all of its actions do.
     let norestored = !actions.is_empty() && actions.iter().all(F2bActionDef::norestored);
@@ -217,12 +218,39 @@ fn jail_settings(
         bantime,
         ignoreip,
         actions,
-        native_ban: replaced,
+        native_ban: !replaced.is_empty(),
+        banaction,
         norestored,
         escalation: crate::fail2ban_policy::escalation(jail, bantime, warnings)?,
         recidive: None,
         trust_policy: crate::policy_trust::TrustPolicy::plain(),
     }))
+}
+
+/// The backend that stands in for a jail's replaced firewall actions:
+/// the one that works like the first of them that has one (an ipset
+/// action's bans go to bantam's ipset sets); `None` (the daemon's
+/// `backend`) when none has. Two actions that want different backends
+/// cannot both be honoured: the first wins, and it is said.
+fn native_backend(
+    jail: &F2bJail,
+    replaced: &[&str],
+    warnings: &mut Vec<String>,
+) -> Option<BackendKind> {
+    let mut mapped = replaced
+        .iter()
+        .filter_map(|name| Some((*name, BackendKind::for_fail2ban_action(name)?)));
+    let (first, kind) = mapped.next()?;
+    for (name, other) in mapped.filter(|(_, k)| *k != kind) {
+        warnings.push(format!(
+            "fail2ban jail {}: actions {first} and {name} want different backends; \
+             the jail bans in {} only (not {})",
+            jail.name,
+            kind.name(),
+            other.name()
+        ));
+    }
+    Some(kind)
 }
 
 /// The jail's log paths, checked, with their origin. A relative path is

@@ -291,3 +291,56 @@ fn the_stock_tree_is_quiet() {
     assert_eq!(summary.len(), 1, "{warnings:#?}");
     assert!(summary[0].starts_with("fail2ban jails sshd: usedns = warn (fail2ban's default)"));
 }
+
+#[test]
+fn native_mode_routes_each_jail_to_the_backend_that_works_like_its_action() {
+    let d = tree(
+        "banaction",
+        "[DEFAULT]\nfilter = test\nlogpath = /var/log/x.log\n\
+         [ipt]\nenabled = true\naction = iptables-multiport\n\
+         [ips]\nenabled = true\naction = iptables-ipset-proto6-allports\n         mail\n\
+         [fwd]\nenabled = true\naction = firewallcmd-ipset\n\
+         [nft]\nenabled = true\naction = nftables-multiport\n\
+         [rich]\nenabled = true\naction = firewallcmd-rich-rules\n\
+         [two]\nenabled = true\naction = iptables-multiport\n         nftables-multiport\n\
+         [mailonly]\nenabled = true\naction = mail\n",
+    );
+    for name in [
+        "iptables-multiport",
+        "iptables-ipset-proto6-allports",
+        "firewallcmd-ipset",
+        "nftables-multiport",
+        "firewallcmd-rich-rules",
+    ] {
+        d.write(&format!("action.d/{name}.conf"), FW);
+    }
+    let (jails, warnings) = fail2ban_jails(&d.0, Fail2banActions::Native).unwrap();
+    let by = |n: &str| jails.iter().find(|j| j.name == n).unwrap();
+    let nft = BackendKind::Nftables;
+    assert_eq!(by("ipt").backend(nft), Some(BackendKind::Iptables));
+    assert_eq!(by("ips").backend(nft), Some(BackendKind::Ipset));
+    assert_eq!(by("ips").actions.len(), 1, "mail still runs as a command");
+    assert_eq!(by("fwd").backend(nft), Some(BackendKind::Ipset));
+    assert_eq!(by("nft").backend(BackendKind::Route), Some(nft));
+    // No backend of ours works like firewalld's rich rules: the daemon's.
+    assert_eq!(by("rich").banaction, None);
+    assert_eq!(
+        by("rich").backend(BackendKind::Route),
+        Some(BackendKind::Route)
+    );
+    assert_eq!(by("two").backend(nft), Some(BackendKind::Iptables));
+    assert!(
+        warnings.iter().any(|w| w.contains(
+            "jail two: actions iptables-multiport and nftables-multiport want different backends"
+        )),
+        "{warnings:#?}"
+    );
+    assert_eq!(
+        by("mailonly").backend(nft),
+        None,
+        "bans by its actions only"
+    );
+    // Commands mode: fail2ban's own commands ban, no backend of ours.
+    let (jails, _) = load(&d).unwrap();
+    assert!(jails.iter().all(|j| j.backend(nft).is_none()));
+}

@@ -11,6 +11,7 @@
 //! user reads a bantam config without a manual. Every error names the file,
 //! the line and the key.
 
+pub mod backend_kind;
 pub mod daemon_settings;
 pub mod duration;
 pub mod error;

@@ -61,8 +61,10 @@ pub struct DaemonOptions {
     /// How fail2ban jails ban: `commands` (default) runs their `action.d`
     /// commands as fail2ban would; `native` puts the addresses of jails whose
     /// actions are firewall actions (iptables, ipset, nftables, firewalld)
-    /// in bantam's own nftables sets instead, and runs only their other
-    /// actions (mail, webhooks) as commands.
+    /// in bantam's own backends instead (the one that works like the
+    /// action: `iptables-ipset-*` → ipset, `iptables-*` → iptables,
+    /// `nftables-*` → nftables, `route`; else `backend`), and runs only
+    /// their other actions (mail, webhooks) as commands.
     pub fail2ban_actions: Option<Spanned<String>>,
     /// How fail2ban jails' mail actions (`sendmail*`, `mail-whois*`) run:
     /// `commands` (default) as fail2ban would, `native` as `[notify.mail]`.
@@ -171,6 +173,11 @@ pub struct JailOptions {
     pub logtimezone: Option<Spanned<String>>,
     /// Pin the date format: auto, none, syslog, asctime, iso8601, clf, epoch, epoch-ms.
     pub datepattern: Option<Spanned<String>>,
+    /// The firewall backend this jail's bans go to: `nftables`, `ipset`,
+    /// `iptables`, `route`, `hosts-deny` or `dry-run` (fail2ban's key;
+    /// default: `[daemon] backend`). Jails on different backends ban side
+    /// by side; an address banned by two of them is in both.
+    pub banaction: Option<Spanned<String>>,
     /// On restart, put this jail's restored bans back in the firewall but
     /// do not run its actions (mail, webhooks) for them again (fail2ban's
     /// `norestored`; default false).
@@ -214,6 +221,7 @@ impl JailOptions {
             ignoreip: self.ignoreip.or(d.ignoreip),
             logtimezone: self.logtimezone.or(d.logtimezone),
             datepattern: self.datepattern.or(d.datepattern),
+            banaction: self.banaction.or(d.banaction),
             norestored: self.norestored.or(d.norestored),
             escalation: self.escalation.or(d.escalation),
             recidive: self.recidive.or(d.recidive),

@@ -58,6 +58,9 @@ pub struct JailSettings {
     /// (always for native jails; for fail2ban jails, see
     /// [`Fail2banActions`]).
     pub native_ban: bool,
+    /// The backend that carries this jail's bans (`banaction`); `None`:
+    /// the daemon's `backend` (see [`JailSettings::backend`]).
+    pub banaction: Option<BackendKind>,
     /// On restart, restored bans go back in the firewall but the jail's
     /// actions are not run for them. For a fail2ban jail: every one of its
     /// actions says `norestored` (see [`F2bActionDef::norestored`] for the
@@ -69,6 +72,14 @@ pub struct JailSettings {
     pub recidive: Option<crate::policy::Recidive>,
     /// Trust, subnets, knocking, ignorecommand, ignoreself, rule ban times.
     pub trust_policy: crate::policy_trust::TrustPolicy,
+}
+
+impl JailSettings {
+    /// The backend this jail's bans go to, given the daemon's `backend`;
+    /// `None`: the jail bans only through its fail2ban actions.
+    pub fn backend(&self, default: BackendKind) -> Option<BackendKind> {
+        self.native_ban.then(|| self.banaction.unwrap_or(default))
+    }
 }
 
 const DEFAULT_MAXRETRY: u32 = 5;
@@ -176,6 +187,9 @@ impl<'a> Cx<'a> {
     pub(crate) fn resolve(&self, options: Options) -> Result<Settings, ConfigError> {
         let daemon = self.daemon(options.daemon)?;
         self.default_policy(&options.defaults)?;
+        if let Some(banaction) = &options.defaults.banaction {
+            self.backend_kind(banaction, "defaults.banaction")?;
+        }
         let mut jails = Vec::new();
         for (name, jail) in options.jails {
             let line = jail.span().start;
@@ -314,6 +328,11 @@ impl<'a> Cx<'a> {
             ignoreip,
             actions: Vec::new(),
             native_ban: true,
+            banaction: o
+                .banaction
+                .as_ref()
+                .map(|v| self.backend_kind(v, &key("banaction")))
+                .transpose()?,
             norestored: o.norestored.unwrap_or(false),
             escalation: o
                 .escalation

@@ -196,3 +196,41 @@ fn norestored_per_jail_and_from_defaults() {
     let s = parse_str("[jails.a]\nfilter='sshd'\nlogpath='/x'\n").unwrap();
     assert!(!s.jails[0].norestored, "default");
 }
+
+#[test]
+fn banaction_per_jail_from_defaults_or_the_daemon() {
+    let s = parse_str(
+        "[daemon]\nbackend = 'iptables'\n[defaults]\nbanaction = 'ipset'\n\
+         [jails.a]\nfilter='sshd'\nlogpath='/x'\n\
+         [jails.b]\nfilter='sshd'\nlogpath='/x'\nbanaction = 'route'\n",
+    )
+    .unwrap();
+    let daemon = s.daemon.backend;
+    assert_eq!(daemon, BackendKind::Iptables);
+    assert_eq!(s.jails[0].backend(daemon), Some(BackendKind::Ipset));
+    assert_eq!(s.jails[1].backend(daemon), Some(BackendKind::Route));
+    let s = parse_str("[jails.a]\nfilter='sshd'\nlogpath='/x'\n").unwrap();
+    assert_eq!(s.jails[0].banaction, None, "inherits [daemon] backend");
+    assert_eq!(
+        s.jails[0].backend(s.daemon.backend),
+        Some(BackendKind::Nftables)
+    );
+}
+
+#[test]
+fn an_unknown_banaction_names_file_line_key_and_the_valid_names() {
+    assert_eq!(
+        err("[jails.a]\nfilter='sshd'\nlogpath='/x'\nbanaction = 'iptables-multiport'\n"),
+        "/etc/bantam/bantam.toml:4: jails.a.banaction: unknown backend \"iptables-multiport\" \
+         (nftables, ipset, iptables, route, hosts-deny, dry-run)"
+    );
+    assert_eq!(
+        err("[defaults]\n\nbanaction = 'pf'\n"),
+        "/etc/bantam/bantam.toml:3: defaults.banaction: unknown backend \"pf\" \
+         (nftables, ipset, iptables, route, hosts-deny, dry-run)"
+    );
+    assert_eq!(
+        err("[jails.a]\nbanaction = 5\n"),
+        "/etc/bantam/bantam.toml:2: toml: invalid type: integer `5`, expected a string"
+    );
+}

@@ -101,6 +101,21 @@ impl BanBook {
         Some(timestamp(entry.start_ms))
     }
 
+    /// The jails that ban `target`, each with its ban's end (`None`:
+    /// permanent). A lookup per jail: jails are few.
+    pub fn holders<'a>(
+        &'a self,
+        target: &'a Target,
+    ) -> impl Iterator<Item = (&'a str, Option<Timestamp>)> + 'a {
+        self.jails.iter().filter_map(move |(name, j)| {
+            let entry = j.bans.get(target)?;
+            Some((
+                name.as_str(),
+                (entry.end_ms != NEVER).then(|| timestamp(entry.end_ms)),
+            ))
+        })
+    }
+
     fn jail_id(&mut self, jail: &str) -> u32 {
         if let Some(bans) = self.jails.get(jail) {
             return bans.id;
@@ -468,6 +483,8 @@ mod tests {
         );
         let t: Target = "192.0.2.1".parse().unwrap();
         assert!(book.is_banned("nginx", &t));
+        let holders: Vec<&str> = book.holders(&t).map(|(jail, _)| jail).collect();
+        assert_eq!(holders, ["nginx", "sshd"]);
         assert_eq!(book.remove_everywhere(&t).len(), 2);
         assert!(!book.is_banned("nginx", &t));
         assert_eq!((book.len(), book.count_in("nginx")), (3, 1));

@@ -26,9 +26,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bantam_config::Settings;
+use bantam_config::{BackendKind, Settings};
 use bantam_filter::AnyFilter;
-use bantam_firewall::Backend;
 use bantam_source::{Batch, Checkpoint};
 use bantam_state::Store;
 use jiff::Timestamp;
@@ -36,6 +35,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::action_worker::OwnedBan;
+use crate::backends::Backends;
 use crate::bans::BanBook;
 use crate::clock::Clock;
 use crate::control::server::accept_loop;
@@ -62,9 +62,9 @@ pub(crate) enum Event {
     },
     /// An `ignorecommand` answered for a parked ban.
     IgnoreAnswer(crate::ignore_command::Answer),
-    /// The backend's watcher saw a change that may have removed our
+    /// A backend's watcher saw a change that may have removed its
     /// objects (see `firewall_watch.rs`).
-    FirewallChanged,
+    FirewallChanged(BackendKind),
     /// From the fleet's thread.
     Fleet(crate::fleet::FleetEvent),
 }
@@ -81,7 +81,7 @@ impl Event {
             Event::SourceHealth { .. } => ("a log source's state", 0),
             Event::Control { request, .. } => (request.name(), 0),
             Event::IgnoreAnswer(_) => ("an ignorecommand answer", 0),
-            Event::FirewallChanged => ("a firewall change", 0),
+            Event::FirewallChanged(_) => ("a firewall change", 0),
             Event::Fleet(_) => ("a fleet event", 0),
         }
     }
@@ -111,7 +111,8 @@ pub struct Daemon {
     pub(crate) options: RunOptions,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) recorder: Recorder,
-    pub(crate) backend: Box<dyn Backend>,
+    /// Every backend a jail bans in, by kind (see [`crate::routing`]).
+    pub(crate) backends: Backends,
     pub(crate) jails: Vec<Jail>,
     /// Per jail and followed path: the filter clone with that log's state.
     pub(crate) filters: HashMap<(usize, Arc<Path>), AnyFilter>,
@@ -131,7 +132,7 @@ pub struct Daemon {
     pub(crate) fleet: Option<crate::fleet::FleetLink>,
     /// Whether the backend records knocks for `extend-while-knocking`
     /// (see [`crate::knocking`]).
-    pub(crate) knocks: bool,
+    pub(crate) knocks: std::collections::BTreeSet<BackendKind>,
 }
 
 impl Daemon {
@@ -139,7 +140,8 @@ impl Daemon {
     /// touching the store, the firewall or any log: a configuration that
     /// cannot run fails here, before anything changes.
     pub fn prepare(settings: Settings, options: RunOptions) -> Result<Prepared, DaemonError> {
-        let jails = build_jails(&settings, options.dry_run)?;
+        let default = default_backend(&settings, &options);
+        let jails = build_jails(&settings, default, options.dry_run)?;
         let notifier = crate::notifications::build_notifier(&settings)?;
         Ok(Prepared {
             settings,
@@ -149,12 +151,14 @@ impl Daemon {
         })
     }
 
-    /// The daemon of a prepared configuration, with its store and firewall.
+    /// The daemon of a prepared configuration, with its store and
+    /// firewall backends (each kind of [`Prepared::backend_kinds`]; one
+    /// missing is opened at [`Daemon::run`]).
     pub fn new(
         prepared: Prepared,
         clock: Arc<dyn Clock>,
         store: Box<dyn Store>,
-        backend: Box<dyn Backend>,
+        backends: Backends,
     ) -> Daemon {
         let Prepared {
             settings,
@@ -169,7 +173,7 @@ impl Daemon {
             options,
             clock,
             recorder,
-            backend,
+            backends,
             jails,
             filters: HashMap::new(),
             bans: BanBook::default(),
@@ -182,7 +186,7 @@ impl Daemon {
             ignore: Default::default(),
             notifier,
             fleet: None,
-            knocks: false,
+            knocks: Default::default(),
         }
     }
 
@@ -191,8 +195,9 @@ impl Daemon {
         // The socket first: a second instance is refused before it changes
         // anything in the firewall or the store.
         let socket = ControlSocket::bind(&self.settings.daemon.socket).await?;
+        self.open_missing_backends()?;
         self.sync_knocks();
-        self.backend.setup()?;
+        self.backends.setup_all()?;
         for jail in &mut self.jails {
             jail.start_actions();
         }
@@ -245,7 +250,7 @@ impl Daemon {
             "started: {} jail(s), {} ban(s) in force, backend {}{}",
             self.jails.len(),
             self.bans.len(),
-            self.backend.name(),
+            self.backends.names(),
             if self.options.dry_run {
                 " (dry run: no firewall changes)"
             } else {
@@ -356,7 +361,7 @@ impl Daemon {
                 self.reply(reply, response);
             }
             Event::IgnoreAnswer(answer) => self.on_ignore_answer(answer),
-            Event::FirewallChanged => self.repair_firewall(),
+            Event::FirewallChanged(kind) => self.repair_firewall(kind),
         }
     }
 
@@ -425,13 +430,8 @@ impl Daemon {
         // The kernel removes timed elements itself; this is for backends
         // without timeouts (dry run), for the grace of watched bans (see
         // `knocking.rs`), and costs nothing when already gone. A target
-        // another jail still bans stays: the set is shared.
-        let targets: Vec<_> = ended
-            .iter()
-            .map(|b| b.target)
-            .filter(|t| self.jails.iter().all(|j| !self.bans.is_banned(j.name(), t)))
-            .collect();
-        if let Err(e) = self.backend.unban(&targets) {
+        // another ban still keeps in a backend stays there.
+        if let Err(e) = self.lift(&ended) {
             log::error(&crate::error::chain(&e));
         }
         self.unban_actions(&ended);
@@ -466,6 +466,20 @@ impl Prepared {
         &self.settings
     }
 
+    /// The kind of jails without `banaction` (dry-run in a dry run).
+    pub fn default_backend(&self) -> BackendKind {
+        default_backend(&self.settings, &self.options)
+    }
+
+    /// Every backend kind this configuration bans in: the default and
+    /// each jail's. Open them all before [`Daemon::new`].
+    pub fn backend_kinds(&self) -> std::collections::BTreeSet<BackendKind> {
+        let mut kinds: std::collections::BTreeSet<BackendKind> =
+            self.jails.iter().filter_map(|j| j.backend).collect();
+        kinds.insert(self.default_backend());
+        kinds
+    }
+
     /// The store cannot know which bans are in force (it was just created,
     /// or replaced after corruption): keep what the firewall holds.
     pub fn adopt_kernel_bans(&mut self) {
@@ -473,15 +487,33 @@ impl Prepared {
     }
 }
 
-/// Every jail of `settings`, built as this run needs it. A dry run touches
-/// no firewall, and fail2ban's actions are firewall changes (or mail): they
-/// are listed, not run.
-pub(crate) fn build_jails(settings: &Settings, dry_run: bool) -> Result<Vec<Jail>, DaemonError> {
+/// The kind of jails without `banaction`: `[daemon] backend`, or dry-run
+/// in a dry run whatever the file says.
+fn default_backend(settings: &Settings, options: &RunOptions) -> BackendKind {
+    match options.dry_run {
+        true => BackendKind::DryRun,
+        false => settings.daemon.backend,
+    }
+}
+
+/// Every jail of `settings`, built as this run needs it, banning in its
+/// `banaction` or `default`. A dry run touches no firewall: every jail's
+/// bans go to the dry-run backend, and fail2ban's actions are firewall
+/// changes (or mail): they are listed, not run.
+pub(crate) fn build_jails(
+    settings: &Settings,
+    default: BackendKind,
+    dry_run: bool,
+) -> Result<Vec<Jail>, DaemonError> {
     settings
         .jails
         .iter()
         .map(|j| {
-            let mut jail = Jail::new(j.clone(), settings.daemon.max_tracked)?;
+            let backend = match dry_run {
+                true => j.native_ban.then_some(BackendKind::DryRun),
+                false => j.backend(default),
+            };
+            let mut jail = Jail::new(j.clone(), settings.daemon.max_tracked, backend)?;
             if dry_run && jail.has_actions() {
                 log::info(&format!(
                     "jail {}: dry run: actions {} will not run",

@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bantam_firewall::{Backend, BanEntry, DryRun, Target};
+use bantam_config::BackendKind;
+use bantam_firewall::{Backend, BackendConfig, BanEntry, DryRun, Target};
 use bantam_source::{Batch, ReaderSource};
 use bantam_state::{BanRecord, FilePosition, SqliteStore, StateError, Store};
 use jiff::Timestamp;
@@ -16,6 +17,7 @@ use jiff::Timestamp;
 use crate::clock::{Clock, ManualClock};
 use crate::control::{Request, Response};
 use crate::daemon::{Daemon, RunOptions};
+use crate::Backends;
 
 pub(crate) const START: &str = "2026-12-03T10:00:00Z";
 
@@ -130,10 +132,30 @@ pub(crate) fn harness_with(
         config_path: Some(path),
         ..RunOptions::default()
     };
-    let mut backend = backend(clock.clone());
-    backend.setup().unwrap();
     let prepared = Daemon::prepare(settings, options).unwrap();
-    let daemon = Daemon::new(prepared, clock.clone(), Box::new(store), backend);
+    // The default kind (dry-run, as `config` writes it) gets the backend
+    // the test built; every other kind the jails name a plain dry run: the
+    // routing is real, the kernel is not.
+    let mut backend = Some(backend(clock.clone()));
+    let opened = prepared
+        .backend_kinds()
+        .into_iter()
+        .map(|kind| {
+            let mut b = match kind {
+                BackendKind::DryRun => backend.take().unwrap_or_else(|| Box::new(DryRun::new())),
+                _ => Box::new(DryRun::new()) as Box<dyn Backend>,
+            };
+            b.setup().unwrap();
+            (kind, b)
+        })
+        .collect();
+    // A backend a reload opens is real: hosts.deny, in the test's directory.
+    let config = BackendConfig {
+        hosts_deny: dir.path().join("hosts.deny"),
+        ..BackendConfig::default()
+    };
+    let backends = Backends::new(BackendKind::DryRun, config, opened);
+    let daemon = Daemon::new(prepared, clock.clone(), Box::new(store), backends);
     Harness {
         daemon,
         clock,
@@ -162,10 +184,15 @@ impl Harness {
         self.daemon.readers.get(logpath).unwrap().id
     }
 
+    /// The targets in the default (dry-run) backend.
     pub(crate) fn kernel(&mut self) -> Vec<String> {
+        self.kernel_of(BackendKind::DryRun)
+    }
+
+    /// The targets in the backend standing in for `kind`.
+    pub(crate) fn kernel_of(&mut self, kind: BackendKind) -> Vec<String> {
         let mut list: Vec<String> = self
-            .daemon
-            .backend
+            .backend(kind)
             .list()
             .unwrap()
             .into_iter()
@@ -173,6 +200,10 @@ impl Harness {
             .collect();
         list.sort();
         list
+    }
+
+    pub(crate) fn backend(&mut self, kind: BackendKind) -> &mut Box<dyn Backend> {
+        self.daemon.backends.get_mut(kind).expect("open")
     }
 
     pub(crate) fn stored(&mut self) -> usize {
@@ -293,8 +324,7 @@ async fn bans_end_on_the_injected_clock() {
 async fn a_fresh_store_adopts_what_the_kernel_holds_and_a_trusted_one_removes_strays() {
     let mut h = harness(&jail("sshd", "-", 1));
     let stray: Target = "203.0.113.50".parse().unwrap();
-    h.daemon
-        .backend
+    h.backend(BackendKind::DryRun)
         .ban(&[BanEntry::timed(stray, Duration::from_secs(300))])
         .unwrap();
     h.daemon.options.adopt_kernel_bans = true;
@@ -303,8 +333,7 @@ async fn a_fresh_store_adopts_what_the_kernel_holds_and_a_trusted_one_removes_st
     assert_eq!(h.stored(), 1, "adopted and recorded");
 
     let mut h = harness(&jail("sshd", "-", 1));
-    h.daemon
-        .backend
+    h.backend(BackendKind::DryRun)
         .ban(&[BanEntry::timed(stray, Duration::from_secs(300))])
         .unwrap();
     h.daemon.reconcile().unwrap();
@@ -330,7 +359,7 @@ async fn stored_bans_are_restored_with_the_time_they_have_left() {
         }])
         .unwrap();
     h.daemon.reconcile().unwrap();
-    let list = h.daemon.backend.list().unwrap();
+    let list = h.backend(BackendKind::DryRun).list().unwrap();
     assert_eq!(list.len(), 1);
     assert!(list[0].timeout.unwrap() <= Duration::from_secs(120));
     assert!(h

@@ -104,7 +104,8 @@ fn daemon(dir: &Path, text: &str, clock: Arc<ManualClock>) -> Daemon {
         ..RunOptions::default()
     };
     let prepared = Daemon::prepare(settings, options).unwrap();
-    Daemon::new(prepared, clock, Box::new(store), Box::new(backend))
+    let backends = crate::Backends::single(bantam_config::BackendKind::DryRun, Box::new(backend));
+    Daemon::new(prepared, clock, Box::new(store), backends)
 }
 
 fn harness(jails: &str) -> Harness {
@@ -153,7 +154,8 @@ impl Harness {
     /// The time the (dry-run) kernel set holds for `addr`.
     fn kernel_timeout(&mut self, addr: &str) -> Option<Duration> {
         let target: Target = addr.parse().unwrap();
-        let listed = self.daemon.backend.list().unwrap();
+        let kind = bantam_config::BackendKind::DryRun;
+        let listed = self.daemon.backends.get_mut(kind).unwrap().list().unwrap();
         listed
             .into_iter()
             .find(|e| e.target == target)

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use bantam_config::{BanTime, JailSettings};
+use bantam_config::{BackendKind, BanTime, JailSettings};
 use bantam_filter::{AnyFilter, Host};
 use bantam_firewall::Target;
 use jiff::{SignedDuration, Timestamp};
@@ -31,10 +31,11 @@ pub struct Jail {
     actions: Vec<Box<dyn JailAction>>,
     /// The thread that runs them, once started.
     worker: Option<ActionWorker>,
-    /// Whether the native firewall backend carries this jail's bans. Jails
-    /// run from a fail2ban configuration ban through their own actions
-    /// unless the admin asked for the native backend.
-    pub native_ban: bool,
+    /// The backend this jail's bans go to (its `banaction`, or the
+    /// daemon's `backend`; dry-run in a dry run). `None`: jails run from a
+    /// fail2ban configuration ban through their own actions unless the
+    /// admin asked for the native backends.
+    pub backend: Option<BackendKind>,
     /// Addresses that logged in (`[trust]`); `None` without it.
     pub(crate) trusted: Option<crate::trust::Trusted>,
     /// Recent bans per prefix (`[subnet]`).
@@ -56,7 +57,13 @@ pub fn target_of(host: &Host) -> Option<Target> {
 }
 
 impl Jail {
-    pub fn new(settings: JailSettings, max_tracked: usize) -> Result<Jail, DaemonError> {
+    /// `backend`: see [`Jail::backend`] (the daemon resolves it:
+    /// `JailSettings::backend`, or dry-run).
+    pub fn new(
+        settings: JailSettings,
+        max_tracked: usize,
+        backend: Option<BackendKind>,
+    ) -> Result<Jail, DaemonError> {
         let filter = settings.filter.compile(settings.zone.clone())?;
         let tracker = Tracker::new(settings.maxretry, settings.findtime, max_tracked);
         let mut actions: Vec<Box<dyn JailAction>> = Vec::new();
@@ -69,7 +76,6 @@ impl Jail {
             })?;
             actions.push(Box::new(action));
         }
-        let native_ban = settings.native_ban;
         let policy = &settings.trust_policy;
         let trusted = policy
             .trust
@@ -85,7 +91,7 @@ impl Jail {
             long_lines: 0,
             actions,
             worker: None,
-            native_ban,
+            backend,
             trusted,
             prefixes,
         })
@@ -230,6 +236,7 @@ impl Jail {
             actions_dropped: self.actions_dropped(),
             sources,
             bans: None,
+            backend: self.backend.map(|k| k.name().to_owned()),
         }
     }
 }

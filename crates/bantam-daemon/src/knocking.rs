@@ -27,9 +27,10 @@
 //!   dry run) leaves the jail's bans ending on time; that is said once per
 //!   jail at start and at reload.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use bantam_config::BackendKind;
 use bantam_firewall::{BanEntry, Target};
 use bantam_state::BanRecord;
 use jiff::{SignedDuration, Timestamp};
@@ -61,7 +62,7 @@ impl Jail {
     /// Whether this jail asks for its bans to be extended while knocking
     /// (only bans in bantam's own firewall can be).
     pub(crate) fn asks_knocks(&self) -> bool {
-        self.native_ban && self.settings.trust_policy.extend_while_knocking
+        self.backend.is_some() && self.settings.trust_policy.extend_while_knocking
     }
 
     /// Whether an extension counts as one more ban of the address.
@@ -96,19 +97,32 @@ pub(crate) fn extension(
 }
 
 impl Daemon {
-    /// Tells the backend whether to record knocks (before its setup, at
-    /// start and at reload), and says once per jail when it cannot. Returns
-    /// whether that changed (the backend's setup must run again).
+    /// Tells each backend whether to record knocks (before its setup, at
+    /// start and at reload): those that some watching jail bans into.
+    /// Says once per jail when its backend cannot. Returns whether the set
+    /// of recording backends changed (their setup must run again).
     pub(crate) fn sync_knocks(&mut self) -> bool {
-        let wanted = self.jails.iter().any(Jail::asks_knocks);
-        let seen = self.backend.record_knocks(wanted) && wanted;
-        if wanted && !seen {
-            for jail in self.jails.iter().filter(|j| j.asks_knocks()) {
+        let mut seen = BTreeSet::new();
+        for kind in self.backends.kinds() {
+            let wanted = self
+                .jails
+                .iter()
+                .any(|j| j.asks_knocks() && j.backend == Some(kind));
+            let Some(backend) = self.backends.get_mut(kind) else {
+                continue;
+            };
+            if backend.record_knocks(wanted) && wanted {
+                seen.insert(kind);
+            }
+        }
+        for jail in self.jails.iter().filter(|j| j.asks_knocks()) {
+            let kind = jail.backend.expect("asks_knocks: a backend");
+            if !seen.contains(&kind) {
                 log::warn(&format!(
                     "jail {}: extend-while-knocking: backend {} cannot see the packets of \
                      banned addresses; bans end on time",
                     jail.name(),
-                    self.backend.name()
+                    kind.name()
                 ));
             }
         }
@@ -117,37 +131,86 @@ impl Daemon {
         changed
     }
 
-    /// After a reload turned knock recording on or off: the backend's rules
+    /// After a reload turned knock recording on or off: the backends' rules
     /// follow, and the bans now watched get their grace in the kernel.
     pub(crate) fn knocks_changed(&mut self) {
-        if let Err(e) = self.backend.setup() {
+        if let Err(e) = self.backends.setup_all() {
             log::error(&format!("extend-while-knocking: firewall: {}", chain(&e)));
             return;
         }
         let now = self.clock.now();
-        let entries: Vec<BanEntry> = self
+        let watched: Vec<ActiveBan> = self
             .bans
             .iter()
             .filter(|b| b.record.end.is_some() && self.watches_knocks(&b.record.jail))
-            .map(|b| {
-                BanEntry::new(
-                    b.target,
-                    self.kernel_timeout(&b.record.jail, b.record.end, now),
-                )
-            })
             .collect();
-        if let Err(e) = self.backend.ban(&entries) {
-            log::error(&format!("extend-while-knocking: firewall: {}", chain(&e)));
+        self.ban_watched(&watched, now, "extend-while-knocking");
+    }
+
+    /// Puts watched bans into their jails' backends with their grace: one
+    /// batch per backend.
+    fn ban_watched(&mut self, bans: &[ActiveBan], now: Timestamp, what: &str) {
+        let mut batches: BTreeMap<BackendKind, Vec<BanEntry>> = BTreeMap::new();
+        for b in bans {
+            let Some(kind) = self.knock_kind(&b.record.jail) else {
+                continue;
+            };
+            let timeout = self.kernel_timeout(&b.record.jail, b.record.end, now);
+            batches
+                .entry(kind)
+                .or_default()
+                .push(BanEntry::new(b.target, timeout));
         }
+        for (kind, entries) in batches {
+            if let Err(e) = self.backends.ban(kind, &entries) {
+                log::error(&format!("{what}: firewall {}: {}", kind.name(), chain(&e)));
+            }
+        }
+    }
+
+    /// The backend recording the knocks of jail `name`'s bans, when the
+    /// jail asks for extension and its backend can see packets.
+    fn knock_kind(&self, name: &str) -> Option<BackendKind> {
+        let jail = self.jails.iter().find(|j| j.name() == name)?;
+        let kind = jail.backend.filter(|_| jail.asks_knocks())?;
+        self.knocks.contains(&kind).then_some(kind)
+    }
+
+    /// How long ago each (jail, target) last knocked, read from the
+    /// backends that record them: one read per backend.
+    fn knocks_of(&mut self, bans: &[(&str, Target)]) -> Vec<Option<Duration>> {
+        let mut by_kind: BTreeMap<BackendKind, Vec<usize>> = BTreeMap::new();
+        for (i, (jail, _)) in bans.iter().enumerate() {
+            if let Some(kind) = self.knock_kind(jail) {
+                by_kind.entry(kind).or_default().push(i);
+            }
+        }
+        let mut knocks = vec![None; bans.len()];
+        for (kind, at) in by_kind {
+            let targets: Vec<Target> = at.iter().map(|&i| bans[i].1).collect();
+            let Some(backend) = self.backends.get_mut(kind) else {
+                continue;
+            };
+            match backend.last_knocks(&targets) {
+                Ok(read) => {
+                    for (i, ago) in at.into_iter().zip(read) {
+                        knocks[i] = ago;
+                    }
+                }
+                Err(e) => log::error(&format!(
+                    "reading knocks of {} ban(s) from {}: {}; they end on time",
+                    targets.len(),
+                    kind.name(),
+                    chain(&e)
+                )),
+            }
+        }
+        knocks
     }
 
     /// Whether the bans of jail `name` are extended while knocking.
     pub(crate) fn watches_knocks(&self, name: &str) -> bool {
-        self.knocks
-            && self
-                .jails
-                .iter()
-                .any(|j| j.name() == name && j.asks_knocks())
+        self.knock_kind(name).is_some()
     }
 
     /// The kernel timeout of a ban of jail `name` ending at `end`.
@@ -167,7 +230,7 @@ impl Daemon {
     /// The bans whose end has come, and those of watched jails ending
     /// within [`AHEAD`] (see [`Daemon::put_back_early`]).
     pub(crate) fn take_ending(&mut self, now: Timestamp) -> Vec<ActiveBan> {
-        if !self.knocks {
+        if self.knocks.is_empty() {
             return self.bans.take_ended(now);
         }
         let ahead = SignedDuration::try_from(AHEAD).unwrap_or_default();
@@ -212,18 +275,7 @@ impl Daemon {
         }
         self.recorder
             .record(extended.iter().map(|b| b.record.clone()).collect());
-        let entries: Vec<BanEntry> = extended
-            .iter()
-            .map(|b| {
-                BanEntry::new(
-                    b.target,
-                    self.kernel_timeout(&b.record.jail, b.record.end, now),
-                )
-            })
-            .collect();
-        if let Err(e) = self.backend.ban(&entries) {
-            log::error(&format!("extending bans: firewall: {}", chain(&e)));
-        }
+        self.ban_watched(&extended, now, "extending bans");
         for ban in extended {
             log::extended(&ban.record, now);
             self.bans.insert(ban);
@@ -272,18 +324,11 @@ impl Daemon {
         if watched.is_empty() {
             return (Vec::new(), released);
         }
-        let targets: Vec<Target> = watched.iter().map(|b| b.target).collect();
-        let knocks = match self.backend.last_knocks(&targets) {
-            Ok(knocks) => knocks,
-            Err(e) => {
-                log::error(&format!(
-                    "reading knocks of {} ending ban(s): {}; they end on time",
-                    watched.len(),
-                    chain(&e)
-                ));
-                vec![None; watched.len()]
-            }
-        };
+        let keys: Vec<(&str, Target)> = watched
+            .iter()
+            .map(|b| (b.record.jail.as_str(), b.target))
+            .collect();
+        let knocks = self.knocks_of(&keys);
         let mut knocked: BTreeMap<String, Vec<(ActiveBan, Timestamp)>> = BTreeMap::new();
         for (ban, ago) in watched.into_iter().zip(knocks) {
             match knocked_at(ago, now).filter(|&k| k > ban.record.start) {
@@ -359,14 +404,18 @@ impl Daemon {
         if watched.is_empty() {
             return;
         }
-        let targets: Vec<Target> = watched.iter().map(|&(_, t, _)| t).collect();
-        match self.backend.last_knocks(&targets) {
-            Ok(knocks) => {
-                for ((i, _, start), ago) in watched.into_iter().zip(knocks) {
-                    bans[i].knocking = knocked_at(ago, now).is_some_and(|k| k > start);
-                }
-            }
-            Err(e) => log::warn(&format!("reading knocks: {}", chain(&e))),
+        let jails: Vec<String> = watched
+            .iter()
+            .map(|&(i, _, _)| bans[i].jail.clone())
+            .collect();
+        let keys: Vec<(&str, Target)> = watched
+            .iter()
+            .zip(&jails)
+            .map(|(&(_, t, _), jail)| (jail.as_str(), t))
+            .collect();
+        let knocks = self.knocks_of(&keys);
+        for ((i, _, start), ago) in watched.into_iter().zip(knocks) {
+            bans[i].knocking = knocked_at(ago, now).is_some_and(|k| k > start);
         }
     }
 }

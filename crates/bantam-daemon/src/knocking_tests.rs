@@ -16,6 +16,7 @@ use super::*;
 use crate::clock::{Clock, ManualClock};
 use crate::control::Request;
 use crate::daemon::tests::{batch, config, failure, harness_with, jail, Harness};
+use bantam_config::BackendKind;
 
 type Knocks = Arc<Mutex<HashMap<Target, Timestamp>>>;
 
@@ -86,7 +87,7 @@ const ADDR: &str = "192.0.2.5";
 
 fn knocking(extra: &str) -> Knocking {
     let k = knocking_with(true, extra);
-    assert!(k.h.daemon.knocks, "the backend records knocks");
+    assert!(!k.h.daemon.knocks.is_empty(), "the backend records knocks");
     k
 }
 
@@ -153,7 +154,7 @@ impl Knocking {
     }
 
     fn kernel_timeout(&mut self) -> Option<Duration> {
-        let list = self.h.daemon.backend.list().unwrap();
+        let list = self.h.backend(BackendKind::DryRun).list().unwrap();
         list.iter().find(|e| e.target == target())?.timeout
     }
 
@@ -335,12 +336,12 @@ async fn a_restart_within_the_grace_extends_a_ban_that_ended_meanwhile() {
 async fn a_reload_that_turns_it_on_gives_running_bans_their_grace() {
     let mut k = knocking_with(false, "");
     k.ban().await;
-    assert!(!k.h.daemon.knocks);
+    assert!(k.h.daemon.knocks.is_empty());
     assert!(k.kernel_timeout().unwrap() <= secs(600), "no grace yet");
     let path = k.h.dir.path().join("bantam.toml");
     std::fs::write(&path, config(k.h.dir.path(), &knocking_jail(true))).unwrap();
     assert!(k.h.ask(Request::Reload {}).ok);
-    assert!(k.h.daemon.knocks);
+    assert!(!k.h.daemon.knocks.is_empty());
     assert!(
         k.kernel_timeout().unwrap() > secs(620),
         "grace after the reload"
@@ -353,7 +354,7 @@ async fn a_reload_that_turns_it_on_gives_running_bans_their_grace() {
     // And off again: bans end on time.
     std::fs::write(&path, config(k.h.dir.path(), &knocking_jail(false))).unwrap();
     assert!(k.h.ask(Request::Reload {}).ok);
-    assert!(!k.h.daemon.knocks);
+    assert!(k.h.daemon.knocks.is_empty());
     k.knock();
     k.after(600);
     k.h.daemon.expire();
@@ -367,7 +368,7 @@ async fn a_backend_blind_to_packets_leaves_bans_ending_on_time() {
     assert!(!h.daemon.sync_knocks(), "dry run cannot see packets");
     let id = h.reader("-");
     h.daemon.on_lines(id, batch("-", &failure(ADDR)).await);
-    let list = h.daemon.backend.list().unwrap();
+    let list = h.backend(BackendKind::DryRun).list().unwrap();
     assert!(list[0].timeout.unwrap() <= secs(600), "no grace");
     h.clock.advance(secs(600));
     h.daemon.expire();

@@ -12,6 +12,7 @@
 
 mod action_worker;
 pub mod actions;
+pub mod backends;
 pub mod bans;
 pub mod check;
 pub mod clock;
@@ -38,11 +39,13 @@ mod recorder;
 mod reload;
 mod requests;
 pub mod restore;
+mod routing;
 mod sources;
 mod subnet;
 pub mod tracker;
 mod trust;
 mod unban_in;
 
+pub use backends::Backends;
 pub use daemon::{Daemon, Prepared, RunOptions};
 pub use error::DaemonError;

@@ -240,15 +240,22 @@ impl Daemon {
         // Store first (when it works); the kernel ban never waits for it.
         self.recorder
             .record(records.iter().map(|(_, r)| r.clone()).collect());
-        if self.jails[jail_index].native_ban {
+        if let Some(kind) = self.jails[jail_index].backend {
+            // One batch in the jail's backend; a target another jail keeps
+            // there longer keeps its longer time.
             let entries: Vec<BanEntry> = records
                 .iter()
-                .map(|(target, r)| {
-                    BanEntry::new(*target, self.kernel_timeout(&jail_name, r.end, now))
+                .map(|(t, r)| {
+                    let own = self.kernel_timeout(&jail_name, r.end, now);
+                    BanEntry::new(*t, self.longest_in(kind, t, own, now))
                 })
                 .collect();
-            if let Err(e) = self.backend.ban(&entries) {
-                log::error(&format!("jail {jail_name}: firewall: {}", chain(&e)));
+            if let Err(e) = self.backends.ban(kind, &entries) {
+                log::error(&format!(
+                    "jail {jail_name}: firewall {}: {}",
+                    kind.name(),
+                    chain(&e)
+                ));
             }
         }
         self.log_bans(&records);

@@ -12,15 +12,27 @@
 //!   its running actions (when unchanged: no stop/start, no mail);
 //! * readers of logpaths that stay keep running (see [`crate::sources`]);
 //! * `[daemon]` settings that cannot change live are named in the log as
-//!   needing a restart; the running values stay.
+//!   needing a restart; the running values stay (`backend` among them: the
+//!   default of jails without `banaction` stays what it was);
+//! * a jail whose backend changed (its `banaction`, or `fail2ban-actions`)
+//!   takes its bans along: they are banned in the new backend (a backend
+//!   named for the first time is opened and set up before anything is
+//!   swapped, so one that cannot open fails the reload), then lifted from
+//!   the old one where no other ban keeps them, one batch per backend. A
+//!   restart would do the same (the store puts them back in the new
+//!   backend, the old one's become strays), so the reload does not make the
+//!   admin wait for one.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use bantam_config::DaemonSettings;
+use bantam_config::{BackendKind, DaemonSettings};
+use bantam_firewall::{BanEntry, Target};
+use jiff::Timestamp;
 
-use crate::daemon::{build_jails, Daemon};
-use crate::error::DaemonError;
+use crate::daemon::{build_jails, remaining, Daemon};
+use crate::error::{chain, DaemonError};
 use crate::jail::Jail;
+use crate::routing::merge_longest;
 use crate::{log, notify};
 
 impl Daemon {
@@ -51,7 +63,9 @@ impl Daemon {
             self.options.config_path.as_deref(),
             self.options.fail2ban_config.as_deref(),
         )?;
-        let mut jails = build_jails(&settings, self.options.dry_run)?;
+        let default = self.backends.default_kind();
+        let mut jails = build_jails(&settings, default, self.options.dry_run)?;
+        let opened = self.open_new_backends(&jails)?;
         let notify_changed = settings.notify != self.settings.notify
             || settings.daemon.server_name != self.settings.daemon.server_name;
         let notifier = match notify_changed {
@@ -59,6 +73,11 @@ impl Daemon {
             false => None,
         };
         let old_jails: Vec<String> = self.jails.iter().map(|j| j.name().to_owned()).collect();
+        let old_places: Vec<(String, Option<BackendKind>)> = self
+            .jails
+            .iter()
+            .map(|j| (j.name().to_owned(), j.backend))
+            .collect();
         // Built: from here on nothing can fail.
         for warning in &warnings {
             log::warn(warning);
@@ -76,6 +95,11 @@ impl Daemon {
         self.jails = jails;
         self.filters.clear();
         self.settings = settings;
+        for (kind, backend) in opened {
+            self.backends.insert(kind, backend);
+            self.watch_backend(kind);
+        }
+        self.move_bans(&old_places);
         if self.sync_knocks() {
             self.knocks_changed();
         }
@@ -110,6 +134,66 @@ impl Daemon {
     }
 }
 
+impl Daemon {
+    /// Moves the bans of the jails whose backend changed (`old`: each old
+    /// jail's name and backend): banned in the new backend first, so an
+    /// address is never free in between, then lifted from the old one
+    /// where no other ban keeps it; one batch per backend.
+    fn move_bans(&mut self, old: &[(String, Option<BackendKind>)]) {
+        let now = self.clock.now();
+        let mut arriving: BTreeMap<BackendKind, Vec<BanEntry>> = BTreeMap::new();
+        let mut leaving: BTreeMap<BackendKind, Vec<Target>> = BTreeMap::new();
+        for jail in &self.jails {
+            let Some((_, before)) = old.iter().find(|(name, _)| name == jail.name()) else {
+                continue;
+            };
+            if *before == jail.backend {
+                continue;
+            }
+            let bans: Vec<(Target, Option<Timestamp>)> = self
+                .bans
+                .in_jail(jail.name())
+                .map(|b| (b.target, b.record.end))
+                .collect();
+            if let Some(kind) = jail.backend {
+                let to = arriving.entry(kind).or_default();
+                for (target, end) in &bans {
+                    let timeout = self.longest_in(kind, target, remaining(*end, now), now);
+                    to.push(BanEntry::new(*target, timeout));
+                }
+            }
+            if let Some(kind) = *before {
+                let from = leaving.entry(kind).or_default();
+                from.extend(
+                    bans.iter()
+                        .map(|(t, _)| *t)
+                        .filter(|t| !self.held_in(kind, t)),
+                );
+            }
+            let name = |k: Option<BackendKind>| k.map_or("its actions", BackendKind::name);
+            log::info(&format!(
+                "jail {}: {} ban(s) moved from {} to {}",
+                jail.name(),
+                bans.len(),
+                name(*before),
+                name(jail.backend)
+            ));
+        }
+        for (kind, entries) in arriving {
+            if let Err(e) = self.backends.ban(kind, &merge_longest(entries)) {
+                log::error(&format!("reload: firewall {}: {}", kind.name(), chain(&e)));
+            }
+        }
+        for (kind, mut targets) in leaving {
+            targets.sort();
+            targets.dedup();
+            if let Err(e) = self.backends.unban(kind, &targets) {
+                log::error(&format!("reload: firewall {}: {}", kind.name(), chain(&e)));
+            }
+        }
+    }
+}
+
 /// The `[daemon]` keys a reload cannot apply keep their running values in
 /// `new` (they are named as needing a restart); the rest apply now.
 fn keep_running_values(old: &DaemonSettings, new: &mut DaemonSettings) {
@@ -125,7 +209,8 @@ fn keep_from(previous: &mut Jail, jail: &mut Jail, same_capacity: bool) {
     jail.total_failures = previous.total_failures;
     jail.lines_read = previous.lines_read;
     jail.long_lines = previous.long_lines;
-    if previous.settings.actions == jail.settings.actions && previous.native_ban == jail.native_ban
+    if previous.settings.actions == jail.settings.actions
+        && previous.settings.native_ban == jail.settings.native_ban
     {
         jail.adopt_actions(previous);
     } else {

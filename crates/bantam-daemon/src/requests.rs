@@ -94,7 +94,7 @@ impl Daemon {
             jail.bans = Some(bans);
         }
         Response::ok(Status {
-            backend: self.backend.name().to_owned(),
+            backend: self.backends.names(),
             dry_run: self.options.dry_run,
             store: self.recorder.degraded(),
             jails,
@@ -214,7 +214,8 @@ impl Daemon {
         }
         self.wait_for_actions();
         let stored = self.recorder.store().remove_bans(None, &names);
-        let kernel = self.backend.unban(&parsed);
+        // Lifted in every jail, so from every backend.
+        let kernel = self.backends.unban_everywhere(&parsed);
         log::info(&format!("unbanned {} by request", names.join(", ")));
         match (stored, kernel) {
             (_, Err(e)) => Response::error(format!("firewall: {}", chain(&e))),
@@ -232,7 +233,7 @@ impl Daemon {
         self.recorder.forget_all();
         self.wait_for_actions();
         let stored = self.recorder.store().remove_all();
-        let kernel = self.backend.flush();
+        let kernel = self.backends.flush_all();
         log::info(&format!("all {} ban(s) lifted by request", removed.len()));
         match (stored, kernel) {
             (_, Err(e)) => Response::error(format!("firewall: {}", chain(&e))),

@@ -5,9 +5,11 @@
 //! table), or a lost database. The rules:
 //!
 //! * bans the store holds and that have not ended are (re)applied, each with
-//!   the time it has left, in one batch;
-//! * elements in our table the store does not know are removed, since they
-//!   were lifted while the daemon was down (`unban` in another run) —
+//!   the time it has left, in its jail's backend (see [`crate::routing`]);
+//!   a ban whose jail is no longer configured goes back into the backends
+//!   that still hold it, or else into the default one;
+//! * elements in a backend that the store does not put there are removed,
+//!   since they were lifted while the daemon was down (`unban` in another run) —
 //!   **unless the store cannot be trusted to know**: it was just created,
 //!   or replaced after corruption, or cannot be read. Then those elements
 //!   are *adopted*: kept with their remaining timeouts and recorded, under
@@ -17,8 +19,9 @@
 //!   an action's own firewall) after the daemon is ready, unless the jail
 //!   says `norestored`.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
+use bantam_config::BackendKind;
 use bantam_firewall::{BanEntry, Target};
 use bantam_state::BanRecord;
 use jiff::{SignedDuration, Timestamp};
@@ -28,6 +31,7 @@ use crate::bans::ActiveBan;
 use crate::daemon::{Daemon, Fields};
 use crate::error::{chain, DaemonError};
 use crate::log;
+use crate::routing::merge_longest;
 
 /// The jail of bans found in the kernel that no record explained.
 pub const ADOPTED: &str = "adopted";
@@ -45,6 +49,58 @@ const RESTORE_BATCH: usize = 16_384;
 /// Actions to re-run for restored bans, once the daemon is ready.
 pub(crate) type Restores = Vec<(usize, OwnedBan)>;
 
+/// Per backend: the saved bans going back into it, and whether they came
+/// from more than one jail (then a target may appear twice).
+#[derive(Default)]
+struct Bound {
+    entries: Vec<BanEntry>,
+    first_jail: Option<String>,
+    shared: bool,
+}
+
+impl Bound {
+    fn push(&mut self, jail: &str, entry: BanEntry) {
+        match &self.first_jail {
+            None => self.first_jail = Some(jail.to_owned()),
+            Some(first) if first != jail => self.shared = true,
+            Some(_) => {}
+        }
+        self.entries.push(entry);
+    }
+}
+
+/// What each backend held at start, as sets: built only when a ban whose
+/// jail is gone asks where it is.
+#[derive(Default)]
+struct Found(Option<BTreeMap<BackendKind, HashSet<Target>>>);
+
+impl Found {
+    /// The backends that hold `target`; the default one when none does.
+    fn holding(
+        &mut self,
+        listed: &BTreeMap<BackendKind, Vec<BanEntry>>,
+        target: Target,
+        default: BackendKind,
+    ) -> Vec<BackendKind> {
+        let sets = self.0.get_or_insert_with(|| {
+            listed
+                .iter()
+                .map(|(kind, list)| (*kind, list.iter().map(|e| e.target).collect()))
+                .collect()
+        });
+        let target = target.canonical().unwrap_or(target);
+        let kinds: Vec<BackendKind> = sets
+            .iter()
+            .filter(|(_, set)| set.contains(&target))
+            .map(|(kind, _)| *kind)
+            .collect();
+        match kinds.is_empty() {
+            true => vec![default],
+            false => kinds,
+        }
+    }
+}
+
 impl Daemon {
     pub(crate) fn reconcile(&mut self) -> Result<Restores, DaemonError> {
         let now = self.clock.now();
@@ -52,8 +108,17 @@ impl Daemon {
         // Bans that ended while the daemon was down, whose source kept
         // knocking (within the kernel's grace: see `knocking.rs`).
         records.extend(self.extend_stored(ended, now));
+        // Read every backend *before* adding: after a reboot the sets are
+        // empty and the read costs nothing, whereas reading back a million
+        // freshly added elements costs the kernel O(n²) (each dump message
+        // walks the hash table from the start to resume).
+        let mut listed: BTreeMap<BackendKind, Vec<BanEntry>> = BTreeMap::new();
+        for kind in self.backends.kinds() {
+            listed.insert(kind, self.backends.list(kind)?);
+        }
+        let mut found = Found::default();
         let mut restores = Restores::new();
-        let mut entries = Vec::with_capacity(records.len());
+        let mut bound: BTreeMap<BackendKind, Bound> = BTreeMap::new();
         let mut book = Vec::with_capacity(records.len());
         for mut record in records {
             let Ok(target) = record.target.parse::<Target>() else {
@@ -64,11 +129,18 @@ impl Daemon {
                 continue;
             };
             let jail = self.jails.iter().position(|j| j.name() == record.jail);
-            // A jail no longer configured: its bans run out in our table.
-            let native = jail.is_none_or(|i| self.jails[i].native_ban);
-            if native {
-                let timeout = self.kernel_timeout(&record.jail, record.end, now);
-                entries.push(BanEntry::new(target, timeout));
+            let timeout = self.kernel_timeout(&record.jail, record.end, now);
+            let entry = BanEntry::new(target, timeout);
+            match jail.map(|i| self.jails[i].backend) {
+                Some(None) => {}
+                Some(Some(kind)) => bound.entry(kind).or_default().push(&record.jail, entry),
+                // A jail no longer configured: its bans run out where the
+                // firewall holds them, or in the default backend.
+                None => {
+                    for kind in found.holding(&listed, target, self.backends.default_kind()) {
+                        bound.entry(kind).or_default().push(&record.jail, entry);
+                    }
+                }
             }
             if let Some(i) = jail.filter(|&i| !self.jails[i].norestored()) {
                 restores.push((i, OwnedBan::of(&record, target, true, Fields::new())));
@@ -81,30 +153,37 @@ impl Daemon {
             book.push(ActiveBan { target, record });
         }
         self.bans.extend(book);
-        let known: HashSet<Target> = entries
-            .iter()
-            .map(|e| e.target.canonical().unwrap_or(e.target))
-            .collect();
-        // Read the kernel *before* adding: after a reboot the table is empty
-        // and the read costs nothing, whereas reading back a million freshly
-        // added elements costs the kernel O(n²) (each dump message walks the
-        // hash table from the start to resume).
-        let strays: Vec<BanEntry> = self
-            .backend
-            .list()?
-            .into_iter()
-            .filter(|e| !known.contains(&e.target))
-            .collect();
-        for part in entries.chunks(RESTORE_BATCH) {
-            self.backend.ban(part)?;
+        let mut strays: BTreeMap<BackendKind, Vec<BanEntry>> = BTreeMap::new();
+        for (kind, list) in listed {
+            let known: HashSet<Target> = bound
+                .get(&kind)
+                .into_iter()
+                .flat_map(|b| &b.entries)
+                .map(|e| e.target.canonical().unwrap_or(e.target))
+                .collect();
+            let lost: Vec<BanEntry> = list
+                .into_iter()
+                .filter(|e| !known.contains(&e.target))
+                .collect();
+            strays.insert(kind, lost);
+        }
+        for (kind, b) in bound {
+            let entries = match b.shared {
+                true => merge_longest(b.entries),
+                false => b.entries,
+            };
+            for part in entries.chunks(RESTORE_BATCH) {
+                self.backends.ban(kind, part)?;
+            }
         }
         if trusted {
-            let targets: Vec<Target> = strays.iter().map(|e| e.target).collect();
-            if !targets.is_empty() {
-                self.backend.unban(&targets)?;
+            for (kind, lost) in &strays {
+                let targets: Vec<Target> = lost.iter().map(|e| e.target).collect();
+                self.backends.unban(*kind, &targets)?;
             }
         } else {
-            self.adopt(strays, now);
+            let all: Vec<BanEntry> = strays.into_values().flatten().collect();
+            self.adopt(merge_longest(all), now);
         }
         Ok(restores)
     }

@@ -168,8 +168,9 @@ impl Daemon {
             return;
         }
         let names: Vec<String> = inside.iter().map(Target::to_string).collect();
+        let mut folded = Vec::with_capacity(inside.len());
         for (target, text) in inside.iter().zip(&names) {
-            self.bans.remove(&name, target);
+            folded.extend(self.bans.remove(&name, target));
             self.recorder.forget(Some(&name), text);
         }
         if let Err(e) = self.recorder.store().remove_bans(Some(&name), &names) {
@@ -178,13 +179,11 @@ impl Daemon {
                 chain(&e)
             ));
         }
-        if self.jails[jail_index].native_ban {
-            if let Err(e) = self.backend.unban(&inside) {
-                log::error(&format!(
-                    "jail {name}: folding into a prefix: firewall: {}",
-                    chain(&e)
-                ));
-            }
+        if let Err(e) = self.lift(&folded) {
+            log::error(&format!(
+                "jail {name}: folding into a prefix: firewall: {}",
+                chain(&e)
+            ));
         }
         log::info(&format!(
             "{name}: banned {} whole, folding {}",

@@ -1,8 +1,9 @@
 //! `bantam unban --jail J`: lifting bans in one jail only.
 //!
-//! The firewall's set is shared by every jail, so a target lifted in one
-//! jail leaves the kernel only when no other jail still bans it; its
-//! store rows, trackers and actions are the jail's own.
+//! A backend's set is shared by the jails that ban in it, so a target
+//! lifted in one jail leaves its backend only when no other ban keeps it
+//! there (see [`crate::routing`]); its store rows, trackers and actions
+//! are the jail's own.
 
 use bantam_firewall::Target;
 
@@ -32,12 +33,7 @@ impl Daemon {
         self.wait_for_actions();
         let names: Vec<String> = parsed.iter().map(Target::to_string).collect();
         let stored = self.recorder.store().remove_bans(Some(jail), &names);
-        let leaving: Vec<Target> = removed
-            .iter()
-            .map(|b| b.target)
-            .filter(|t| self.jails.iter().all(|j| !self.bans.is_banned(j.name(), t)))
-            .collect();
-        let kernel = self.backend.unban(&leaving);
+        let kernel = self.lift(&removed);
         log::info(&format!(
             "{jail}: {} ban(s) lifted by request",
             removed.len()

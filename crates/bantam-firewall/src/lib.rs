@@ -81,7 +81,7 @@ pub use hosts_deny::HostsDeny;
 pub use ipset::Ipset;
 pub use iptables::Iptables;
 pub use nftables::{ElementUpdates, Nftables};
-pub use open::{native_for_banaction, open, open_config, BACKENDS};
+pub use open::{open, open_config, BACKENDS};
 pub use probe::probe;
 pub use route::Route;
 pub use target::{BanEntry, Target};

@@ -57,33 +57,6 @@ pub fn open_config(name: &str, config: &BackendConfig) -> Result<Box<dyn Backend
     }
 }
 
-/// The native backend that does what a fail2ban `banaction` does, for
-/// `fail2ban-actions = "native"`: `iptables-ipset-proto6-allports` →
-/// ipset, `nftables-multiport` → nftables, `route` → route. `None`: no
-/// native equivalent (run the action's commands).
-pub fn native_for_banaction(banaction: &str) -> Option<&'static str> {
-    let action = banaction.trim();
-    if action.starts_with("iptables-ipset") || action.starts_with("ipset") {
-        return Some("ipset");
-    }
-    if action == "firewallcmd-ipset" {
-        return Some("ipset");
-    }
-    if action.starts_with("iptables") {
-        return Some("iptables");
-    }
-    if action.starts_with("nftables") {
-        return Some("nftables");
-    }
-    if action == "route" {
-        return Some("route");
-    }
-    if action == "hostsdeny" {
-        return Some("hosts-deny");
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,25 +69,6 @@ mod tests {
             err.contains("\"pf\"") && err.contains("nftables, ipset, iptables"),
             "{err}"
         );
-    }
-
-    #[test]
-    fn fail2ban_banactions_map_onto_native_backends() {
-        for (action, native) in [
-            ("iptables-multiport", Some("iptables")),
-            ("iptables-allports", Some("iptables")),
-            ("iptables-ipset-proto6-allports", Some("ipset")),
-            ("iptables-ipset", Some("ipset")),
-            ("firewallcmd-ipset", Some("ipset")),
-            ("nftables-multiport", Some("nftables")),
-            ("nftables", Some("nftables")),
-            ("route", Some("route")),
-            ("hostsdeny", Some("hosts-deny")),
-            ("sendmail-whois", None),
-            ("firewallcmd-rich-rules", None),
-        ] {
-            assert_eq!(native_for_banaction(action), native, "{action}");
-        }
     }
 
     #[test]

@@ -203,6 +203,10 @@ pub fn print_status(data: &serde_json::Value) {
             j.maxretry,
             secs(j.findtime_seconds)
         );
+        match &j.backend {
+            Some(backend) => println!("  backend:  {backend}"),
+            None => println!("  backend:  none (its fail2ban actions ban)"),
+        }
         println!(
             "  now:      {} banned, {} tracked",
             j.currently_banned, j.tracked

@@ -9,7 +9,7 @@ use bantam_config::{BackendKind, DaemonSettings, Settings};
 use bantam_daemon::clock::SystemClock;
 use bantam_daemon::log;
 use bantam_daemon::log_setup::{self, LogFormat};
-use bantam_daemon::{Daemon, RunOptions};
+use bantam_daemon::{Backends, Daemon, RunOptions};
 use bantam_state::SqliteStore;
 use clap::Args;
 
@@ -96,18 +96,25 @@ pub fn run(mut args: RunArgs) -> Result<ExitCode> {
         prepared.adopt_kernel_bans();
     }
     let settings = prepared.settings();
-    let backend_name = settings.daemon.backend.name();
     let backend_config = crate::backend_config::from_settings(&settings.daemon)?;
-    let backend =
-        bantam_firewall::open_config(backend_name, &backend_config).with_context(|| {
-            format!("opening {backend_name} (bantam needs root or CAP_NET_ADMIN; try --dry-run)")
-        })?;
+    // Every backend a jail names, each opened once, before anything runs.
+    let backends = Backends::open(
+        prepared.default_backend(),
+        prepared.backend_kinds(),
+        backend_config,
+    )
+    .map_err(|(kind, e)| {
+        anyhow::Error::new(e).context(format!(
+            "opening {} (bantam needs root or CAP_NET_ADMIN; try --dry-run)",
+            kind.name()
+        ))
+    })?;
     log::info(&format!(
         "control socket {}{}",
         settings.daemon.socket.display(),
         if args.dry_run { " (dry run)" } else { "" }
     ));
-    let daemon = Daemon::new(prepared, Arc::new(SystemClock), Box::new(store), backend);
+    let daemon = Daemon::new(prepared, Arc::new(SystemClock), Box::new(store), backends);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -4,7 +4,8 @@
 //! What translates: each enabled jail's log paths, `maxretry`, `findtime`,
 //! `bantime`, `ignoreip`, `logtimezone`, the filter (bantam's own when it
 //! ships one with the same name and mode, else a reference to the fail2ban
-//! filter file), and rules the jail adds to its filter. What does not is
+//! filter file), rules the jail adds to its filter, and the backend that
+//! works like its firewall action (`banaction`). What does not is
 //! kept as a `# not translated: …` comment beside the jail, so nothing is
 //! dropped silently: actions other than a firewall ban (mail, reports,
 //! Python actions), journal backends, dynamic ban times, custom dates.
@@ -16,6 +17,7 @@ use bantam_filter::shipped;
 use super::action::is_firewall_action;
 use super::jail::F2bJail;
 use super::Fail2banTree;
+use crate::backend_kind::BackendKind;
 use crate::duration::{parse_bantime, parse_duration};
 
 /// A TOML string (basic or literal, whichever the `toml` crate chooses).
@@ -175,6 +177,7 @@ fn render_jail(tree: &Fail2banTree, jail: &F2bJail, out: &mut String) {
             notes.push(format!("{k} = {v}"));
         }
     }
+    let mut banaction: Option<BackendKind> = None;
     for (use_, def) in jail.actions.iter().zip(&jail.action_defs) {
         let params: Vec<String> = use_
             .params
@@ -187,6 +190,21 @@ fn render_jail(tree: &Fail2banTree, jail: &F2bJail, out: &mut String) {
             format!("{}[{}]", use_.name, params.join(", "))
         };
         if def.is_some() && is_firewall_action(&use_.name) {
+            // The backend that works like the action, as `run` with
+            // `fail2ban-actions = "native"` chooses it; the first wins.
+            let kind = BackendKind::for_fail2ban_action(&use_.name);
+            match (banaction, kind) {
+                (None, Some(kind)) => {
+                    banaction = Some(kind);
+                    let _ = writeln!(out, "banaction = {}", quote(kind.name()));
+                }
+                (Some(first), Some(kind)) if kind != first => notes.push(format!(
+                    "action {shown} (it would ban in {}; the jail bans in {} only)",
+                    kind.name(),
+                    first.name()
+                )),
+                _ => {}
+            }
             let _ = writeln!(
                 out,
                 "# action {shown}: bantam's own firewall backend bans instead (whole host, all ports)"

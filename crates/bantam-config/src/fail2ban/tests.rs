@@ -478,7 +478,13 @@ fn import_renders_native_toml() {
     assert_eq!(demo["bantime"].as_str(), Some("1d12h"));
     assert_eq!(demo["maxretry"].as_integer(), Some(3));
     assert_eq!(demo["failregex"].as_array().unwrap().len(), 1, "{text}");
+    // Its firewall action names the backend that works like it.
+    assert_eq!(demo["banaction"].as_str(), Some("nftables"), "{text}");
     let sshd = jails["sshd"].as_table().unwrap();
+    assert!(
+        sshd.get("banaction").is_none(),
+        "fw is no firewall family: {text}"
+    );
     assert_eq!(sshd["filter"].as_str(), Some("sshd"), "{text}");
     assert_eq!(sshd["mode"].as_str(), Some("aggressive"));
     assert_eq!(jails["journal"]["enabled"].as_bool(), Some(false));

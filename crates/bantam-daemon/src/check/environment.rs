@@ -24,14 +24,25 @@ pub(super) fn check(settings: &Settings, report: &mut CheckReport) {
     }
 }
 
+/// Every backend the daemon would open: `[daemon] backend` and each
+/// jail's `banaction`.
 fn firewall(settings: &Settings, report: &mut CheckReport) {
-    let name = settings.daemon.backend.name();
-    match bantam_firewall::probe(name) {
-        Ok(said) => report.notes.push(format!("firewall: {said}")),
-        Err(e) => report.problem(format!(
-            "firewall: backend {name} cannot be set up: {} (bantam needs root or CAP_NET_ADMIN and nf_tables)",
-            crate::error::chain(&e)
-        )),
+    let default = settings.daemon.backend;
+    let mut kinds: std::collections::BTreeSet<_> = settings
+        .jails
+        .iter()
+        .filter_map(|j| j.backend(default))
+        .collect();
+    kinds.insert(default);
+    for kind in kinds {
+        let name = kind.name();
+        match bantam_firewall::probe(name) {
+            Ok(said) => report.notes.push(format!("firewall: {said}")),
+            Err(e) => report.problem(format!(
+                "firewall: backend {name} cannot be set up: {} (bantam needs root or CAP_NET_ADMIN and nf_tables)",
+                crate::error::chain(&e)
+            )),
+        }
     }
 }
 

@@ -93,7 +93,8 @@ pub fn check(settings: &Settings, warnings: &[String], options: &CheckOptions) -
     }
     environment::check(settings, &mut report);
     for jail_settings in &settings.jails {
-        match Jail::new(jail_settings.clone(), settings.daemon.max_tracked) {
+        let backend = jail_settings.backend(settings.daemon.backend);
+        match Jail::new(jail_settings.clone(), settings.daemon.max_tracked, backend) {
             Ok(mut jail) => {
                 let row = scan::scan_jail(&mut jail, settings, options);
                 for e in &row.errors {

@@ -263,6 +263,10 @@ pub struct JailStatus {
     /// lists them all), each with its ban count and step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bans: Option<Vec<BanInfo>>,
+    /// The backend the jail's bans go to (`banaction`); absent: its
+    /// fail2ban actions ban.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
 }
 
 /// A log source as `status` shows it.
