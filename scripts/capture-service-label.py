@@ -33,6 +33,8 @@ DATE = os.environ.get("BT_CAPTURE_DATE", "unknown date")
 # service -> list of (filter, source, [(event, regex on the message, verdict)])
 # source is "syslog:PROGRAM-REGEX" or "file:NAME" (a file in WORKDIR/logs).
 A, N, S, X = "aggressive", "normal", "success", "none"
+# exim's optional "[PID] " (log_selector +pid) and message id.
+EXIM = r"^(?:\[\d+\] )?(?:[0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4} )?"
 EVENTS = {
     "dropbear": [("dropbear", "syslog:dropbear", [
         ("bad-password", r"^Bad password attempt for '.*' from \S+$", N),
@@ -62,6 +64,24 @@ EVENTS = {
         ("session", r"^(?:imap|pop3)\(.*\)<\d+><\S+>: Disconnected: ", X),
         ("daemon", r"^master: ", X),
     ])],
+    "exim": [("exim", "file:" + f, [
+        ("auth-failed", EXIM + r"\S+ authenticator failed for .*\[\S+\](?::\d+)?: 535 Incorrect authentication data", N),
+        ("sync-greeting", EXIM + r"SMTP protocol synchronization error \(input sent without waiting for greeting\): rejected connection from H=", N),
+        ("sync-next", EXIM + r"SMTP protocol synchronization error \(next input sent too soon: ", N),
+        ("relay", EXIM + r"H=.* F=<.*> rejected RCPT <.*>: relay not permitted$", ("relay", "aggressive")),
+        ("unknown-recipient", EXIM + r"H=.* F=<.*> rejected RCPT <.*>: Unrouteable address$", A),
+        ("bad-helo", EXIM + r"rejected (?:EHLO|HELO) from .*: syntactically invalid argument", A),
+        ("helo-acl", EXIM + r"H=.* rejected EHLO or HELO ", A),
+        ("no-helo", EXIM + r"rejected MAIL from .*: no HELO/EHLO given$", A),
+        ("too-many", EXIM + r"SMTP call from .* dropped: too many ", A),
+        ("auth-arrival", EXIM + r'<= [^\s"\\]+ H=(?:\S+ )?(?:\(\S*\) )?\[\S+\](?::\d+)? P=\S*smtps?a A=', S),
+        ("arrival", EXIM + r"<= ", X),
+        ("delivery", EXIM + r"(?:=> |-> |Completed$)", X),
+        ("session", EXIM + r"(?:no host name found for IP address |SMTP connection from |unexpected disconnection while reading SMTP command from )", X),
+        # An artefact of the capture's -C (a config not in exim's trusted list).
+        ("capture-artefact", EXIM + r"exim user lost privilege for using -C option$", X),
+        ("daemon", EXIM + r"exim \S+ daemon started: ", X),
+    ]) for f in ("mainlog.log", "mainlog-selectors.log")],
     "proftpd": [("proftpd", "file:proftpd.log", [
         ("incorrect-password", r"^\S+ proftpd\[\d+\] \S+ \(\S+\[\S+\]\): USER .* \(Login failed\): Incorrect password\.?\s*$", N),
         ("no-such-user", r"^\S+ proftpd\[\d+\] \S+ \(\S+\[\S+\]\): USER .*: no such user found from ", N),

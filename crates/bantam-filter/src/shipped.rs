@@ -31,6 +31,7 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("vsftpd", include_str!("../filters/vsftpd.toml")),
     ("pure-ftpd", include_str!("../filters/pure-ftpd.toml")),
     ("mysqld-auth", include_str!("../filters/mysqld-auth.toml")),
+    ("exim", include_str!("../filters/exim.toml")),
 ];
 
 /// The names of the shipped filters.

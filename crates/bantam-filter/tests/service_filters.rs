@@ -34,6 +34,7 @@ const FILTERS: &[&str] = &[
     "vsftpd",
     "pure-ftpd",
     "mysqld-auth",
+    "exim",
 ];
 
 fn now() -> Timestamp {

@@ -33,6 +33,10 @@ const PAYLOADS: &[&str] = &[
     "2001:db8::9",
     "x failed for '203.0.113.9:5060' - Wrong password",
     "x rejected RCPT <a@b>: relay not permitted H=(x) [203.0.113.9]",
+    "[203.0.113.9]:25 I=[198.51.100.1]:25: 535 Incorrect authentication data (set_id=x",
+    "x\" H=[203.0.113.9]:25 next input=\"",
+    "x H=[203.0.113.9]:25 next input=",
+    "x\" H=(x) [203.0.113.9] P=esmtpa A=plain:x S=1 id=\"x",
 ];
 
 /// (filter, template with `{U}` for a user-controlled field, whether the
@@ -62,6 +66,17 @@ const CASES: &[(&str, &str, bool)] = &[
     ("mysqld-auth", "2026-12-03 13:53:52 4 [Warning] Access denied for user '{U}'@'198.51.100.77' (using password: YES)", true),
     ("mysqld-auth", "Dec  3 13:53:52 bt-server mariadbd[1]: 2026-12-03 13:53:52 4 [Warning] Access denied for user '{U}'@'198.51.100.77' (using password: NO)", true),
     ("mysqld-auth", "2026-12-03 13:53:55 9 [Warning] Aborted connection 9 to db: '{U}' user: '{U}' host: '198.51.100.77' (Got an error reading communication packets)", false),
+    ("exim", "2026-12-03 14:12:56 plain authenticator failed for ({U}) [198.51.100.77]: 535 Incorrect authentication data (set_id={U})", true),
+    ("exim", "2026-12-03 14:12:15.317 [2312] login authenticator failed for ({U}) [198.51.100.77]:55945: 535 Incorrect authentication data (set_id={U})", true),
+    ("exim", "2026-12-03 14:12:14.281 [2220] SMTP protocol synchronization error (input sent without waiting for greeting): rejected connection from H=[198.51.100.77]:60129 input=\"{U}\\r\\n\"", true),
+    ("exim", "2026-12-03 14:12:21.301 [2807] SMTP protocol synchronization error (next input sent too soon: pipelining was not advertised): rejected \"EHLO {U}\" H=[198.51.100.77]:52879 next input=\"MAIL FROM:<{U}>\\r\\n\"", true),
+    ("exim", "2026-12-03 14:12:59 H=({U}) [198.51.100.77] F=<{U}@client.example> rejected RCPT <{U}@remote.example>: relay not permitted", true),
+    ("exim", "2026-12-03 14:13:02 H=({U}) [198.51.100.77] F=<{U}@client.example> rejected RCPT <{U}@bt-test>: Unrouteable address", true),
+    ("exim", "2026-12-03 14:13:03 rejected EHLO from [198.51.100.77]: syntactically invalid argument(s): {U}", true),
+    ("exim", "2026-12-03 14:13:10 H=({U}) [198.51.100.77] rejected EHLO or HELO {U}: forged HELO: you are not me", true),
+    ("exim", "2026-12-03 14:13:06 SMTP call from ({U}) [198.51.100.77] dropped: too many unrecognized commands (last was \"{U}\")", true),
+    ("exim", "2026-12-03 14:13:08 1xZ7WN-0007nu-0i <= {U}@bt-test H=({U}) [198.51.100.77] P=esmtpa A=plain:{U} S=215 id={U}", false),
+    ("exim", "2026-12-03 14:13:08 1xZ7WN-0007nu-0i <= \"{U}\"@bt-test H=(x) [198.51.100.77] P=esmtp S=215", false),
 ];
 
 fn injected(host: &Host) -> bool {
