@@ -32,6 +32,7 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("pure-ftpd", include_str!("../filters/pure-ftpd.toml")),
     ("mysqld-auth", include_str!("../filters/mysqld-auth.toml")),
     ("exim", include_str!("../filters/exim.toml")),
+    ("openvpn", include_str!("../filters/openvpn.toml")),
 ];
 
 /// The names of the shipped filters.

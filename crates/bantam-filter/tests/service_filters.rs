@@ -35,6 +35,7 @@ const FILTERS: &[&str] = &[
     "pure-ftpd",
     "mysqld-auth",
     "exim",
+    "openvpn",
 ];
 
 fn now() -> Timestamp {

@@ -37,6 +37,10 @@ const PAYLOADS: &[&str] = &[
     "x\" H=[203.0.113.9]:25 next input=\"",
     "x H=[203.0.113.9]:25 next input=",
     "x\" H=(x) [203.0.113.9] P=esmtpa A=plain:x S=1 id=\"x",
+    "203.0.113.9:1194 TLS Error: TLS handshake failed",
+    "203.0.113.9:1194 VERIFY ERROR: depth=0, error=x: CN=x",
+    "203.0.113.9 TLS Auth Error: Auth Username/Password verification failed for peer",
+    "x from [AF_INET]203.0.113.9:1194",
 ];
 
 /// (filter, template with `{U}` for a user-controlled field, whether the
@@ -77,6 +81,18 @@ const CASES: &[(&str, &str, bool)] = &[
     ("exim", "2026-12-03 14:13:06 SMTP call from ({U}) [198.51.100.77] dropped: too many unrecognized commands (last was \"{U}\")", true),
     ("exim", "2026-12-03 14:13:08 1xZ7WN-0007nu-0i <= {U}@bt-test H=({U}) [198.51.100.77] P=esmtpa A=plain:{U} S=215 id={U}", false),
     ("exim", "2026-12-03 14:13:08 1xZ7WN-0007nu-0i <= \"{U}\"@bt-test H=(x) [198.51.100.77] P=esmtp S=215", false),
+    // OpenVPN logs no user name on failure; a client chooses the CN of a
+    // certificate the server refuses (after the address) and, once its CA
+    // signed one, the CN at the start of its lines ("CN/ADDR:PORT").
+    ("openvpn", "Dec  3 14:22:31 bt-server ovpn-server[5107]: 198.51.100.77:52061 VERIFY ERROR: depth=0, error=unable to get local issuer certificate: CN={U}, serial=3385", true),
+    ("openvpn", "2026-12-03 14:23:01 198.51.100.77:40067 VERIFY ERROR: depth=0, error=unable to get local issuer certificate: C=XX, O={U}, CN={U}, serial=1", true),
+    ("openvpn", "Dec  3 14:22:29 bt-server ovpn-server[5107]: 198.51.100.77:45644 TLS Auth Error: Auth Username/Password verification failed for peer", true),
+    ("openvpn", "Dec  3 14:22:31 bt-server ovpn-server[5107]: 198.51.100.77:52061 TLS Error: TLS handshake failed", true),
+    ("openvpn", "Dec  3 14:22:31 bt-server ovpn-server[5107]: {U}/198.51.100.77:52061 TLS Error: TLS handshake failed", false),
+    ("openvpn", "Dec  3 14:22:31 bt-server ovpn-server[5107]: {U}/198.51.100.77:52061 TLS Auth Error: Auth Username/Password verification failed for peer", false),
+    ("openvpn", "Dec  3 14:22:31 bt-server ovpn-server[5107]: {U}/198.51.100.77:52061 VERIFY ERROR: depth=0, error=certificate revoked: CN={U}, serial=2", false),
+    ("openvpn", "Dec  3 14:22:31 bt-server ovpn-server[5107]: {U}/198.51.100.77:52061 TLS Error: tls-crypt unwrapping failed from [AF_INET]198.51.100.77:52061", true),
+    ("openvpn", "Dec  3 14:22:51 bt-server ovpn-server[5107]: 198.51.100.77:40820 TLS: Username/Password authentication succeeded for username '{U}' ", false),
 ];
 
 fn injected(host: &Host) -> bool {
