@@ -33,6 +33,7 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("mysqld-auth", include_str!("../filters/mysqld-auth.toml")),
     ("exim", include_str!("../filters/exim.toml")),
     ("openvpn", include_str!("../filters/openvpn.toml")),
+    ("asterisk", include_str!("../filters/asterisk.toml")),
 ];
 
 /// The names of the shipped filters.

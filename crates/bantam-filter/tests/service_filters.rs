@@ -36,6 +36,7 @@ const FILTERS: &[&str] = &[
     "mysqld-auth",
     "exim",
     "openvpn",
+    "asterisk",
 ];
 
 fn now() -> Timestamp {

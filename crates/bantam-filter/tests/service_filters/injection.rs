@@ -41,6 +41,11 @@ const PAYLOADS: &[&str] = &[
     "203.0.113.9:1194 VERIFY ERROR: depth=0, error=x: CN=x",
     "203.0.113.9 TLS Auth Error: Auth Username/Password verification failed for peer",
     "x from [AF_INET]203.0.113.9:1194",
+    "x' failed for '203.0.113.9:5060' (callid: y) - Failed to authenticate",
+    "x) - No matching endpoint found",
+    "x\",RemoteAddress=\"IPV4/UDP/203.0.113.9/5060",
+    "x\",SessionID=\"y\",LocalAddress=\"z\",RemoteAddress=\"IPV4/UDP/203.0.113.9/5060\",Module=\"",
+    "x' (203.0.113.9:5060) to extension 'y",
 ];
 
 /// (filter, template with `{U}` for a user-controlled field, whether the
@@ -93,6 +98,19 @@ const CASES: &[(&str, &str, bool)] = &[
     ("openvpn", "Dec  3 14:22:31 bt-server ovpn-server[5107]: {U}/198.51.100.77:52061 VERIFY ERROR: depth=0, error=certificate revoked: CN={U}, serial=2", false),
     ("openvpn", "Dec  3 14:22:31 bt-server ovpn-server[5107]: {U}/198.51.100.77:52061 TLS Error: tls-crypt unwrapping failed from [AF_INET]198.51.100.77:52061", true),
     ("openvpn", "Dec  3 14:22:51 bt-server ovpn-server[5107]: 198.51.100.77:40820 TLS: Username/Password authentication succeeded for username '{U}' ", false),
+    // SIP identities, call ids, digest fields and dialled extensions.
+    ("asterisk", "[Dec  3 14:30:01] NOTICE[4177] chan_sip.c: Registration from '\"{U}\" <sip:{U}@198.51.100.1>' failed for '198.51.100.77:5060' - Wrong password", true),
+    ("asterisk", "[Dec  3 14:30:01] NOTICE[4177] chan_sip.c: Registration from '<sip:{U}@198.51.100.1>' failed for '198.51.100.77:5060' - No matching peer found", true),
+    ("asterisk", "[2026-12-03 14:30:04] NOTICE[4190] res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '\"{U}\" <sip:{U}@198.51.100.1>' failed for '198.51.100.77:5060' (callid: {U}) - Failed to authenticate", true),
+    ("asterisk", "[2026-12-03 14:30:04] NOTICE[4190] res_pjsip/pjsip_distributor.c: Request 'INVITE' from '<sip:{U}@198.51.100.1>' failed for '198.51.100.77:5060' (callid: {U}) - No matching endpoint found after 5 tries in 0.412 ms", true),
+    ("asterisk", "[2026-12-03 14:30:06] SECURITY[4183] res_security_log.c: SecurityEvent=\"InvalidPassword\",EventTV=\"2026-12-03T14:30:06.123+0000\",Severity=\"Error\",Service=\"PJSIP\",EventVersion=\"2\",AccountID=\"{U}\",SessionID=\"{U}\",LocalAddress=\"IPV4/UDP/198.51.100.1/5060\",RemoteAddress=\"IPV4/UDP/198.51.100.77/5060\",Challenge=\"1733236206/6f2d\",ReceivedChallenge=\"{U}\",ReceivedHash=\"{U}\"", true),
+    ("asterisk", "[2026-12-03 14:30:06] SECURITY[4183] res_security_log.c: SecurityEvent=\"InvalidAccountID\",EventTV=\"2026-12-03T14:30:06.123+0000\",Severity=\"Error\",Service=\"PJSIP\",EventVersion=\"2\",AccountID=\"{U}\",SessionID=\"{U}\",LocalAddress=\"IPV4/UDP/198.51.100.1/5060\",RemoteAddress=\"IPV4/UDP/198.51.100.77/5060\"", true),
+    ("asterisk", "[2026-12-03 14:30:06] SECURITY[4183] res_security_log.c: SecurityEvent=\"ChallengeResponseFailed\",EventTV=\"2026-12-03T14:30:06.123+0000\",Severity=\"Error\",Service=\"PJSIP\",EventVersion=\"2\",AccountID=\"{U}\",SessionID=\"{U}\",LocalAddress=\"IPV4/UDP/198.51.100.1/5060\",RemoteAddress=\"IPV4/UDP/198.51.100.77/5060\",Challenge=\"4c1d\",Response=\"{U}\",ExpectedResponse=\"\",Module=\"chan_sip\"", true),
+    ("asterisk", "[2026-12-03 14:30:06] SECURITY[4183] res_security_log.c: SecurityEvent=\"SuccessfulAuth\",EventTV=\"2026-12-03T14:30:06.123+0000\",Severity=\"Error\",Service=\"PJSIP\",EventVersion=\"2\",AccountID=\"{U}\",SessionID=\"{U}\",LocalAddress=\"IPV4/UDP/198.51.100.1/5060\",RemoteAddress=\"IPV4/UDP/198.51.100.77/5060\",UsingPassword=\"1\"", false),
+    ("asterisk", "[2026-12-03 14:30:10] NOTICE[4200] manager.c: 198.51.100.77 failed to authenticate as '{U}'", true),
+    ("asterisk", "[2026-12-03 14:30:10] NOTICE[4200] manager.c: 198.51.100.77 tried to authenticate with nonexistent user '{U}'", true),
+    ("asterisk", "[2026-12-03 14:30:12] NOTICE[4210] chan_iax2.c: Host 198.51.100.77 failed to authenticate as '{U}'", true),
+    ("asterisk", "[2026-12-03 14:30:13] NOTICE[4220] chan_sip.c: Call from '{U}' (198.51.100.77:5070) to extension '{U}' rejected because extension not found in context 'default'.", true),
 ];
 
 fn injected(host: &Host) -> bool {
