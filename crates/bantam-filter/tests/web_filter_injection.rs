@@ -90,8 +90,11 @@ fn shapes() -> Vec<Shape> {
     ]
 }
 
+/// How a log writes a client's text into a line.
+type Escape = fn(&str) -> String;
+
 /// Access-log shapes, read by every filter that reads access logs.
-fn access_shapes() -> Vec<(fn(&str) -> String, String)> {
+fn access_shapes() -> Vec<(Escape, String)> {
     let mut out = Vec::new();
     for escape in [
         apache_access as fn(&str) -> String,
