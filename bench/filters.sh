@@ -82,6 +82,7 @@ for name in "${names[@]}"; do
     printf '%s' "$best_json" | python3 -c '
 import json, sys
 r = json.load(sys.stdin)
-print(f"{sys.argv[1]:<18} {r["lines"]:>10} {r["lines_per_second"]:>12,.0f} {r["matched"] + r["successes"]:>10} {float(sys.argv[2]):>8.3f}")
+lines, lps, matched = r["lines"], r["lines_per_second"], r["matched"] + r["successes"]
+print(f"{sys.argv[1]:<18} {lines:>10} {lps:>12,.0f} {matched:>10} {float(sys.argv[2]):>8.3f}")
 ' "$name" "$best"
 done

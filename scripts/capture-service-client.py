@@ -7,8 +7,10 @@ client side, so the capture log shows the ground truth next to the server's
 lines. Exit status: 0 when the server said what the scenario expected
 (login accepted / refused), 1 otherwise; the capture script checks it.
 
-  smtp-auth  SRC SRV USER PASSWORD [MECH]        AUTH against postfix/exim
+  smtp-auth  SRC SRV USER PASSWORD [MECH [FROM]] AUTH against postfix/exim
   smtp-rcpt  SRC SRV HELO FROM TO               MAIL/RCPT without AUTH
+  smtp-send  SRC SRV HELO FROM TO               a whole message without AUTH
+  smtp-lines SRC SRV burst|step LINE...         raw commands after the greeting
   imap       SRC SRV USER PASSWORD              LOGIN against dovecot
   pop3       SRC SRV USER PASSWORD              USER/PASS against dovecot
   ftp        SRC SRV USER PASSWORD [TRIES]      USER/PASS, TRIES times
@@ -52,7 +54,7 @@ class BoundPOP3(poplib.POP3):
         return bound(self._src, self.host, self.port)
 
 
-def smtp_auth(src, srv, user, password, mech="PLAIN"):
+def smtp_auth(src, srv, user, password, mech="PLAIN", sender=None):
     s = smtplib.SMTP(srv, 25, timeout=TIMEOUT, source_address=(src, 0),
                      local_hostname="client.example")
     s.ehlo()
@@ -63,7 +65,7 @@ def smtp_auth(src, srv, user, password, mech="PLAIN"):
         print("smtp auth accepted:", code, msg)
         # smtpd logs the SASL login ("client=..., sasl_username=...") only
         # once a message is queued.
-        s.sendmail(user + "@bt-test", [user + "@bt-test"], "Subject: t\r\n\r\nhi\r\n")
+        s.sendmail(sender or user + "@bt-test", [user + "@bt-test"], "Subject: t\r\n\r\nhi\r\n")
         ok = True
     except smtplib.SMTPAuthenticationError as e:
         print("smtp auth refused:", e.smtp_code, e.smtp_error)
@@ -88,6 +90,55 @@ def smtp_rcpt(src, srv, helo, sender, rcpt):
     except smtplib.SMTPException:
         pass
     return code < 300
+
+
+def smtp_send(src, srv, helo, sender, rcpt):
+    """A whole message without AUTH: the arrival line names the sender."""
+    s = smtplib.SMTP(srv, 25, timeout=TIMEOUT, source_address=(src, 0),
+                     local_hostname=helo)
+    try:
+        s.sendmail(sender, [rcpt], "Subject: t\r\n\r\nhi\r\n")
+        print("message accepted")
+        ok = True
+    except smtplib.SMTPException as e:
+        print("message refused:", e)
+        ok = False
+    try:
+        s.quit()
+    except smtplib.SMTPException:
+        pass
+    return ok
+
+
+def smtp_lines(src, srv, how, *lines):
+    """Reads the greeting, then sends LINES: all in one write ("burst",
+    which breaks SMTP's command synchronisation) or one by one, reading a
+    reply to each ("step"). Returns False: these are attacks."""
+    sock = bound(src, srv, 25)
+    f = sock.makefile("rb")
+    print("greeting:", f.readline().decode(errors="replace").rstrip())
+    try:
+        if how == "burst":
+            sock.sendall("".join(l + "\r\n" for l in lines).encode())
+            for _ in lines:
+                reply = f.readline()
+                if not reply:
+                    break
+                print("reply:", reply.decode(errors="replace").rstrip())
+        else:
+            for l in lines:
+                sock.sendall(l.encode() + b"\r\n")
+                while True:
+                    reply = f.readline().decode(errors="replace")
+                    print("reply:", reply.rstrip())
+                    if not reply or reply[3:4] != "-":
+                        break
+                if not reply:
+                    break
+    except OSError as e:
+        print("connection ended:", e)
+    sock.close()
+    return False
 
 
 def imap(src, srv, user, password, tries="1"):
@@ -166,7 +217,8 @@ def tcp(src, srv, port, data=""):
     return False
 
 
-COMMANDS = {"tcp": tcp, "smtp-auth": smtp_auth, "smtp-rcpt": smtp_rcpt, "imap": imap,
+COMMANDS = {"tcp": tcp, "smtp-auth": smtp_auth, "smtp-rcpt": smtp_rcpt,
+            "smtp-send": smtp_send, "smtp-lines": smtp_lines, "imap": imap,
             "pop3": pop3, "ftp": ftp}
 
 if __name__ == "__main__":

@@ -89,6 +89,9 @@ fi
 W=$(mktemp -d /tmp/bantam-svc-capture.XXXXXX)
 chmod 0755 "$W"
 CREATED_USER=0
+# System users a daemon's binary insists on (exim's compiled-in
+# Debian-exim), made here when missing and removed at exit.
+CREATED_SYSTEM_USERS=()
 
 cleanup() {
     local rc=$? ns pids pid i
@@ -107,6 +110,7 @@ cleanup() {
         ip netns del "$ns"
     done
     [[ $CREATED_USER -eq 1 ]] && userdel "$USER_OK"
+    for i in "${CREATED_SYSTEM_USERS[@]}"; do userdel "$i"; done
     if [[ $KEEP_WORKDIR -eq 1 || $rc -ne 0 ]]; then
         log "work directory kept: $W"
     else
@@ -290,6 +294,13 @@ stop_pidfile() {
     kill -TERM "$pid" 2>/dev/null || return 0
     for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
+}
+
+ensure_system_user() { # NAME
+    getent passwd "$1" >/dev/null && return 0
+    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+        --comment "$USER_COMMENT" "$1"
+    CREATED_SYSTEM_USERS+=("$1")
 }
 
 ensure_user() {

@@ -33,6 +33,21 @@ DATE = os.environ.get("BT_CAPTURE_DATE", "unknown date")
 # service -> list of (filter, source, [(event, regex on the message, verdict)])
 # source is "syslog:PROGRAM-REGEX" or "file:NAME" (a file in WORKDIR/logs).
 A, N, S, X = "aggressive", "normal", "success", "none"
+# exim's optional "[PID] " (log_selector +pid) and message id.
+EXIM = r"^(?:\[\d+\] )?(?:[0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4} )?"
+# OpenVPN's lines: "ADDR:PORT MESSAGE" (the client instance's prefix; an
+# IPv6 client without the port), or no prefix for the server's own.
+OPENVPN = [
+    ("auth-failed", r"^\S+ TLS Auth Error: Auth Username/Password verification failed for peer$", N),
+    ("verify-error", r"^\S+ VERIFY (?:[A-Z0-9]+ )?ERROR", N),
+    ("handshake-failed", r"^\S+ TLS Error: TLS handshake failed$", A),
+    ("hmac-failed", r"^TLS Error: (?:incoming packet authentication failed|cannot locate HMAC in incoming packet) from \[AF_INET6?\]\S+$", A),
+    ("tls-crypt-failed", r"^\S+ TLS Error: tls-crypt unwrapping failed from \[AF_INET6?\]\S+$", A),
+    ("succeeded", r"^\S+ TLS: Username/Password authentication succeeded for username '.*' ?$", S),
+    ("session", r"^\S+ (?:VERIFY OK|peer info|TLS: |Delayed exit|SENT CONTROL|Control Channel|\[.*\] Peer Connection Initiated|Connection reset|SIG(?:USR1|TERM)\[|Sent fatal SSL alert|OpenSSL: |TLS_ERROR: |TLS Error: TLS object|TLS Error: TLS key negotiation failed|Fatal TLS error|tls-crypt unwrap error|MULTI|Data Channel|Timers|Protocol options|write UDPv6|Outgoing|Incoming)", X),
+    ("server", r"^(?:Authenticate/Decrypt packet error|TCP connection established with|read UDPv6|event_wait|Closing TUN/TAP|SIGTERM\[hard|Note: |OpenVPN 2|library versions|DCO version|WARNING: |net_|TUN/TAP|Socket Buffers|setsockopt|UDPv6 link|TCPv4_SERVER link|MULTI: |IFCONFIG POOL|Initialization Sequence Completed|NOTE: |Could not determine|Listening for incoming)", X),
+]
+
 EVENTS = {
     "dropbear": [("dropbear", "syslog:dropbear", [
         ("bad-password", r"^Bad password attempt for '.*' from \S+$", N),
@@ -62,6 +77,25 @@ EVENTS = {
         ("session", r"^(?:imap|pop3)\(.*\)<\d+><\S+>: Disconnected: ", X),
         ("daemon", r"^master: ", X),
     ])],
+    "exim": [("exim", "file:" + f, [
+        ("auth-failed", EXIM + r"\S+ authenticator failed for .*\[\S+\](?::\d+)?: 535 Incorrect authentication data", N),
+        ("sync-greeting", EXIM + r"SMTP protocol synchronization error \(input sent without waiting for greeting\): rejected connection from H=", N),
+        ("sync-next", EXIM + r"SMTP protocol synchronization error \(next input sent too soon: ", N),
+        ("relay", EXIM + r"H=.* F=<.*> rejected RCPT <.*>: relay not permitted$", ("relay", "aggressive")),
+        ("unknown-recipient", EXIM + r"H=.* F=<.*> rejected RCPT <.*>: Unrouteable address$", A),
+        ("bad-helo", EXIM + r"rejected (?:EHLO|HELO) from .*: syntactically invalid argument", A),
+        ("helo-acl", EXIM + r"H=.* rejected EHLO or HELO ", A),
+        ("no-helo", EXIM + r"rejected MAIL from .*: no HELO/EHLO given$", A),
+        ("too-many", EXIM + r"SMTP call from .* dropped: too many ", A),
+        ("auth-arrival", EXIM + r'<= [^\s"\\]+ H=(?:\S+ )?(?:\(\S*\) )?\[\S+\](?::\d+)? P=\S*smtps?a A=', S),
+        ("arrival", EXIM + r"<= ", X),
+        ("delivery", EXIM + r"(?:=> |-> |Completed$)", X),
+        ("session", EXIM + r"(?:no host name found for IP address |SMTP connection from |unexpected disconnection while reading SMTP command from )", X),
+        # An artefact of the capture's -C (a config not in exim's trusted list).
+        ("capture-artefact", EXIM + r"exim user lost privilege for using -C option$", X),
+        ("daemon", EXIM + r"exim \S+ daemon started: ", X),
+    ]) for f in ("mainlog.log", "mainlog-selectors.log")],
+    "openvpn": [("openvpn", src, OPENVPN) for src in ("syslog:ovpn-server", "file:openvpn.log")],
     "proftpd": [("proftpd", "file:proftpd.log", [
         ("incorrect-password", r"^\S+ proftpd\[\d+\] \S+ \(\S+\[\S+\]\): USER .* \(Login failed\): Incorrect password\.?\s*$", N),
         ("no-such-user", r"^\S+ proftpd\[\d+\] \S+ \(\S+\[\S+\]\): USER .*: no such user found from ", N),

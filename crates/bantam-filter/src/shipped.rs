@@ -31,6 +31,9 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("vsftpd", include_str!("../filters/vsftpd.toml")),
     ("pure-ftpd", include_str!("../filters/pure-ftpd.toml")),
     ("mysqld-auth", include_str!("../filters/mysqld-auth.toml")),
+    ("exim", include_str!("../filters/exim.toml")),
+    ("openvpn", include_str!("../filters/openvpn.toml")),
+    ("asterisk", include_str!("../filters/asterisk.toml")),
 ];
 
 /// The names of the shipped filters.

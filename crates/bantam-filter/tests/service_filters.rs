@@ -34,6 +34,9 @@ const FILTERS: &[&str] = &[
     "vsftpd",
     "pure-ftpd",
     "mysqld-auth",
+    "exim",
+    "openvpn",
+    "asterisk",
 ];
 
 fn now() -> Timestamp {

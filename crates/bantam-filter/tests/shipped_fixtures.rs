@@ -5,7 +5,8 @@
 //! Each log line is preceded by `# expect: {json}`:
 //! `{"fail": false}`; `{"fail": false, "success": true, "host": "…"}` (a
 //! login, for trust); `{"fail": true, "host": "…", "user": "…"}`, with
-//! `"mode": "aggressive"` when only the aggressive mode counts it. A `host`
+//! `"mode": "aggressive"` when only the aggressive mode counts it, or
+//! `"modes": ["rbl", "aggressive"]` when only the modes named do. A `host`
 //! that is a name (not an address) means the line cannot be acted on.
 
 use std::collections::BTreeSet;
@@ -25,7 +26,8 @@ struct Expectation {
     success: bool,
     host: Option<Host>,
     user: Option<String>,
-    aggressive_only: bool,
+    /// The modes in which the line is a failure (all when empty).
+    modes: Vec<String>,
 }
 
 fn parse_expectation(json: &str, at: &str) -> Expectation {
@@ -45,7 +47,14 @@ fn parse_expectation(json: &str, at: &str) -> Expectation {
         success: v.get("success").and_then(Value::as_bool) == Some(true),
         host,
         user: v.get("user").and_then(Value::as_str).map(str::to_owned),
-        aggressive_only: v.get("mode").and_then(Value::as_str) == Some("aggressive"),
+        modes: v
+            .get("modes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .chain(v.get("mode"))
+            .filter_map(|m| m.as_str().map(str::to_owned))
+            .collect(),
     }
 }
 
@@ -84,7 +93,8 @@ fn check(path: &Path, name: &str, mode: &str, hit: &mut BTreeSet<String>) -> (Ve
         let want = pending
             .take()
             .unwrap_or_else(|| panic!("{at}: log line without an expect line"));
-        let should_fail = want.fail && (mode == "aggressive" || !want.aggressive_only);
+        let should_fail =
+            want.fail && (want.modes.is_empty() || want.modes.iter().any(|m| m == mode));
         let outcome = filter.scan(line, now());
         judged += 1;
         let shown = String::from_utf8_lossy(line);

@@ -33,6 +33,19 @@ const PAYLOADS: &[&str] = &[
     "2001:db8::9",
     "x failed for '203.0.113.9:5060' - Wrong password",
     "x rejected RCPT <a@b>: relay not permitted H=(x) [203.0.113.9]",
+    "[203.0.113.9]:25 I=[198.51.100.1]:25: 535 Incorrect authentication data (set_id=x",
+    "x\" H=[203.0.113.9]:25 next input=\"",
+    "x H=[203.0.113.9]:25 next input=",
+    "x\" H=(x) [203.0.113.9] P=esmtpa A=plain:x S=1 id=\"x",
+    "203.0.113.9:1194 TLS Error: TLS handshake failed",
+    "203.0.113.9:1194 VERIFY ERROR: depth=0, error=x: CN=x",
+    "203.0.113.9 TLS Auth Error: Auth Username/Password verification failed for peer",
+    "x from [AF_INET]203.0.113.9:1194",
+    "x' failed for '203.0.113.9:5060' (callid: y) - Failed to authenticate",
+    "x) - No matching endpoint found",
+    "x\",RemoteAddress=\"IPV4/UDP/203.0.113.9/5060",
+    "x\",SessionID=\"y\",LocalAddress=\"z\",RemoteAddress=\"IPV4/UDP/203.0.113.9/5060\",Module=\"",
+    "x' (203.0.113.9:5060) to extension 'y",
 ];
 
 /// (filter, template with `{U}` for a user-controlled field, whether the
@@ -62,6 +75,42 @@ const CASES: &[(&str, &str, bool)] = &[
     ("mysqld-auth", "2026-12-03 13:53:52 4 [Warning] Access denied for user '{U}'@'198.51.100.77' (using password: YES)", true),
     ("mysqld-auth", "Dec  3 13:53:52 bt-server mariadbd[1]: 2026-12-03 13:53:52 4 [Warning] Access denied for user '{U}'@'198.51.100.77' (using password: NO)", true),
     ("mysqld-auth", "2026-12-03 13:53:55 9 [Warning] Aborted connection 9 to db: '{U}' user: '{U}' host: '198.51.100.77' (Got an error reading communication packets)", false),
+    ("exim", "2026-12-03 14:12:56 plain authenticator failed for ({U}) [198.51.100.77]: 535 Incorrect authentication data (set_id={U})", true),
+    ("exim", "2026-12-03 14:12:15.317 [2312] login authenticator failed for ({U}) [198.51.100.77]:55945: 535 Incorrect authentication data (set_id={U})", true),
+    ("exim", "2026-12-03 14:12:14.281 [2220] SMTP protocol synchronization error (input sent without waiting for greeting): rejected connection from H=[198.51.100.77]:60129 input=\"{U}\\r\\n\"", true),
+    ("exim", "2026-12-03 14:12:21.301 [2807] SMTP protocol synchronization error (next input sent too soon: pipelining was not advertised): rejected \"EHLO {U}\" H=[198.51.100.77]:52879 next input=\"MAIL FROM:<{U}>\\r\\n\"", true),
+    ("exim", "2026-12-03 14:12:59 H=({U}) [198.51.100.77] F=<{U}@client.example> rejected RCPT <{U}@remote.example>: relay not permitted", true),
+    ("exim", "2026-12-03 14:13:02 H=({U}) [198.51.100.77] F=<{U}@client.example> rejected RCPT <{U}@bt-test>: Unrouteable address", true),
+    ("exim", "2026-12-03 14:13:03 rejected EHLO from [198.51.100.77]: syntactically invalid argument(s): {U}", true),
+    ("exim", "2026-12-03 14:13:10 H=({U}) [198.51.100.77] rejected EHLO or HELO {U}: forged HELO: you are not me", true),
+    ("exim", "2026-12-03 14:13:06 SMTP call from ({U}) [198.51.100.77] dropped: too many unrecognized commands (last was \"{U}\")", true),
+    ("exim", "2026-12-03 14:13:08 1xZ7WN-0007nu-0i <= {U}@bt-test H=({U}) [198.51.100.77] P=esmtpa A=plain:{U} S=215 id={U}", false),
+    ("exim", "2026-12-03 14:13:08 1xZ7WN-0007nu-0i <= \"{U}\"@bt-test H=(x) [198.51.100.77] P=esmtp S=215", false),
+    // OpenVPN logs no user name on failure; a client chooses the CN of a
+    // certificate the server refuses (after the address) and, once its CA
+    // signed one, the CN at the start of its lines ("CN/ADDR:PORT").
+    ("openvpn", "Dec  3 14:22:31 bt-server ovpn-server[5107]: 198.51.100.77:52061 VERIFY ERROR: depth=0, error=unable to get local issuer certificate: CN={U}, serial=3385", true),
+    ("openvpn", "2026-12-03 14:23:01 198.51.100.77:40067 VERIFY ERROR: depth=0, error=unable to get local issuer certificate: C=XX, O={U}, CN={U}, serial=1", true),
+    ("openvpn", "Dec  3 14:22:29 bt-server ovpn-server[5107]: 198.51.100.77:45644 TLS Auth Error: Auth Username/Password verification failed for peer", true),
+    ("openvpn", "Dec  3 14:22:31 bt-server ovpn-server[5107]: 198.51.100.77:52061 TLS Error: TLS handshake failed", true),
+    ("openvpn", "Dec  3 14:22:31 bt-server ovpn-server[5107]: {U}/198.51.100.77:52061 TLS Error: TLS handshake failed", false),
+    ("openvpn", "Dec  3 14:22:31 bt-server ovpn-server[5107]: {U}/198.51.100.77:52061 TLS Auth Error: Auth Username/Password verification failed for peer", false),
+    ("openvpn", "Dec  3 14:22:31 bt-server ovpn-server[5107]: {U}/198.51.100.77:52061 VERIFY ERROR: depth=0, error=certificate revoked: CN={U}, serial=2", false),
+    ("openvpn", "Dec  3 14:22:31 bt-server ovpn-server[5107]: {U}/198.51.100.77:52061 TLS Error: tls-crypt unwrapping failed from [AF_INET]198.51.100.77:52061", true),
+    ("openvpn", "Dec  3 14:22:51 bt-server ovpn-server[5107]: 198.51.100.77:40820 TLS: Username/Password authentication succeeded for username '{U}' ", false),
+    // SIP identities, call ids, digest fields and dialled extensions.
+    ("asterisk", "[Dec  3 14:30:01] NOTICE[4177] chan_sip.c: Registration from '\"{U}\" <sip:{U}@198.51.100.1>' failed for '198.51.100.77:5060' - Wrong password", true),
+    ("asterisk", "[Dec  3 14:30:01] NOTICE[4177] chan_sip.c: Registration from '<sip:{U}@198.51.100.1>' failed for '198.51.100.77:5060' - No matching peer found", true),
+    ("asterisk", "[2026-12-03 14:30:04] NOTICE[4190] res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '\"{U}\" <sip:{U}@198.51.100.1>' failed for '198.51.100.77:5060' (callid: {U}) - Failed to authenticate", true),
+    ("asterisk", "[2026-12-03 14:30:04] NOTICE[4190] res_pjsip/pjsip_distributor.c: Request 'INVITE' from '<sip:{U}@198.51.100.1>' failed for '198.51.100.77:5060' (callid: {U}) - No matching endpoint found after 5 tries in 0.412 ms", true),
+    ("asterisk", "[2026-12-03 14:30:06] SECURITY[4183] res_security_log.c: SecurityEvent=\"InvalidPassword\",EventTV=\"2026-12-03T14:30:06.123+0000\",Severity=\"Error\",Service=\"PJSIP\",EventVersion=\"2\",AccountID=\"{U}\",SessionID=\"{U}\",LocalAddress=\"IPV4/UDP/198.51.100.1/5060\",RemoteAddress=\"IPV4/UDP/198.51.100.77/5060\",Challenge=\"1733236206/6f2d\",ReceivedChallenge=\"{U}\",ReceivedHash=\"{U}\"", true),
+    ("asterisk", "[2026-12-03 14:30:06] SECURITY[4183] res_security_log.c: SecurityEvent=\"InvalidAccountID\",EventTV=\"2026-12-03T14:30:06.123+0000\",Severity=\"Error\",Service=\"PJSIP\",EventVersion=\"2\",AccountID=\"{U}\",SessionID=\"{U}\",LocalAddress=\"IPV4/UDP/198.51.100.1/5060\",RemoteAddress=\"IPV4/UDP/198.51.100.77/5060\"", true),
+    ("asterisk", "[2026-12-03 14:30:06] SECURITY[4183] res_security_log.c: SecurityEvent=\"ChallengeResponseFailed\",EventTV=\"2026-12-03T14:30:06.123+0000\",Severity=\"Error\",Service=\"PJSIP\",EventVersion=\"2\",AccountID=\"{U}\",SessionID=\"{U}\",LocalAddress=\"IPV4/UDP/198.51.100.1/5060\",RemoteAddress=\"IPV4/UDP/198.51.100.77/5060\",Challenge=\"4c1d\",Response=\"{U}\",ExpectedResponse=\"\",Module=\"chan_sip\"", true),
+    ("asterisk", "[2026-12-03 14:30:06] SECURITY[4183] res_security_log.c: SecurityEvent=\"SuccessfulAuth\",EventTV=\"2026-12-03T14:30:06.123+0000\",Severity=\"Error\",Service=\"PJSIP\",EventVersion=\"2\",AccountID=\"{U}\",SessionID=\"{U}\",LocalAddress=\"IPV4/UDP/198.51.100.1/5060\",RemoteAddress=\"IPV4/UDP/198.51.100.77/5060\",UsingPassword=\"1\"", false),
+    ("asterisk", "[2026-12-03 14:30:10] NOTICE[4200] manager.c: 198.51.100.77 failed to authenticate as '{U}'", true),
+    ("asterisk", "[2026-12-03 14:30:10] NOTICE[4200] manager.c: 198.51.100.77 tried to authenticate with nonexistent user '{U}'", true),
+    ("asterisk", "[2026-12-03 14:30:12] NOTICE[4210] chan_iax2.c: Host 198.51.100.77 failed to authenticate as '{U}'", true),
+    ("asterisk", "[2026-12-03 14:30:13] NOTICE[4220] chan_sip.c: Call from '{U}' (198.51.100.77:5070) to extension '{U}' rejected because extension not found in context 'default'.", true),
 ];
 
 fn injected(host: &Host) -> bool {
