@@ -46,11 +46,13 @@ pub(crate) fn check(path: &str) -> Result<(), String> {
     if path.contains('\0') {
         return Err(format!("{path:?} contains a NUL byte"));
     }
-    if path == "-" || is_source_uri(path) {
-        return Ok(());
-    }
+    // A scheme's own rules first (`journal:` needs FIELD=VALUE words, …):
+    // a source URI is accepted only once they hold.
     if let Some(result) = crate::logpath_scheme::check(path) {
         return result;
+    }
+    if path == "-" || is_source_uri(path) {
+        return Ok(());
     }
     // A trailing slash names a directory even before it exists.
     if path.ends_with('/') || (!is_glob(path) && Path::new(path).is_dir()) {
