@@ -26,8 +26,30 @@ fn host(tag: &str, client_addrs: &[&str], extra: &str) -> Host {
 
 /// [`host`] with the jail's `bantime`.
 fn host_banning(tag: &str, client_addrs: &[&str], bantime: &str, extra: &str) -> Host {
-    let dir = tempfile::tempdir().unwrap();
     let net = Net::new(tag, &["198.51.100.1/24", "2001:db8:1::1/64"], client_addrs);
+    daemon_in(net, bantime, extra)
+}
+
+/// A server whose own addresses (192.0.2.1, 2001:db8:2::1) are outside
+/// its attackers' prefixes (198.51.100.0/24, 2001:db8:1::/64), routed on
+/// the link: `ignoreself` never bans a prefix holding the host itself, so
+/// a prefix ban is only seen against strangers' prefixes, as in real life.
+fn host_apart(tag: &str, client_addrs: &[&str], extra: &str) -> Host {
+    let net = Net::new(tag, &["192.0.2.1/24", "2001:db8:2::1/64"], client_addrs);
+    for (ns, prefix) in [
+        (&net.server, "198.51.100.0/24"),
+        (&net.server, "2001:db8:1::/64"),
+        (&net.client, "192.0.2.0/24"),
+        (&net.client, "2001:db8:2::/64"),
+    ] {
+        net.route(ns, prefix);
+    }
+    daemon_in(net, "1h", extra)
+}
+
+/// A daemon in the server namespace of `net`.
+fn daemon_in(net: Net, bantime: &str, extra: &str) -> Host {
+    let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("bantam.sock");
     let config = dir.path().join("bantam.toml");
     let log = dir.path().join("auth.log");
@@ -199,8 +221,8 @@ fn five_banned_addresses_in_one_24_become_one_element() {
     let subnet = "maxretry = 1\n[jails.sshd.subnet]\naddresses = 5\nwithin = \"1h\"\n";
     let clients: Vec<String> = (11..=15).map(|i| format!("198.51.100.{i}/24")).collect();
     let clients: Vec<&str> = clients.iter().map(String::as_str).collect();
-    let h = host("subnet", &clients, subnet);
-    let _nc = listening(&h, "198.51.100.1");
+    let h = host_apart("subnet", &clients, subnet);
+    let _nc = listening(&h, "192.0.2.1");
     for i in 11..=14 {
         h.write(&failed(&format!("198.51.100.{i}")));
     }
@@ -222,7 +244,7 @@ fn five_banned_addresses_in_one_24_become_one_element() {
     );
     assert_eq!(h.bans(), 1, "{}", h.daemon_log());
     // Even an address of the prefix that never failed is stopped.
-    assert!(!tcp_connects(&h.net, "198.51.100.15", "198.51.100.1", 22));
+    assert!(!tcp_connects(&h.net, "198.51.100.15", "192.0.2.1", 22));
 }
 
 #[test]
@@ -230,7 +252,7 @@ fn an_attacker_rotating_through_one_ipv6_64_is_stopped_by_one_entry() {
     if !require_root("e2e subnet v6") {
         return;
     }
-    let h = host("rot6", &["2001:db8:1::2/64"], "maxretry = 3\n");
+    let h = host_apart("rot6", &["2001:db8:1::2/64"], "maxretry = 3\n");
     // Three failures from three addresses of one /64: one attacker.
     for i in 0xa1..=0xa3 {
         h.write(&failed(&format!("2001:db8:1::{i:x}")));

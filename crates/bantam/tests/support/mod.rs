@@ -88,6 +88,24 @@ impl Net {
         net
     }
 
+    /// Routes `prefix` out of namespace `ns`'s veth, on-link: for hosts
+    /// whose addresses are in different prefixes (a server outside its
+    /// attackers' /24 or /64) that still talk over the one link.
+    pub fn route(&self, ns: &str, prefix: &str) {
+        let out = Command::new("ip")
+            .args(["-n", ns, "-o", "link", "show", "type", "veth"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        // "7: bts123-0@if6: <…>": the name before the '@'.
+        let dev = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|d| d.split('@').next())
+            .expect("the namespace's veth");
+        sh(&["ip", "-n", ns, "route", "add", prefix, "dev", dev]);
+    }
+
     /// `ip netns exec NS args…` as a command to finish building.
     pub fn exec(&self, ns: &str, args: &[&str]) -> Command {
         let mut c = Command::new("ip");
