@@ -20,6 +20,7 @@
 //!   says `norestored`.
 
 use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
 
 use bantam_config::BackendKind;
 use bantam_firewall::{BanEntry, Target};
@@ -102,6 +103,23 @@ impl Found {
 }
 
 impl Daemon {
+    /// `entries`, whose timeouts were reckoned at `then`, as the kernel
+    /// must take them now: the kernel counts from the moment a part goes
+    /// in, and the last of a million goes in seconds after the first.
+    fn counted_from_now(&self, entries: &[BanEntry], then: Timestamp) -> Vec<BanEntry> {
+        let late = Duration::try_from(self.clock.now().duration_since(then)).unwrap_or_default();
+        entries
+            .iter()
+            .map(|e| BanEntry {
+                target: e.target,
+                // At least a second: a ban in force never goes in as ended.
+                timeout: e
+                    .timeout
+                    .map(|t| t.saturating_sub(late).max(Duration::from_secs(1))),
+            })
+            .collect()
+    }
+
     pub(crate) fn reconcile(&mut self) -> Result<Restores, DaemonError> {
         let now = self.clock.now();
         let (mut records, trusted, ended) = self.stored_bans(now);
@@ -116,6 +134,9 @@ impl Daemon {
         for kind in self.backends.kinds() {
             listed.insert(kind, self.backends.list(kind)?);
         }
+        // Reading a million saved bans takes seconds: the time they have
+        // left is reckoned from now, not from before the read.
+        let now = self.clock.now();
         let mut found = Found::default();
         let mut restores = Restores::new();
         let mut bound: BTreeMap<BackendKind, Bound> = BTreeMap::new();
@@ -173,7 +194,8 @@ impl Daemon {
                 false => b.entries,
             };
             for part in entries.chunks(RESTORE_BATCH) {
-                self.backends.ban(kind, part)?;
+                let part = self.counted_from_now(part, now);
+                self.backends.ban(kind, &part)?;
             }
         }
         if trusted {
