@@ -64,6 +64,9 @@ impl Store for Flaky {
     fn active_bans(&mut self) -> Result<Vec<BanRecord>, StateError> {
         self.inner.active_bans()
     }
+    fn last_matches(&mut self, bans: &[(&str, &str)]) -> Result<Vec<Option<String>>, StateError> {
+        self.inner.last_matches(bans)
+    }
     fn ban_count(&mut self, jail: Option<&str>, target: &str) -> Result<u32, StateError> {
         self.inner.ban_count(jail, target)
     }

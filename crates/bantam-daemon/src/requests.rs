@@ -4,7 +4,7 @@
 use bantam_firewall::Target;
 
 use crate::bans::ActiveBan;
-use crate::control::protocol::SourceStatus;
+use crate::control::protocol::{BanInfo, SourceStatus};
 use crate::control::{Request, Response, Status};
 use crate::daemon::{Daemon, Fields};
 use crate::error::chain;
@@ -13,6 +13,30 @@ use crate::log;
 use crate::pipeline::{ByHand, Earned};
 
 impl Daemon {
+    /// The last matched line of listed bans the book keeps no line for
+    /// (it keeps them only for jails with actions): one store read per
+    /// page. A store that cannot answer leaves them out.
+    pub(crate) fn fill_last_matches(&mut self, bans: &mut [BanInfo]) {
+        let wanted: Vec<usize> = (0..bans.len())
+            .filter(|&i| bans[i].last_match.is_none() && bans[i].origin == "log")
+            .collect();
+        if wanted.is_empty() {
+            return;
+        }
+        let keys: Vec<(&str, &str)> = wanted
+            .iter()
+            .map(|&i| (bans[i].jail.as_str(), bans[i].target.as_str()))
+            .collect();
+        match self.recorder.store().last_matches(&keys) {
+            Ok(lines) => {
+                for (i, line) in wanted.into_iter().zip(lines) {
+                    bans[i].last_match = line;
+                }
+            }
+            Err(e) => log::warn(&format!("listing bans: matched lines: {}", chain(&e))),
+        }
+    }
+
     pub(crate) fn on_request(&mut self, request: Request) -> Response {
         match request {
             Request::Ping {} => Response::ok("pong"),
@@ -28,6 +52,7 @@ impl Daemon {
                 );
                 if let Some(page) = page.page.as_mut() {
                     self.mark_knocking(&mut page.bans);
+                    self.fill_last_matches(&mut page.bans);
                 }
                 self.with_steps(page)
             }
@@ -91,6 +116,7 @@ impl Daemon {
         for jail in jails.iter_mut().filter(|_| only.is_some()) {
             let mut bans = self.jail_bans(&jail.name, crate::control::protocol::PAGE);
             self.mark_knocking(&mut bans);
+            self.fill_last_matches(&mut bans);
             jail.bans = Some(bans);
         }
         Response::ok(Status {

@@ -89,6 +89,11 @@ pub trait Store: Send {
     fn expire(&mut self, now: Timestamp) -> Result<Vec<BanRecord>, StateError>;
     /// Every current ban.
     fn active_bans(&mut self) -> Result<Vec<BanRecord>, StateError>;
+    /// The last matched line of each current ban (jail, target), in the
+    /// same order; `None` where the ban is unknown or has no line. Read for
+    /// a page of `banned`, so that the daemon holds no line per ban in
+    /// memory (a million bans would cost a hundred megabytes).
+    fn last_matches(&mut self, bans: &[(&str, &str)]) -> Result<Vec<Option<String>>, StateError>;
     /// How many times `target` was banned in `jail` (any jail: `None`),
     /// as far as the history still remembers (see [`Store::purge_history`]).
     fn ban_count(&mut self, jail: Option<&str>, target: &str) -> Result<u32, StateError>;

@@ -366,6 +366,25 @@ impl Store for SqliteStore {
         rows.collect::<Result<Vec<_>, _>>().doing(path, what)
     }
 
+    fn last_matches(&mut self, bans: &[(&str, &str)]) -> Result<Vec<Option<String>>, StateError> {
+        let what = "reading matched lines";
+        let path = &self.path;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT matches FROM bans WHERE jail = ?1 AND target = ?2")
+            .doing(path, what)?;
+        let mut found = Vec::with_capacity(bans.len());
+        for (jail, target) in bans {
+            let lines: Option<String> = stmt
+                .query_row(params![jail, target], |r| r.get(0))
+                .optional()
+                .doing(path, what)?;
+            let last = lines.and_then(|l| l.rsplit('\n').next().map(str::to_owned));
+            found.push(last.filter(|l| !l.is_empty()));
+        }
+        Ok(found)
+    }
+
     fn ban_count(&mut self, jail: Option<&str>, target: &str) -> Result<u32, StateError> {
         let what = "counting past bans";
         let path = &self.path;
