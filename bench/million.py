@@ -104,7 +104,8 @@ def fill(db, n, mix):
     c.execute("PRAGMA journal_mode=WAL")
     rows = [("sshd", saved_target(i, mix), now - 1000, now + 7_200_000, 1, 1, "")
             for i in range(n)]
-    c.executemany("INSERT INTO bans VALUES (?,?,?,?,?,?,?)", rows)
+    c.executemany("INSERT INTO bans (jail, target, start_ms, end_ms, failures, ban_count, "
+                  "matches) VALUES (?,?,?,?,?,?,?)", rows)
     c.executemany("INSERT INTO ban_history (jail, target, start_ms, end_ms, failures) "
                   "VALUES (?,?,?,?,?)", (r[:5] for r in rows))
     c.commit()
