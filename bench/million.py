@@ -44,12 +44,15 @@ def saved_target(i, mix):
     return "2001:db8::%x:%x" % (i >> 16, i & 0xFFFF)
 
 
+# New attackers each in a /64 of their own: the daemon counts IPv6 failures
+# per /64 by default (`ipv6-prefix`), so addresses sharing one would be one
+# attacker, one ban.
 def burst_addr(i):
-    return "2001:db8:1::%x:%x" % (i >> 16, i & 0xFFFF)
+    return "2001:db8:%x:%x::1" % (0x1000 + (i >> 16), i & 0xFFFF)
 
 
 def probe_addr(i):
-    return "2001:db8:2::%x" % (i + 1)
+    return "2001:db8:2:%x::1" % (i + 1)
 
 
 def log(msg):
@@ -235,7 +238,12 @@ class Monitor:
             self.events.append((float(t), hexed))
 
     def wait_for(self, addr, timeout):
-        key = ipaddress.ip_address(addr).packed.hex()
+        # The ban is of the address's /64 (the default `ipv6-prefix`): the
+        # element starts at the network's first address.
+        ip = ipaddress.ip_address(addr)
+        if ip.version == 6:
+            ip = ipaddress.ip_network(f"{addr}/64", strict=False).network_address
+        key = ip.packed.hex()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for t, hexed in self.events:
