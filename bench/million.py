@@ -52,7 +52,9 @@ def burst_addr(i):
 
 
 def probe_addr(i):
-    return "2001:db8:2:%x::1" % (i + 1)
+    # Every other /64: a network's end element is the next one's start,
+    # which the monitor would take for that probe's ban.
+    return "2001:db8:2:%x::1" % (2 * i + 1)
 
 
 def log(msg):
