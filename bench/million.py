@@ -44,12 +44,17 @@ def saved_target(i, mix):
     return "2001:db8::%x:%x" % (i >> 16, i & 0xFFFF)
 
 
+# New attackers each in a /64 of their own: the daemon counts IPv6 failures
+# per /64 by default (`ipv6-prefix`), so addresses sharing one would be one
+# attacker, one ban.
 def burst_addr(i):
-    return "2001:db8:1::%x:%x" % (i >> 16, i & 0xFFFF)
+    return "2001:db8:%x:%x::1" % (0x1000 + (i >> 16), i & 0xFFFF)
 
 
 def probe_addr(i):
-    return "2001:db8:2::%x" % (i + 1)
+    # Every other /64: a network's end element is the next one's start,
+    # which the monitor would take for that probe's ban.
+    return "2001:db8:2:%x::1" % (2 * i + 1)
 
 
 def log(msg):
@@ -104,7 +109,8 @@ def fill(db, n, mix):
     c.execute("PRAGMA journal_mode=WAL")
     rows = [("sshd", saved_target(i, mix), now - 1000, now + 7_200_000, 1, 1, "")
             for i in range(n)]
-    c.executemany("INSERT INTO bans VALUES (?,?,?,?,?,?,?)", rows)
+    c.executemany("INSERT INTO bans (jail, target, start_ms, end_ms, failures, ban_count, "
+                  "matches) VALUES (?,?,?,?,?,?,?)", rows)
     c.executemany("INSERT INTO ban_history (jail, target, start_ms, end_ms, failures) "
                   "VALUES (?,?,?,?,?)", (r[:5] for r in rows))
     c.commit()
@@ -234,7 +240,12 @@ class Monitor:
             self.events.append((float(t), hexed))
 
     def wait_for(self, addr, timeout):
-        key = ipaddress.ip_address(addr).packed.hex()
+        # The ban is of the address's /64 (the default `ipv6-prefix`): the
+        # element starts at the network's first address.
+        ip = ipaddress.ip_address(addr)
+        if ip.version == 6:
+            ip = ipaddress.ip_network(f"{addr}/64", strict=False).network_address
+        key = ip.packed.hex()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for t, hexed in self.events:

@@ -31,7 +31,7 @@ import sqlite3, sys, time
 db, n = sys.argv[1], int(sys.argv[2])
 now = int(time.time() * 1000)
 c = sqlite3.connect(db)
-c.executemany("INSERT INTO bans VALUES (?,?,?,?,?,?,?)",
+c.executemany("INSERT INTO bans (jail, target, start_ms, end_ms, failures, ban_count, matches) VALUES (?,?,?,?,?,?,?)",
     (("sshd", "198.%d.%d.%d" % (18 + (i >> 16), (i >> 8) & 255, i & 255), now, now + 3600_000, 5, 1, "") for i in range(n)))
 c.commit()
 PY

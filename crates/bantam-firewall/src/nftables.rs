@@ -2,8 +2,11 @@
 //!
 //! Each [`Backend`] call is one batch, so one transaction of the kernel.
 //! The only reads are the ones a change needs to be exact:
-//! * networks: the interval set is read first so that nested networks are
-//!   merged rather than refused (see `nft::interval`); these sets are small;
+//! * networks: nested networks are merged rather than refused (see
+//!   `nft::interval`), so a batch that may touch a network banned already
+//!   reads the interval set first; what the set holds is mirrored
+//!   (`nft::held`), so a batch of networks clear of it, such as a burst of
+//!   new /64s, reads nothing;
 //! * addresses, on kernels older than 6.12 ([`ElementUpdates::ReadFirst`]):
 //!   those kernels ignore a new timeout for an element that exists and
 //!   refuse to delete one that does not, so we read the set and delete what
@@ -27,6 +30,7 @@ use crate::nft::abi::{
 };
 use crate::nft::element::{self, Element, Listed, Op};
 use crate::nft::events::NftEvents;
+use crate::nft::held::Held;
 use crate::nft::set::SetKind;
 use crate::nft::{chain, interval, knock, set, table};
 use crate::target::{BanEntry, Target};
@@ -75,6 +79,9 @@ pub struct Nftables {
     /// Opened with the backend, in its namespace; handed to the caller by
     /// [`Backend::watcher`].
     events: Option<NftEvents>,
+    /// What each interval set holds, by [`SetKind::index`]; `None`: not
+    /// known, read the set before changing it.
+    held: [Option<Held>; 4],
 }
 
 impl fmt::Debug for Nftables {
@@ -114,6 +121,7 @@ impl Nftables {
             // Without privileges, subscribing fails like everything else
             // will: setup reports that, with the change that failed.
             events: NftEvents::open(table).ok(),
+            held: Default::default(),
         })
     }
 
@@ -217,8 +225,46 @@ impl Nftables {
         element::list(&mut self.socket, &self.table, kind)
     }
 
+    /// The networks of interval set `kind`, which the mirror then holds.
     fn read_networks(&mut self, kind: SetKind) -> Result<Vec<BanEntry>, FirewallError> {
-        Ok(interval::networks(self.read(kind)?))
+        let networks = interval::networks(self.read(kind)?);
+        self.held[kind.index()] = Some(Held::from_listing(&networks));
+        Ok(networks)
+    }
+
+    /// The plan for banning `wanted` in interval set `kind`: straight from
+    /// the mirror when every network is clear of what the set holds
+    /// (`guessed` is then set), else from a read of the set.
+    fn plan_networks(
+        &mut self,
+        kind: SetKind,
+        wanted: &[BanEntry],
+        guessed: &mut bool,
+    ) -> Result<interval::Plan, FirewallError> {
+        let held = &mut self.held[kind.index()];
+        if held.as_mut().is_some_and(|h| h.all_clear(wanted)) {
+            *guessed = true;
+            return Ok(interval::Plan {
+                delete: Vec::new(),
+                add: wanted.to_vec(),
+            });
+        }
+        Ok(interval::plan_ban(&self.read_networks(kind)?, wanted.to_vec()))
+    }
+
+    /// After a batch to the interval sets: what they hold now, or, when the
+    /// batch failed, that we no longer know.
+    fn settle(&mut self, plans: &[Option<interval::Plan>; 4], sent: bool) {
+        for (held, plan) in self.held.iter_mut().zip(plans) {
+            let Some(plan) = plan else { continue };
+            match (held.as_mut(), sent) {
+                (Some(h), true) => {
+                    h.remove(&plan.delete);
+                    h.add(&plan.add);
+                }
+                _ => *held = None,
+            }
+        }
     }
 
     /// Whether a change to these sets reads before it writes (and so can
@@ -230,16 +276,23 @@ impl Nftables {
         })
     }
 
-    fn ban_once(&mut self, wanted: &[Vec<BanEntry>; 4]) -> Result<(), FirewallError> {
+    /// One batch banning `wanted`; `guessed` is set when a network was
+    /// planned from the mirror alone (see `nft::held`).
+    fn ban_once(
+        &mut self,
+        wanted: &[Vec<BanEntry>; 4],
+        guessed: &mut bool,
+    ) -> Result<(), FirewallError> {
         let mut delete: [Vec<Element>; 4] = Default::default();
         let mut add: [Vec<Element>; 4] = Default::default();
+        let mut plans: [Option<interval::Plan>; 4] = Default::default();
         for kind in SetKind::ALL {
             let i = kind.index();
             if wanted[i].is_empty() {
                 continue;
             }
             if kind.is_interval() {
-                let plan = interval::plan_ban(&self.read_networks(kind)?, wanted[i].clone());
+                let plan = self.plan_networks(kind, &wanted[i], guessed)?;
                 delete[i] = plan
                     .delete
                     .iter()
@@ -250,6 +303,7 @@ impl Nftables {
                     .iter()
                     .flat_map(|e| interval::elements(e.target, e.timeout))
                     .collect();
+                plans[i] = Some(plan);
                 continue;
             }
             if self.updates == ElementUpdates::ReadFirst {
@@ -282,23 +336,32 @@ impl Nftables {
         for kind in SetKind::ALL {
             element::write(&mut batch, &self.table, kind, Op::Add, &add[kind.index()]);
         }
-        batch.send(&mut self.socket)
+        let result = batch.send(&mut self.socket);
+        self.settle(&plans, result.is_ok());
+        result
     }
 
     fn unban_once(&mut self, targets: &[Vec<Target>; 4]) -> Result<(), FirewallError> {
         let mut changes: Vec<(SetKind, Op, Vec<Element>)> = Vec::new();
+        let mut plans: [Option<interval::Plan>; 4] = Default::default();
         for kind in SetKind::ALL {
             let targets = &targets[kind.index()];
             if targets.is_empty() {
                 continue;
             }
             if kind.is_interval() {
+                // Read, not mirrored: the delete must name exactly what
+                // the set holds (unbans are few; bursts are bans).
                 let present = interval::plan_unban(&self.read_networks(kind)?, targets);
                 let elements = present
-                    .into_iter()
-                    .flat_map(|net| interval::elements(net, None))
+                    .iter()
+                    .flat_map(|&net| interval::elements(net, None))
                     .collect();
                 changes.push((kind, Op::Delete, elements));
+                plans[kind.index()] = Some(interval::Plan {
+                    delete: present,
+                    add: Vec::new(),
+                });
             } else if self.updates == ElementUpdates::InKernel {
                 let elements = targets.iter().map(|&t| address(t, None)).collect();
                 changes.push((kind, Op::Destroy, elements));
@@ -323,7 +386,9 @@ impl Nftables {
         for (kind, op, elements) in &changes {
             element::write(&mut batch, &self.table, *kind, *op, elements);
         }
-        batch.send(&mut self.socket)
+        let result = batch.send(&mut self.socket);
+        self.settle(&plans, result.is_ok());
+        result
     }
 }
 
@@ -373,6 +438,8 @@ impl Backend for Nftables {
     }
 
     fn setup(&mut self) -> Result<(), FirewallError> {
+        // An existing table keeps its elements: read them before a change.
+        self.held = Default::default();
         let mut batch = self.batch();
         table::add(&mut batch, &self.table);
         let knock_sets = if self.knocks {
@@ -423,11 +490,15 @@ impl Backend for Nftables {
 
     fn ban(&mut self, entries: &[BanEntry]) -> Result<(), FirewallError> {
         let wanted = group_bans(entries)?;
-        match self.ban_once(&wanted) {
+        let mut guessed = false;
+        match self.ban_once(&wanted, &mut guessed) {
+            // Planned from the mirror, refused: the set holds what we did
+            // not know (added by hand). The mirror is forgotten; read.
+            Err(_) if guessed => self.ban_once(&wanted, &mut false),
             // Read, then delete: an element that expired in between makes
             // the delete fail with ENOENT and abort the batch. Read again.
             Err(err) if err.errno() == Some(libc::ENOENT) && self.reads_first(&wanted) => {
-                self.ban_once(&wanted)
+                self.ban_once(&wanted, &mut false)
             }
             result => result,
         }
@@ -462,6 +533,8 @@ impl Backend for Nftables {
     }
 
     fn flush(&mut self) -> Result<(), FirewallError> {
+        // Read at the next ban: empty sets cost nothing to read.
+        self.held = Default::default();
         let mut batch = self.batch();
         let knock_sets = if self.knocks {
             &SetKind::KNOCK[..]
@@ -487,6 +560,7 @@ impl Backend for Nftables {
     }
 
     fn teardown(&mut self) -> Result<(), FirewallError> {
+        self.held = Default::default();
         let mut batch = self.batch();
         table::delete(&mut batch, &self.table);
         match batch.send(&mut self.socket) {

@@ -465,6 +465,65 @@ fn networks_are_banned_merged_and_unbanned() {
     }
 }
 
+/// The backend mirrors its interval sets so that a batch of new networks
+/// reads nothing; networks changed by hand behind its back must still be
+/// merged with (the kernel refuses the guessed batch, the set is read).
+#[test]
+fn networks_changed_by_hand_are_merged_not_refused() {
+    if !root_or_skip("networks_changed_by_hand_are_merged_not_refused") {
+        return;
+    }
+    for mode in MODES {
+        let (netns, mut backend) = set_up("bantam", mode);
+        // The first ban reads the set; from then on the mirror knows it.
+        backend
+            .ban(&[
+                BanEntry::timed(t("2001:db8:1::/64"), HOUR),
+                BanEntry::timed(t("2001:db8:9::/48"), HOUR),
+            ])
+            .unwrap();
+        netns.nft(&[
+            "add",
+            "element",
+            "inet",
+            "bantam",
+            "net6",
+            "{ 2001:db8:5::/48 timeout 1h, 2001:db8:6:1::/64 timeout 1h }",
+        ]);
+        netns.nft(&[
+            "delete", "element", "inet", "bantam", "net6", "{ 2001:db8:9::/48 }",
+        ]);
+        backend
+            .ban(&[
+                BanEntry::timed(t("2001:db8:5:1::/64"), HOUR), // inside one by hand
+                BanEntry::timed(t("2001:db8:6::/48"), 2 * HOUR), // around one by hand
+                BanEntry::timed(t("2001:db8:7::/64"), HOUR),
+            ])
+            .unwrap();
+        // Inside one deleted by hand: banned again.
+        backend
+            .ban(&[BanEntry::timed(t("2001:db8:9:1::/64"), HOUR)])
+            .unwrap();
+        let nets: Vec<String> = backend
+            .list()
+            .unwrap()
+            .into_iter()
+            .map(|e| e.target.to_string())
+            .collect();
+        assert_eq!(
+            nets,
+            [
+                "2001:db8:1::/64",
+                "2001:db8:5::/48",
+                "2001:db8:6::/48",
+                "2001:db8:7::/64",
+                "2001:db8:9:1::/64"
+            ],
+            "{mode:?}"
+        );
+    }
+}
+
 /// Restore-at-start size: `cargo test -p bantam-firewall --release -- --ignored --nocapture`.
 #[test]
 #[ignore = "large; run explicitly to measure"]

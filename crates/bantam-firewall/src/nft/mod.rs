@@ -6,6 +6,7 @@ pub(crate) mod abi;
 pub(crate) mod chain;
 pub(crate) mod element;
 pub(crate) mod events;
+pub(crate) mod held;
 pub(crate) mod interval;
 pub(crate) mod knock;
 pub(crate) mod set;
