@@ -45,6 +45,7 @@ mod escape;
 mod flags;
 mod linearize;
 mod parse;
+mod tail;
 #[cfg(test)]
 mod tests;
 mod translate;
@@ -127,6 +128,8 @@ pub struct PyRegex {
     groups: Option<Arc<[usize]>>,
     /// The form for ASCII texts, shared by clones.
     ascii: Arc<AsciiForm>,
+    /// The faster form of an `X(.+)$` pattern, shared by clones.
+    tail: Option<Arc<tail::Tail>>,
 }
 
 /// Most log lines are ASCII; written for ASCII, a pattern's classes are a
@@ -141,6 +144,14 @@ struct AsciiForm {
 }
 
 impl AsciiForm {
+    fn new(pattern: &str, parsed: parse::Parsed) -> AsciiForm {
+        AsciiForm {
+            pattern: pattern.to_owned(),
+            parsed,
+            engine: OnceLock::new(),
+        }
+    }
+
     fn engine(&self) -> Option<&Engine> {
         self.engine
             .get_or_init(|| {
@@ -194,6 +205,11 @@ impl PyRegex {
             ),
         };
         let (translated, engine) = compile(&compiled, pattern, false, false)?;
+        let tail = if groups.is_none() {
+            tail::Tail::new(&compiled, pattern)?.map(Arc::new)
+        } else {
+            None
+        };
         // Python's `\B` never matches in an empty text (3.11; the Rust
         // engines' does): such patterns get a form for empty texts.
         let on_empty = if compiled.node.has_not_word_boundary() {
@@ -215,11 +231,8 @@ impl PyRegex {
             empty_loop: parsed.node.has_empty_loop(),
             names,
             groups,
-            ascii: Arc::new(AsciiForm {
-                pattern: pattern.to_owned(),
-                parsed: compiled,
-                engine: OnceLock::new(),
-            }),
+            ascii: Arc::new(AsciiForm::new(pattern, compiled)),
+            tail,
         })
     }
 
@@ -282,6 +295,9 @@ impl PyRegex {
         let mut start = start;
         while !text.is_char_boundary(start) {
             start += 1;
+        }
+        if let Some(found) = self.tail.as_ref().and_then(|t| t.search(text, start)) {
+            return Ok(found.map(|spans| self.matched(spans)));
         }
         let engine = match &self.on_empty {
             Some(on_empty) if text.is_empty() => on_empty,
