@@ -41,6 +41,7 @@
 //!   approximation of Python's `str.isidentifier()`.
 
 mod ast;
+mod branches;
 mod escape;
 mod flags;
 mod linearize;
@@ -130,6 +131,8 @@ pub struct PyRegex {
     ascii: Arc<AsciiForm>,
     /// The faster form of an `X(.+)$` pattern, shared by clones.
     tail: Option<Arc<tail::Tail>>,
+    /// The faster form of an alternation of anchored branches.
+    branches: Option<Arc<branches::Branches>>,
 }
 
 /// Most log lines are ASCII; written for ASCII, a pattern's classes are a
@@ -139,15 +142,23 @@ pub struct PyRegex {
 struct AsciiForm {
     pattern: String,
     parsed: parse::Parsed,
+    /// Written for ASCII texts only (else for any text).
+    ascii: bool,
     /// `None`: it did not compile (the Unicode form serves).
     engine: OnceLock<Option<Engine>>,
 }
 
 impl AsciiForm {
     fn new(pattern: &str, parsed: parse::Parsed) -> AsciiForm {
+        AsciiForm::lazy(pattern, parsed, true)
+    }
+
+    /// A form compiled on first use; `ascii` as in `translate::Target`.
+    fn lazy(pattern: &str, parsed: parse::Parsed, ascii: bool) -> AsciiForm {
         AsciiForm {
             pattern: pattern.to_owned(),
             parsed,
+            ascii,
             engine: OnceLock::new(),
         }
     }
@@ -155,7 +166,7 @@ impl AsciiForm {
     fn engine(&self) -> Option<&Engine> {
         self.engine
             .get_or_init(|| {
-                compile(&self.parsed, &self.pattern, false, true)
+                compile(&self.parsed, &self.pattern, false, self.ascii)
                     .ok()
                     .map(|c| c.1)
             })
@@ -217,6 +228,11 @@ impl PyRegex {
         } else {
             None
         };
+        let branches = if on_empty.is_none() {
+            branches::Branches::new(&compiled, pattern).map(Arc::new)
+        } else {
+            None
+        };
         let names: Arc<[Option<Box<str>>]> = parsed
             .names
             .into_iter()
@@ -233,6 +249,7 @@ impl PyRegex {
             groups,
             ascii: Arc::new(AsciiForm::new(pattern, compiled)),
             tail,
+            branches,
         })
     }
 
@@ -299,41 +316,20 @@ impl PyRegex {
         if let Some(found) = self.tail.as_ref().and_then(|t| t.search(text, start)) {
             return Ok(found.map(|spans| self.matched(spans)));
         }
+        if let Some(found) = self.branches.as_ref().and_then(|b| b.search(text, start)) {
+            return Ok(found?.map(|spans| self.matched(spans)));
+        }
         let engine = match &self.on_empty {
             Some(on_empty) if text.is_empty() => on_empty,
             _ if text.is_ascii() => self.ascii.engine().unwrap_or(&self.engine),
             _ => &self.engine,
         };
-        match engine {
-            Engine::Linear(re) => Ok(self.linear(re, text, start)),
-            Engine::LinearDollar {
-                at_end,
-                at_line_end,
-                exact,
-            } => match dollar_for(text) {
-                Dollar::End => Ok(self.linear(at_end, text, start)),
-                Dollar::LineEnd => Ok(self.linear(at_line_end, text, start)),
-                // `(?m:$)` matches wherever Python's `$` does, and more.
-                Dollar::LookAhead if !at_line_end.is_match_at(text, start) => Ok(None),
-                Dollar::LookAhead => self.backtracking(exact, text, start),
-            },
-            Engine::Backtracking {
-                screen: Some(screen),
-                ..
-            } if !screen.is_match_at(text, start) => Ok(None),
-            Engine::Backtracking { re, .. } => self.backtracking(re, text, start),
-        }
+        Ok(run(engine, text, start)?.map(|spans| self.matched(spans)))
     }
 
     /// `re.search(text)`.
     pub fn search(&self, text: &str) -> Result<Option<PyMatch>, LimitExceeded> {
         self.search_at(text, 0)
-    }
-
-    fn linear(&self, re: &regex::Regex, text: &str, start: usize) -> Option<PyMatch> {
-        let mut locs = re.capture_locations();
-        re.captures_read_at(&mut locs, text, start)?;
-        Some(self.matched((0..locs.len()).map(|i| locs.get(i)).collect()))
     }
 
     /// A match in the numbering of the pattern as written: of the copies
@@ -356,24 +352,51 @@ impl PyRegex {
             names: self.names.clone(),
         }
     }
+}
 
-    fn backtracking(
-        &self,
-        re: &fancy_regex::Regex,
-        text: &str,
-        start: usize,
-    ) -> Result<Option<PyMatch>, LimitExceeded> {
-        match re.captures_from_pos(text, start) {
-            Ok(Some(caps)) => Ok(Some(
-                self.matched(
-                    (0..caps.len())
-                        .map(|i| caps.get(i).map(|m| (m.start(), m.end())))
-                        .collect(),
-                ),
-            )),
-            Ok(None) => Ok(None),
-            Err(_) => Err(LimitExceeded),
-        }
+/// Searches `text` from `start` with `engine`: the spans of every group,
+/// in the engine's numbering.
+fn run(engine: &Engine, text: &str, start: usize) -> Result<Option<tail::Spans>, LimitExceeded> {
+    match engine {
+        Engine::Linear(re) => Ok(linear(re, text, start)),
+        Engine::LinearDollar {
+            at_end,
+            at_line_end,
+            exact,
+        } => match dollar_for(text) {
+            Dollar::End => Ok(linear(at_end, text, start)),
+            Dollar::LineEnd => Ok(linear(at_line_end, text, start)),
+            // `(?m:$)` matches wherever Python's `$` does, and more.
+            Dollar::LookAhead if !at_line_end.is_match_at(text, start) => Ok(None),
+            Dollar::LookAhead => backtracking(exact, text, start),
+        },
+        Engine::Backtracking {
+            screen: Some(screen),
+            ..
+        } if !screen.is_match_at(text, start) => Ok(None),
+        Engine::Backtracking { re, .. } => backtracking(re, text, start),
+    }
+}
+
+fn linear(re: &regex::Regex, text: &str, start: usize) -> Option<tail::Spans> {
+    let mut locs = re.capture_locations();
+    re.captures_read_at(&mut locs, text, start)?;
+    Some((0..locs.len()).map(|i| locs.get(i)).collect())
+}
+
+fn backtracking(
+    re: &fancy_regex::Regex,
+    text: &str,
+    start: usize,
+) -> Result<Option<tail::Spans>, LimitExceeded> {
+    match re.captures_from_pos(text, start) {
+        Ok(Some(caps)) => Ok(Some(
+            (0..caps.len())
+                .map(|i| caps.get(i).map(|m| (m.start(), m.end())))
+                .collect(),
+        )),
+        Ok(None) => Ok(None),
+        Err(_) => Err(LimitExceeded),
     }
 }
 
