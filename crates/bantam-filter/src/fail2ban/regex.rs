@@ -178,6 +178,11 @@ impl Rule {
         self.re.screen_pattern()
     }
 
+    /// The same for ASCII texts (see [`PyRegex::ascii_screen_pattern`]).
+    pub fn ascii_screen_pattern(&self) -> Option<&str> {
+        self.re.ascii_screen_pattern()
+    }
+
     /// Whether the rule has a group of this name.
     pub fn has_group(&self, name: &str) -> bool {
         self.re.group_names().iter().flatten().any(|n| &**n == name)

@@ -26,7 +26,8 @@ use std::sync::OnceLock;
 use regex::RegexSet;
 
 use super::ast::{Assert, Node};
-use super::{parse, run, tail::Spans, AsciiForm, Engine, LimitExceeded};
+use super::engine::{run, Engine, Form};
+use super::{parse, tail::Spans, LimitExceeded};
 
 /// The branches of an anchored alternation, compiled on first use.
 #[derive(Debug)]
@@ -42,12 +43,12 @@ pub(super) struct Branches {
 #[derive(Debug)]
 struct Branch {
     offset: usize,
-    unicode: AsciiForm,
-    ascii: AsciiForm,
+    unicode: Form,
+    ascii: Form,
 }
 
 impl Branch {
-    fn form(&self, ascii: bool) -> &AsciiForm {
+    fn form(&self, ascii: bool) -> &Form {
         if ascii {
             &self.ascii
         } else {
@@ -96,7 +97,7 @@ impl Branches {
                     names: Vec::new(),
                     ignore_case: parsed.ignore_case,
                 };
-                AsciiForm::lazy(pattern, parsed, ascii)
+                Form::lazy(pattern, parsed, ascii)
             };
             branches.push(Branch {
                 offset,
@@ -140,7 +141,7 @@ impl Branches {
                 let screens: Option<Vec<&str>> = self
                     .branches
                     .iter()
-                    .map(|b| form(b).engine().and_then(exact_screen))
+                    .map(|b| form(b).engine().and_then(Engine::exact_screen))
                     .collect();
                 RegexSet::new(screens?).ok()
             })
@@ -164,16 +165,6 @@ impl Branches {
             }
         }
         Some(Ok(Some(spans)))
-    }
-}
-
-/// A linear pattern that matches exactly where `engine` does in a text
-/// with no `\n` but perhaps a final one.
-fn exact_screen(engine: &Engine) -> Option<&str> {
-    match engine {
-        Engine::Linear(re) => Some(re.as_str()),
-        Engine::LinearDollar { at_line_end, .. } => Some(at_line_end.as_str()),
-        Engine::Backtracking { .. } => None,
     }
 }
 

@@ -42,6 +42,7 @@
 
 mod ast;
 mod branches;
+mod engine;
 mod escape;
 mod flags;
 mod linearize;
@@ -51,9 +52,10 @@ mod tail;
 mod tests;
 mod translate;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use translate::{Dollar, Target};
+use engine::{compile, run, write, Form};
+use translate::Dollar;
 
 /// How a pattern is compiled, as Python's `re` flags.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -91,35 +93,22 @@ pub enum EngineKind {
 /// most lines never reach the backtracker (see the linear screen).
 pub const BACKTRACK_LIMIT: usize = 50_000;
 
-#[derive(Clone, Debug)]
-enum Engine {
-    Linear(regex::Regex),
-    /// A linear pattern with Python's `$` in it: the form that is exact for
-    /// the text at hand is chosen per search (see [`Dollar`]). The
-    /// backtracking form serves only texts that end with `\n` and hold
-    /// another `\n`, which fail2ban never builds (it strips line ends).
-    LinearDollar {
-        at_end: regex::Regex,
-        at_line_end: regex::Regex,
-        exact: fancy_regex::Regex,
-    },
-    Backtracking {
-        re: fancy_regex::Regex,
-        /// The relaxed form (see `translate::Target::relaxed`): lines it
-        /// does not match never reach the backtracker.
-        screen: Option<regex::Regex>,
-    },
-}
-
 /// A compiled Python-dialect pattern.
 #[derive(Clone, Debug)]
 pub struct PyRegex {
     source: String,
     /// The main translation, for messages and tests.
     translated: String,
-    engine: Engine,
+    kind: EngineKind,
+    /// The linear screen (see [`PyRegex::screen_pattern`]), and the same
+    /// for ASCII texts.
+    screen: Option<String>,
+    ascii_screen: Option<String>,
+    /// The form for any text, and the one for ASCII texts; shared by clones.
+    unicode: Arc<Form>,
+    ascii: Arc<Form>,
     /// The form for an empty text, when it differs.
-    on_empty: Option<Box<Engine>>,
+    on_empty: Option<Arc<engine::Engine>>,
     /// A repetition whose body can match empty (see [`PyRegex::has_empty_loop`]).
     empty_loop: bool,
     /// Group names by index (index 0 is the whole match).
@@ -127,51 +116,10 @@ pub struct PyRegex {
     /// When the pattern was rewritten (`linearize`): the original group
     /// of each compiled one.
     groups: Option<Arc<[usize]>>,
-    /// The form for ASCII texts, shared by clones.
-    ascii: Arc<AsciiForm>,
     /// The faster form of an `X(.+)$` pattern, shared by clones.
     tail: Option<Arc<tail::Tail>>,
     /// The faster form of an alternation of anchored branches.
     branches: Option<Arc<branches::Branches>>,
-}
-
-/// Most log lines are ASCII; written for ASCII, a pattern's classes are a
-/// handful of byte ranges instead of Unicode tables, and the engines that
-/// find captures walk a far smaller automaton. Compiled on first use.
-#[derive(Debug)]
-struct AsciiForm {
-    pattern: String,
-    parsed: parse::Parsed,
-    /// Written for ASCII texts only (else for any text).
-    ascii: bool,
-    /// `None`: it did not compile (the Unicode form serves).
-    engine: OnceLock<Option<Engine>>,
-}
-
-impl AsciiForm {
-    fn new(pattern: &str, parsed: parse::Parsed) -> AsciiForm {
-        AsciiForm::lazy(pattern, parsed, true)
-    }
-
-    /// A form compiled on first use; `ascii` as in `translate::Target`.
-    fn lazy(pattern: &str, parsed: parse::Parsed, ascii: bool) -> AsciiForm {
-        AsciiForm {
-            pattern: pattern.to_owned(),
-            parsed,
-            ascii,
-            engine: OnceLock::new(),
-        }
-    }
-
-    fn engine(&self) -> Option<&Engine> {
-        self.engine
-            .get_or_init(|| {
-                compile(&self.parsed, &self.pattern, false, self.ascii)
-                    .ok()
-                    .map(|c| c.1)
-            })
-            .as_ref()
-    }
 }
 
 /// The spans of one match: group index → byte range in the searched text.
@@ -215,16 +163,71 @@ impl PyRegex {
                 None,
             ),
         };
-        let (translated, engine) = compile(&compiled, pattern, false, false)?;
+        let kind = if compiled.node.needs_backtracking() {
+            EngineKind::Backtracking
+        } else {
+            EngineKind::Linear
+        };
+        let dollar = compiled.node.has_python_dollar();
+        let screen_text = |ascii| match kind {
+            EngineKind::Linear if dollar => {
+                Some(write(&compiled, Dollar::LineEnd, false, false, ascii))
+            }
+            EngineKind::Linear => Some(write(&compiled, Dollar::End, false, false, ascii)),
+            EngineKind::Backtracking => None,
+        };
+        let translated = write(
+            &compiled,
+            match kind {
+                EngineKind::Linear => Dollar::End,
+                EngineKind::Backtracking => Dollar::LookAhead,
+            },
+            false,
+            false,
+            false,
+        );
+        let (mut screen, ascii_screen) = (screen_text(false), screen_text(true));
+        let copy = || parse::Parsed {
+            node: compiled.node.clone(),
+            names: Vec::new(),
+            ignore_case: compiled.ignore_case,
+        };
+        let ascii = Form::lazy(pattern, copy(), true);
+        let unicode = match kind {
+            // Compiled now: the backtracker's refusals are reported here.
+            EngineKind::Backtracking => {
+                let engine = compile(&compiled, pattern, false, false)?;
+                if let engine::Engine::Backtracking {
+                    screen: Some(s), ..
+                } = &engine
+                {
+                    screen = Some(s.as_str().to_owned());
+                }
+                Form::compiled(pattern, copy(), false, engine)
+            }
+            // One form compiled now, so that a pattern that cannot compile
+            // is refused here; the ASCII one is the smaller.
+            EngineKind::Linear => {
+                let unicode = Form::lazy(pattern, copy(), false);
+                if ascii.check().is_err() {
+                    unicode.check()?;
+                }
+                unicode
+            }
+        };
+        let ascii_screen = match kind {
+            EngineKind::Linear => ascii_screen,
+            EngineKind::Backtracking => screen.clone(),
+        };
         let tail = if groups.is_none() {
-            tail::Tail::new(&compiled, pattern)?.map(Arc::new)
+            tail::Tail::new(&compiled, pattern).map(Arc::new)
         } else {
             None
         };
         // Python's `\B` never matches in an empty text (3.11; the Rust
         // engines' does): such patterns get a form for empty texts.
         let on_empty = if compiled.node.has_not_word_boundary() {
-            Some(Box::new(compile(&compiled, pattern, true, false)?.1))
+            Some(Arc::new(compile(&compiled, pattern, true, false)?))
         } else {
             None
         };
@@ -242,12 +245,15 @@ impl PyRegex {
         Ok(PyRegex {
             source: pattern.to_owned(),
             translated,
-            engine,
+            kind,
+            screen,
+            ascii_screen,
+            unicode: Arc::new(unicode),
+            ascii: Arc::new(ascii),
             on_empty,
             empty_loop: parsed.node.has_empty_loop(),
             names,
             groups,
-            ascii: Arc::new(AsciiForm::new(pattern, compiled)),
             tail,
             branches,
         })
@@ -276,10 +282,7 @@ impl PyRegex {
 
     /// Which engine runs it.
     pub fn engine(&self) -> EngineKind {
-        match self.engine {
-            Engine::Linear(_) | Engine::LinearDollar { .. } => EngineKind::Linear,
-            Engine::Backtracking { .. } => EngineKind::Backtracking,
-        }
+        self.kind
     }
 
     /// A linear-time pattern (for the `regex` crate) that matches every
@@ -288,11 +291,13 @@ impl PyRegex {
     /// For a pattern with Python's `$` it is the `(?m:$)` form; for one
     /// that needs backtracking, its relaxed form.
     pub fn screen_pattern(&self) -> Option<&str> {
-        match &self.engine {
-            Engine::Linear(re) => Some(re.as_str()),
-            Engine::LinearDollar { at_line_end, .. } => Some(at_line_end.as_str()),
-            Engine::Backtracking { screen, .. } => screen.as_ref().map(regex::Regex::as_str),
-        }
+        self.screen.as_deref()
+    }
+
+    /// [`PyRegex::screen_pattern`] for ASCII texts: it matches the same
+    /// ASCII texts, and compiles to a far smaller automaton.
+    pub fn ascii_screen_pattern(&self) -> Option<&str> {
+        self.ascii_screen.as_deref()
     }
 
     /// Group names, by index; index 0 (the whole match) has none.
@@ -320,10 +325,13 @@ impl PyRegex {
             return Ok(found?.map(|spans| self.matched(spans)));
         }
         let engine = match &self.on_empty {
-            Some(on_empty) if text.is_empty() => on_empty,
-            _ if text.is_ascii() => self.ascii.engine().unwrap_or(&self.engine),
-            _ => &self.engine,
+            Some(on_empty) if text.is_empty() => Some(&**on_empty),
+            _ if text.is_ascii() => self.ascii.engine().or_else(|| self.unicode.engine()),
+            _ => self.unicode.engine(),
         };
+        // Only a form that failed to compile on first use (not seen in
+        // practice: its sibling compiled) leaves no engine.
+        let engine = engine.ok_or(LimitExceeded)?;
         Ok(run(engine, text, start)?.map(|spans| self.matched(spans)))
     }
 
@@ -351,130 +359,6 @@ impl PyRegex {
             spans,
             names: self.names.clone(),
         }
-    }
-}
-
-/// Searches `text` from `start` with `engine`: the spans of every group,
-/// in the engine's numbering.
-fn run(engine: &Engine, text: &str, start: usize) -> Result<Option<tail::Spans>, LimitExceeded> {
-    match engine {
-        Engine::Linear(re) => Ok(linear(re, text, start)),
-        Engine::LinearDollar {
-            at_end,
-            at_line_end,
-            exact,
-        } => match dollar_for(text) {
-            Dollar::End => Ok(linear(at_end, text, start)),
-            Dollar::LineEnd => Ok(linear(at_line_end, text, start)),
-            // `(?m:$)` matches wherever Python's `$` does, and more.
-            Dollar::LookAhead if !at_line_end.is_match_at(text, start) => Ok(None),
-            Dollar::LookAhead => backtracking(exact, text, start),
-        },
-        Engine::Backtracking {
-            screen: Some(screen),
-            ..
-        } if !screen.is_match_at(text, start) => Ok(None),
-        Engine::Backtracking { re, .. } => backtracking(re, text, start),
-    }
-}
-
-fn linear(re: &regex::Regex, text: &str, start: usize) -> Option<tail::Spans> {
-    let mut locs = re.capture_locations();
-    re.captures_read_at(&mut locs, text, start)?;
-    Some((0..locs.len()).map(|i| locs.get(i)).collect())
-}
-
-fn backtracking(
-    re: &fancy_regex::Regex,
-    text: &str,
-    start: usize,
-) -> Result<Option<tail::Spans>, LimitExceeded> {
-    match re.captures_from_pos(text, start) {
-        Ok(Some(caps)) => Ok(Some(
-            (0..caps.len())
-                .map(|i| caps.get(i).map(|m| (m.start(), m.end())))
-                .collect(),
-        )),
-        Ok(None) => Ok(None),
-        Err(_) => Err(LimitExceeded),
-    }
-}
-
-/// Translates `parsed` and compiles it for the engine it needs; for an
-/// empty text only when `empty_text`.
-fn compile(
-    parsed: &parse::Parsed,
-    pattern: &str,
-    empty_text: bool,
-    ascii: bool,
-) -> Result<(String, Engine), PyRegexError> {
-    let err = |reason: String| PyRegexError {
-        pattern: pattern.to_owned(),
-        reason,
-    };
-    let write = |dollar| {
-        let target = Target {
-            dollar,
-            empty_text,
-            relaxed: false,
-            ascii,
-        };
-        translate::translate(&parsed.node, parsed.ignore_case, target)
-    };
-    let linear = |t: &str| {
-        regex::Regex::new(t).map_err(|e| {
-            err(format!(
-                "its translation {t:?} does not compile in the regex crate: {e}"
-            ))
-        })
-    };
-    let backtracking = |t: &str| {
-        fancy_regex::RegexBuilder::new(t)
-            .backtrack_limit(BACKTRACK_LIMIT)
-            .build()
-            .map_err(|e| {
-                err(format!(
-                    "its translation {t:?} does not compile in fancy-regex: {e}"
-                ))
-            })
-    };
-    Ok(if parsed.node.needs_backtracking() {
-        let t = write(Dollar::LookAhead);
-        let re = backtracking(&t)?;
-        let relaxed = Target {
-            dollar: Dollar::LineEnd,
-            empty_text,
-            relaxed: true,
-            ascii,
-        };
-        let relaxed = translate::translate(&parsed.node, parsed.ignore_case, relaxed);
-        // Without a screen the pattern still runs, only slower.
-        let screen = regex::Regex::new(&relaxed).ok();
-        (t, Engine::Backtracking { re, screen })
-    } else if parsed.node.has_python_dollar() && !empty_text {
-        let t = write(Dollar::End);
-        let engine = Engine::LinearDollar {
-            at_end: linear(&t)?,
-            at_line_end: linear(&write(Dollar::LineEnd))?,
-            exact: backtracking(&write(Dollar::LookAhead))?,
-        };
-        (t, engine)
-    } else {
-        // An empty text does not end with `\n`: `Dollar::End` is exact.
-        let t = write(Dollar::End);
-        let re = linear(&t)?;
-        (t, Engine::Linear(re))
-    })
-}
-
-/// Which form of Python's `$` is exact for `text`.
-fn dollar_for(text: &str) -> Dollar {
-    if !text.ends_with('\n') {
-        Dollar::End
-    } else if memchr::memchr(b'\n', text.as_bytes()) == Some(text.len() - 1) {
-        Dollar::LineEnd
-    } else {
-        Dollar::LookAhead
     }
 }
 

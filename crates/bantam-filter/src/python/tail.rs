@@ -26,7 +26,7 @@
 //! is `p..L` and the match ends at `L`.
 
 use super::ast::{Assert, Node, RepeatKind};
-use super::{compile, AsciiForm, Engine, PyRegexError};
+use super::engine::{Engine, Form};
 use crate::python::parse;
 
 /// `X(.+)$` searched as `X[^\n]`.
@@ -34,8 +34,8 @@ use crate::python::parse;
 pub(super) struct Tail {
     /// The index of the tail's group: the pattern's last one.
     group: usize,
-    engine: Engine,
-    ascii: AsciiForm,
+    unicode: Form,
+    ascii: Form,
 }
 
 /// The spans of a match, group index → byte range.
@@ -45,9 +45,9 @@ impl Tail {
     /// The split form of `parsed`, when it ends in a capturing `.+` (greedy,
     /// non-DOTALL) and Python's `$`, and the rest runs on the linear engine
     /// without a `$` of its own (whose meaning would depend on the text).
-    pub(super) fn new(parsed: &parse::Parsed, pattern: &str) -> Result<Option<Tail>, PyRegexError> {
+    pub(super) fn new(parsed: &parse::Parsed, pattern: &str) -> Option<Tail> {
         let Node::Concat(items) = &parsed.node else {
-            return Ok(None);
+            return None;
         };
         let [head @ .., Node::Group {
             capture: Some(group),
@@ -55,7 +55,7 @@ impl Tail {
             ..
         }, Node::Assert(Assert::End { multiline: false })] = items.as_slice()
         else {
-            return Ok(None);
+            return None;
         };
         let rest_of_line = matches!(
             body.as_ref(),
@@ -70,19 +70,21 @@ impl Tail {
             || head.has_python_dollar()
             || head.has_not_word_boundary()
         {
-            return Ok(None);
+            return None;
         }
-        let parsed = parse::Parsed {
-            node: head,
-            names: Vec::new(),
-            ignore_case: parsed.ignore_case,
+        let form = |ascii| {
+            let parsed = parse::Parsed {
+                node: head.clone(),
+                names: Vec::new(),
+                ignore_case: parsed.ignore_case,
+            };
+            Form::lazy(pattern, parsed, ascii)
         };
-        let (_, engine) = compile(&parsed, pattern, false, false)?;
-        Ok(Some(Tail {
+        Some(Tail {
             group: *group,
-            engine,
-            ascii: AsciiForm::new(pattern, parsed),
-        }))
+            unicode: form(false),
+            ascii: form(true),
+        })
     }
 
     /// The match of the whole pattern in `text` from `start`, as spans;
@@ -96,11 +98,12 @@ impl Tail {
             Some(_) => return None,
         };
         let engine = if text.is_ascii() {
-            self.ascii.engine().unwrap_or(&self.engine)
+            self.ascii.engine().or_else(|| self.unicode.engine())
         } else {
-            &self.engine
+            self.unicode.engine()
         };
-        let Engine::Linear(re) = engine else {
+        // A form that did not compile: the whole pattern serves.
+        let Some(Engine::Linear(re)) = engine else {
             return None;
         };
         let mut locs = re.capture_locations();
