@@ -26,7 +26,7 @@ use std::sync::OnceLock;
 use regex::RegexSet;
 
 use super::ast::{Assert, Node};
-use super::engine::{run, Engine, Form};
+use super::engine::{run, Engine, Form, NoAnswer};
 use super::{parse, tail::Spans, LimitExceeded};
 
 /// The branches of an anchored alternation, compiled on first use.
@@ -153,9 +153,10 @@ impl Branches {
         let engine: &Engine = form(branch).engine()?;
         let found = match run(engine, text, 0) {
             Ok(Some(local)) => local,
-            // Not expected after the set said it matches: the whole decides.
-            Ok(None) => return None,
-            Err(limit) => return Some(Err(limit)),
+            // Not expected after the set said it matches, or a form this
+            // text needs is missing: the whole pattern decides.
+            Ok(None) | Err(NoAnswer::Unavailable) => return None,
+            Err(NoAnswer::Limit) => return Some(Err(LimitExceeded)),
         };
         let mut spans = vec![None; self.groups];
         spans[0] = local_whole(&found);

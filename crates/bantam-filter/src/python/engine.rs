@@ -137,15 +137,26 @@ impl Form {
     }
 }
 
+/// Why [`run`] found no answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum NoAnswer {
+    /// The backtracking limit was exceeded.
+    Limit,
+    /// The form this text needs does not compile (fancy-regex refuses the
+    /// ASCII forms' class intersections): another form must serve.
+    Unavailable,
+}
+
+impl From<NoAnswer> for LimitExceeded {
+    fn from(_: NoAnswer) -> LimitExceeded {
+        LimitExceeded
+    }
+}
+
 /// Searches `text` from `start` with `engine`: the spans of every group,
-/// in the engine's numbering. A form that does not compile counts as a
-/// search past the limit (it cannot happen for a form whose sibling
-/// compiled; see `Lazy`).
-pub(super) fn run(
-    engine: &Engine,
-    text: &str,
-    start: usize,
-) -> Result<Option<Spans>, LimitExceeded> {
+/// in the engine's numbering.
+pub(super) fn run(engine: &Engine, text: &str, start: usize) -> Result<Option<Spans>, NoAnswer> {
+    let unavailable = NoAnswer::Unavailable;
     match engine {
         Engine::Linear(re) => Ok(linear(re, text, start)),
         Engine::LinearDollar {
@@ -154,7 +165,7 @@ pub(super) fn run(
             exact,
         } => match dollar_for(text) {
             Dollar::End => Ok(linear(
-                at_end.get(build_linear).ok_or(LimitExceeded)?,
+                at_end.get(build_linear).ok_or(unavailable)?,
                 text,
                 start,
             )),
@@ -162,7 +173,7 @@ pub(super) fn run(
             // `(?m:$)` matches wherever Python's `$` does, and more.
             Dollar::LookAhead if !at_line_end.is_match_at(text, start) => Ok(None),
             Dollar::LookAhead => backtracking(
-                exact.get(build_backtracking).ok_or(LimitExceeded)?,
+                exact.get(build_backtracking).ok_or(unavailable)?,
                 text,
                 start,
             ),
@@ -185,7 +196,7 @@ fn backtracking(
     re: &fancy_regex::Regex,
     text: &str,
     start: usize,
-) -> Result<Option<Spans>, LimitExceeded> {
+) -> Result<Option<Spans>, NoAnswer> {
     match re.captures_from_pos(text, start) {
         Ok(Some(caps)) => Ok(Some(
             (0..caps.len())
@@ -193,7 +204,7 @@ fn backtracking(
                 .collect(),
         )),
         Ok(None) => Ok(None),
-        Err(_) => Err(LimitExceeded),
+        Err(_) => Err(NoAnswer::Limit),
     }
 }
 

@@ -54,7 +54,7 @@ mod translate;
 
 use std::sync::Arc;
 
-use engine::{compile, run, write, Form};
+use engine::{compile, run, write, Form, NoAnswer};
 use translate::Dollar;
 
 /// How a pattern is compiled, as Python's `re` flags.
@@ -326,13 +326,19 @@ impl PyRegex {
         }
         let engine = match &self.on_empty {
             Some(on_empty) if text.is_empty() => Some(&**on_empty),
-            _ if text.is_ascii() => self.ascii.engine().or_else(|| self.unicode.engine()),
-            _ => self.unicode.engine(),
+            _ if text.is_ascii() => self.ascii.engine(),
+            _ => None,
         };
-        // Only a form that failed to compile on first use (not seen in
-        // practice: its sibling compiled) leaves no engine.
-        let engine = engine.ok_or(LimitExceeded)?;
-        Ok(run(engine, text, start)?.map(|spans| self.matched(spans)))
+        let found = match engine.map(|e| run(e, text, start)) {
+            Some(Err(NoAnswer::Unavailable)) | None => {
+                // The form for any text; one of its forms compiled when
+                // the pattern did, and the others are written alike.
+                let engine = self.unicode.engine().ok_or(LimitExceeded)?;
+                run(engine, text, start)?
+            }
+            Some(found) => found?,
+        };
+        Ok(found.map(|spans| self.matched(spans)))
     }
 
     /// `re.search(text)`.
