@@ -62,6 +62,7 @@ impl Groups {
 
     /// Sets every entry of `other`.
     pub fn extend(&mut self, other: Groups) {
+        self.entries.reserve(other.entries.len());
         for (k, v) in other.entries {
             self.insert(k, v);
         }

@@ -93,19 +93,17 @@ impl TupleLine {
 /// `\n` (fail2ban ends the buffer with a newline too; Python's `$` matches
 /// before it).
 pub fn buffer_text(lines: &[TupleLine]) -> String {
-    let mut s = String::new();
-    buffer_text_into(lines, &mut s);
-    s
-}
-
-/// [`buffer_text`] into `s` (cleared first), reusing its allocation.
-pub fn buffer_text_into(lines: &[TupleLine], s: &mut String) {
-    s.clear();
+    let len = lines
+        .iter()
+        .map(|l| l.pre().len() + l.rest().len() + 1)
+        .sum();
+    let mut s = String::with_capacity(len);
     for l in lines {
         s.push_str(l.pre());
         s.push_str(l.rest());
         s.push('\n');
     }
+    s
 }
 
 /// A successful search.
