@@ -90,8 +90,11 @@ fn shapes() -> Vec<Shape> {
     ]
 }
 
+/// How a log line is written around a request: the writer and the request.
+type AccessShape = (fn(&str) -> String, String);
+
 /// Access-log shapes, read by every filter that reads access logs.
-fn access_shapes() -> Vec<(fn(&str) -> String, String)> {
+fn access_shapes() -> Vec<AccessShape> {
     let mut out = Vec::new();
     for escape in [
         apache_access as fn(&str) -> String,
