@@ -8,19 +8,28 @@
 #                     fail2ban's own filter file on bantam's fail2ban engine
 #                     (Python-dialect translation, fail2ban semantics; best of 3)
 #   fail2ban-regex LOG /etc/fail2ban/filter.d/sshd.conf   (1 run, if installed)
-# and prints lines, wall seconds, lines/s, matched lines and peak RSS of each,
-# the speed ratio, and the difference in matched lines. Wall time is measured
-# here (date +%s.%N around the process), so it includes start-up and reading
-# the file; bantam's own engine time ("seconds" in its JSON) is shown too.
+# and prints lines, wall seconds, CPU seconds (user + system), lines/s,
+# matched lines and peak RSS of each, the speed ratios, and the difference in
+# matched lines. Wall time is measured here (date +%s.%N around the process),
+# so it includes start-up and reading the file; bantam's own engine time
+# ("seconds" in its JSON) is shown too. On a machine shared with other work,
+# CPU seconds are the steadier measure.
 #
-# Exit status: 0 when bantam's matched count is within 1% of fail2ban's (or
-# fail2ban was not run), 1 when it is not, 2 on usage or build errors.
+# With fail2ban installed it then checks, line by line, that bantam running
+# fail2ban's own sshd.conf finds exactly fail2ban's failures (the same lines,
+# the same addresses): bench/compare-matches.sh with that filter on both
+# sides (--no-compare skips it; it runs fail2ban-regex twice more).
+#
+# Exit status: 0 when bantam's matched count is within 1% of fail2ban's and
+# the sshd.conf check found no difference (or fail2ban was not run), 1 when
+# not, 2 on usage or build errors.
 #
 # usage: bench/regex-throughput.sh [options]
 #   --lines N       log size (default 1000000)
 #   --seed N        generator seed (default 1)
 #   --runs N        bantam runs, best wall time wins (default 3)
 #   --no-fail2ban   bantam only
+#   --no-compare    skip the line-by-line check of fail2ban's sshd.conf
 #   --no-build      use the existing target/release/bantam
 #   --log FILE      benchmark this log instead of a generated one
 # Environment: BENCH_DIR (log cache), FAIL2BAN_REGEX (default fail2ban-regex).
@@ -34,6 +43,7 @@ lines=1000000
 seed=1
 runs=3
 use_f2b=1
+compare=1
 build=1
 log=
 f2b_filter=/etc/fail2ban/filter.d/sshd.conf
@@ -47,6 +57,7 @@ while (($#)); do
     --seed) seed=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --no-fail2ban) use_f2b=0; shift ;;
+    --no-compare) compare=0; shift ;;
     --no-build) build=0; shift ;;
     --log) log=$2; shift 2 ;;
     -h|--help) usage 0 ;;
@@ -83,20 +94,23 @@ if [[ ! -x $gnutime ]]; then
   [[ -x $gnutime ]] || { echo "regex-throughput.sh: no /usr/bin/time; peak RSS not measured" >&2; gnutime=; }
 fi
 
-# run LABEL CMD...: runs CMD with stdout to $tmp/LABEL.out; sets WALL (s) and RSS (KiB)
+# run LABEL CMD...: runs CMD with stdout to $tmp/LABEL.out; sets WALL (s),
+# CPU (user + system s) and RSS (KiB)
 run() {
   local label=$1; shift
   local t0 t1 status=0
   t0=$(date +%s.%N)
   if [[ -n $gnutime ]]; then
-    "$gnutime" -f %M -o "$tmp/$label.rss" "$@" >"$tmp/$label.out" 2>"$tmp/$label.err" || status=$?
+    "$gnutime" -f '%M %U %S' -o "$tmp/$label.rss" "$@" >"$tmp/$label.out" 2>"$tmp/$label.err" || status=$?
   else
     "$@" >"$tmp/$label.out" 2>"$tmp/$label.err" || status=$?
   fi
   t1=$(date +%s.%N)
   WALL=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
-  RSS=-
-  [[ -n $gnutime && -s $tmp/$label.rss ]] && RSS=$(tail -n1 "$tmp/$label.rss")
+  RSS=- CPU=-
+  if [[ -n $gnutime && -s $tmp/$label.rss ]]; then
+    read -r RSS CPU < <(tail -n1 "$tmp/$label.rss" | awk '{ printf "%s %.2f\n", $1, $2 + $3 }')
+  fi
   if ((status)); then
     echo "regex-throughput.sh: $label failed (exit $status):" >&2
     tail -n 20 "$tmp/$label.err" >&2
@@ -112,13 +126,17 @@ fi
 bantam=$root/target/release/bantam
 [[ -x $bantam ]] || { echo "regex-throughput.sh: no $bantam (drop --no-build?)" >&2; exit 2; }
 
-best_wall= best_run= max_rss=0
+# less A B: whether A < B (numbers; "-" is never less)
+less() { [[ $1 != - ]] && { [[ $2 == - || -z $2 ]] || awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }; }
+
+best_wall= best_run= max_rss=0 b_cpu=
 for ((i = 1; i <= runs; i++)); do
   run "bantam$i" "$bantam" regex --json "$log" sshd || exit 2
   echo "bantam run $i: ${WALL}s" >&2
   if [[ -z $best_wall ]] || awk -v a="$WALL" -v b="$best_wall" 'BEGIN { exit !(a < b) }'; then
     best_wall=$WALL best_run=$i
   fi
+  less "$CPU" "$b_cpu" && b_cpu=$CPU
   [[ $RSS != - ]] && ((RSS > max_rss)) && max_rss=$RSS
 done
 # lines matched ignored missed seconds, from the best run's JSON
@@ -147,13 +165,14 @@ b_rss=-
 # ---- bantam running fail2ban's own sshd.conf -------------------------------------------
 have_bf=0
 if [[ -r $f2b_filter ]]; then
-  bf_best= bf_run=
+  bf_best= bf_run= bf_cpu=
   for ((i = 1; i <= runs; i++)); do
     run "bf$i" "$bantam" regex --json "$log" "$f2b_filter" || exit 2
-    echo "bantam (fail2ban's sshd.conf) run $i: ${WALL}s" >&2
+    echo "bantam (fail2ban's sshd.conf) run $i: ${WALL}s, ${CPU}s CPU" >&2
     if [[ -z $bf_best ]] || awk -v a="$WALL" -v b="$bf_best" 'BEGIN { exit !(a < b) }'; then
       bf_best=$WALL bf_run=$i bf_rss=$RSS
     fi
+    less "$CPU" "$bf_cpu" && bf_cpu=$CPU
   done
   read -r bf_lines bf_matched bf_ignored bf_missed bf_secs < <(python3 - "$tmp/bf$bf_run.out" <<'PY'
 import json, sys
@@ -171,7 +190,7 @@ if ((use_f2b)); then
   if command -v "$f2b_cmd" >/dev/null 2>&1 && [[ -r $f2b_filter ]]; then
     echo "fail2ban-regex (1 run; about 25 s per million lines) ..." >&2
     run f2b "$f2b_cmd" "$log" "$f2b_filter" || exit 2
-    f_wall=$WALL f_rss=$RSS
+    f_wall=$WALL f_rss=$RSS f_cpu=$CPU
     summary=$(grep -E '^Lines: [0-9]+ lines' "$tmp/f2b.out" | tail -n1)
     [[ -n $summary ]] || { echo "regex-throughput.sh: no 'Lines:' summary from fail2ban-regex" >&2; exit 2; }
     read -r f_lines f_ignored f_matched f_missed < <(sed -E \
@@ -189,21 +208,22 @@ rate() { awk -v n="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.0f", n / s; else 
 
 echo
 echo "log: $log ($(du -h "$log" | cut -f1))"
-printf '%-9s %10s %9s %11s %10s %10s %9s %11s\n' tool lines wall_s lines/s matched ignored RSS_MB engine_s
-printf '%-9s %10s %9s %11s %10s %10s %9s %11s\n' bantam "$b_lines" "$best_wall" "$(rate "$b_lines" "$best_wall")" \
+fmt='%-10s %10s %9s %7s %11s %10s %10s %9s %11s\n'
+printf "$fmt" tool lines wall_s cpu_s lines/s matched ignored RSS_MB engine_s
+printf "$fmt" bantam "$b_lines" "$best_wall" "${b_cpu:--}" "$(rate "$b_lines" "$best_wall")" \
   "$b_matched" "$b_ignored" "$(mb "$b_rss")" "$b_secs"
 if ((have_bf)); then
-  printf '%-9s %10s %9s %11s %10s %10s %9s %11s\n' bantam-f2b "$bf_lines" "$bf_best" "$(rate "$bf_lines" "$bf_best")" \
+  printf "$fmt" bantam-f2b "$bf_lines" "$bf_best" "${bf_cpu:--}" "$(rate "$bf_lines" "$bf_best")" \
     "$bf_matched" "$bf_ignored" "$(mb "$bf_rss")" "$bf_secs"
 fi
 if ((have_f2b)); then
-  printf '%-9s %10s %9s %11s %10s %10s %9s %11s\n' fail2ban "$f_lines" "$f_wall" "$(rate "$f_lines" "$f_wall")" \
+  printf "$fmt" fail2ban "$f_lines" "$f_wall" "${f_cpu:--}" "$(rate "$f_lines" "$f_wall")" \
     "$f_matched" "$f_ignored" "$(mb "$f_rss")" "${f_secs:--}"
 else
   echo "($f2b_note)"
 fi
 echo "bantam-f2b = bantam regex with fail2ban's own $f2b_filter (its fail2ban engine, one thread)."
-echo "bantam: best of $runs runs; RSS is the peak over all runs; engine_s is the tool's own timing."
+echo "bantam: best of $runs runs (wall and CPU each); RSS is the peak over all runs; engine_s is the tool's own timing."
 echo "ignored = lines that only matched a no-failure rule (nofail) or an ignoreregex."
 
 status=0
@@ -211,6 +231,9 @@ if ((have_f2b)); then
   awk -v f="$f_wall" -v b="$best_wall" 'BEGIN { if (b > 0) printf "speed ratio (fail2ban wall / bantam wall): %.1fx\n", f / b }'
   if ((have_bf)); then
     awk -v f="$f_wall" -v b="$bf_best" 'BEGIN { if (b > 0) printf "speed ratio, the same sshd.conf (fail2ban wall / bantam-f2b wall): %.1fx\n", f / b }'
+    if [[ $f_cpu != - && -n $bf_cpu && $bf_cpu != - ]]; then
+      awk -v f="$f_cpu" -v b="$bf_cpu" 'BEGIN { if (b > 0) printf "speed ratio, the same sshd.conf (fail2ban CPU / bantam-f2b CPU): %.1fx\n", f / b }'
+    fi
     echo "matched with the same sshd.conf: bantam-f2b $bf_matched, fail2ban $f_matched, difference $((bf_matched - f_matched))"
   fi
   diff=$((b_matched - f_matched))
@@ -229,6 +252,28 @@ if ((have_f2b)); then
     status=1
   else
     echo "OK: within ${tolerance}% of fail2ban"
+  fi
+fi
+
+# ---- the same sshd.conf, line by line ------------------------------------------------------
+if ((have_f2b && have_bf && compare)); then
+  echo "checking fail2ban's sshd.conf line by line (bench/compare-matches.sh) ..." >&2
+  if "$here/compare-matches.sh" --filter "$f2b_filter" --f2b-filter "$f2b_filter" --bantam "$bantam" \
+      --examples 3 "$log" >"$tmp/compare.out" 2>"$tmp/compare.err"; then
+    verdict=$(grep -E '^Disagreements:' "$tmp/compare.out" || true)
+    how=$(grep -E "^bantam's lines:" "$tmp/compare.out" || true)
+    echo "line by line, the same sshd.conf: ${verdict:-no verdict (see compare-matches.sh)}"
+    [[ -n $how ]] && echo "  ($how)"
+    if [[ $verdict =~ ^Disagreements:\ 0\ lines.*,\ 0\ the\ other.*,\ 0\ matched ]]; then
+      echo "OK: identical matches (the same lines, the same addresses)"
+    else
+      echo "FAIL: bantam-f2b and fail2ban disagree; see bench/compare-matches.sh --filter $f2b_filter --f2b-filter $f2b_filter $log"
+      status=1
+    fi
+  else
+    echo "compare-matches.sh failed:" >&2
+    tail -n 20 "$tmp/compare.err" >&2
+    status=1
   fi
 fi
 exit "$status"

@@ -87,6 +87,20 @@ fn case() -> impl Strategy<Value = Case> {
         .prop_map(|(p, f, t)| Case::new(&p, f, &t))
 }
 
+/// `X(.+)$`, the shape of fail2ban's `prefregex`, which is searched as
+/// `X` and one more character (`python::tail`); texts with a `\n` in them
+/// keep the whole pattern.
+fn rest_of_line_case() -> impl Strategy<Value = Case> {
+    (
+        pattern(),
+        prop::sample::select(vec!["", "^", r"\A"]),
+        prop::sample::select(vec!["", "", "i", "s"]),
+        "[ab é 1_<>A-]{0,10}",
+        prop::sample::select(vec!["", "", "\n", "\n\n", "\nb"]),
+    )
+        .prop_map(|(p, anchor, f, t, end)| Case::new(&format!("{anchor}{p}(.+)$"), f, &(t + end)))
+}
+
 /// Whether a reported disagreement is about a pattern with a possessive
 /// quantifier (the generator writes `+` after a quantifier only for those).
 fn possessive(disagreement: &str) -> bool {
@@ -96,13 +110,21 @@ fn possessive(disagreement: &str) -> bool {
 
 #[test]
 fn random_patterns_agree_with_python() {
+    check_against_python(case(), count());
+}
+
+#[test]
+fn random_rest_of_line_patterns_agree_with_python() {
+    check_against_python(rest_of_line_case(), count() / 2);
+}
+
+fn check_against_python(strategy: impl Strategy<Value = Case>, count: usize) {
     let Some(py) = python() else { return };
     let mut runner = TestRunner::new_with_rng(
         Config::default(),
         TestRng::from_seed(RngAlgorithm::ChaCha, &seed()),
     );
-    let strategy = case();
-    let cases: Vec<Case> = (0..count())
+    let cases: Vec<Case> = (0..count)
         .map(|_| strategy.new_tree(&mut runner).expect("a case").current())
         .collect();
     let answers = ask(&py, &cases);

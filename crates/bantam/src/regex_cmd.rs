@@ -128,7 +128,11 @@ pub fn run(args: RegexArgs) -> Result<ExitCode> {
             mode: args.mode.as_deref(),
             zone,
             json: args.json,
-            out_ip: matches!(args.out, Some(OutField::Ip)),
+            out: args.out.map(|o| match o {
+                OutField::Ip => crate::regex_fail2ban::Out::Ip,
+                OutField::User => crate::regex_fail2ban::Out::User,
+                OutField::Line => crate::regex_fail2ban::Out::Line,
+            }),
             log_is_file: looks_like_file(&args.log),
             timings: args.timings,
         });

@@ -24,13 +24,22 @@ pub fn is_fail2ban_filter(arg: &str) -> bool {
     (arg.ends_with(".conf") || arg.ends_with(".local")) && Path::new(arg).is_file()
 }
 
+/// What `--out` prints for each failure.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Out {
+    Ip,
+    User,
+    /// The log line (as read, without its line end).
+    Line,
+}
+
 pub struct Args<'a> {
     pub log: &'a str,
     pub filter: &'a str,
     pub mode: Option<&'a str>,
     pub zone: TimeZone,
     pub json: bool,
-    pub out_ip: bool,
+    pub out: Option<Out>,
     pub log_is_file: bool,
     /// Time every line; report the slowest.
     pub timings: bool,
@@ -99,8 +108,13 @@ pub fn run(args: Args<'_>) -> Result<ExitCode> {
                 if let Some(h) = hits.get_mut(rule) {
                     *h += 1;
                 }
-                if args.out_ip {
-                    writeln!(out, "{}", failure.host)?;
+                match args.out {
+                    Some(Out::Ip) => writeln!(out, "{}", failure.host)?,
+                    Some(Out::User) => {
+                        writeln!(out, "{}", failure.user.as_deref().unwrap_or(""))?;
+                    }
+                    Some(Out::Line) => writeln!(out, "{text}")?,
+                    None => {}
                 }
             }
         }
@@ -157,7 +171,7 @@ pub fn run(args: Args<'_>) -> Result<ExitCode> {
         serde_json::to_writer(&mut out, &summary)
             .map_err(io::Error::from)
             .and_then(|_| writeln!(out))
-    } else if args.out_ip {
+    } else if args.out.is_some() {
         Ok(())
     } else {
         write_human(&mut out, &summary, args.filter, args.mode)

@@ -14,7 +14,7 @@ use crate::error::FilterError;
 use super::date::DateTemplates;
 use super::gate::LiteralGate;
 use super::mlfid::{Fail, MlfidCache};
-use super::regex::{buffer_text, Rule, TupleLine};
+use super::regex::{buffer_text, Groups, Rule, TupleLine};
 use super::screen::Screen;
 
 /// A filter as fail2ban resolved it (from its INI files or from its own
@@ -186,14 +186,11 @@ impl F2bFilter {
         };
         let found = found.filter(|h| h.start < h.end && h.end <= line.len());
         // The date text is cut out even when it does not read as a date.
-        let cut = found.map(|h| TupleLine {
-            pre: line[..h.start].to_owned(),
-            time: line[h.start..h.end].to_owned(),
-            rest: line[h.end..].to_owned(),
-        });
+        let cut = found.map(|h| TupleLine::cut(line, h.start, h.end));
         let cut = match (cut, found.and_then(|h| h.time)) {
             (Some(t), Some(time)) => {
-                self.last_time_text.clone_from(&t.time);
+                self.last_time_text.clear();
+                self.last_time_text.push_str(t.time());
                 self.last_date = Some(time);
                 return self.find_failures(t, time, now);
             }
@@ -205,21 +202,8 @@ impl F2bFilter {
             .last_date
             .filter(|d| now.duration_since(*d) < INHERIT_DATE);
         let (tuple, date) = match recent {
-            Some(d) => (
-                TupleLine {
-                    pre: String::new(),
-                    time: self.last_time_text.clone(),
-                    rest: line.to_owned(),
-                },
-                d,
-            ),
-            None => (
-                cut.unwrap_or_else(|| TupleLine {
-                    rest: line.to_owned(),
-                    ..TupleLine::default()
-                }),
-                now,
-            ),
+            Some(d) => (TupleLine::dated(&self.last_time_text, line), d),
+            None => (cut.unwrap_or_else(|| TupleLine::whole(line)), now),
         };
         self.find_failures(tuple, date, now)
     }
@@ -229,10 +213,7 @@ impl F2bFilter {
     pub fn process_dated(&mut self, line: &str, time: Timestamp) -> Vec<F2bMatch> {
         self.last_time_text.clear();
         self.last_date = Some(time);
-        let tuple = TupleLine {
-            rest: line.to_owned(),
-            ..TupleLine::default()
-        };
+        let tuple = TupleLine::whole(line);
         self.find_failures(tuple, time, time)
     }
 
@@ -291,17 +272,14 @@ impl F2bFilter {
             return out;
         }
 
-        let mut pre = BTreeMap::new();
+        let mut pre = Groups::default();
         if let Some(p) = &self.prefregex {
             let Some(groups) = p.search_groups(buf.as_deref().unwrap_or("")) else {
                 return out;
             };
             pre = groups;
             if let Some(content) = pre.remove("content").flatten().filter(|c| !c.is_empty()) {
-                self.buffer = vec![TupleLine {
-                    rest: content,
-                    ..TupleLine::default()
-                }];
+                self.buffer = vec![TupleLine::whole(&content)];
                 buf = None;
             }
         }
@@ -369,7 +347,7 @@ impl F2bFilter {
                     // The rule's own id groups (fail2ban's fallback); a rule
                     // without any cannot name a failure on this line.
                     match &hit.own_id {
-                        Some(id) => fid = Some(id.clone()),
+                        Some(id) => fid = Some(id.to_string()),
                         None => continue,
                     }
                 }
@@ -422,7 +400,7 @@ impl F2bFilter {
                 fields: fail
                     .groups
                     .iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.clone()?)))
+                    .filter_map(|(k, v)| Some((k.to_string(), v.as_deref()?.to_owned())))
                     .collect(),
                 users: fail
                     .users

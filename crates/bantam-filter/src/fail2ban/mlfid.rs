@@ -13,6 +13,7 @@
 //! ours (a typed record instead of a free-form dictionary).
 
 use std::collections::{BTreeSet, VecDeque};
+use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 
@@ -43,7 +44,7 @@ pub struct Fail {
 impl Fail {
     /// A group's value, `None` when absent or not taking part.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.groups.get(key).and_then(|v| v.as_deref())
+        self.groups.value(key)
     }
 
     /// Python truthiness of a group: present and not empty.
@@ -76,34 +77,47 @@ const GAINED: u8 = 8;
 /// The connections in progress.
 #[derive(Clone, Debug, Default)]
 pub struct MlfidCache {
-    entries: VecDeque<(String, Timestamp, Fail)>,
+    /// Connections: the id's hash (compared first: ids of one log tend to
+    /// share length and prefix), the id, when it was added, its record.
+    entries: VecDeque<(u64, String, Timestamp, Fail)>,
+}
+
+/// FNV-1a: a fast hash of an id, good enough to skip most comparisons.
+fn id_hash(id: &str) -> u64 {
+    id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 impl MlfidCache {
     fn position(&self, id: &str) -> Option<usize> {
         // Ids are unique in the list (added only when absent); the one
         // asked for is most often a recent one, at the back.
-        self.entries.iter().rposition(|(k, _, _)| k == id)
+        let h = id_hash(id);
+        self.entries
+            .iter()
+            .rposition(|(kh, k, _, _)| *kh == h && k == id)
     }
 
     /// Replaces the remembered state of a connection (the merged failure is
     /// the cached record in fail2ban, so later edits must reach the cache).
     pub fn store(&mut self, id: &str, fail: &Fail) {
         if let Some(i) = self.position(id) {
-            self.entries[i].2 = fail.clone();
+            self.entries[i].3 = fail.clone();
         }
     }
 
     fn expire(&mut self, now: Timestamp) {
         self.entries
-            .retain(|(_, t, _)| now.duration_since(*t) <= MAX_AGE);
+            .retain(|(_, _, t, _)| now.duration_since(*t) <= MAX_AGE);
     }
 
     fn insert(&mut self, id: &str, time: Timestamp, fail: Fail) {
         if self.entries.len() >= MAX_ENTRIES {
             self.entries.pop_front();
         }
-        self.entries.push_back((id.to_owned(), time, fail));
+        self.entries
+            .push_back((id_hash(id), id.to_owned(), time, fail));
     }
 
     /// Merges a line's failure data into the connection's. `matched` are
@@ -121,7 +135,7 @@ impl MlfidCache {
             flags |= GAINED | NOFAIL;
             if !fail.truthy("nofail") {
                 let gained = fail.groups.get("mlfgained").cloned().flatten();
-                fail.groups.insert("nofail".to_owned(), gained);
+                fail.groups.insert(Arc::from("nofail"), gained);
             }
         } else if fail.truthy("nofail") {
             flags |= NOFAIL;
@@ -137,10 +151,10 @@ impl MlfidCache {
             let mut known = if flags & FORGET != 0 {
                 self.entries
                     .remove(i)
-                    .map(|(_, _, f)| f)
+                    .map(|(_, _, _, f)| f)
                     .unwrap_or_default()
             } else {
-                std::mem::take(&mut self.entries[i].2)
+                std::mem::take(&mut self.entries[i].3)
             };
             users_count = known.note_user(user).map_or(0, BTreeSet::len);
             if known.take_truthy("nofail") {

@@ -17,6 +17,7 @@
 pub mod date;
 mod filter;
 mod gate;
+mod groups;
 mod mlfid;
 mod regex;
 mod screen;

@@ -9,34 +9,83 @@
 //! the rest stay buffered for later matches. The results (`matches`,
 //! `attempts`) count those lines, so the accounting has to be exact.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::error::FilterError;
 use crate::python::{PyFlags, PyMatch, PyRegex};
 
+pub use super::groups::Groups;
 use super::tags;
 
 /// One buffered line, split as fail2ban splits it: the text before the
 /// date, the date text, and the text after it. Rules see `pre + rest`.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+///
+/// Held as one shared string with two cuts: a line is copied into match
+/// results and connection records, and a copy is then a reference count.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TupleLine {
-    pub pre: String,
-    pub time: String,
-    pub rest: String,
+    all: Arc<str>,
+    time_at: usize,
+    rest_at: usize,
+}
+
+impl Default for TupleLine {
+    fn default() -> TupleLine {
+        TupleLine::whole("")
+    }
 }
 
 impl TupleLine {
+    /// A line cut at `time_at..rest_at` (byte offsets, on character
+    /// boundaries of `line`).
+    pub fn cut(line: &str, time_at: usize, rest_at: usize) -> TupleLine {
+        TupleLine {
+            all: Arc::from(line),
+            time_at,
+            rest_at,
+        }
+    }
+
+    /// A line without a date in it.
+    pub fn whole(rest: &str) -> TupleLine {
+        TupleLine::cut(rest, 0, 0)
+    }
+
+    /// A line without a date of its own, given `time` as its date text.
+    pub fn dated(time: &str, rest: &str) -> TupleLine {
+        let mut all = String::with_capacity(time.len() + rest.len());
+        all.push_str(time);
+        all.push_str(rest);
+        TupleLine {
+            all: Arc::from(all),
+            time_at: 0,
+            rest_at: time.len(),
+        }
+    }
+
+    pub fn pre(&self) -> &str {
+        &self.all[..self.time_at]
+    }
+
+    pub fn time(&self) -> &str {
+        &self.all[self.time_at..self.rest_at]
+    }
+
+    pub fn rest(&self) -> &str {
+        &self.all[self.rest_at..]
+    }
+
     /// The text the rules see: the line with its date cut out.
     pub fn text(&self) -> String {
-        let mut s = String::with_capacity(self.pre.len() + self.rest.len());
-        s.push_str(&self.pre);
-        s.push_str(&self.rest);
+        let mut s = String::with_capacity(self.all.len() - self.time().len());
+        s.push_str(self.pre());
+        s.push_str(self.rest());
         s
     }
 
     /// The whole line as logged.
     pub fn full(&self) -> String {
-        format!("{}{}{}", self.pre, self.time, self.rest)
+        self.all.to_string()
     }
 }
 
@@ -44,18 +93,18 @@ impl TupleLine {
 /// `\n` (fail2ban ends the buffer with a newline too; Python's `$` matches
 /// before it).
 pub fn buffer_text(lines: &[TupleLine]) -> String {
-    let mut s = String::new();
+    let len = lines
+        .iter()
+        .map(|l| l.pre().len() + l.rest().len() + 1)
+        .sum();
+    let mut s = String::with_capacity(len);
     for l in lines {
-        s.push_str(&l.pre);
-        s.push_str(&l.rest);
+        s.push_str(l.pre());
+        s.push_str(l.rest());
         s.push('\n');
     }
     s
 }
-
-/// Group values by name; `None` for a group that did not take part (it
-/// still overrides a `prefregex` value of the same name, as in fail2ban).
-pub type Groups = BTreeMap<String, Option<String>>;
 
 /// A successful search.
 #[derive(Clone, Debug)]
@@ -67,15 +116,17 @@ pub struct Hit {
     pub unmatched: Vec<TupleLine>,
     /// The id groups of this rule's own match (`fid`, `ip4`, `ip6`, `dns`),
     /// in that order of preference: the fallback failure id.
-    pub own_id: Option<String>,
+    pub own_id: Option<Arc<str>>,
 }
 
 /// A compiled rule.
 #[derive(Clone, Debug)]
 pub struct Rule {
     re: PyRegex,
+    /// The named groups: index and name.
+    named: Vec<(usize, Arc<str>)>,
     /// `alt_NAME[_N]` groups and the key each fills when that key is empty.
-    alternates: Vec<(String, String)>,
+    alternates: Vec<(Arc<str>, Arc<str>)>,
     skiplines: usize,
 }
 
@@ -100,15 +151,20 @@ impl Rule {
             pattern: pattern.to_owned(),
             reason: e.reason,
         })?;
-        let mut alternates: Vec<(String, String)> = re
+        let named: Vec<(usize, Arc<str>)> = re
             .group_names()
             .iter()
-            .flatten()
-            .filter_map(|n| alternate_target(n).map(|t| (n.to_string(), t)))
+            .enumerate()
+            .filter_map(|(i, n)| Some((i, Arc::from(n.as_deref()?))))
+            .collect();
+        let mut alternates: Vec<(Arc<str>, Arc<str>)> = named
+            .iter()
+            .filter_map(|(_, n)| alternate_target(n).map(|t| (n.clone(), Arc::from(t))))
             .collect();
         alternates.sort();
         Ok(Rule {
             re,
+            named,
             alternates,
             skiplines: expanded.skiplines,
         })
@@ -118,6 +174,11 @@ impl Rule {
     /// [`PyRegex::screen_pattern`]).
     pub fn screen_pattern(&self) -> Option<&str> {
         self.re.screen_pattern()
+    }
+
+    /// The same for ASCII texts (see [`PyRegex::ascii_screen_pattern`]).
+    pub fn ascii_screen_pattern(&self) -> Option<&str> {
+        self.re.ascii_screen_pattern()
     }
 
     /// Whether the rule has a group of this name.
@@ -133,7 +194,7 @@ impl Rule {
         let groups = self.groups(buf, &m);
         let own_id = ["fid", "ip4", "ip6", "dns"]
             .iter()
-            .find_map(|g| m.name(g).map(|(s, e)| buf[s..e].to_owned()));
+            .find_map(|g| m.name(g).map(|(s, e)| Arc::from(&buf[s..e])));
         let (matched, unmatched) = if org.len() <= 1 {
             (org.to_vec(), Vec::new())
         } else {
@@ -155,23 +216,13 @@ impl Rule {
     }
 
     fn groups(&self, buf: &str, m: &PyMatch) -> Groups {
-        let mut g: Groups = self
-            .re
-            .group_names()
-            .iter()
-            .enumerate()
-            .filter_map(|(i, n)| {
-                let n = n.as_deref()?;
-                Some((n.to_owned(), m.get(i).map(|(s, e)| buf[s..e].to_owned())))
-            })
-            .collect();
+        let mut g = Groups::with_capacity(self.named.len());
+        for (i, name) in &self.named {
+            g.insert(name.clone(), m.get(*i).map(|(s, e)| Arc::from(&buf[s..e])));
+        }
         for (alt, target) in &self.alternates {
             let v = g.get(alt).cloned().flatten();
-            let filled = g
-                .get(target)
-                .cloned()
-                .flatten()
-                .is_some_and(|t| !t.is_empty());
+            let filled = g.value(target).is_some_and(|t| !t.is_empty());
             if v.as_deref().is_some_and(|v| !v.is_empty()) && !filled {
                 g.insert(target.clone(), v);
             }

@@ -41,17 +41,21 @@
 //!   approximation of Python's `str.isidentifier()`.
 
 mod ast;
+mod branches;
+mod engine;
 mod escape;
 mod flags;
 mod linearize;
 mod parse;
+mod tail;
 #[cfg(test)]
 mod tests;
 mod translate;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use translate::{Dollar, Target};
+use engine::{compile, run, write, Form, NoAnswer};
+use translate::Dollar;
 
 /// How a pattern is compiled, as Python's `re` flags.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -89,35 +93,22 @@ pub enum EngineKind {
 /// most lines never reach the backtracker (see the linear screen).
 pub const BACKTRACK_LIMIT: usize = 50_000;
 
-#[derive(Clone, Debug)]
-enum Engine {
-    Linear(regex::Regex),
-    /// A linear pattern with Python's `$` in it: the form that is exact for
-    /// the text at hand is chosen per search (see [`Dollar`]). The
-    /// backtracking form serves only texts that end with `\n` and hold
-    /// another `\n`, which fail2ban never builds (it strips line ends).
-    LinearDollar {
-        at_end: regex::Regex,
-        at_line_end: regex::Regex,
-        exact: fancy_regex::Regex,
-    },
-    Backtracking {
-        re: fancy_regex::Regex,
-        /// The relaxed form (see `translate::Target::relaxed`): lines it
-        /// does not match never reach the backtracker.
-        screen: Option<regex::Regex>,
-    },
-}
-
 /// A compiled Python-dialect pattern.
 #[derive(Clone, Debug)]
 pub struct PyRegex {
     source: String,
     /// The main translation, for messages and tests.
     translated: String,
-    engine: Engine,
+    kind: EngineKind,
+    /// The linear screen (see [`PyRegex::screen_pattern`]), and the same
+    /// for ASCII texts.
+    screen: Option<String>,
+    ascii_screen: Option<String>,
+    /// The form for any text, and the one for ASCII texts; shared by clones.
+    unicode: Arc<Form>,
+    ascii: Arc<Form>,
     /// The form for an empty text, when it differs.
-    on_empty: Option<Box<Engine>>,
+    on_empty: Option<Arc<engine::Engine>>,
     /// A repetition whose body can match empty (see [`PyRegex::has_empty_loop`]).
     empty_loop: bool,
     /// Group names by index (index 0 is the whole match).
@@ -125,31 +116,10 @@ pub struct PyRegex {
     /// When the pattern was rewritten (`linearize`): the original group
     /// of each compiled one.
     groups: Option<Arc<[usize]>>,
-    /// The form for ASCII texts, shared by clones.
-    ascii: Arc<AsciiForm>,
-}
-
-/// Most log lines are ASCII; written for ASCII, a pattern's classes are a
-/// handful of byte ranges instead of Unicode tables, and the engines that
-/// find captures walk a far smaller automaton. Compiled on first use.
-#[derive(Debug)]
-struct AsciiForm {
-    pattern: String,
-    parsed: parse::Parsed,
-    /// `None`: it did not compile (the Unicode form serves).
-    engine: OnceLock<Option<Engine>>,
-}
-
-impl AsciiForm {
-    fn engine(&self) -> Option<&Engine> {
-        self.engine
-            .get_or_init(|| {
-                compile(&self.parsed, &self.pattern, false, true)
-                    .ok()
-                    .map(|c| c.1)
-            })
-            .as_ref()
-    }
+    /// The faster form of an `X(.+)$` pattern, shared by clones.
+    tail: Option<Arc<tail::Tail>>,
+    /// The faster form of an alternation of anchored branches.
+    branches: Option<Arc<branches::Branches>>,
 }
 
 /// The spans of one match: group index → byte range in the searched text.
@@ -193,11 +163,76 @@ impl PyRegex {
                 None,
             ),
         };
-        let (translated, engine) = compile(&compiled, pattern, false, false)?;
+        let kind = if compiled.node.needs_backtracking() {
+            EngineKind::Backtracking
+        } else {
+            EngineKind::Linear
+        };
+        let dollar = compiled.node.has_python_dollar();
+        let screen_text = |ascii| match kind {
+            EngineKind::Linear if dollar => {
+                Some(write(&compiled, Dollar::LineEnd, false, false, ascii))
+            }
+            EngineKind::Linear => Some(write(&compiled, Dollar::End, false, false, ascii)),
+            EngineKind::Backtracking => None,
+        };
+        let translated = write(
+            &compiled,
+            match kind {
+                EngineKind::Linear => Dollar::End,
+                EngineKind::Backtracking => Dollar::LookAhead,
+            },
+            false,
+            false,
+            false,
+        );
+        let (mut screen, ascii_screen) = (screen_text(false), screen_text(true));
+        let copy = || parse::Parsed {
+            node: compiled.node.clone(),
+            names: Vec::new(),
+            ignore_case: compiled.ignore_case,
+        };
+        let ascii = Form::lazy(pattern, copy(), true);
+        let unicode = match kind {
+            // Compiled now: the backtracker's refusals are reported here.
+            EngineKind::Backtracking => {
+                let engine = compile(&compiled, pattern, false, false)?;
+                if let engine::Engine::Backtracking {
+                    screen: Some(s), ..
+                } = &engine
+                {
+                    screen = Some(s.as_str().to_owned());
+                }
+                Form::compiled(pattern, copy(), false, engine)
+            }
+            // One form compiled now, so that a pattern that cannot compile
+            // is refused here; the ASCII one is the smaller.
+            EngineKind::Linear => {
+                let unicode = Form::lazy(pattern, copy(), false);
+                if ascii.check().is_err() {
+                    unicode.check()?;
+                }
+                unicode
+            }
+        };
+        let ascii_screen = match kind {
+            EngineKind::Linear => ascii_screen,
+            EngineKind::Backtracking => screen.clone(),
+        };
+        let tail = if groups.is_none() {
+            tail::Tail::new(&compiled, pattern).map(Arc::new)
+        } else {
+            None
+        };
         // Python's `\B` never matches in an empty text (3.11; the Rust
         // engines' does): such patterns get a form for empty texts.
         let on_empty = if compiled.node.has_not_word_boundary() {
-            Some(Box::new(compile(&compiled, pattern, true, false)?.1))
+            Some(Arc::new(compile(&compiled, pattern, true, false)?))
+        } else {
+            None
+        };
+        let branches = if on_empty.is_none() {
+            branches::Branches::new(&compiled, pattern).map(Arc::new)
         } else {
             None
         };
@@ -210,16 +245,17 @@ impl PyRegex {
         Ok(PyRegex {
             source: pattern.to_owned(),
             translated,
-            engine,
+            kind,
+            screen,
+            ascii_screen,
+            unicode: Arc::new(unicode),
+            ascii: Arc::new(ascii),
             on_empty,
             empty_loop: parsed.node.has_empty_loop(),
             names,
             groups,
-            ascii: Arc::new(AsciiForm {
-                pattern: pattern.to_owned(),
-                parsed: compiled,
-                engine: OnceLock::new(),
-            }),
+            tail,
+            branches,
         })
     }
 
@@ -246,10 +282,7 @@ impl PyRegex {
 
     /// Which engine runs it.
     pub fn engine(&self) -> EngineKind {
-        match self.engine {
-            Engine::Linear(_) | Engine::LinearDollar { .. } => EngineKind::Linear,
-            Engine::Backtracking { .. } => EngineKind::Backtracking,
-        }
+        self.kind
     }
 
     /// A linear-time pattern (for the `regex` crate) that matches every
@@ -258,11 +291,13 @@ impl PyRegex {
     /// For a pattern with Python's `$` it is the `(?m:$)` form; for one
     /// that needs backtracking, its relaxed form.
     pub fn screen_pattern(&self) -> Option<&str> {
-        match &self.engine {
-            Engine::Linear(re) => Some(re.as_str()),
-            Engine::LinearDollar { at_line_end, .. } => Some(at_line_end.as_str()),
-            Engine::Backtracking { screen, .. } => screen.as_ref().map(regex::Regex::as_str),
-        }
+        self.screen.as_deref()
+    }
+
+    /// [`PyRegex::screen_pattern`] for ASCII texts: it matches the same
+    /// ASCII texts, and compiles to a far smaller automaton.
+    pub fn ascii_screen_pattern(&self) -> Option<&str> {
+        self.ascii_screen.as_deref()
     }
 
     /// Group names, by index; index 0 (the whole match) has none.
@@ -283,41 +318,32 @@ impl PyRegex {
         while !text.is_char_boundary(start) {
             start += 1;
         }
-        let engine = match &self.on_empty {
-            Some(on_empty) if text.is_empty() => on_empty,
-            _ if text.is_ascii() => self.ascii.engine().unwrap_or(&self.engine),
-            _ => &self.engine,
-        };
-        match engine {
-            Engine::Linear(re) => Ok(self.linear(re, text, start)),
-            Engine::LinearDollar {
-                at_end,
-                at_line_end,
-                exact,
-            } => match dollar_for(text) {
-                Dollar::End => Ok(self.linear(at_end, text, start)),
-                Dollar::LineEnd => Ok(self.linear(at_line_end, text, start)),
-                // `(?m:$)` matches wherever Python's `$` does, and more.
-                Dollar::LookAhead if !at_line_end.is_match_at(text, start) => Ok(None),
-                Dollar::LookAhead => self.backtracking(exact, text, start),
-            },
-            Engine::Backtracking {
-                screen: Some(screen),
-                ..
-            } if !screen.is_match_at(text, start) => Ok(None),
-            Engine::Backtracking { re, .. } => self.backtracking(re, text, start),
+        if let Some(found) = self.tail.as_ref().and_then(|t| t.search(text, start)) {
+            return Ok(found.map(|spans| self.matched(spans)));
         }
+        if let Some(found) = self.branches.as_ref().and_then(|b| b.search(text, start)) {
+            return Ok(found?.map(|spans| self.matched(spans)));
+        }
+        let engine = match &self.on_empty {
+            Some(on_empty) if text.is_empty() => Some(&**on_empty),
+            _ if text.is_ascii() => self.ascii.engine(),
+            _ => None,
+        };
+        let found = match engine.map(|e| run(e, text, start)) {
+            Some(Err(NoAnswer::Unavailable)) | None => {
+                // The form for any text; one of its forms compiled when
+                // the pattern did, and the others are written alike.
+                let engine = self.unicode.engine().ok_or(LimitExceeded)?;
+                run(engine, text, start)?
+            }
+            Some(found) => found?,
+        };
+        Ok(found.map(|spans| self.matched(spans)))
     }
 
     /// `re.search(text)`.
     pub fn search(&self, text: &str) -> Result<Option<PyMatch>, LimitExceeded> {
         self.search_at(text, 0)
-    }
-
-    fn linear(&self, re: &regex::Regex, text: &str, start: usize) -> Option<PyMatch> {
-        let mut locs = re.capture_locations();
-        re.captures_read_at(&mut locs, text, start)?;
-        Some(self.matched((0..locs.len()).map(|i| locs.get(i)).collect()))
     }
 
     /// A match in the numbering of the pattern as written: of the copies
@@ -339,103 +365,6 @@ impl PyRegex {
             spans,
             names: self.names.clone(),
         }
-    }
-
-    fn backtracking(
-        &self,
-        re: &fancy_regex::Regex,
-        text: &str,
-        start: usize,
-    ) -> Result<Option<PyMatch>, LimitExceeded> {
-        match re.captures_from_pos(text, start) {
-            Ok(Some(caps)) => Ok(Some(
-                self.matched(
-                    (0..caps.len())
-                        .map(|i| caps.get(i).map(|m| (m.start(), m.end())))
-                        .collect(),
-                ),
-            )),
-            Ok(None) => Ok(None),
-            Err(_) => Err(LimitExceeded),
-        }
-    }
-}
-
-/// Translates `parsed` and compiles it for the engine it needs; for an
-/// empty text only when `empty_text`.
-fn compile(
-    parsed: &parse::Parsed,
-    pattern: &str,
-    empty_text: bool,
-    ascii: bool,
-) -> Result<(String, Engine), PyRegexError> {
-    let err = |reason: String| PyRegexError {
-        pattern: pattern.to_owned(),
-        reason,
-    };
-    let write = |dollar| {
-        let target = Target {
-            dollar,
-            empty_text,
-            relaxed: false,
-            ascii,
-        };
-        translate::translate(&parsed.node, parsed.ignore_case, target)
-    };
-    let linear = |t: &str| {
-        regex::Regex::new(t).map_err(|e| {
-            err(format!(
-                "its translation {t:?} does not compile in the regex crate: {e}"
-            ))
-        })
-    };
-    let backtracking = |t: &str| {
-        fancy_regex::RegexBuilder::new(t)
-            .backtrack_limit(BACKTRACK_LIMIT)
-            .build()
-            .map_err(|e| {
-                err(format!(
-                    "its translation {t:?} does not compile in fancy-regex: {e}"
-                ))
-            })
-    };
-    Ok(if parsed.node.needs_backtracking() {
-        let t = write(Dollar::LookAhead);
-        let re = backtracking(&t)?;
-        let relaxed = Target {
-            dollar: Dollar::LineEnd,
-            empty_text,
-            relaxed: true,
-            ascii,
-        };
-        let relaxed = translate::translate(&parsed.node, parsed.ignore_case, relaxed);
-        // Without a screen the pattern still runs, only slower.
-        let screen = regex::Regex::new(&relaxed).ok();
-        (t, Engine::Backtracking { re, screen })
-    } else if parsed.node.has_python_dollar() && !empty_text {
-        let t = write(Dollar::End);
-        let engine = Engine::LinearDollar {
-            at_end: linear(&t)?,
-            at_line_end: linear(&write(Dollar::LineEnd))?,
-            exact: backtracking(&write(Dollar::LookAhead))?,
-        };
-        (t, engine)
-    } else {
-        // An empty text does not end with `\n`: `Dollar::End` is exact.
-        let t = write(Dollar::End);
-        let re = linear(&t)?;
-        (t, Engine::Linear(re))
-    })
-}
-
-/// Which form of Python's `$` is exact for `text`.
-fn dollar_for(text: &str) -> Dollar {
-    if !text.ends_with('\n') {
-        Dollar::End
-    } else if memchr::memchr(b'\n', text.as_bytes()) == Some(text.len() - 1) {
-        Dollar::LineEnd
-    } else {
-        Dollar::LookAhead
     }
 }
 

@@ -15,6 +15,7 @@
 //! as fail2ban's are.
 
 use super::matcher::Found;
+use super::memo::Memo;
 use super::template::Template;
 
 /// A template in one detector's list, with that detector's statistics.
@@ -29,6 +30,8 @@ pub(crate) struct Entry {
     last_used: i64,
     /// Where its last winning date started.
     distance: usize,
+    /// Its last match, for the next line with the same date text.
+    pub memo: Option<Memo>,
 }
 
 impl Entry {
@@ -39,6 +42,7 @@ impl Entry {
             matches: 0,
             last_used: 0,
             distance: 0x7fff_ffff,
+            memo: None,
         }
     }
 
@@ -76,12 +80,14 @@ const UNUSED_SECONDS: i64 = 300;
 
 struct Text<'a> {
     line: &'a str,
+    /// Whether `line` is ASCII (then characters are bytes), checked once.
+    ascii: bool,
 }
 
 impl Text<'_> {
     /// Character index of a byte offset.
     fn chars_to(&self, byte: usize) -> usize {
-        if self.line.is_ascii() {
+        if self.ascii {
             byte
         } else {
             self.line[..byte].chars().count()
@@ -90,7 +96,7 @@ impl Text<'_> {
 
     /// Byte offset of a character index (the end when past it).
     fn byte_of(&self, ch: usize) -> usize {
-        if self.line.is_ascii() {
+        if self.ascii {
             ch.min(self.line.len())
         } else {
             self.line
@@ -135,7 +141,10 @@ impl Detector {
     /// Searches with template `i` in `line[..end]` from `start` (bytes).
     fn search(&mut self, i: usize, line: &str, start: usize, end: usize) -> Option<Found> {
         let e = &mut self.entries[i];
-        let m = e.template.matcher.search_at(&line[..end], start);
+        let m = e
+            .template
+            .matcher
+            .search_memo(&line[..end], start, &mut e.memo);
         if m.is_some() {
             e.matches += 1;
         }
@@ -146,7 +155,10 @@ impl Detector {
     /// use.
     pub fn find(&mut self, line: &str, now_s: i64) -> Option<Won> {
         let n = self.entries.len();
-        let text = Text { line };
+        let text = Text {
+            line,
+            ascii: line.is_ascii(),
+        };
         let span = |m: &Found| {
             let (s, e) = m.span();
             (text.chars_to(s), text.chars_to(e))

@@ -17,6 +17,7 @@
 
 use std::sync::Arc;
 
+use super::memo::Memo;
 use crate::python::{PyFlags, PyMatch, PyRegex};
 
 /// Group names by index (index 0, the whole match, has none).
@@ -35,6 +36,11 @@ impl Found {
             spans: (0..groups).map(|i| m.get(i)).collect(),
             names: names.clone(),
         }
+    }
+
+    /// Every group's span, the whole match first.
+    pub fn spans(&self) -> &[Option<(usize, usize)>] {
+        &self.spans
     }
 
     /// The whole match.
@@ -114,6 +120,28 @@ impl Matcher {
             | Matcher::Python { names, .. }
             | Matcher::Prefixed { names, .. } => names.len(),
         }
+    }
+
+    /// [`Matcher::search_at`], reusing the spans of the last match when
+    /// this one covers the same text (see `memo`): the linear engine then
+    /// only locates the match.
+    pub fn search_memo(&self, text: &str, start: usize, memo: &mut Option<Memo>) -> Option<Found> {
+        let Matcher::Linear { re, names } = self else {
+            return self.search_at(text, start);
+        };
+        let m = re.find_at(text, start)?;
+        if let Some(spans) = memo
+            .as_ref()
+            .and_then(|k| k.spans(text, m.start(), m.end()))
+        {
+            return Some(Found {
+                spans,
+                names: names.clone(),
+            });
+        }
+        let found = self.search_at(text, start)?;
+        *memo = Some(Memo::new(text, m.start(), m.end(), &found.spans));
+        Some(found)
     }
 
     /// Python's `pattern.search(text, start)`: the leftmost match at or

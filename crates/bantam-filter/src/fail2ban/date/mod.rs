@@ -31,6 +31,7 @@ mod detector;
 mod directives;
 mod epoch;
 mod matcher;
+mod memo;
 mod strptime;
 mod template;
 mod zones;
@@ -174,6 +175,7 @@ impl DateTemplates {
     /// `logtimezone`.
     pub fn set_system_zone(&mut self, system: TimeZone) {
         self.system = Some(system);
+        self.detector.entries.iter_mut().for_each(|e| e.memo = None);
     }
 
     /// Fixes the latest year `%ExY` accepts (rounded up to the end of its
@@ -192,6 +194,7 @@ impl DateTemplates {
         for e in &mut self.detector.entries {
             let t = &e.template;
             e.template = Template::build(t.recipe.clone(), t.ours, years, t.weight)?;
+            e.memo = None;
         }
         self.years = years;
         Ok(())
@@ -235,8 +238,21 @@ impl DateTemplates {
                 time: Some(now),
             });
         }
-        let template = &self.detector.entries[won.index].template;
-        let time = template.read(line, m, &self.zone, self.system.as_ref(), now);
+        let entry = &mut self.detector.entries[won.index];
+        let at = m.span().0;
+        let known = entry
+            .memo
+            .as_ref()
+            .and_then(|k| k.time(line, at, m.spans(), now));
+        let time = known.unwrap_or_else(|| {
+            let time = entry
+                .template
+                .read(line, m, &self.zone, self.system.as_ref(), now);
+            if let Some(k) = &mut entry.memo {
+                k.set_time(line, at, m.spans(), now, time);
+            }
+            time
+        });
         Some(DateText { start, end, time })
     }
 }

@@ -1,0 +1,83 @@
+//! The named groups of a match, as fail2ban's result dictionary holds them.
+//!
+//! # Why not a `BTreeMap<String, String>`
+//!
+//! Every matching line fills one of these (a handful of entries: `user`,
+//! `ip4`, `mlfid` …), merges the `prefregex` groups in, and a connection's
+//! record (`<F-MLFID>`) is copied into the cache and out again. With
+//! owned strings and a tree that was a dozen allocations a line. The names
+//! come from the compiled rule and are shared (`Arc<str>`), the values are
+//! shared too once taken from the line, and a few entries are found
+//! faster by a scan than through a tree.
+
+use std::sync::Arc;
+
+/// A group's value; `None` for a group that did not take part (it still
+/// overrides a `prefregex` value of the same name, as in fail2ban).
+pub type Value = Option<Arc<str>>;
+
+/// Group values by name, each name once.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Groups {
+    entries: Vec<(Arc<str>, Value)>,
+}
+
+impl Groups {
+    pub fn with_capacity(n: usize) -> Groups {
+        Groups {
+            entries: Vec::with_capacity(n),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The entry of `key`: `Some(None)` for a group that did not take part.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.entries
+            .iter()
+            .find(|(k, _)| &**k == key)
+            .map(|(_, v)| v)
+    }
+
+    /// The value of `key`, if present and taking part.
+    pub fn value(&self, key: &str) -> Option<&str> {
+        self.get(key).and_then(|v| v.as_deref())
+    }
+
+    /// Sets `key` (replacing its value if present).
+    pub fn insert(&mut self, key: Arc<str>, value: Value) {
+        match self.entries.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.entries.push((key, value)),
+        }
+    }
+
+    /// Removes `key`, returning its entry.
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        let i = self.entries.iter().position(|(k, _)| &**k == key)?;
+        Some(self.entries.swap_remove(i).1)
+    }
+
+    /// Sets every entry of `other`.
+    pub fn extend(&mut self, other: Groups) {
+        self.entries.reserve(other.entries.len());
+        for (k, v) in other.entries {
+            self.insert(k, v);
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&Arc<str>, &Value)> {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl IntoIterator for Groups {
+    type Item = (Arc<str>, Value);
+    type IntoIter = std::vec::IntoIter<(Arc<str>, Value)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.into_iter()
+    }
+}
