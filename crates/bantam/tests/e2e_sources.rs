@@ -222,12 +222,12 @@ fn json_filters_judge_journal_fields_and_json_messages() {
     let d = s.dir.path();
     std::fs::write(
         d.join("app.toml"),
-        "format = \"json\"\n[fields]\naddress = \"REMOTE_ADDR\"\n[when]\nSTATUS = [\"denied\"]\n",
+        "description = \"an app that logs fields\"\nformat = \"json\"\n[fields]\naddress = \"REMOTE_ADDR\"\n[when]\nSTATUS = [\"denied\"]\n",
     )
     .unwrap();
     std::fs::write(
         d.join("caddy.toml"),
-        "format = \"json\"\n[fields]\naddress = \"request.remote_ip\"\n[when]\nstatus = [401]\n",
+        "description = \"caddy's JSON access log\"\nformat = \"json\"\n[fields]\naddress = \"request.remote_ip\"\n[when]\nstatus = [401]\n",
     )
     .unwrap();
     let mut config = std::fs::read_to_string(&s.config).unwrap();
