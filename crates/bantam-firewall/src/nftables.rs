@@ -249,7 +249,10 @@ impl Nftables {
                 add: wanted.to_vec(),
             });
         }
-        Ok(interval::plan_ban(&self.read_networks(kind)?, wanted.to_vec()))
+        Ok(interval::plan_ban(
+            &self.read_networks(kind)?,
+            wanted.to_vec(),
+        ))
     }
 
     /// After a batch to the interval sets: what they hold now, or, when the

@@ -491,7 +491,12 @@ fn networks_changed_by_hand_are_merged_not_refused() {
             "{ 2001:db8:5::/48 timeout 1h, 2001:db8:6:1::/64 timeout 1h }",
         ]);
         netns.nft(&[
-            "delete", "element", "inet", "bantam", "net6", "{ 2001:db8:9::/48 }",
+            "delete",
+            "element",
+            "inet",
+            "bantam",
+            "net6",
+            "{ 2001:db8:9::/48 }",
         ]);
         backend
             .ban(&[

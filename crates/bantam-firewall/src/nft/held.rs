@@ -109,7 +109,8 @@ impl Held {
                 .timeout
                 .map_or(NEVER, |t| now.saturating_add(millis(t)).min(NEVER - 1));
             let prefix = e.target.prefix();
-            self.nets.insert(to_bits(e.target.addr()), Kept { prefix, until });
+            self.nets
+                .insert(to_bits(e.target.addr()), Kept { prefix, until });
         }
     }
 
@@ -117,7 +118,11 @@ impl Held {
     pub(crate) fn remove(&mut self, targets: &[Target]) {
         for t in targets {
             let start = to_bits(t.addr());
-            if self.nets.get(&start).is_some_and(|k| k.prefix == t.prefix()) {
+            if self
+                .nets
+                .get(&start)
+                .is_some_and(|k| k.prefix == t.prefix())
+            {
                 self.nets.remove(&start);
             }
         }
