@@ -51,7 +51,8 @@ fn import_prints_native_toml_that_resolves() {
     std::fs::write(
         f2b.join("jail.local"),
         "[sshd]\nenabled = true\nbackend = auto\nlogpath = /var/log/auth.log\nmaxretry = 3\nbantime = 1d12h\n\n\
-         [nginx-http-auth]\nenabled = true\nlogpath = /var/log/nginx/error.log\naction = %(action_mw)s\n",
+         [nginx-http-auth]\nenabled = true\nlogpath = /var/log/nginx/error.log\n\n\
+         [nginx-botsearch]\nenabled = true\nlogpath = /var/log/nginx/access.log\naction = %(action_mw)s\n",
     )
     .unwrap();
     let out = bantam().arg("import-fail2ban").arg(&f2b).output().unwrap();
@@ -61,8 +62,12 @@ fn import_prints_native_toml_that_resolves() {
     assert!(stdout.contains("maxretry = 3"), "{stdout}");
     assert!(stdout.contains("bantime = \"1d12h\""), "{stdout}");
     assert!(
-        stdout.contains("fail2ban-filter = ") && stdout.contains("nginx-http-auth.conf"),
+        stdout.contains("fail2ban-filter = ") && stdout.contains("nginx-botsearch.conf"),
         "a filter bantam does not ship is referenced as fail2ban's file: {stdout}"
+    );
+    assert!(
+        stdout.contains("filter = \"nginx-http-auth\"") && !stdout.contains("nginx-http-auth.conf"),
+        "a filter bantam ships is its own: {stdout}"
     );
     assert!(
         stdout.contains("# not translated: action sendmail"),

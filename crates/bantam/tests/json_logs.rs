@@ -114,9 +114,11 @@ fn every_line_is_json_and_every_ban_one_ban_event() {
     }
     let mut targets: Vec<&str> = bans.keys().map(String::as_str).collect();
     targets.sort();
+    // IPv6 failures count per /64 by default (`[subnet] ipv6-prefix`),
+    // so the IPv6 attacker's ban is its /64.
     assert_eq!(
         targets,
-        ["192.0.2.50", "2001:db8::7", "203.0.113.1", "203.0.113.2"],
+        ["192.0.2.50", "2001:db8::/64", "203.0.113.1", "203.0.113.2"],
         "{stderr}"
     );
     assert_eq!(bans["203.0.113.1"]["bantime"], 600);
