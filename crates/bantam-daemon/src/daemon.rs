@@ -44,7 +44,7 @@ use crate::control::{Request, Response};
 use crate::error::DaemonError;
 use crate::jail::Jail;
 use crate::recorder::Recorder;
-use crate::sources::{wanted, Readers, SourceHealth};
+use crate::sources::{wanted, LineSlot, Readers, SourceHealth};
 use crate::{log, notify};
 
 /// The longest a control answer waits for the actions it queued.
@@ -52,8 +52,13 @@ const ACTION_WAIT: Duration = Duration::from_secs(30);
 
 /// What reaches the loop.
 pub(crate) enum Event {
-    /// Lines from the reader with this id.
-    Lines { source: u64, batch: Batch },
+    /// Lines from the reader with this id, holding one of the readers'
+    /// slots until the loop has handled them.
+    Lines {
+        source: u64,
+        batch: Batch,
+        slot: LineSlot,
+    },
     /// A reader's state changed (following, waiting, failing).
     SourceHealth { source: u64, health: SourceHealth },
     Control {
@@ -349,7 +354,14 @@ impl Daemon {
 
     fn handle(&mut self, event: Event) {
         match event {
-            Event::Lines { source, batch } => self.on_lines(source, batch),
+            Event::Lines {
+                source,
+                batch,
+                slot,
+            } => {
+                self.on_lines(source, batch);
+                drop(slot);
+            }
             Event::SourceHealth { source, health } => self.on_source_health(source, health),
             Event::Fleet(event) => self.on_fleet(event),
             Event::Control {

@@ -25,6 +25,19 @@
 //! several matches): they are joined with `+` into one logpath, one
 //! journalctl, so an entry matching two of them reaches the jail once.
 //!
+//! # Few batches in flight
+//!
+//! Lines, control requests and everything else reach the loop through one
+//! queue, in order. A reader that could fill that queue (1,024 events of up
+//! to 256 KiB: a quarter of a gigabyte of one burst's lines) would put a
+//! `status` or an `unban` behind all of them: a million-line burst kept
+//! `status` waiting past 30 s. So every reader takes a slot before it sends
+//! a batch, and the slot is given back when the loop has handled it:
+//! [`LINE_SLOTS`] batches wait at most, a request waits a few turns, and the
+//! memory held by lines read ahead is bounded whatever the burst. The
+//! readers share the slots first come, first served, so a flooded log does
+//! not starve a quiet one for more than those turns.
+//!
 //! # Reloads
 //!
 //! A reload keeps the readers of every `logpath` that stays (a pipe's
@@ -36,7 +49,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use bantam_source::{Batch, Checkpoint, OpenOptions, Source, SourceState};
-use tokio::sync::mpsc;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::daemon::Event;
@@ -46,6 +61,24 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const LAST_BACKOFF: Duration = Duration::from_secs(30);
 /// A source this long without failing starts its back-off over.
 const BACKOFF_RESET: Duration = Duration::from_secs(60);
+/// Batches of lines read ahead of the loop, all readers together: enough
+/// that a reader is never the bottleneck (it reads the next batch while the
+/// loop judges this one), few enough that a request is answered within a
+/// few turns of the loop.
+pub(crate) const LINE_SLOTS: usize = 4;
+
+/// A batch's place among the [`LINE_SLOTS`]: given back when dropped.
+pub(crate) type LineSlot = OwnedSemaphorePermit;
+
+/// The slots the readers share.
+#[derive(Clone)]
+struct LineSlots(Arc<Semaphore>);
+
+impl Default for LineSlots {
+    fn default() -> Self {
+        LineSlots(Arc::new(Semaphore::new(LINE_SLOTS)))
+    }
+}
 
 /// What a source is doing, as `status` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +118,7 @@ pub(crate) struct Readers {
     next_id: u64,
     /// How sources are opened (`[daemon] journal-dir`).
     pub options: OpenOptions,
+    slots: LineSlots,
 }
 
 impl Readers {
@@ -126,7 +160,10 @@ impl Readers {
             checkpoints.to_vec(),
             self.options.clone(),
             id,
-            events.clone(),
+            Sink {
+                events: events.clone(),
+                slots: self.slots.clone(),
+            },
         ));
         Reader {
             id,
@@ -213,15 +250,16 @@ async fn supervise(
     checkpoints: Vec<Checkpoint>,
     options: OpenOptions,
     id: u64,
-    events: mpsc::Sender<Event>,
+    sink: Sink,
 ) {
+    let events = &sink.events;
     let mut backoff = FIRST_BACKOFF;
     let mut last_failure = tokio::time::Instant::now();
     let mut source = loop {
         match bantam_source::open_with(&path, &checkpoints, &options) {
             Ok(source) => break source,
             Err(e) => {
-                if !report(&events, id, SourceHealth::Failed(chain(&e))).await {
+                if !report(events, id, SourceHealth::Failed(chain(&e))).await {
                     return;
                 }
                 tokio::time::sleep(backoff).await;
@@ -230,7 +268,7 @@ async fn supervise(
         }
     };
     let mut health = health_of(source.as_ref());
-    if !report(&events, id, health.clone()).await {
+    if !report(events, id, health.clone()).await {
         return;
     }
     loop {
@@ -242,7 +280,7 @@ async fn supervise(
         };
         if now != health {
             health = now.clone();
-            if !report(&events, id, now).await {
+            if !report(events, id, now).await {
                 return;
             }
         }
@@ -251,7 +289,7 @@ async fn supervise(
                 if last_failure.elapsed() >= BACKOFF_RESET {
                     backoff = FIRST_BACKOFF;
                 }
-                if !send_lines(&events, id, batch).await {
+                if !sink.send_lines(id, batch).await {
                     return;
                 }
             }
@@ -280,13 +318,80 @@ async fn report(events: &mpsc::Sender<Event>, source: u64, health: SourceHealth)
         .is_ok()
 }
 
-async fn send_lines(events: &mpsc::Sender<Event>, source: u64, batch: Batch) -> bool {
-    events.send(Event::Lines { source, batch }).await.is_ok()
+/// Where a reader sends: the loop's queue, through the line slots.
+struct Sink {
+    events: mpsc::Sender<Event>,
+    slots: LineSlots,
+}
+
+impl Sink {
+    /// Waits for a free slot, then queues the batch with it; false once the
+    /// loop is gone.
+    async fn send_lines(&self, source: u64, batch: Batch) -> bool {
+        let Ok(slot) = self.slots.0.clone().acquire_owned().await else {
+            return false;
+        };
+        let lines = Event::Lines {
+            source,
+            batch,
+            slot,
+        };
+        self.events.send(lines).await.is_ok()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
+
+    /// A reader flooded with lines queues [`LINE_SLOTS`] batches and waits;
+    /// a batch handled (its slot dropped) lets the next one in.
+    #[tokio::test]
+    async fn a_burst_takes_only_the_line_slots() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("auth.log");
+        std::fs::write(&log, "").unwrap();
+        let (events, mut inbox) = mpsc::channel(1024);
+        let mut readers = Readers::default();
+        let path = log.display().to_string();
+        readers.assign(vec![(path, vec![0])], &[], &events);
+        let line = "Dec  3 10:00:00 host sshd[1]: Invalid user x from 192.0.2.1 port 22\n";
+        let burst = line.repeat(64 << 20 >> 7); // 32 MiB: far more than the slots hold
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&log)
+            .unwrap()
+            .write_all(burst.as_bytes())
+            .unwrap();
+        let mut held = Vec::new();
+        while held.len() < LINE_SLOTS {
+            if let Event::Lines { slot, .. } = next(&mut inbox).await.expect("a batch") {
+                held.push(slot);
+            }
+        }
+        let more = tokio::time::timeout(Duration::from_millis(300), lines(&mut inbox)).await;
+        assert!(more.is_err(), "a batch beyond the slots was queued");
+        held.pop();
+        lines(&mut inbox).await;
+    }
+
+    async fn next(inbox: &mut mpsc::Receiver<Event>) -> Option<Event> {
+        tokio::time::timeout(Duration::from_secs(10), inbox.recv())
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// The next batch of lines, skipping health reports (and keeping its
+    /// slot until it is dropped here).
+    async fn lines(inbox: &mut mpsc::Receiver<Event>) {
+        loop {
+            if let Some(Event::Lines { .. }) = inbox.recv().await {
+                return;
+            }
+        }
+    }
 
     #[test]
     fn a_logpath_named_by_two_jails_is_one_reader_for_both() {
