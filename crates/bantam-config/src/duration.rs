@@ -12,6 +12,30 @@ pub enum BanTime {
     Permanent,
 }
 
+/// The inverse of [`parse_duration`], as people write them in a config:
+/// `10m`, `1d12h`, `0s`. Kept beside the parser so that every message, mail
+/// and listing writes a duration the way the config reads it back.
+pub fn human_duration(d: Duration) -> String {
+    let mut secs = d.as_secs();
+    if secs == 0 {
+        return "0s".into();
+    }
+    let mut out = String::new();
+    for (unit, size) in [
+        ("w", 604_800),
+        ("d", 86_400),
+        ("h", 3600),
+        ("m", 60),
+        ("s", 1),
+    ] {
+        if secs >= size {
+            out.push_str(&format!("{}{unit}", secs / size));
+            secs %= size;
+        }
+    }
+    out
+}
+
 /// Parses `600`, `10m`, `1d12h`, `1w2d`, `90s`. Units: s m h d w (also the
 /// long forms fail2ban accepts: sec, min, hour, day, week, with or without a
 /// trailing s). Zero is allowed; negative values are not.

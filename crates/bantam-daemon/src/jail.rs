@@ -1,8 +1,6 @@
 //! A jail: one filter over some logs, a failure tracker, and the rules for
 //! turning failures into bans.
 
-use std::time::Duration;
-
 use bantam_config::{BackendKind, BanTime, JailSettings};
 use bantam_filter::{AnyFilter, Host};
 use bantam_firewall::Target;
@@ -253,24 +251,4 @@ pub(crate) fn end_of(bantime: BanTime, start: Timestamp) -> Option<Timestamp> {
     }
 }
 
-/// A duration as people write them in bantam's config: `10m`, `1d12h`.
-pub fn human_duration(d: Duration) -> String {
-    let mut secs = d.as_secs();
-    if secs == 0 {
-        return "0s".into();
-    }
-    let mut out = String::new();
-    for (unit, size) in [
-        ("w", 604_800),
-        ("d", 86_400),
-        ("h", 3600),
-        ("m", 60),
-        ("s", 1),
-    ] {
-        if secs >= size {
-            out.push_str(&format!("{}{unit}", secs / size));
-            secs %= size;
-        }
-    }
-    out
-}
+pub use bantam_config::duration::human_duration;

@@ -124,27 +124,10 @@ pub(crate) fn truncate(text: &str, max: usize) -> String {
 
 /// `10m`, `1d12h`, `permanent`: as bantam's config writes durations.
 pub(crate) fn human_bantime(bantime: Option<Duration>) -> String {
-    let Some(d) = bantime else {
-        return "permanent".into();
-    };
-    let mut secs = d.as_secs();
-    if secs == 0 {
-        return "0s".into();
+    match bantime {
+        Some(d) => bantam_config::duration::human_duration(d),
+        None => "permanent".into(),
     }
-    let mut out = String::new();
-    for (unit, size) in [
-        ("w", 604_800),
-        ("d", 86_400),
-        ("h", 3600),
-        ("m", 60),
-        ("s", 1),
-    ] {
-        if secs >= size {
-            out.push_str(&format!("{}{unit}", secs / size));
-            secs %= size;
-        }
-    }
-    out
 }
 
 #[cfg(test)]
