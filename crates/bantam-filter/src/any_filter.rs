@@ -121,11 +121,10 @@ impl AnyFilter {
     }
 }
 
-/// A fail2ban match as a bantam failure, if it names a source bantam can
-/// use. The host text goes through the same strict parser as native
-/// captures; `<F-ID>` values stand for the source only when they parse as
-/// an address (fail2ban would look them up in DNS; bantam never does).
-pub fn failure_of(m: F2bMatch) -> Option<Failure> {
+/// The source [`failure_of`] gives `m`, if it gives a failure at all:
+/// what counting failures needs, without building one (`bantam regex`
+/// counts a failure per matched line).
+pub fn failure_host(m: &F2bMatch) -> Option<Host> {
     if m.nofail {
         return None;
     }
@@ -133,7 +132,7 @@ pub fn failure_of(m: F2bMatch) -> Option<Failure> {
         HostKind::Id => m.fid.as_deref()?,
         _ => m.host.as_deref().or(m.fid.as_deref())?,
     };
-    let host = match (parse_addr(text.as_bytes()), &m.cidr) {
+    Some(match (parse_addr(text.as_bytes()), &m.cidr) {
         (Some(ip), Some(prefix)) => {
             let net: Subnet = format!("{ip}/{prefix}").parse().ok()?;
             Host::Net(net)
@@ -141,7 +140,15 @@ pub fn failure_of(m: F2bMatch) -> Option<Failure> {
         (Some(ip), None) => Host::Ip(ip),
         (None, _) if m.kind == HostKind::Dns => Host::Name(parse_hostname(text.as_bytes())?),
         (None, _) => return None,
-    };
+    })
+}
+
+/// A fail2ban match as a bantam failure, if it names a source bantam can
+/// use. The host text goes through the same strict parser as native
+/// captures; `<F-ID>` values stand for the source only when they parse as
+/// an address (fail2ban would look them up in DNS; bantam never does).
+pub fn failure_of(m: F2bMatch) -> Option<Failure> {
+    let host = failure_host(&m)?;
     let mut fields = m.fields;
     let user = fields.remove("user").map(String::into_boxed_str);
     let id = fields.remove("fid").map(String::into_boxed_str);

@@ -55,7 +55,7 @@ pub mod structured_definition;
 pub mod tags;
 
 pub use address::{Host, Subnet};
-pub use any_filter::{failure_of, AnyFilter, AnyFilterSpec};
+pub use any_filter::{failure_host, failure_of, AnyFilter, AnyFilterSpec};
 pub use definition::Definition;
 pub use error::FilterError;
 pub use failure::{Failure, Outcome};

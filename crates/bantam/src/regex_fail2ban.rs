@@ -6,6 +6,7 @@
 //! (multi-line buffers, `<F-MLFID>` connections, the previous line's date),
 //! so the log is read in order on one thread.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
@@ -14,7 +15,7 @@ use std::time::Instant;
 
 use anyhow::{anyhow, Context, Result};
 use bantam_filter::fail2ban::F2bFilter;
-use bantam_filter::failure_of;
+use bantam_filter::{failure_host, failure_of};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::Serialize;
@@ -89,7 +90,12 @@ pub fn run(args: Args<'_>) -> Result<ExitCode> {
     let started = Instant::now();
     let mut on_line = |line: &[u8], out: &mut BufWriter<io::StdoutLock<'_>>| -> io::Result<()> {
         lines += 1;
-        let text = String::from_utf8_lossy(line);
+        // Valid UTF-8 (nearly every line) is checked by the fast ASCII-aware
+        // validator; only other lines pay for the lossy conversion.
+        let text = match std::str::from_utf8(line) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(line),
+        };
         let text = text.strip_suffix('\r').unwrap_or(&text);
         let mut any = false;
         let timer = args.timings.then(Instant::now);
@@ -102,20 +108,28 @@ pub fn run(args: Args<'_>) -> Result<ExitCode> {
         }
         for m in found {
             let rule = m.rule;
-            if let Some(failure) = failure_of(m) {
-                any = true;
-                failures += 1;
-                if let Some(h) = hits.get_mut(rule) {
-                    *h += 1;
+            // Counting needs only whether it is a failure: the failure
+            // itself (its fields moved into another map) is built only
+            // to print from.
+            let failure = match args.out {
+                None => failure_host(&m).map(|_| None),
+                Some(_) => failure_of(m).map(Some),
+            };
+            let Some(failure) = failure else {
+                continue;
+            };
+            any = true;
+            failures += 1;
+            if let Some(h) = hits.get_mut(rule) {
+                *h += 1;
+            }
+            match (args.out, failure) {
+                (Some(Out::Ip), Some(f)) => writeln!(out, "{}", f.host)?,
+                (Some(Out::User), Some(f)) => {
+                    writeln!(out, "{}", f.user.as_deref().unwrap_or(""))?;
                 }
-                match args.out {
-                    Some(Out::Ip) => writeln!(out, "{}", failure.host)?,
-                    Some(Out::User) => {
-                        writeln!(out, "{}", failure.user.as_deref().unwrap_or(""))?;
-                    }
-                    Some(Out::Line) => writeln!(out, "{text}")?,
-                    None => {}
-                }
+                (Some(Out::Line), _) => writeln!(out, "{text}")?,
+                _ => {}
             }
         }
         matched += u64::from(any);

@@ -279,7 +279,7 @@ impl F2bFilter {
             };
             pre = groups;
             if let Some(content) = pre.remove("content").flatten().filter(|c| !c.is_empty()) {
-                self.buffer = vec![TupleLine::whole(&content)];
+                self.buffer = vec![TupleLine::whole_shared(content)];
                 buf = None;
             }
         }
@@ -320,13 +320,12 @@ impl F2bFilter {
                 groups: if pre.is_empty() {
                     std::mem::take(&mut hit.groups)
                 } else {
-                    let mut g = pre.clone();
-                    g.extend(std::mem::take(&mut hit.groups));
-                    g
+                    Groups::merged(&pre, std::mem::take(&mut hit.groups))
                 },
                 ..Fail::default()
             };
-            let mlfid = fail.get("mlfid").map(str::to_owned);
+            // Shared with the group's text (no copy).
+            let mlfid = fail.groups.get("mlfid").cloned().flatten();
             if let Some(id) = &mlfid {
                 fail = self.mlfid.merge(id, fail, &hit.matched, now);
                 if fail.truthy("nofail") && !self.check_all {
@@ -347,7 +346,7 @@ impl F2bFilter {
                     // The rule's own id groups (fail2ban's fallback); a rule
                     // without any cannot name a failure on this line.
                     match &hit.own_id {
-                        Some(id) => fid = Some(id.to_string()),
+                        Some(id) => fid = Some(String::from(&**id)),
                         None => continue,
                     }
                 }
@@ -400,7 +399,8 @@ impl F2bFilter {
                 fields: fail
                     .groups
                     .iter()
-                    .filter_map(|(k, v)| Some((k.to_string(), v.as_deref()?.to_owned())))
+                    // `String::from`, not `to_string` (`Display` on an `Arc<str>`).
+                    .filter_map(|(k, v)| Some((String::from(&**k), v.as_deref()?.to_owned())))
                     .collect(),
                 users: fail
                     .users

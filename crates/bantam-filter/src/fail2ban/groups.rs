@@ -54,18 +54,29 @@ impl Groups {
         }
     }
 
+    /// Adds `key`, known to be absent (a rule's own group names, which the
+    /// parser keeps unique): no search for it first.
+    pub fn push_absent(&mut self, key: Arc<str>, value: Value) {
+        debug_assert!(self.get(&key).is_none(), "group {key} twice");
+        self.entries.push((key, value));
+    }
+
     /// Removes `key`, returning its entry.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
         let i = self.entries.iter().position(|(k, _)| &**k == key)?;
         Some(self.entries.swap_remove(i).1)
     }
 
-    /// Sets every entry of `other`.
-    pub fn extend(&mut self, other: Groups) {
-        self.entries.reserve(other.entries.len());
-        for (k, v) in other.entries {
-            self.insert(k, v);
+    /// `base` with every entry of `over` set on it, in one allocation
+    /// (a clone of `base` then extended would grow once more).
+    pub fn merged(base: &Groups, over: Groups) -> Groups {
+        let mut entries = Vec::with_capacity(base.entries.len() + over.entries.len());
+        entries.extend_from_slice(&base.entries);
+        let mut g = Groups { entries };
+        for (k, v) in over.entries {
+            g.insert(k, v);
         }
+        g
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&Arc<str>, &Value)> {

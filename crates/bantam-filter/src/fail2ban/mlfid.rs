@@ -80,6 +80,10 @@ pub struct MlfidCache {
     /// Connections: the id's hash (compared first: ids of one log tend to
     /// share length and prefix), the id, when it was added, its record.
     entries: VecDeque<(u64, String, Timestamp, Fail)>,
+    /// No entry was added before this (it may be older than the oldest
+    /// left): while it is recent, no entry can have expired, and the scan
+    /// of every entry on every merge is skipped.
+    oldest: Option<Timestamp>,
 }
 
 /// FNV-1a: a fast hash of an id, good enough to skip most comparisons.
@@ -108,8 +112,13 @@ impl MlfidCache {
     }
 
     fn expire(&mut self, now: Timestamp) {
+        match self.oldest {
+            Some(oldest) if now.duration_since(oldest) > MAX_AGE => {}
+            _ => return,
+        }
         self.entries
             .retain(|(_, _, t, _)| now.duration_since(*t) <= MAX_AGE);
+        self.oldest = self.entries.iter().map(|(_, _, t, _)| *t).min();
     }
 
     fn insert(&mut self, id: &str, time: Timestamp, fail: Fail) {
@@ -118,6 +127,7 @@ impl MlfidCache {
         }
         self.entries
             .push_back((id_hash(id), id.to_owned(), time, fail));
+        self.oldest = Some(self.oldest.map_or(time, |o| o.min(time)));
     }
 
     /// Merges a line's failure data into the connection's. `matched` are

@@ -51,6 +51,16 @@ impl TupleLine {
         TupleLine::cut(rest, 0, 0)
     }
 
+    /// [`TupleLine::whole`] of a text already shared (a `prefregex`
+    /// content): no copy.
+    pub fn whole_shared(rest: Arc<str>) -> TupleLine {
+        TupleLine {
+            all: rest,
+            time_at: 0,
+            rest_at: 0,
+        }
+    }
+
     /// A line without a date of its own, given `time` as its date text.
     pub fn dated(time: &str, rest: &str) -> TupleLine {
         let mut all = String::with_capacity(time.len() + rest.len());
@@ -85,7 +95,8 @@ impl TupleLine {
 
     /// The whole line as logged.
     pub fn full(&self) -> String {
-        self.all.to_string()
+        // Not `to_string`: on an `Arc<str>` that goes through `Display`.
+        String::from(&*self.all)
     }
 }
 
@@ -191,10 +202,7 @@ impl Rule {
     /// too costly to judge is a line that does not match.
     pub fn search(&self, buf: &str, org: &[TupleLine]) -> Option<Hit> {
         let m = self.re.search(buf).ok()??;
-        let groups = self.groups(buf, &m);
-        let own_id = ["fid", "ip4", "ip6", "dns"]
-            .iter()
-            .find_map(|g| m.name(g).map(|(s, e)| Arc::from(&buf[s..e])));
+        let (groups, own_id) = self.groups_and_id(buf, &m);
         let (matched, unmatched) = if org.len() <= 1 {
             (org.to_vec(), Vec::new())
         } else {
@@ -212,14 +220,21 @@ impl Rule {
     /// groups: the line bookkeeping is left out.
     pub fn search_groups(&self, buf: &str) -> Option<Groups> {
         let m = self.re.search(buf).ok()??;
-        Some(self.groups(buf, &m))
+        Some(self.groups_and_id(buf, &m).0)
     }
 
-    fn groups(&self, buf: &str, m: &PyMatch) -> Groups {
-        let mut g = Groups::with_capacity(self.named.len());
+    /// The match's groups, and its own id groups (`fid`, `ip4`, `ip6`,
+    /// `dns`, the first that took part), read before the `alt_` groups
+    /// fill empty ones: the id shares the group's text, not a copy.
+    fn groups_and_id(&self, buf: &str, m: &PyMatch) -> (Groups, Option<Arc<str>>) {
+        // Room for the keys `alt_` groups may add too.
+        let mut g = Groups::with_capacity(self.named.len() + self.alternates.len());
         for (i, name) in &self.named {
-            g.insert(name.clone(), m.get(*i).map(|(s, e)| Arc::from(&buf[s..e])));
+            g.push_absent(name.clone(), m.get(*i).map(|(s, e)| Arc::from(&buf[s..e])));
         }
+        let own_id = ["fid", "ip4", "ip6", "dns"]
+            .iter()
+            .find_map(|k| g.get(k).cloned().flatten());
         for (alt, target) in &self.alternates {
             let v = g.get(alt).cloned().flatten();
             let filled = g.value(target).is_some_and(|t| !t.is_empty());
@@ -227,7 +242,7 @@ impl Rule {
                 g.insert(target.clone(), v);
             }
         }
-        g
+        (g, own_id)
     }
 
     /// Which of `org`'s lines the match spans, counted by the newlines of

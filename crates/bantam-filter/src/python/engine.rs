@@ -14,6 +14,7 @@
 
 use std::sync::OnceLock;
 
+use super::anchored::AnchoredSpans;
 use super::parse;
 use super::tail::Spans;
 use super::translate::{self, Dollar, Target};
@@ -40,8 +41,59 @@ impl<T> Lazy<T> {
     }
 }
 
-fn build_linear(text: &str) -> Option<regex::Regex> {
-    regex::Regex::new(text).ok()
+fn build_linear(text: &str) -> Option<LinearRe> {
+    regex::Regex::new(text).ok().map(LinearRe::new)
+}
+
+/// A linear form: the `regex` crate's, and for a pattern anchored at the
+/// text start also the backtracker alone (see `anchored`), built on the
+/// first search for groups.
+#[derive(Debug)]
+pub(super) struct LinearRe {
+    re: regex::Regex,
+    /// Boxed: a backtracker and its scratch pool are several times the
+    /// size of a `regex::Regex`.
+    spans: OnceLock<Option<Box<AnchoredSpans>>>,
+}
+
+impl LinearRe {
+    pub(super) fn new(re: regex::Regex) -> LinearRe {
+        LinearRe {
+            re,
+            spans: OnceLock::new(),
+        }
+    }
+
+    pub(super) fn as_str(&self) -> &str {
+        self.re.as_str()
+    }
+
+    pub(super) fn is_match_at(&self, text: &str, start: usize) -> bool {
+        self.re.is_match_at(text, start)
+    }
+
+    /// The spans of the leftmost-first match from `start`, in a vector
+    /// with room for at least `room` groups (callers that add groups of
+    /// their own then do not grow it).
+    pub(super) fn captures_at(&self, text: &str, start: usize, room: usize) -> Option<Spans> {
+        let anchored = self.spans.get_or_init(|| {
+            // Translations write `^` as `\A`: without one, no path is anchored.
+            let text = self.re.as_str();
+            if text.contains(r"\A") {
+                AnchoredSpans::new(text).map(Box::new)
+            } else {
+                None
+            }
+        });
+        if let Some(found) = anchored.as_ref().and_then(|a| a.search(text, start, room)) {
+            return found;
+        }
+        let mut locs = self.re.capture_locations();
+        self.re.captures_read_at(&mut locs, text, start)?;
+        let mut spans = Vec::with_capacity(locs.len().max(room));
+        spans.extend((0..locs.len()).map(|i| locs.get(i)));
+        Some(spans)
+    }
 }
 
 fn build_backtracking(text: &str) -> Option<fancy_regex::Regex> {
@@ -53,15 +105,15 @@ fn build_backtracking(text: &str) -> Option<fancy_regex::Regex> {
 
 #[derive(Debug)]
 pub(super) enum Engine {
-    Linear(regex::Regex),
+    Linear(LinearRe),
     /// A linear pattern with Python's `$` in it: the form that is exact for
     /// the text at hand is chosen per search (see [`Dollar`]). fail2ban's
     /// buffers end with `\n`, so `at_line_end` serves; `at_end` serves texts
     /// without a final `\n`, and the backtracking form texts that end with
     /// `\n` and hold another, which fail2ban builds only with `maxlines`.
     LinearDollar {
-        at_end: Lazy<regex::Regex>,
-        at_line_end: regex::Regex,
+        at_end: Lazy<LinearRe>,
+        at_line_end: LinearRe,
         exact: Lazy<fancy_regex::Regex>,
     },
     Backtracking {
@@ -186,10 +238,8 @@ pub(super) fn run(engine: &Engine, text: &str, start: usize) -> Result<Option<Sp
     }
 }
 
-fn linear(re: &regex::Regex, text: &str, start: usize) -> Option<Spans> {
-    let mut locs = re.capture_locations();
-    re.captures_read_at(&mut locs, text, start)?;
-    Some((0..locs.len()).map(|i| locs.get(i)).collect())
+fn linear(re: &LinearRe, text: &str, start: usize) -> Option<Spans> {
+    re.captures_at(text, start, 0)
 }
 
 fn backtracking(
@@ -239,7 +289,7 @@ pub(super) fn compile(
     };
     let write = |dollar| write(parsed, dollar, empty_text, false, ascii);
     let linear = |t: &str| {
-        regex::Regex::new(t).map_err(|e| {
+        regex::Regex::new(t).map(LinearRe::new).map_err(|e| {
             err(format!(
                 "its translation {t:?} does not compile in the regex crate: {e}"
             ))

@@ -40,6 +40,7 @@
 //! * Group names are checked as letters, digits and `_`, a close
 //!   approximation of Python's `str.isidentifier()`.
 
+pub(crate) mod anchored;
 mod ast;
 mod branches;
 mod engine;

@@ -106,17 +106,16 @@ impl Tail {
         let Some(Engine::Linear(re)) = engine else {
             return None;
         };
-        let mut locs = re.capture_locations();
-        let Some(m) = re.captures_read_at(&mut locs, text, start) else {
+        let Some(mut spans) = re.captures_at(text, start, self.group + 1) else {
             return Some(None);
         };
+        let (m_start, m_end) = spans.first().copied().flatten()?;
         // The match ends one character past `X`.
-        let mut p = m.end() - 1;
+        let mut p = m_end - 1;
         while !text.is_char_boundary(p) {
             p -= 1;
         }
-        let mut spans: Spans = (0..locs.len()).map(|i| locs.get(i)).collect();
-        spans[0] = Some((m.start(), end));
+        spans[0] = Some((m_start, end));
         spans.resize(self.group + 1, None);
         spans[self.group] = Some((p, end));
         Some(Some(spans))

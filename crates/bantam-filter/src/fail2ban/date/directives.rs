@@ -179,11 +179,13 @@ pub(crate) fn wants_ignore_case(pattern: &str) -> bool {
 }
 
 /// The field a group name stands for: `Y` and `Y__2` are both the year.
+/// Called for every group of every date read, so it looks at the name's
+/// first character and what follows it, without a substring search.
 pub(crate) fn field_of(name: &str) -> Option<char> {
-    let base = name.split("__").next()?;
-    let mut chars = base.chars();
-    let c = chars.next()?;
-    (chars.next().is_none() && "dfHIGjmMSUWVwuyYzZaAbBp".contains(c)).then_some(c)
+    let c = name.chars().next()?;
+    let rest = &name[c.len_utf8()..];
+    let single = rest.is_empty() || rest.starts_with("__");
+    (single && "dfHIGjmMSUWVwuyYzZaAbBp".contains(c)).then_some(c)
 }
 
 /// Expands every `%`-directive in `pattern`, leaving the rest as written.

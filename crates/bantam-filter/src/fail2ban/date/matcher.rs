@@ -15,9 +15,10 @@
 //! the linear engine too: its regex consumes the `[` or `audit(` and the
 //! match is then narrowed to the epoch (see [`Matcher::Prefixed`]).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use super::memo::Memo;
+use crate::python::anchored::AnchoredSpans;
 use crate::python::{PyFlags, PyMatch, PyRegex};
 
 /// Group names by index (index 0, the whole match, has none).
@@ -68,6 +69,8 @@ pub(crate) enum Matcher {
     Linear {
         re: regex::Regex,
         names: Names,
+        /// The backtracker on `re`, built when the memo first misses.
+        spans: OnceLock<Option<Arc<AnchoredSpans>>>,
     },
     Python {
         /// Boxed: a `PyRegex` is several times the size of a `regex::Regex`.
@@ -77,10 +80,7 @@ pub(crate) enum Matcher {
     /// A linear regex whose group 1 is what Python's match would be: the
     /// text before it stands for a look-behind. The match starts where
     /// group 1 does.
-    Prefixed {
-        re: regex::Regex,
-        names: Names,
-    },
+    Prefixed { re: regex::Regex, names: Names },
 }
 
 impl Matcher {
@@ -92,13 +92,17 @@ impl Matcher {
             .map(|n| n.map(Box::from))
             .collect::<Vec<_>>()
             .into();
-        Ok(Matcher::Linear { re, names })
+        Ok(Matcher::Linear {
+            re,
+            names,
+            spans: OnceLock::new(),
+        })
     }
 
     /// Compiles a [`Matcher::Prefixed`] regex (`regex` crate syntax).
     pub fn prefixed(source: &str) -> Result<Matcher, String> {
         match Matcher::linear(source)? {
-            Matcher::Linear { re, names } => Ok(Matcher::Prefixed { re, names }),
+            Matcher::Linear { re, names, .. } => Ok(Matcher::Prefixed { re, names }),
             other => Ok(other),
         }
     }
@@ -126,7 +130,7 @@ impl Matcher {
     /// this one covers the same text (see `memo`): the linear engine then
     /// only locates the match.
     pub fn search_memo(&self, text: &str, start: usize, memo: &mut Option<Memo>) -> Option<Found> {
-        let Matcher::Linear { re, names } = self else {
+        let Matcher::Linear { re, names, spans } = self else {
             return self.search_at(text, start);
         };
         let m = re.find_at(text, start)?;
@@ -139,7 +143,19 @@ impl Matcher {
                 names: names.clone(),
             });
         }
-        let found = self.search_at(text, start)?;
+        // The match is located: its groups are found inside it, as the
+        // `regex` crate's second pass would (see `python::anchored`).
+        let within = spans
+            .get_or_init(|| AnchoredSpans::any(re.as_str()).map(Arc::new))
+            .as_ref()
+            .and_then(|a| a.within(text, m.start(), m.end()));
+        let found = match within {
+            Some(spans) => Found {
+                spans,
+                names: names.clone(),
+            },
+            None => self.search_at(text, start)?,
+        };
         *memo = Some(Memo::new(text, m.start(), m.end(), &found.spans));
         Some(found)
     }
@@ -149,7 +165,7 @@ impl Matcher {
     /// that exceeds the backtracking limit finds nothing.
     pub fn search_at(&self, text: &str, start: usize) -> Option<Found> {
         match self {
-            Matcher::Linear { re, names } => {
+            Matcher::Linear { re, names, .. } => {
                 let mut locs = re.capture_locations();
                 re.captures_read_at(&mut locs, text, start)?;
                 Some(Found {
