@@ -32,38 +32,9 @@ use crate::nft::element::{self, Element, Listed, Op};
 use crate::nft::events::NftEvents;
 use crate::nft::held::Held;
 use crate::nft::set::SetKind;
+pub use crate::nft::updates::ElementUpdates;
 use crate::nft::{chain, interval, knock, set, table};
 use crate::target::{BanEntry, Target};
-
-/// How the kernel handles re-banning and unbanning single addresses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ElementUpdates {
-    /// Linux 6.12+: adding an element that exists replaces its timeout, and
-    /// `DESTROYSETELEM` deletes without failing on absent elements. Bans and
-    /// unbans of addresses are write-only: no read of a 100,000-element set.
-    InKernel,
-    /// Any kernel: read the set, delete the elements present, add — one batch.
-    ReadFirst,
-}
-
-impl ElementUpdates {
-    /// Chooses from the running kernel's version. A distribution kernel that
-    /// backported the features but kept an older number gets `ReadFirst`,
-    /// which is slower but correct; the reverse cannot happen.
-    pub fn detect() -> ElementUpdates {
-        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-        Self::for_release(&release)
-    }
-
-    fn for_release(release: &str) -> ElementUpdates {
-        let mut numbers = release.trim().split(|c: char| !c.is_ascii_digit());
-        let mut next = || numbers.next().and_then(|n| n.parse::<u32>().ok());
-        match (next(), next()) {
-            (Some(major), Some(minor)) if (major, minor) >= (6, 12) => ElementUpdates::InKernel,
-            _ => ElementUpdates::ReadFirst,
-        }
-    }
-}
 
 /// Bans in the `inet` table `table`: sets `addr4`, `addr6`, `net4`,
 /// `net6`, and chain `input` (and `forward`, when hooked) dropping their
@@ -577,35 +548,6 @@ impl Backend for Nftables {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn kernel_versions() {
-        assert_eq!(
-            ElementUpdates::for_release("6.18.44-fc-v669\n"),
-            ElementUpdates::InKernel
-        );
-        assert_eq!(
-            ElementUpdates::for_release("6.12.0"),
-            ElementUpdates::InKernel
-        );
-        assert_eq!(
-            ElementUpdates::for_release("7.0.1"),
-            ElementUpdates::InKernel
-        );
-        assert_eq!(
-            ElementUpdates::for_release("6.11.9-arch1"),
-            ElementUpdates::ReadFirst
-        );
-        assert_eq!(
-            ElementUpdates::for_release("6.1.0-28-amd64"),
-            ElementUpdates::ReadFirst
-        );
-        assert_eq!(
-            ElementUpdates::for_release("5.14.0-427.el9.x86_64"),
-            ElementUpdates::ReadFirst
-        );
-        assert_eq!(ElementUpdates::for_release(""), ElementUpdates::ReadFirst);
-    }
 
     #[test]
     fn grouping_keeps_the_last_timeout() {

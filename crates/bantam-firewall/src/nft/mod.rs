@@ -11,3 +11,4 @@ pub(crate) mod interval;
 pub(crate) mod knock;
 pub(crate) mod set;
 pub(crate) mod table;
+pub(crate) mod updates;
