@@ -15,8 +15,13 @@ use crate::pipeline::{ByHand, Earned};
 impl Daemon {
     /// The last matched line of listed bans the book keeps no line for
     /// (it keeps them only for jails with actions): one store read per
-    /// page. A store that cannot answer leaves them out.
+    /// page. A store that cannot answer leaves them out; one already known
+    /// to be failing (the admin was told once) is not asked, so a listing
+    /// of a million bans does not repeat the warning on every page.
     pub(crate) fn fill_last_matches(&mut self, bans: &mut [BanInfo]) {
+        if self.recorder.degraded().is_some() {
+            return;
+        }
         let wanted: Vec<usize> = (0..bans.len())
             .filter(|&i| bans[i].last_match.is_none() && bans[i].origin == "log")
             .collect();
