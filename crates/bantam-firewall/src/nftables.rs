@@ -31,13 +31,13 @@ use crate::nft::abi::{
 use crate::nft::element::{self, Element, Listed, Op};
 use crate::nft::events::NftEvents;
 use crate::nft::held::Held;
-use crate::nft::set::SetKind;
+use crate::nft::set::{SetKind, BAN_SETS};
 pub use crate::nft::updates::ElementUpdates;
-use crate::nft::{chain, interval, knock, set, table};
+use crate::nft::{chain, interval, knock, migrate, set, table};
 use crate::target::{BanEntry, Target};
 
-/// Bans in the `inet` table `table`: sets `addr4`, `addr6`, `net4`,
-/// `net6`, and chain `input` (and `forward`, when hooked) dropping their
+/// Bans in the `inet` table `table`: sets `addr4`, `addr6`, `net24`,
+/// `net64`, `net4`, `net6` (see `nft::set`), and chain `input` (and `forward`, when hooked) dropping their
 /// sources; with knocks recorded, sets `knock4` and `knock6` too (see
 /// `nft::knock`).
 pub struct Nftables {
@@ -52,7 +52,7 @@ pub struct Nftables {
     events: Option<NftEvents>,
     /// What each interval set holds, by [`SetKind::index`]; `None`: not
     /// known, read the set before changing it.
-    held: [Option<Held>; 4],
+    held: [Option<Held>; BAN_SETS],
 }
 
 impl fmt::Debug for Nftables {
@@ -228,7 +228,7 @@ impl Nftables {
 
     /// After a batch to the interval sets: what they hold now, or, when the
     /// batch failed, that we no longer know.
-    fn settle(&mut self, plans: &[Option<interval::Plan>; 4], sent: bool) {
+    fn settle(&mut self, plans: &[Option<interval::Plan>; BAN_SETS], sent: bool) {
         for (held, plan) in self.held.iter_mut().zip(plans) {
             let Some(plan) = plan else { continue };
             match (held.as_mut(), sent) {
@@ -243,7 +243,7 @@ impl Nftables {
 
     /// Whether a change to these sets reads before it writes (and so can
     /// race with an element expiring in between).
-    fn reads_first(&self, grouped: &[Vec<impl Sized>; 4]) -> bool {
+    fn reads_first(&self, grouped: &[Vec<impl Sized>; BAN_SETS]) -> bool {
         SetKind::ALL.iter().any(|&kind| {
             !grouped[kind.index()].is_empty()
                 && (kind.is_interval() || self.updates == ElementUpdates::ReadFirst)
@@ -254,12 +254,12 @@ impl Nftables {
     /// planned from the mirror alone (see `nft::held`).
     fn ban_once(
         &mut self,
-        wanted: &[Vec<BanEntry>; 4],
+        wanted: &[Vec<BanEntry>; BAN_SETS],
         guessed: &mut bool,
     ) -> Result<(), FirewallError> {
-        let mut delete: [Vec<Element>; 4] = Default::default();
-        let mut add: [Vec<Element>; 4] = Default::default();
-        let mut plans: [Option<interval::Plan>; 4] = Default::default();
+        let mut delete: [Vec<Element>; BAN_SETS] = Default::default();
+        let mut add: [Vec<Element>; BAN_SETS] = Default::default();
+        let mut plans: [Option<interval::Plan>; BAN_SETS] = Default::default();
         for kind in SetKind::ALL {
             let i = kind.index();
             if wanted[i].is_empty() {
@@ -286,12 +286,12 @@ impl Nftables {
                 delete[i] = wanted[i]
                     .iter()
                     .filter(|e| present.contains(&e.target.addr()))
-                    .map(|e| address(e.target, None))
+                    .map(|e| Element::hashed(e.target, None))
                     .collect();
             }
             add[i] = wanted[i]
                 .iter()
-                .map(|e| address(e.target, e.timeout))
+                .map(|e| Element::hashed(e.target, e.timeout))
                 .collect();
         }
         // After the reads, which use sequence numbers of their own. Deletes
@@ -315,9 +315,9 @@ impl Nftables {
         result
     }
 
-    fn unban_once(&mut self, targets: &[Vec<Target>; 4]) -> Result<(), FirewallError> {
+    fn unban_once(&mut self, targets: &[Vec<Target>; BAN_SETS]) -> Result<(), FirewallError> {
         let mut changes: Vec<(SetKind, Op, Vec<Element>)> = Vec::new();
-        let mut plans: [Option<interval::Plan>; 4] = Default::default();
+        let mut plans: [Option<interval::Plan>; BAN_SETS] = Default::default();
         for kind in SetKind::ALL {
             let targets = &targets[kind.index()];
             if targets.is_empty() {
@@ -337,7 +337,7 @@ impl Nftables {
                     add: Vec::new(),
                 });
             } else if self.updates == ElementUpdates::InKernel {
-                let elements = targets.iter().map(|&t| address(t, None)).collect();
+                let elements = targets.iter().map(|&t| Element::hashed(t, None)).collect();
                 changes.push((kind, Op::Destroy, elements));
             } else {
                 let present: HashSet<IpAddr> =
@@ -345,7 +345,7 @@ impl Nftables {
                 let elements = targets
                     .iter()
                     .filter(|t| present.contains(&t.addr()))
-                    .map(|&t| address(t, None))
+                    .map(|&t| Element::hashed(t, None))
                     .collect();
                 changes.push((kind, Op::Delete, elements));
             }
@@ -366,19 +366,10 @@ impl Nftables {
     }
 }
 
-fn address(target: Target, timeout: Option<Duration>) -> Element {
-    Element {
-        key: target.addr(),
-        interval_end: false,
-        timeout,
-        target,
-    }
-}
-
 /// Canonical bans grouped by set, each target once: the last entry for a
 /// target wins, as if the bans were applied one after the other.
-fn group_bans(entries: &[BanEntry]) -> Result<[Vec<BanEntry>; 4], FirewallError> {
-    let mut grouped: [Vec<BanEntry>; 4] = Default::default();
+fn group_bans(entries: &[BanEntry]) -> Result<[Vec<BanEntry>; BAN_SETS], FirewallError> {
+    let mut grouped: [Vec<BanEntry>; BAN_SETS] = Default::default();
     let mut index: HashMap<Target, usize> = HashMap::with_capacity(entries.len());
     for entry in entries {
         let target = entry.target.canonical()?;
@@ -394,8 +385,8 @@ fn group_bans(entries: &[BanEntry]) -> Result<[Vec<BanEntry>; 4], FirewallError>
     Ok(grouped)
 }
 
-fn group_targets(targets: &[Target]) -> Result<[Vec<Target>; 4], FirewallError> {
-    let mut grouped: [Vec<Target>; 4] = Default::default();
+fn group_targets(targets: &[Target]) -> Result<[Vec<Target>; BAN_SETS], FirewallError> {
+    let mut grouped: [Vec<Target>; BAN_SETS] = Default::default();
     let mut seen = HashSet::with_capacity(targets.len());
     for target in targets {
         let target = target.canonical()?;
@@ -433,7 +424,8 @@ impl Backend for Nftables {
         if !self.knocks {
             self.drop_knock_sets()?;
         }
-        self.drop_unhooked()
+        self.drop_unhooked()?;
+        migrate::move_fixed_prefixes(&mut self.socket, &self.table).map(drop)
     }
 
     /// Two dumps filtered to our table: its rules and its sets, counted.
@@ -498,7 +490,7 @@ impl Backend for Nftables {
                 bans.extend(
                     listed
                         .into_iter()
-                        .map(|e| BanEntry::new(Target::Addr(e.key), e.remaining)),
+                        .map(|e| BanEntry::new(kind.target_of(e.key), e.remaining)),
                 );
             }
         }
@@ -564,7 +556,7 @@ mod tests {
             grouped[SetKind::Addr4.index()],
             [BanEntry::timed(a, Duration::from_secs(2))]
         );
-        assert_eq!(grouped[SetKind::Net4.index()], [BanEntry::permanent(net)]);
+        assert_eq!(grouped[SetKind::Net24.index()], [BanEntry::permanent(net)]);
         assert!(grouped[SetKind::Addr6.index()].is_empty());
         let targets = group_targets(&[a, mapped, net]).unwrap();
         assert_eq!(targets[SetKind::Addr4.index()], [a]);

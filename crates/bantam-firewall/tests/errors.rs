@@ -38,7 +38,7 @@ fn teardown_removes_the_table_and_later_changes_fail_clearly() {
             "{err}"
         );
         let err = backend.unban(&[t("203.0.113.0/24")]).unwrap_err();
-        assert!(err.to_string().contains("set inet bt-gone net4"), "{err}");
+        assert!(err.to_string().contains("set inet bt-gone net24"), "{err}");
         // And setup brings it back.
         backend.setup().unwrap();
         backend
@@ -83,8 +83,8 @@ fn a_rejected_element_is_named_and_the_batch_is_not_applied() {
     let err = backend
         .ban(&[
             BanEntry::permanent(t("192.0.2.70")),
-            BanEntry::permanent(t("198.51.100.0/24")),
-            BanEntry::permanent(t("203.0.113.0/24")),
+            BanEntry::permanent(t("198.51.100.0/25")),
+            BanEntry::permanent(t("203.0.113.0/25")),
         ])
         .unwrap_err();
     println!("overlap: {err}");
@@ -94,7 +94,7 @@ fn a_rejected_element_is_named_and_the_batch_is_not_applied() {
         "{text}"
     );
     assert!(
-        text.ends_with("(overlaps an element already in the set) [element 203.0.113.0/24]"),
+        text.ends_with("(overlaps an element already in the set) [element 203.0.113.0/25]"),
         "{text}"
     );
     // All or nothing: the address in the same batch was not banned either.

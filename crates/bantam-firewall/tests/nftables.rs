@@ -35,11 +35,15 @@ fn setup_is_idempotent_and_leaves_other_tables_alone() {
         "set addr6 {\n\t\ttype ipv6_addr\n\t\tflags timeout\n",
         "set net4 {\n\t\ttype ipv4_addr\n\t\tflags interval,timeout\n",
         "set net6 {\n\t\ttype ipv6_addr\n\t\tflags interval,timeout\n",
+        "set net24 {\n\t\ttype ipv4_addr\n\t\tflags timeout\n",
+        "set net64 {\n\t\ttype ipv6_addr\n\t\tflags timeout\n",
         "type filter hook input priority filter - 10; policy accept;",
         "ip saddr @addr4 counter packets 0 bytes 0 drop",
         "ip saddr @net4 counter packets 0 bytes 0 drop",
+        "ip saddr & 255.255.255.0 == @net24 counter packets 0 bytes 0 drop",
         "ip6 saddr @addr6 counter packets 0 bytes 0 drop",
         "ip6 saddr @net6 counter packets 0 bytes 0 drop",
+        "ip6 saddr & ffff:ffff:ffff:ffff:: == @net64 counter packets 0 bytes 0 drop",
     ] {
         assert!(
             listing.contains(expected),
@@ -48,7 +52,7 @@ fn setup_is_idempotent_and_leaves_other_tables_alone() {
     }
     assert_eq!(
         listing.matches(" drop").count(),
-        4,
+        6,
         "setup twice must not duplicate rules:\n{listing}"
     );
     assert_eq!(
@@ -307,15 +311,18 @@ fn the_kernel_lifts_an_expired_ban_by_itself() {
         .ban(&[
             BanEntry::timed(t("192.0.2.20"), Duration::from_secs(2)),
             BanEntry::timed(t("203.0.113.0/24"), Duration::from_secs(2)),
+            BanEntry::timed(t("198.51.100.0/25"), Duration::from_secs(2)),
             BanEntry::permanent(t("192.0.2.21")),
         ])
         .unwrap();
     assert_eq!(netns.elements("bantam", "addr4").len(), 2);
+    assert_eq!(netns.elements("bantam", "net24").len(), 1);
     // Not a timed test of ours: we wait for the kernel, up to 6 s.
     let deadline = Instant::now() + Duration::from_secs(6);
     loop {
         let v4 = netns.elements("bantam", "addr4");
-        let nets = netns.elements("bantam", "net4");
+        let mut nets = netns.elements("bantam", "net4");
+        nets.extend(netns.elements("bantam", "net24"));
         if v4.len() == 1 && nets.is_empty() {
             assert_eq!(v4[0].value, "192.0.2.21");
             break;
@@ -338,14 +345,20 @@ fn flush_removes_bans_and_keeps_the_structure() {
     let (netns, mut backend) = set_up("bantam", ElementUpdates::detect());
     let entries: Vec<BanEntry> = benchmark_addresses(300)
         .into_iter()
-        .chain([t("2001:db8::1"), t("203.0.113.0/24"), t("2001:db8:2::/48")])
+        .chain([
+            t("2001:db8::1"),
+            t("203.0.113.0/24"),
+            t("198.51.100.0/25"),
+            t("2001:db8:2::/48"),
+            t("2001:db8:3::/64"),
+        ])
         .map(BanEntry::permanent)
         .collect();
     backend.ban(&entries).unwrap();
-    assert_eq!(backend.list().unwrap().len(), 303);
+    assert_eq!(backend.list().unwrap().len(), 305);
     backend.flush().unwrap();
     assert!(backend.list().unwrap().is_empty());
-    for set in ["addr4", "addr6", "net4", "net6"] {
+    for set in ["addr4", "addr6", "net4", "net6", "net24", "net64"] {
         assert!(netns.elements("bantam", set).is_empty(), "{set}");
     }
     assert_eq!(
@@ -353,7 +366,7 @@ fn flush_removes_bans_and_keeps_the_structure() {
             .nft(&["list", "chain", "inet", "bantam", "input"])
             .matches(" drop")
             .count(),
-        4
+        6
     );
     backend
         .ban(&[BanEntry::permanent(t("192.0.2.30"))])
@@ -395,11 +408,11 @@ fn networks_are_banned_merged_and_unbanned() {
         let (netns, mut backend) = set_up("bantam", mode);
         backend
             .ban(&[
-                BanEntry::timed(t("203.0.113.0/25"), HOUR),
-                BanEntry::timed(t("203.0.113.128/25"), HOUR),
-                BanEntry::timed(t("198.51.100.77/24"), HOUR), // host bits are masked
+                BanEntry::timed(t("198.18.0.0/17"), HOUR),
+                BanEntry::timed(t("198.18.128.0/17"), HOUR),
+                BanEntry::timed(t("198.51.100.77/25"), HOUR), // host bits are masked
                 BanEntry::timed(t("2001:db8:1::/48"), HOUR),
-                BanEntry::timed(t("255.255.255.0/24"), HOUR), // no end element
+                BanEntry::timed(t("255.255.255.128/25"), HOUR), // no end element
             ])
             .unwrap();
         let nets: Vec<String> = netns
@@ -410,10 +423,10 @@ fn networks_are_banned_merged_and_unbanned() {
         assert_eq!(
             nets,
             [
-                "198.51.100.0/24",
-                "203.0.113.0/25",
-                "203.0.113.128/25",
-                "255.255.255.0/24"
+                "198.18.0.0/17",
+                "198.18.128.0/17",
+                "198.51.100.0/25",
+                "255.255.255.128/25"
             ],
             "{mode:?}"
         );
@@ -424,7 +437,7 @@ fn networks_are_banned_merged_and_unbanned() {
             .unwrap();
         // Containing banned networks: replaces them.
         backend
-            .ban(&[BanEntry::timed(t("203.0.113.0/24"), 2 * HOUR)])
+            .ban(&[BanEntry::timed(t("198.18.0.0/16"), 2 * HOUR)])
             .unwrap();
         // Same network again: new timeout.
         backend
@@ -439,20 +452,20 @@ fn networks_are_banned_merged_and_unbanned() {
         assert_eq!(
             nets,
             [
-                ("198.51.100.0/24".to_string(), true),
-                ("203.0.113.0/24".to_string(), true),
-                ("255.255.255.0/24".to_string(), true),
+                ("198.18.0.0/16".to_string(), true),
+                ("198.51.100.0/25".to_string(), true),
+                ("255.255.255.128/25".to_string(), true),
                 ("2001:db8:1::/48".to_string(), false),
             ],
             "{mode:?}"
         );
-        assert!(listed[1].timeout.unwrap() > HOUR);
+        assert!(listed[0].timeout.unwrap() > HOUR);
 
         backend
             .unban(&[
-                t("203.0.113.0/24"),
+                t("198.18.0.0/16"),
                 t("2001:db8:1::/48"),
-                t("255.255.255.0/24"),
+                t("255.255.255.128/25"),
             ])
             .unwrap();
         let left: Vec<Target> = backend
@@ -461,7 +474,125 @@ fn networks_are_banned_merged_and_unbanned() {
             .into_iter()
             .map(|e| e.target)
             .collect();
-        assert_eq!(left, [t("198.51.100.0/24")], "{mode:?}");
+        assert_eq!(left, [t("198.51.100.0/25")], "{mode:?}");
+    }
+}
+
+/// /24s and /64s are hash elements (`net24`, `net64`): banned, re-banned
+/// with a new timeout and unbanned like addresses, and independent of the
+/// interval sets' networks around or inside them.
+#[test]
+fn common_prefixes_are_hash_elements_of_their_own() {
+    if !root_or_skip("common_prefixes_are_hash_elements_of_their_own") {
+        return;
+    }
+    for mode in MODES {
+        let (netns, mut backend) = set_up("bantam", mode);
+        backend
+            .ban(&[
+                BanEntry::timed(t("203.0.113.77/24"), HOUR), // host bits are masked
+                BanEntry::timed(t("203.0.113.0/26"), HOUR),  // inside it
+                BanEntry::timed(t("2001:db8:5:1::9/64"), HOUR),
+                BanEntry::timed(t("2001:db8:5::/48"), HOUR), // around it
+            ])
+            .unwrap();
+        let values = |set: &str| -> Vec<String> {
+            netns
+                .elements("bantam", set)
+                .into_iter()
+                .map(|e| e.value)
+                .collect()
+        };
+        assert_eq!(values("net24"), ["203.0.113.0"], "{mode:?}");
+        assert_eq!(values("net64"), ["2001:db8:5:1::"], "{mode:?}");
+        assert_eq!(values("net4"), ["203.0.113.0/26"], "{mode:?}");
+        assert_eq!(values("net6"), ["2001:db8:5::/48"], "{mode:?}");
+
+        // Again: a new timeout, as for an address.
+        backend
+            .ban(&[BanEntry::permanent(t("2001:db8:5:1::/64"))])
+            .unwrap();
+        let listed = backend.list().unwrap();
+        let net64 = listed
+            .iter()
+            .find(|e| e.target == t("2001:db8:5:1::/64"))
+            .unwrap();
+        assert_eq!(net64.timeout, None, "{mode:?}");
+        assert_eq!(listed.len(), 4, "{mode:?}: {listed:?}");
+
+        // Lifting the /48 leaves the /64 banned; lifting the /24 leaves
+        // the /26.
+        backend
+            .unban(&[t("2001:db8:5::/48"), t("203.0.113.0/24")])
+            .unwrap();
+        let left: Vec<Target> = backend
+            .list()
+            .unwrap()
+            .into_iter()
+            .map(|e| e.target)
+            .collect();
+        assert_eq!(
+            left,
+            [t("203.0.113.0/26"), t("2001:db8:5:1::/64")],
+            "{mode:?}"
+        );
+    }
+}
+
+/// A table from before `net24`/`net64` holds its /24s and /64s in the
+/// interval sets; setup moves them, with their time left, so that an
+/// unban finds them.
+#[test]
+fn setup_moves_common_prefixes_out_of_the_interval_sets() {
+    if !root_or_skip("setup_moves_common_prefixes_out_of_the_interval_sets") {
+        return;
+    }
+    for mode in MODES {
+        let (netns, mut backend) = set_up("bantam", mode);
+        netns.nft(&[
+            "add",
+            "element",
+            "inet",
+            "bantam",
+            "net4",
+            "{ 203.0.113.0/24 timeout 1h, 198.51.100.0/25 timeout 1h }",
+        ]);
+        netns.nft(&[
+            "add",
+            "element",
+            "inet",
+            "bantam",
+            "net6",
+            "{ 2001:db8:7:1::/64, 2001:db8:8::/48 timeout 1h }",
+        ]);
+        backend.setup().unwrap();
+        let net24 = netns.elements("bantam", "net24");
+        assert_eq!(net24.len(), 1, "{mode:?}: {net24:?}");
+        assert!(net24[0].timeout.is_some(), "{mode:?}: time left kept");
+        let net64 = netns.elements("bantam", "net64");
+        assert_eq!(net64.len(), 1, "{mode:?}: {net64:?}");
+        assert_eq!(net64[0].timeout, None, "{mode:?}: permanent stays so");
+        let interval: Vec<String> = ["net4", "net6"]
+            .iter()
+            .flat_map(|set| netns.elements("bantam", set))
+            .map(|e| e.value)
+            .collect();
+        assert_eq!(interval, ["198.51.100.0/25", "2001:db8:8::/48"], "{mode:?}");
+
+        backend
+            .unban(&[t("203.0.113.0/24"), t("2001:db8:7:1::/64")])
+            .unwrap();
+        let left: Vec<Target> = backend
+            .list()
+            .unwrap()
+            .into_iter()
+            .map(|e| e.target)
+            .collect();
+        assert_eq!(
+            left,
+            [t("198.51.100.0/25"), t("2001:db8:8::/48")],
+            "{mode:?}"
+        );
     }
 }
 
@@ -478,7 +609,7 @@ fn networks_changed_by_hand_are_merged_not_refused() {
         // The first ban reads the set; from then on the mirror knows it.
         backend
             .ban(&[
-                BanEntry::timed(t("2001:db8:1::/64"), HOUR),
+                BanEntry::timed(t("2001:db8:1::/56"), HOUR),
                 BanEntry::timed(t("2001:db8:9::/48"), HOUR),
             ])
             .unwrap();
@@ -488,7 +619,7 @@ fn networks_changed_by_hand_are_merged_not_refused() {
             "inet",
             "bantam",
             "net6",
-            "{ 2001:db8:5::/48 timeout 1h, 2001:db8:6:1::/64 timeout 1h }",
+            "{ 2001:db8:5::/48 timeout 1h, 2001:db8:6:100::/56 timeout 1h }",
         ]);
         netns.nft(&[
             "delete",
@@ -500,14 +631,14 @@ fn networks_changed_by_hand_are_merged_not_refused() {
         ]);
         backend
             .ban(&[
-                BanEntry::timed(t("2001:db8:5:1::/64"), HOUR), // inside one by hand
+                BanEntry::timed(t("2001:db8:5:100::/56"), HOUR), // inside one by hand
                 BanEntry::timed(t("2001:db8:6::/48"), 2 * HOUR), // around one by hand
-                BanEntry::timed(t("2001:db8:7::/64"), HOUR),
+                BanEntry::timed(t("2001:db8:7::/56"), HOUR),
             ])
             .unwrap();
         // Inside one deleted by hand: banned again.
         backend
-            .ban(&[BanEntry::timed(t("2001:db8:9:1::/64"), HOUR)])
+            .ban(&[BanEntry::timed(t("2001:db8:9:100::/56"), HOUR)])
             .unwrap();
         let nets: Vec<String> = backend
             .list()
@@ -518,11 +649,11 @@ fn networks_changed_by_hand_are_merged_not_refused() {
         assert_eq!(
             nets,
             [
-                "2001:db8:1::/64",
+                "2001:db8:1::/56",
                 "2001:db8:5::/48",
                 "2001:db8:6::/48",
-                "2001:db8:7::/64",
-                "2001:db8:9:1::/64"
+                "2001:db8:7::/56",
+                "2001:db8:9:100::/56"
             ],
             "{mode:?}"
         );

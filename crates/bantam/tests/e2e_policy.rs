@@ -99,11 +99,38 @@ impl Host {
         f.write_all(text.as_bytes()).unwrap();
     }
 
-    /// Every element of our sets, as `nft` prints them.
+    /// Every element of our sets, as `nft` prints them; the networks of
+    /// the hash sets `net24` and `net64` (their first addresses) with their
+    /// prefix length added, so that a /24 reads as one wherever it is.
     fn kernel(&self) -> String {
-        ["addr4", "addr6", "net4", "net6"]
+        let mut text: String = ["addr4", "addr6", "net4", "net6"]
             .iter()
             .map(|set| nft_set(&self.net, &self.net.server, set))
+            .collect();
+        for (set, len) in [("net24", 24), ("net64", 64)] {
+            for first in self.hash_set_keys(set) {
+                text.push_str(&format!("{first}/{len}\n"));
+            }
+        }
+        text
+    }
+
+    fn hash_set_keys(&self, set: &str) -> Vec<String> {
+        let out = self
+            .net
+            .exec(
+                &self.net.server,
+                &["nft", "-j", "list", "set", "inet", "bantam", set],
+            )
+            .output()
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        let items = json["nftables"].as_array().cloned().unwrap_or_default();
+        let elems = items.iter().filter_map(|i| i["set"]["elem"].as_array());
+        elems
+            .flatten()
+            .filter_map(|e| e.as_str().or(e["elem"]["val"].as_str()))
+            .map(str::to_owned)
             .collect()
     }
 

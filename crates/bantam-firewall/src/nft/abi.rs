@@ -58,6 +58,7 @@ pub const NFTA_EXPR_DATA: u16 = 2;
 // enum nft_registers: the 16-byte register 1 holds an IPv6 address whole.
 pub const NFT_REG_VERDICT: u32 = 0;
 pub const NFT_REG_1: u32 = 1;
+pub const NFT_REG_2: u32 = 2;
 
 // enum nft_meta_attributes / nft_meta_keys
 pub const NFTA_META_DREG: u16 = 1;
@@ -80,6 +81,14 @@ pub const NFT_PAYLOAD_NETWORK_HEADER: u32 = 1;
 // enum nft_lookup_attributes
 pub const NFTA_LOOKUP_SET: u16 = 1;
 pub const NFTA_LOOKUP_SREG: u16 = 2;
+
+// enum nft_bitwise_attributes (without NFTA_BITWISE_OP: a boolean
+// `(reg & mask) ^ xor`)
+pub const NFTA_BITWISE_SREG: u16 = 1;
+pub const NFTA_BITWISE_DREG: u16 = 2;
+pub const NFTA_BITWISE_LEN: u16 = 3;
+pub const NFTA_BITWISE_MASK: u16 = 4;
+pub const NFTA_BITWISE_XOR: u16 = 5;
 
 // enum nft_immediate_attributes
 pub const NFTA_IMMEDIATE_DREG: u16 = 1;

@@ -5,8 +5,10 @@
 //! chain input {
 //!     type filter hook input priority filter - 10; policy accept;
 //!     ip saddr @addr4 counter drop
+//!     ip saddr & 255.255.255.0 == @net24 counter drop
 //!     ip saddr @net4 counter drop
 //!     ip6 saddr @addr6 counter drop
+//!     ip6 saddr & ffff:ffff:ffff:ffff:: == @net64 counter drop
 //!     ip6 saddr @net6 counter drop
 //! }
 //! ```
@@ -72,7 +74,14 @@ use crate::netlink::message::{NLM_F_APPEND, NLM_F_CREATE};
 pub(crate) const PRIORITY: i32 = -10;
 
 /// Rule order: the hash sets first, they hold nearly every ban.
-const RULE_ORDER: [SetKind; 4] = [SetKind::Addr4, SetKind::Net4, SetKind::Addr6, SetKind::Net6];
+const RULE_ORDER: [SetKind; 6] = [
+    SetKind::Addr4,
+    SetKind::Net24,
+    SetKind::Net4,
+    SetKind::Addr6,
+    SetKind::Net64,
+    SetKind::Net6,
+];
 
 /// Packets a rate limit lets through at once before counting (nft's default).
 const BURST: u32 = 5;
@@ -226,7 +235,15 @@ fn drop_source_in(buf: &mut Vec<u8>, kind: SetKind) {
     });
 }
 
-/// The match part: the packet's family, then its source looked up in the set.
+/// The match part: the packet's family, then its source looked up in the
+/// set. For a hash set of networks the source is masked to the set's
+/// prefix into register 2 first; register 1 keeps the whole address, which
+/// is what a knock records (see `nft::knock`):
+/// ```text
+/// [ payload load 16b @ network header + 8 => reg 1 ]
+/// [ bitwise reg 2 = ( reg 1 & 0xffffffff 0xffffffff 0x0 0x0 ) ^ 0x0 ... ]
+/// [ lookup reg 2 set net64 ]
+/// ```
 fn source_in(buf: &mut Vec<u8>, kind: SetKind) {
     expr(buf, "meta", |buf| {
         buf.put_be32(NFTA_META_KEY, NFT_META_NFPROTO);
@@ -245,10 +262,34 @@ fn source_in(buf: &mut Vec<u8>, kind: SetKind) {
         buf.put_be32(NFTA_PAYLOAD_OFFSET, kind.saddr_offset());
         buf.put_be32(NFTA_PAYLOAD_LEN, kind.key_len());
     });
+    let key = match kind.fixed_prefix() {
+        Some(prefix) => {
+            mask(buf, kind.key_len(), prefix);
+            NFT_REG_2
+        }
+        None => NFT_REG_1,
+    };
     expr(buf, "lookup", |buf| {
         // By name: the kernel finds a set created earlier in the same batch.
         buf.put_str(NFTA_LOOKUP_SET, kind.name());
-        buf.put_be32(NFTA_LOOKUP_SREG, NFT_REG_1);
+        buf.put_be32(NFTA_LOOKUP_SREG, key);
+    });
+}
+
+/// Register 2 = register 1 with all but its first `prefix` bits cleared.
+fn mask(buf: &mut Vec<u8>, len: u32, prefix: u8) {
+    let bits = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+    let mask = &bits.to_be_bytes()[..len as usize];
+    expr(buf, "bitwise", |buf| {
+        buf.put_be32(NFTA_BITWISE_SREG, NFT_REG_1);
+        buf.put_be32(NFTA_BITWISE_DREG, NFT_REG_2);
+        buf.put_be32(NFTA_BITWISE_LEN, len);
+        let data = buf.begin_nest(NFTA_BITWISE_MASK);
+        buf.put_bytes(NFTA_DATA_VALUE, mask);
+        buf.end_nest(data);
+        let data = buf.begin_nest(NFTA_BITWISE_XOR);
+        buf.put_bytes(NFTA_DATA_VALUE, &[0; 16][..len as usize]);
+        buf.end_nest(data);
     });
 }
 

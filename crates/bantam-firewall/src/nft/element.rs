@@ -56,6 +56,19 @@ pub(crate) struct Element {
     pub target: Target,
 }
 
+impl Element {
+    /// The one element of `target` in a hash set: an address, or a
+    /// network's first address (`net24`, `net64`).
+    pub(crate) fn hashed(target: Target, timeout: Option<Duration>) -> Element {
+        Element {
+            key: target.addr(),
+            interval_end: false,
+            timeout,
+            target,
+        }
+    }
+}
+
 /// Writes `elements` of one set as as many messages as their size needs.
 pub(crate) fn write(batch: &mut Batch, table: &str, kind: SetKind, op: Op, elements: &[Element]) {
     if elements.is_empty() {

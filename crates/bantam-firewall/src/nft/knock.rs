@@ -185,20 +185,14 @@ pub(crate) fn forget(
             doomed.extend(inside);
         }
         if !doomed.is_empty() {
-            let elements = doomed.into_iter().map(element_of).collect();
+            let elements = doomed
+                .into_iter()
+                .map(|key| Element::hashed(Target::Addr(key), None))
+                .collect();
             changes.push((kind, op, elements));
         }
     }
     Ok(changes)
-}
-
-fn element_of(key: IpAddr) -> Element {
-    Element {
-        key,
-        interval_end: false,
-        timeout: None,
-        target: Target::Addr(key),
-    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub(crate) mod events;
 pub(crate) mod held;
 pub(crate) mod interval;
 pub(crate) mod knock;
+pub(crate) mod migrate;
 pub(crate) mod set;
 pub(crate) mod table;
 pub(crate) mod updates;

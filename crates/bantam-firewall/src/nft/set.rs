@@ -1,12 +1,25 @@
-//! bantam's four sets: which targets go where, and how they are created and
+//! bantam's ban sets: which targets go where, and how they are created and
 //! emptied.
 //!
 //! Addresses and networks live in different sets because the kernel stores
 //! them differently: an address set is a hash (one lookup, any size), a
 //! network set is an interval tree (`flags interval`), where each network is
 //! two elements (its first address, and the first address after it marked
-//! "interval end"). Keeping single addresses — nearly all bans — out of the
-//! tree keeps them on the fast path and free of interval rules (overlaps).
+//! "interval end"). Keeping single addresses out of the tree keeps them on
+//! the fast path and free of interval rules (overlaps).
+//!
+//! Two network sizes are common enough to get hash sets of their own:
+//! IPv6 /64s (with IPv6 counted per /64, the default, every IPv6 attacker
+//! is one) and IPv4 /24s (the usual subnet ban). `net64` holds each /64's
+//! first address and its rule masks the packet's source before the lookup
+//! (`ip6 saddr & ffff:ffff:ffff:ffff:: == @net64`), so a /64 costs what an
+//! address costs: one hash insert, where the interval tree's insert grew
+//! with its size (a burst of a million /64s took 136 s, most of it in the
+//! kernel's tree) and took the overlap checks along. Other prefix lengths
+//! stay in the interval sets, where nested networks are merged (see
+//! `nft::interval`); across sets they are not: a /64 inside a banned /48
+//! is a ban of its own with its own time, which is what the daemon asked
+//! for, and both drop the same packets meanwhile.
 //! IPv4 and IPv6 are separate sets because a set has one key length.
 //!
 //! Every set has `flags timeout` and no default timeout: each element carries
@@ -16,6 +29,8 @@
 //! when each banned source last sent a packet (see `nft::knock`): they are
 //! no ban sets, so [`SetKind::ALL`] and the per-set arrays leave them out.
 
+use std::net::IpAddr;
+
 use super::abi::*;
 use super::table::object_name;
 use crate::netlink::attr::PutAttr;
@@ -23,19 +38,31 @@ use crate::netlink::batch::Batch;
 use crate::netlink::message::NLM_F_CREATE;
 use crate::target::Target;
 
+/// How many ban sets there are ([`SetKind::ALL`]).
+pub(crate) const BAN_SETS: usize = 6;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) enum SetKind {
     Addr4,
     Addr6,
     Net4,
     Net6,
+    Net24,
+    Net64,
     Knock4,
     Knock6,
 }
 
 impl SetKind {
     /// The ban sets; [`SetKind::index`] numbers these only.
-    pub const ALL: [SetKind; 4] = [SetKind::Addr4, SetKind::Addr6, SetKind::Net4, SetKind::Net6];
+    pub const ALL: [SetKind; BAN_SETS] = [
+        SetKind::Addr4,
+        SetKind::Addr6,
+        SetKind::Net4,
+        SetKind::Net6,
+        SetKind::Net24,
+        SetKind::Net64,
+    ];
     /// The knock sets (`extend-while-knocking`).
     pub const KNOCK: [SetKind; 2] = [SetKind::Knock4, SetKind::Knock6];
 
@@ -46,6 +73,8 @@ impl SetKind {
             SetKind::Addr6 => "addr6",
             SetKind::Net4 => "net4",
             SetKind::Net6 => "net6",
+            SetKind::Net24 => "net24",
+            SetKind::Net64 => "net64",
             SetKind::Knock4 => "knock4",
             SetKind::Knock6 => "knock6",
         }
@@ -65,8 +94,28 @@ impl SetKind {
         match (target, target.is_ipv4()) {
             (Target::Addr(_), true) => SetKind::Addr4,
             (Target::Addr(_), false) => SetKind::Addr6,
+            (Target::Net { prefix: 24, .. }, true) => SetKind::Net24,
+            (Target::Net { prefix: 64, .. }, false) => SetKind::Net64,
             (Target::Net { .. }, true) => SetKind::Net4,
             (Target::Net { .. }, false) => SetKind::Net6,
+        }
+    }
+
+    /// The prefix length of every network in a hash set of networks
+    /// (`net24`, `net64`); `None` for the others.
+    pub fn fixed_prefix(self) -> Option<u8> {
+        match self {
+            SetKind::Net24 => Some(24),
+            SetKind::Net64 => Some(64),
+            _ => None,
+        }
+    }
+
+    /// What an element of this set (not an interval set) bans.
+    pub fn target_of(self, key: IpAddr) -> Target {
+        match self.fixed_prefix() {
+            Some(prefix) => Target::Net { addr: key, prefix },
+            None => Target::Addr(key),
         }
     }
 
@@ -85,7 +134,10 @@ impl SetKind {
     }
 
     pub fn is_ipv4(self) -> bool {
-        matches!(self, SetKind::Addr4 | SetKind::Net4 | SetKind::Knock4)
+        matches!(
+            self,
+            SetKind::Addr4 | SetKind::Net4 | SetKind::Net24 | SetKind::Knock4
+        )
     }
 
     /// Key length in bytes: an address in network byte order.
@@ -189,13 +241,18 @@ mod tests {
         let cases = [
             ("192.0.2.1", SetKind::Addr4),
             ("2001:db8::1", SetKind::Addr6),
-            ("203.0.113.0/24", SetKind::Net4),
+            ("203.0.113.0/25", SetKind::Net4),
             ("2001:db8::/32", SetKind::Net6),
+            ("203.0.113.0/24", SetKind::Net24),
+            ("2001:db8:1:2::/64", SetKind::Net64),
         ];
         for (text, kind) in cases {
             let target: Target = text.parse().unwrap();
             assert_eq!(SetKind::for_target(&target), kind, "{text}");
             assert_eq!(SetKind::ALL[kind.index()], kind);
+            if !kind.is_interval() {
+                assert_eq!(kind.target_of(target.addr()), target, "{text}");
+            }
         }
     }
 }
