@@ -51,7 +51,8 @@
 //! later, re-bans and unbans of addresses are write-only; older kernels get
 //! a read of the set first ([`ElementUpdates`]), still one batch per change.
 
-// The libc socket calls in `netlink/socket.rs` and `killpg` in
+// The libc socket calls in `netlink/socket.rs` (and the eventfd that
+// wakes an events socket's reader there) and `killpg` in
 // `command/run.rs` are the only exceptions.
 #![deny(unsafe_code)]
 

@@ -14,6 +14,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::sync::Arc;
 
 use crate::netlink::attr::PutAttr;
 use std::net::IpAddr;
@@ -29,7 +30,7 @@ use crate::nft::abi::{
     NFPROTO_INET, NFTA_RULE_TABLE, NFTA_SET_TABLE, NFT_MSG_GETRULE, NFT_MSG_GETSET,
 };
 use crate::nft::element::{self, Element, Listed, Op};
-use crate::nft::events::NftEvents;
+use crate::nft::events::{Ears, NftEvents};
 use crate::nft::held::Held;
 use crate::nft::set::{SetKind, BAN_SETS};
 pub use crate::nft::updates::ElementUpdates;
@@ -50,6 +51,8 @@ pub struct Nftables {
     /// Opened with the backend, in its namespace; handed to the caller by
     /// [`Backend::watcher`].
     events: Option<NftEvents>,
+    /// Deafens the watcher during our own large batches (see `nft::events`).
+    ears: Option<Arc<Ears>>,
     /// What each interval set holds, by [`SetKind::index`]; `None`: not
     /// known, read the set before changing it.
     held: [Option<Held>; BAN_SETS],
@@ -82,16 +85,18 @@ impl Nftables {
             action: "opening a NETLINK_NETFILTER socket".to_string(),
             source,
         })?;
+        // Without privileges, subscribing fails like everything else
+        // will: setup reports that, with the change that failed.
+        let events = NftEvents::open(table).ok();
         Ok(Nftables {
+            ears: events.as_ref().map(NftEvents::ears),
+            events,
             table: table.to_string(),
             socket,
             updates,
             hooks: vec![Hook::Input],
             nflog: None,
             knocks: false,
-            // Without privileges, subscribing fails like everything else
-            // will: setup reports that, with the change that failed.
-            events: NftEvents::open(table).ok(),
             held: Default::default(),
         })
     }
@@ -315,6 +320,23 @@ impl Nftables {
         result
     }
 
+    /// [`Backend::ban`], heard or not.
+    fn ban_grouped(&mut self, entries: &[BanEntry]) -> Result<(), FirewallError> {
+        let wanted = group_bans(entries)?;
+        let mut guessed = false;
+        match self.ban_once(&wanted, &mut guessed) {
+            // Planned from the mirror, refused: the set holds what we did
+            // not know (added by hand). The mirror is forgotten; read.
+            Err(_) if guessed => self.ban_once(&wanted, &mut false),
+            // Read, then delete: an element that expired in between makes
+            // the delete fail with ENOENT and abort the batch. Read again.
+            Err(err) if err.errno() == Some(libc::ENOENT) && self.reads_first(&wanted) => {
+                self.ban_once(&wanted, &mut false)
+            }
+            result => result,
+        }
+    }
+
     fn unban_once(&mut self, targets: &[Vec<Target>; BAN_SETS]) -> Result<(), FirewallError> {
         let mut changes: Vec<(SetKind, Op, Vec<Element>)> = Vec::new();
         let mut plans: [Option<interval::Plan>; BAN_SETS] = Default::default();
@@ -365,6 +387,11 @@ impl Nftables {
         result
     }
 }
+
+/// Bans in one call from which the watcher is deafened while they commit
+/// (see `nft::events`): below, the notifications cost less than the verify
+/// that follows a deaf spell.
+const DEAF_ABOVE: usize = 512;
 
 /// Canonical bans grouped by set, each target once: the last entry for a
 /// target wins, as if the bans were applied one after the other.
@@ -455,19 +482,13 @@ impl Backend for Nftables {
     }
 
     fn ban(&mut self, entries: &[BanEntry]) -> Result<(), FirewallError> {
-        let wanted = group_bans(entries)?;
-        let mut guessed = false;
-        match self.ban_once(&wanted, &mut guessed) {
-            // Planned from the mirror, refused: the set holds what we did
-            // not know (added by hand). The mirror is forgotten; read.
-            Err(_) if guessed => self.ban_once(&wanted, &mut false),
-            // Read, then delete: an element that expired in between makes
-            // the delete fail with ENOENT and abort the batch. Read again.
-            Err(err) if err.errno() == Some(libc::ENOENT) && self.reads_first(&wanted) => {
-                self.ban_once(&wanted, &mut false)
-            }
-            result => result,
+        let ears = self.ears.clone().filter(|_| entries.len() >= DEAF_ABOVE);
+        let deaf = ears.filter(|e| e.deafen());
+        let result = self.ban_grouped(entries);
+        if let Some(ears) = deaf {
+            ears.hear();
         }
+        result
     }
 
     fn unban(&mut self, targets: &[Target]) -> Result<(), FirewallError> {

@@ -8,11 +8,11 @@
 
 mod common;
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bantam_firewall::{open_config, Backend, BackendConfig, BanEntry, Hook, Nflog, Repair};
+use bantam_firewall::{open_config, Backend, BackendConfig, BanEntry, Hook, Nflog, Repair, Target};
 use common::{root_or_skip, t, Netns, HOUR};
 
 const ATTACKER: &str = "198.51.100.7";
@@ -327,6 +327,48 @@ fn repaired(name: &str, flush: &str) {
         !connects(&lab.b, server),
         "{name}: not dropped after the repair of {flush}"
     );
+    in_a(&lab, &mut backend, |b| b.teardown()).unwrap();
+}
+
+/// A large batch of ours is committed with the watcher out of the events
+/// group (so the kernel composes no notification per element: see
+/// bench/million.sh for what that saves); the watcher joins again after,
+/// wakes once for a verify, and still hears an admin's flush.
+#[test]
+fn a_large_ban_deafens_the_watcher_for_its_batch_only() {
+    if !root_or_skip("a_large_ban_deafens_the_watcher_for_its_batch_only") {
+        return;
+    }
+    let lab = lab();
+    let mut backend = set_up(&lab, "nftables", &BackendConfig::default());
+    let mut watcher = backend.watcher().expect("a watcher");
+    let (woke_tx, woke) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        while watcher.wait().is_ok() {
+            if woke_tx.send(Instant::now()).is_err() {
+                return;
+            }
+        }
+    });
+    let many: Vec<BanEntry> = (0..2000u32)
+        .map(|i| BanEntry::timed(Target::Addr(Ipv4Addr::from(0xC612_0000 + i).into()), HOUR))
+        .collect();
+    in_a(&lab, &mut backend, |b| b.ban(&many)).unwrap();
+    let after_ban = woke.recv_timeout(Duration::from_secs(2));
+    assert!(
+        after_ban.is_ok(),
+        "the watcher was not woken after its deaf spell"
+    );
+    assert_eq!(
+        in_a(&lab, &mut backend, |b| b.verify()).unwrap(),
+        Repair::Intact
+    );
+    let flushed = Instant::now();
+    sh(&lab.a, "nft flush ruleset");
+    let woke_at = woke
+        .recv_timeout(Duration::from_secs(2))
+        .expect("flush unheard");
+    assert!(woke_at >= flushed);
     in_a(&lab, &mut backend, |b| b.teardown()).unwrap();
 }
 

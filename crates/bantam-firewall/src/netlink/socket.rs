@@ -16,13 +16,14 @@
 
 use std::io;
 use std::mem::size_of;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::time::Duration;
 
 /// `SOL_NETLINK` options, from `<linux/netlink.h>`.
 const NETLINK_CAP_ACK: libc::c_int = 10;
 const NETLINK_EXT_ACK: libc::c_int = 11;
 const NETLINK_ADD_MEMBERSHIP: libc::c_int = 1;
+const NETLINK_DROP_MEMBERSHIP: libc::c_int = 2;
 
 /// Socket buffers we always have: room for a few thousand elements and their
 /// answers without any resizing.
@@ -119,6 +120,12 @@ impl Socket {
             tv_usec: 0,
         };
         self.set_opt(libc::SOL_SOCKET, libc::SO_RCVTIMEO, &forever)
+    }
+
+    /// Another descriptor of this socket, for changing its options from
+    /// another thread (see `nft::events::Ears`).
+    pub fn try_clone_fd(&self) -> io::Result<OwnedFd> {
+        self.fd.try_clone()
     }
 
     /// The sequence number for the next message; [`Socket::set_seq`] moves on.
@@ -240,5 +247,76 @@ impl Socket {
             )));
         }
         Ok(Some(&self.recv_buf[..len]))
+    }
+}
+
+/// Joins (`join`) or leaves multicast group `group` on the socket behind
+/// `fd`: a descriptor of a [`Socket`] that another thread reads.
+pub fn set_membership(fd: BorrowedFd<'_>, group: u32, join: bool) -> io::Result<()> {
+    let option = match join {
+        true => NETLINK_ADD_MEMBERSHIP,
+        false => NETLINK_DROP_MEMBERSHIP,
+    };
+    // SAFETY: `group` is a live u32 and its exact size is passed.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_NETLINK,
+            option,
+            (&group as *const u32).cast(),
+            size_of::<u32>() as libc::socklen_t,
+        )
+    };
+    match rc {
+        0 => Ok(()),
+        _ => Err(io::Error::last_os_error()),
+    }
+}
+
+/// An eventfd: [`Bell::ring`] in one thread wakes [`Bell::wait_with`] in
+/// another.
+pub struct Bell(OwnedFd);
+
+impl Bell {
+    pub fn new() -> io::Result<Bell> {
+        // SAFETY: eventfd returns a new descriptor, or -1.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` is a fresh descriptor owned by nothing else.
+        Ok(Bell(unsafe { OwnedFd::from_raw_fd(fd) }))
+    }
+
+    pub fn ring(&self) {
+        let one = 1u64.to_ne_bytes();
+        // SAFETY: 8 bytes from a live buffer. A full counter (EAGAIN)
+        // already means "rung", so the result is moot.
+        unsafe { libc::write(self.0.as_raw_fd(), one.as_ptr().cast(), 8) };
+    }
+
+    /// Blocks until `socket` has something to read or the bell rang;
+    /// `true` (and the bell silenced) when it rang.
+    pub fn wait_with(&self, socket: BorrowedFd<'_>) -> io::Result<bool> {
+        let poll = |fd: i32| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let mut fds = [poll(socket.as_raw_fd()), poll(self.0.as_raw_fd())];
+        // SAFETY: two live pollfds, their count passed.
+        while unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) } < 0 {
+            let err = io::Error::last_os_error();
+            if err.kind() != io::ErrorKind::Interrupted {
+                return Err(err);
+            }
+        }
+        if fds[1].revents == 0 {
+            return Ok(false);
+        }
+        let mut count = [0u8; 8];
+        // SAFETY: 8 bytes into a live buffer; reading resets the counter.
+        unsafe { libc::read(self.0.as_raw_fd(), count.as_mut_ptr().cast(), 8) };
+        Ok(true)
     }
 }
