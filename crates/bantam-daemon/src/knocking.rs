@@ -49,6 +49,20 @@ use crate::log;
 /// while the daemon is stopped does the kernel hold it the grace longer.
 pub(crate) const GRACE: Duration = Duration::from_secs(30);
 
+/// The kernel timeout of a ban ending at `end`: the time left, and the
+/// [`GRACE`] of a jail that watches knocks.
+pub(crate) fn kernel_timeout(
+    knocks: bool,
+    end: Option<Timestamp>,
+    now: Timestamp,
+) -> Option<Duration> {
+    let left = remaining(end, now)?;
+    Some(match knocks {
+        true => left.saturating_add(GRACE),
+        false => left,
+    })
+}
+
 /// How long before their end the bans of watched jails are looked at, with
 /// the bans ending at that wake-up. Extensions need not wait for the end
 /// (a later knock is caught at the next one), and taking together the
@@ -220,11 +234,7 @@ impl Daemon {
         end: Option<Timestamp>,
         now: Timestamp,
     ) -> Option<Duration> {
-        let left = remaining(end, now)?;
-        Some(match self.watches_knocks(name) {
-            true => left.saturating_add(GRACE),
-            false => left,
-        })
+        kernel_timeout(self.watches_knocks(name), end, now)
     }
 
     /// The bans whose end has come, and those of watched jails ending

@@ -19,7 +19,7 @@
 //!   an action's own firewall) after the daemon is ready, unless the jail
 //!   says `norestored`.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use bantam_config::BackendKind;
@@ -31,6 +31,7 @@ use crate::action_worker::OwnedBan;
 use crate::bans::ActiveBan;
 use crate::daemon::{Daemon, Fields};
 use crate::error::{chain, DaemonError};
+use crate::knocking::kernel_timeout;
 use crate::log;
 use crate::routing::merge_longest;
 
@@ -102,45 +103,51 @@ impl Found {
     }
 }
 
-impl Daemon {
-    /// `entries`, whose timeouts were reckoned at `then`, as the kernel
-    /// must take them now: the kernel counts from the moment a part goes
-    /// in, and the last of a million goes in seconds after the first.
-    fn counted_from_now(&self, entries: &[BanEntry], then: Timestamp) -> Vec<BanEntry> {
-        let late = Duration::try_from(self.clock.now().duration_since(then)).unwrap_or_default();
-        entries
-            .iter()
-            .map(|e| BanEntry {
-                target: e.target,
-                // At least a second: a ban in force never goes in as ended.
-                timeout: e
-                    .timeout
-                    .map(|t| t.saturating_sub(late).max(Duration::from_secs(1))),
-            })
-            .collect()
-    }
+/// `entries`, whose timeouts were reckoned at `then`, as the kernel must
+/// take them `now`: the kernel counts from the moment a part goes in, and
+/// the last of a million goes in seconds after the first.
+fn counted_from_now(entries: &[BanEntry], then: Timestamp, now: Timestamp) -> Vec<BanEntry> {
+    let late = Duration::try_from(now.duration_since(then)).unwrap_or_default();
+    entries
+        .iter()
+        .map(|e| BanEntry {
+            target: e.target,
+            // At least a second: a ban in force never goes in as ended.
+            timeout: e
+                .timeout
+                .map(|t| t.saturating_sub(late).max(Duration::from_secs(1))),
+        })
+        .collect()
+}
 
-    pub(crate) fn reconcile(&mut self) -> Result<Restores, DaemonError> {
-        let now = self.clock.now();
-        let (mut records, trusted, ended) = self.stored_bans(now);
-        // Bans that ended while the daemon was down, whose source kept
-        // knocking (within the kernel's grace: see `knocking.rs`).
-        records.extend(self.extend_stored(ended, now));
-        // Read every backend *before* adding: after a reboot the sets are
-        // empty and the read costs nothing, whereas reading back a million
-        // freshly added elements costs the kernel O(n²) (each dump message
-        // walks the hash table from the start to resume).
-        let mut listed: BTreeMap<BackendKind, Vec<BanEntry>> = BTreeMap::new();
-        for kind in self.backends.kinds() {
-            listed.insert(kind, self.backends.list(kind)?);
-        }
-        // Reading a million saved bans takes seconds: the time they have
-        // left is reckoned from now, not from before the read.
-        let now = self.clock.now();
-        let mut found = Found::default();
-        let mut restores = Restores::new();
-        let mut bound: BTreeMap<BackendKind, Bound> = BTreeMap::new();
-        let mut book = Vec::with_capacity(records.len());
+/// What restoring a ban takes from its jail, looked up once per jail
+/// rather than once per ban.
+struct JailFacts {
+    index: usize,
+    backend: Option<BackendKind>,
+    knocks: bool,
+    restores_actions: bool,
+    keeps_matches: bool,
+}
+
+/// The saved bans, part by part, sorted to their backends; what the
+/// firewall held before (`listed`) decides where bans of a jail no longer
+/// configured go.
+struct Pass {
+    facts: HashMap<String, JailFacts>,
+    listed: BTreeMap<BackendKind, Vec<BanEntry>>,
+    default: BackendKind,
+    now: Timestamp,
+    found: Found,
+    bound: BTreeMap<BackendKind, Bound>,
+    book: Vec<ActiveBan>,
+    restores: Restores,
+}
+
+impl Pass {
+    /// Books `records`; returns the entries each backend is to get now.
+    fn take(&mut self, records: Vec<BanRecord>) -> BTreeMap<BackendKind, Vec<BanEntry>> {
+        let mut now: BTreeMap<BackendKind, Vec<BanEntry>> = BTreeMap::new();
         for mut record in records {
             let Ok(target) = record.target.parse::<Target>() else {
                 log::warn(&format!(
@@ -149,55 +156,104 @@ impl Daemon {
                 ));
                 continue;
             };
-            let jail = self.jails.iter().position(|j| j.name() == record.jail);
-            let timeout = self.kernel_timeout(&record.jail, record.end, now);
-            let entry = BanEntry::new(target, timeout);
-            match jail.map(|i| self.jails[i].backend) {
-                Some(None) => {}
-                Some(Some(kind)) => bound.entry(kind).or_default().push(&record.jail, entry),
+            let facts = self.facts.get(&record.jail);
+            let knocks = facts.is_some_and(|f| f.knocks);
+            let entry = BanEntry::new(target, kernel_timeout(knocks, record.end, self.now));
+            let kinds = match facts {
+                Some(f) => f.backend.into_iter().collect(),
                 // A jail no longer configured: its bans run out where the
                 // firewall holds them, or in the default backend.
-                None => {
-                    for kind in found.holding(&listed, target, self.backends.default_kind()) {
-                        bound.entry(kind).or_default().push(&record.jail, entry);
-                    }
-                }
+                None => self.found.holding(&self.listed, target, self.default),
+            };
+            for kind in kinds {
+                self.bound
+                    .entry(kind)
+                    .or_default()
+                    .push(&record.jail, entry);
+                now.entry(kind).or_default().push(entry);
             }
-            if let Some(i) = jail.filter(|&i| !self.jails[i].norestored()) {
-                restores.push((i, OwnedBan::of(&record, target, true, Fields::new())));
+            if let Some(f) = facts.filter(|f| f.restores_actions) {
+                let ban = OwnedBan::of(&record, target, true, Fields::new());
+                self.restores.push((f.index, ban));
             }
             // Only actions read matched lines back (at unban): a million
             // bans of a jail without any keep none in memory.
-            if !jail.is_some_and(|i| self.jails[i].has_actions()) {
+            if !facts.is_some_and(|f| f.keeps_matches) {
                 record.matches = Vec::new();
             }
-            book.push(ActiveBan { target, record });
+            self.book.push(ActiveBan { target, record });
         }
-        self.bans.extend(book);
-        let mut strays: BTreeMap<BackendKind, Vec<BanEntry>> = BTreeMap::new();
-        for (kind, list) in listed {
-            let known: HashSet<Target> = bound
+        now
+    }
+
+    /// For backends that took bans of several jails, the targets that came
+    /// more than once, each with its longest time: parts went in as they
+    /// came, where the last one of a target wins.
+    fn repeated(&self) -> Vec<(BackendKind, Vec<BanEntry>)> {
+        let shared = self.bound.iter().filter(|(_, b)| b.shared);
+        shared
+            .map(|(kind, b)| {
+                let mut entries = b.entries.clone();
+                entries.sort_by_key(|e| e.target);
+                let repeated = entries
+                    .chunk_by(|a, b| a.target == b.target)
+                    .filter(|run| run.len() > 1)
+                    .flat_map(|run| merge_longest(run.to_vec()))
+                    .collect();
+                (*kind, repeated)
+            })
+            .collect()
+    }
+
+    /// The elements of each backend that no saved ban explains.
+    fn strays(&mut self) -> BTreeMap<BackendKind, Vec<BanEntry>> {
+        let mut strays = BTreeMap::new();
+        for (kind, list) in std::mem::take(&mut self.listed) {
+            // After a reboot the firewall held nothing: no set to build.
+            if list.is_empty() {
+                continue;
+            }
+            let known: HashSet<Target> = self
+                .bound
                 .get(&kind)
                 .into_iter()
                 .flat_map(|b| &b.entries)
                 .map(|e| e.target.canonical().unwrap_or(e.target))
                 .collect();
-            let lost: Vec<BanEntry> = list
-                .into_iter()
-                .filter(|e| !known.contains(&e.target))
-                .collect();
-            strays.insert(kind, lost);
+            let lost = list.into_iter().filter(|e| !known.contains(&e.target));
+            strays.insert(kind, lost.collect());
         }
-        for (kind, b) in bound {
-            let entries = match b.shared {
-                true => merge_longest(b.entries),
-                false => b.entries,
-            };
-            for part in entries.chunks(RESTORE_BATCH) {
-                let part = self.counted_from_now(part, now);
-                self.backends.ban(kind, &part)?;
-            }
+        strays
+    }
+}
+
+impl Daemon {
+    pub(crate) fn reconcile(&mut self) -> Result<Restores, DaemonError> {
+        let now = self.clock.now();
+        let ended = self.expire_stored(now);
+        // Bans that ended while the daemon was down, whose source kept
+        // knocking (within the kernel's grace: see `knocking.rs`).
+        let extended = self.extend_stored(ended, now);
+        // Read every backend *before* adding: after a reboot the sets are
+        // empty and the read costs nothing, whereas reading back a million
+        // freshly added elements costs the kernel O(n²) (each dump message
+        // walks the hash table from the start to resume).
+        let mut listed: BTreeMap<BackendKind, Vec<BanEntry>> = BTreeMap::new();
+        for kind in self.backends.kinds() {
+            listed.insert(kind, self.backends.list(kind)?);
         }
+        let mut pass = self.pass(listed);
+        for (kind, entries) in pass.take(extended) {
+            self.backends.ban(kind, &entries)?;
+        }
+        let read = self.restore_saved(&mut pass)?;
+        let trusted = read && !self.options.adopt_kernel_bans;
+        for (kind, repeated) in pass.repeated() {
+            let repeated = counted_from_now(&repeated, pass.now, self.clock.now());
+            self.backends.ban(kind, &repeated)?;
+        }
+        let strays = pass.strays();
+        self.bans.extend(std::mem::take(&mut pass.book));
         if trusted {
             for (kind, lost) in &strays {
                 let targets: Vec<Target> = lost.iter().map(|e| e.target).collect();
@@ -205,31 +261,89 @@ impl Daemon {
             }
         } else {
             let all: Vec<BanEntry> = strays.into_values().flatten().collect();
-            self.adopt(merge_longest(all), now);
+            self.adopt(merge_longest(all), pass.now);
         }
+        // Parts come in the store's order; actions re-run oldest first.
+        let mut restores = pass.restores;
+        restores.sort_by_key(|(_, ban)| ban.start);
         Ok(restores)
     }
 
-    /// The store's current bans, whether the store can be trusted to
-    /// know every ban (so that kernel elements it lacks are strays), and
-    /// the bans that ended while the daemon was down.
-    fn stored_bans(&mut self, now: Timestamp) -> (Vec<BanRecord>, bool, Vec<BanRecord>) {
-        let store = self.recorder.store();
-        let ended = store.expire(now).unwrap_or_else(|e| {
+    fn pass(&self, listed: BTreeMap<BackendKind, Vec<BanEntry>>) -> Pass {
+        let facts = self.jails.iter().enumerate().map(|(index, jail)| {
+            let facts = JailFacts {
+                index,
+                backend: jail.backend,
+                knocks: self.watches_knocks(jail.name()),
+                restores_actions: !jail.norestored(),
+                keeps_matches: jail.has_actions(),
+            };
+            (jail.name().to_owned(), facts)
+        });
+        Pass {
+            facts: facts.collect(),
+            listed,
+            default: self.backends.default_kind(),
+            now: self.clock.now(),
+            found: Found::default(),
+            bound: BTreeMap::new(),
+            book: Vec::new(),
+            restores: Restores::new(),
+        }
+    }
+
+    /// The store's current bans into the kernel, part by part as a thread
+    /// reads them: the reading (a third of a million-ban restore) and the
+    /// kernel's inserts run side by side. `false` when the store could not
+    /// be read (it is then not trusted to know every ban).
+    fn restore_saved(&mut self, pass: &mut Pass) -> Result<bool, DaemonError> {
+        let Daemon {
+            recorder,
+            backends,
+            clock,
+            ..
+        } = self;
+        let store = recorder.store();
+        std::thread::scope(|scope| {
+            let (parts, inbox) = std::sync::mpsc::sync_channel::<Vec<BanRecord>>(2);
+            let reader = scope.spawn(move || {
+                store.active_bans_in_parts(RESTORE_BATCH, &mut |part| parts.send(part).is_ok())
+            });
+            let mut banned = Ok(());
+            for part in inbox {
+                for (kind, entries) in pass.take(part) {
+                    let entries = counted_from_now(&entries, pass.now, clock.now());
+                    banned = backends.ban(kind, &entries);
+                    if banned.is_err() {
+                        break;
+                    }
+                }
+                if banned.is_err() {
+                    break;
+                }
+            }
+            let read = reader
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            banned?;
+            Ok(read
+                .map_err(|e| {
+                    log::error(&format!(
+                        "cannot read the bans in the store ({}); keeping every ban in the \
+                     firewall as it is",
+                        chain(&e)
+                    ))
+                })
+                .is_ok())
+        })
+    }
+
+    /// Removes the bans that ended while the daemon was down; returns them.
+    fn expire_stored(&mut self, now: Timestamp) -> Vec<BanRecord> {
+        self.recorder.store().expire(now).unwrap_or_else(|e| {
             log::error(&format!("ending old bans in the store: {}", chain(&e)));
             Vec::new()
-        });
-        match store.active_bans() {
-            Ok(records) => (records, !self.options.adopt_kernel_bans, ended),
-            Err(e) => {
-                log::error(&format!(
-                    "cannot read the bans in the store ({}); keeping every ban in the \
-                     firewall as it is",
-                    chain(&e)
-                ));
-                (Vec::new(), false, ended)
-            }
-        }
+        })
     }
 
     /// Keeps and records the kernel's bans that no record explains.

@@ -89,6 +89,24 @@ pub trait Store: Send {
     fn expire(&mut self, now: Timestamp) -> Result<Vec<BanRecord>, StateError>;
     /// Every current ban.
     fn active_bans(&mut self) -> Result<Vec<BanRecord>, StateError>;
+    /// Every current ban, in parts of at most `part`, each handed to `each`
+    /// as soon as it is read, in no particular order; `each` returns
+    /// `false` to stop. A caller in another thread puts the first parts to
+    /// use (a million bans back into the kernel) while the rest are read.
+    /// By default one read of [`Store::active_bans`], then split.
+    fn active_bans_in_parts(
+        &mut self,
+        part: usize,
+        each: &mut dyn FnMut(Vec<BanRecord>) -> bool,
+    ) -> Result<(), StateError> {
+        let mut all = self.active_bans()?.into_iter().peekable();
+        while all.peek().is_some() {
+            if !each(all.by_ref().take(part.max(1)).collect()) {
+                break;
+            }
+        }
+        Ok(())
+    }
     /// The last matched line of each current ban (jail, target), in the
     /// same order; `None` where the ban is unknown or has no line. Read for
     /// a page of `banned`, so that the daemon holds no line per ban in

@@ -366,6 +366,34 @@ impl Store for SqliteStore {
         rows.collect::<Result<Vec<_>, _>>().doing(path, what)
     }
 
+    /// Streams the table in its own order: `ORDER BY` would make SQLite
+    /// sort every row before handing out the first.
+    fn active_bans_in_parts(
+        &mut self,
+        part: usize,
+        each: &mut dyn FnMut(Vec<BanRecord>) -> bool,
+    ) -> Result<(), StateError> {
+        let what = "listing bans";
+        let path = &self.path;
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("SELECT {BAN_COLUMNS} FROM bans"))
+            .doing(path, what)?;
+        let rows = stmt.query_map([], ban_from_row).doing(path, what)?;
+        let part = part.max(1);
+        let mut records = Vec::with_capacity(part);
+        for row in rows {
+            records.push(row.doing(path, what)?);
+            if records.len() == part && !each(std::mem::take(&mut records)) {
+                return Ok(());
+            }
+        }
+        if !records.is_empty() {
+            each(records);
+        }
+        Ok(())
+    }
+
     fn last_matches(&mut self, bans: &[(&str, &str)]) -> Result<Vec<Option<String>>, StateError> {
         let what = "reading matched lines";
         let path = &self.path;

@@ -95,6 +95,39 @@ fn many_bans_in_one_transaction() {
 }
 
 #[test]
+fn bans_in_parts_are_all_the_bans_and_stop_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = SqliteStore::open_dir(dir.path()).unwrap();
+    let bans: Vec<BanRecord> = (0..1000u32)
+        .map(|i| ban("sshd", &format!("198.18.3.{}", i % 256), None))
+        .chain((0..744u32).map(|i| ban("nginx", &format!("198.18.4.{}", i % 256), None)))
+        .collect();
+    s.record_bans(&bans).unwrap();
+    let mut all = s.active_bans().unwrap();
+    let mut sizes = Vec::new();
+    let mut streamed = Vec::new();
+    s.active_bans_in_parts(100, &mut |part| {
+        sizes.push(part.len());
+        streamed.extend(part);
+        true
+    })
+    .unwrap();
+    assert!(sizes.iter().all(|&n| n == 100 || n == *sizes.last().unwrap()));
+    let key = |b: &BanRecord| (b.jail.clone(), b.target.clone());
+    all.sort_by_key(key);
+    streamed.sort_by_key(key);
+    assert_eq!(streamed, all);
+
+    let mut calls = 0;
+    s.active_bans_in_parts(100, &mut |_| {
+        calls += 1;
+        false
+    })
+    .unwrap();
+    assert_eq!(calls, 1, "stops at the first `false`");
+}
+
+#[test]
 fn positions_round_trip_including_large_values() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = SqliteStore::open_dir(dir.path()).unwrap();
