@@ -211,7 +211,11 @@ impl Daemon {
         // Restoring 100,000 bans takes seconds: systemd's start timeout
         // is pushed back while it runs (and the status says why).
         notify::notify(notify::RESTORING);
-        let restores = self.reconcile()?;
+        let restored = self.restore_firewall()?;
+        // The kernel holds every saved ban: the host is protected, which is
+        // what systemd waits for. What follows handles no event yet.
+        notify::notify(&notify::ready(self.jails.len(), restored.len()));
+        let restores = self.settle(restored);
         self.watch_firewall();
         self.recorder.purge(self.clock.now());
         self.load_positions();
@@ -228,7 +232,6 @@ impl Daemon {
         }
         let mut signals = Signals::new()?;
         self.announce_start();
-        notify::notify(&notify::ready(self.jails.len(), self.bans.len()));
         // Restored bans re-run actions (mails, commands) only now, on their
         // jails' threads: they never delay readiness.
         self.queue_restores(restores);

@@ -51,6 +51,22 @@ const RESTORE_BATCH: usize = 16_384;
 /// Actions to re-run for restored bans, once the daemon is ready.
 pub(crate) type Restores = Vec<(usize, OwnedBan)>;
 
+/// What a restore leaves for [`Daemon::settle`].
+pub(crate) struct Restored {
+    book: Vec<ActiveBan>,
+    /// Kernel bans no record explains, kept (the store is not trusted).
+    adopt: Vec<BanEntry>,
+    now: Timestamp,
+    restores: Restores,
+}
+
+impl Restored {
+    /// Bans in force once settled.
+    pub(crate) fn len(&self) -> usize {
+        self.book.len() + self.adopt.len()
+    }
+}
+
 /// Per backend: the saved bans going back into it, and whether they came
 /// from more than one jail (then a target may appear twice).
 #[derive(Default)]
@@ -228,7 +244,17 @@ impl Pass {
 }
 
 impl Daemon {
+    /// Restore and settle in one go (tests; `run` sends READY=1 between).
+    #[cfg(test)]
     pub(crate) fn reconcile(&mut self) -> Result<Restores, DaemonError> {
+        let restored = self.restore_firewall()?;
+        Ok(self.settle(restored))
+    }
+
+    /// Makes the firewall hold what the store says (see the module docs).
+    /// What can wait until the kernel holds every ban is left in the
+    /// [`Restored`] it returns, for [`Daemon::settle`].
+    pub(crate) fn restore_firewall(&mut self) -> Result<Restored, DaemonError> {
         let now = self.clock.now();
         let ended = self.expire_stored(now);
         // Bans that ended while the daemon was down, whose source kept
@@ -253,20 +279,40 @@ impl Daemon {
             self.backends.ban(kind, &repeated)?;
         }
         let strays = pass.strays();
-        self.bans.extend(std::mem::take(&mut pass.book));
+        let mut adopt = Vec::new();
         if trusted {
             for (kind, lost) in &strays {
                 let targets: Vec<Target> = lost.iter().map(|e| e.target).collect();
                 self.backends.unban(*kind, &targets)?;
             }
         } else {
-            let all: Vec<BanEntry> = strays.into_values().flatten().collect();
-            self.adopt(merge_longest(all), pass.now);
+            adopt = merge_longest(strays.into_values().flatten().collect());
         }
-        // Parts come in the store's order; actions re-run oldest first.
-        let mut restores = pass.restores;
+        Ok(Restored {
+            book: pass.book,
+            adopt,
+            now: pass.now,
+            restores: pass.restores,
+        })
+    }
+
+    /// The daemon's own index of the restored (and adopted) bans, built
+    /// once the kernel holds them all: a second of a million-ban restore
+    /// that READY=1 need not wait for (no event is handled before it).
+    /// Returns the actions to re-run.
+    pub(crate) fn settle(&mut self, restored: Restored) -> Restores {
+        let Restored {
+            book,
+            adopt,
+            now,
+            mut restores,
+        } = restored;
+        // Into the empty book first: its bulk build needs it empty.
+        self.bans.extend(book);
+        self.adopt(adopt, now);
+        // Parts came in the store's order; actions re-run oldest first.
         restores.sort_by_key(|(_, ban)| ban.start);
-        Ok(restores)
+        restores
     }
 
     fn pass(&self, listed: BTreeMap<BackendKind, Vec<BanEntry>>) -> Pass {
@@ -275,7 +321,9 @@ impl Daemon {
                 index,
                 backend: jail.backend,
                 knocks: self.watches_knocks(jail.name()),
-                restores_actions: !jail.norestored(),
+                // A jail without actions drops what it is given: a million
+                // restored bans of one need no OwnedBan each.
+                restores_actions: !jail.norestored() && jail.has_actions(),
                 keeps_matches: jail.has_actions(),
             };
             (jail.name().to_owned(), facts)

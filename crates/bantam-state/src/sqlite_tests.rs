@@ -112,7 +112,9 @@ fn bans_in_parts_are_all_the_bans_and_stop_when_asked() {
         true
     })
     .unwrap();
-    assert!(sizes.iter().all(|&n| n == 100 || n == *sizes.last().unwrap()));
+    assert!(sizes
+        .iter()
+        .all(|&n| n == 100 || n == *sizes.last().unwrap()));
     let key = |b: &BanRecord| (b.jail.clone(), b.target.clone());
     all.sort_by_key(key);
     streamed.sort_by_key(key);
