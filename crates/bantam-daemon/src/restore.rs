@@ -341,9 +341,9 @@ impl Daemon {
     }
 
     /// The store's current bans into the kernel, part by part as a thread
-    /// reads them: the reading (a third of a million-ban restore) and the
-    /// kernel's inserts run side by side. `false` when the store could not
-    /// be read (it is then not trusted to know every ban).
+    /// reads and sorts them: the reading and booking (half of a million-ban
+    /// restore) and the kernel's inserts run side by side. `false` when the
+    /// store could not be read (it is then not trusted to know every ban).
     fn restore_saved(&mut self, pass: &mut Pass) -> Result<bool, DaemonError> {
         let Daemon {
             recorder,
@@ -352,38 +352,33 @@ impl Daemon {
             ..
         } = self;
         let store = recorder.store();
-        std::thread::scope(|scope| {
-            let (parts, inbox) = std::sync::mpsc::sync_channel::<Vec<BanRecord>>(2);
+        let then = pass.now;
+        let read = std::thread::scope(|scope| {
+            let (parts, inbox) = std::sync::mpsc::sync_channel(2);
             let reader = scope.spawn(move || {
-                store.active_bans_in_parts(RESTORE_BATCH, &mut |part| parts.send(part).is_ok())
+                store.active_bans_in_parts(RESTORE_BATCH, &mut |records| {
+                    parts.send(pass.take(records)).is_ok()
+                })
             });
-            let mut banned = Ok(());
+            // On an error the inbox goes, the reader's next send fails and
+            // it stops.
             for part in inbox {
-                for (kind, entries) in pass.take(part) {
-                    let entries = counted_from_now(&entries, pass.now, clock.now());
-                    banned = backends.ban(kind, &entries);
-                    if banned.is_err() {
-                        break;
-                    }
-                }
-                if banned.is_err() {
-                    break;
+                for (kind, entries) in part {
+                    let entries = counted_from_now(&entries, then, clock.now());
+                    backends.ban(kind, &entries)?;
                 }
             }
-            let read = reader
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            banned?;
-            Ok(read
-                .map_err(|e| {
-                    log::error(&format!(
-                        "cannot read the bans in the store ({}); keeping every ban in the \
-                     firewall as it is",
-                        chain(&e)
-                    ))
-                })
-                .is_ok())
-        })
+            let read = reader.join();
+            Ok::<_, DaemonError>(read.unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        })?;
+        if let Err(e) = &read {
+            log::error(&format!(
+                "cannot read the bans in the store ({}); keeping every ban in the firewall \
+                 as it is",
+                chain(e)
+            ));
+        }
+        Ok(read.is_ok())
     }
 
     /// Removes the bans that ended while the daemon was down; returns them.
