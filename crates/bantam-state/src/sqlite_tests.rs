@@ -369,6 +369,9 @@ fn recent_ban_counts_read_only_the_index() {
     for sql in [
         "SELECT COUNT(*) FROM ban_history WHERE target = 'x' AND jail = 'y' AND start_ms >= 0",
         "SELECT COUNT(*) FROM ban_history WHERE target = 'x' AND start_ms >= 0",
+        // What `ban_count` asks (the index it had of its own is gone).
+        "SELECT COUNT(*) FROM ban_history WHERE target = 'x' AND jail = 'y'",
+        "SELECT COUNT(*) FROM ban_history WHERE target = 'x'",
     ] {
         let plan: Vec<String> = s
             .conn
@@ -405,6 +408,15 @@ fn version_2_database_gains_the_count_index() {
         )
         .unwrap();
     assert_eq!(found, 1);
+    let redundant: i64 = s
+        .conn
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'history_by_target'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(redundant, 0, "dropped: history_by_target_time serves it");
     let one = ["192.0.2.1".to_owned()];
     assert_eq!(
         s.ban_counts_since(Some("sshd"), &one, Timestamp::UNIX_EPOCH)
