@@ -129,6 +129,21 @@ impl Backends {
         self.backend(kind)?.ban(entries)
     }
 
+    /// Whether `kind` holds no ban (a cheap look where listing is not).
+    pub(crate) fn holds_nothing(&mut self, kind: BackendKind) -> Result<bool, FirewallError> {
+        self.backend(kind)?.holds_nothing()
+    }
+
+    /// Makes `kind` hold exactly `entries`, without a moment where a ban
+    /// in both is missing.
+    pub(crate) fn replace(
+        &mut self,
+        kind: BackendKind,
+        entries: &[BanEntry],
+    ) -> Result<(), FirewallError> {
+        self.backend(kind)?.replace(entries)
+    }
+
     /// Lifts `targets` in `kind`, one batch; nothing to send is no call.
     pub(crate) fn unban(
         &mut self,

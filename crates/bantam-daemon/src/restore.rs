@@ -19,7 +19,7 @@
 //!   an action's own firewall) after the daemon is ready, unless the jail
 //!   says `norestored`.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 use bantam_config::BackendKind;
@@ -50,6 +50,9 @@ const RESTORE_BATCH: usize = 16_384;
 
 /// Actions to re-run for restored bans, once the daemon is ready.
 pub(crate) type Restores = Vec<(usize, OwnedBan)>;
+
+/// What each backend held at start, where it was read.
+type Listed = BTreeMap<BackendKind, Vec<BanEntry>>;
 
 /// What a restore leaves for [`Daemon::settle`].
 pub(crate) struct Restored {
@@ -84,6 +87,14 @@ impl Bound {
             Some(_) => {}
         }
         self.entries.push(entry);
+    }
+
+    /// Each target once, with its longest time.
+    fn merged(self) -> Vec<BanEntry> {
+        match self.shared {
+            true => merge_longest(self.entries),
+            false => self.entries,
+        }
     }
 }
 
@@ -152,6 +163,10 @@ struct JailFacts {
 struct Pass {
     facts: HashMap<String, JailFacts>,
     listed: BTreeMap<BackendKind, Vec<BanEntry>>,
+    /// Backends refilled whole at the end (see `look_at_backends`).
+    replacing: BTreeSet<BackendKind>,
+    /// Bans of jails no longer configured, placed at the end.
+    orphans: Vec<(String, BanEntry)>,
     default: BackendKind,
     now: Timestamp,
     found: Found,
@@ -178,7 +193,13 @@ impl Pass {
             let kinds = match facts {
                 Some(f) => f.backend.into_iter().collect(),
                 // A jail no longer configured: its bans run out where the
-                // firewall holds them, or in the default backend.
+                // firewall holds them, or in the default backend. Which
+                // backend holds it is known only once the backends being
+                // replaced (not read) are read: see `place_orphans`.
+                None if !self.replacing.is_empty() => {
+                    self.orphans.push((record.jail.clone(), entry));
+                    Vec::new()
+                }
                 None => self.found.holding(&self.listed, target, self.default),
             };
             for kind in kinds {
@@ -186,7 +207,9 @@ impl Pass {
                     .entry(kind)
                     .or_default()
                     .push(&record.jail, entry);
-                now.entry(kind).or_default().push(entry);
+                if !self.replacing.contains(&kind) {
+                    now.entry(kind).or_default().push(entry);
+                }
             }
             if let Some(f) = facts.filter(|f| f.restores_actions) {
                 let ban = OwnedBan::of(&record, target, true, Fields::new());
@@ -260,20 +283,24 @@ impl Daemon {
         // Bans that ended while the daemon was down, whose source kept
         // knocking (within the kernel's grace: see `knocking.rs`).
         let extended = self.extend_stored(ended, now);
-        // Read every backend *before* adding: after a reboot the sets are
-        // empty and the read costs nothing, whereas reading back a million
-        // freshly added elements costs the kernel O(n²) (each dump message
-        // walks the hash table from the start to resume).
-        let mut listed: BTreeMap<BackendKind, Vec<BanEntry>> = BTreeMap::new();
-        for kind in self.backends.kinds() {
-            listed.insert(kind, self.backends.list(kind)?);
-        }
-        let mut pass = self.pass(listed);
+        let (listed, replacing) = self.look_at_backends()?;
+        let mut pass = self.pass(listed, replacing);
         for (kind, entries) in pass.take(extended) {
             self.backends.ban(kind, &entries)?;
         }
         let read = self.restore_saved(&mut pass)?;
+        self.place_orphans(&mut pass)?;
         let trusted = read && !self.options.adopt_kernel_bans;
+        for kind in pass.replacing.clone() {
+            let entries = pass.bound.remove(&kind).map(Bound::merged);
+            let entries =
+                counted_from_now(&entries.unwrap_or_default(), pass.now, self.clock.now());
+            match read {
+                true => self.backends.replace(kind, &entries)?,
+                // Not known to be every ban: keep what the kernel holds.
+                false => self.backends.ban(kind, &entries)?,
+            }
+        }
         for (kind, repeated) in pass.repeated() {
             let repeated = counted_from_now(&repeated, pass.now, self.clock.now());
             self.backends.ban(kind, &repeated)?;
@@ -315,7 +342,55 @@ impl Daemon {
         restores
     }
 
-    fn pass(&self, listed: BTreeMap<BackendKind, Vec<BanEntry>>) -> Pass {
+    /// The bans of jails no longer configured, back where the firewall
+    /// holds them (else in the default backend). Only a configuration that
+    /// dropped a jail has any; for them the backends being replaced are
+    /// read after all.
+    fn place_orphans(&mut self, pass: &mut Pass) -> Result<(), DaemonError> {
+        if pass.orphans.is_empty() {
+            return Ok(());
+        }
+        let mut listed = pass.listed.clone();
+        for &kind in &pass.replacing {
+            listed.insert(kind, self.backends.list(kind)?);
+        }
+        for (jail, entry) in std::mem::take(&mut pass.orphans) {
+            for kind in pass.found.holding(&listed, entry.target, pass.default) {
+                pass.bound.entry(kind).or_default().push(&jail, entry);
+                if !pass.replacing.contains(&kind) {
+                    let now = counted_from_now(&[entry], pass.now, self.clock.now());
+                    self.backends.ban(kind, &now)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// What each backend holds before the saved bans go back: nothing
+    /// (after a reboot: the bans stream in as they are read); something,
+    /// with a store trusted to know every ban (a restart: the backend is
+    /// `replacing`, refilled at the end in one transaction, never read);
+    /// something, with a store that cannot be trusted (read whole, to
+    /// adopt what the store lacks). Reading a hash set of a million back
+    /// costs the kernel over a minute (its dump is quadratic), which is why
+    /// a restart does not.
+    fn look_at_backends(&mut self) -> Result<(Listed, BTreeSet<BackendKind>), DaemonError> {
+        let trusting = !self.options.adopt_kernel_bans;
+        let mut listed = BTreeMap::new();
+        let mut replacing = BTreeSet::new();
+        for kind in self.backends.kinds() {
+            if self.backends.holds_nothing(kind)? {
+                listed.insert(kind, Vec::new());
+            } else if trusting {
+                replacing.insert(kind);
+            } else {
+                listed.insert(kind, self.backends.list(kind)?);
+            }
+        }
+        Ok((listed, replacing))
+    }
+
+    fn pass(&self, listed: Listed, replacing: BTreeSet<BackendKind>) -> Pass {
         let facts = self.jails.iter().enumerate().map(|(index, jail)| {
             let facts = JailFacts {
                 index,
@@ -331,6 +406,8 @@ impl Daemon {
         Pass {
             facts: facts.collect(),
             listed,
+            replacing,
+            orphans: Vec::new(),
             default: self.backends.default_kind(),
             now: self.clock.now(),
             found: Found::default(),

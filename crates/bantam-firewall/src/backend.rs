@@ -40,6 +40,38 @@ pub trait Backend: Send {
     /// Lifts every ban and keeps the structure, ready for new bans.
     fn flush(&mut self) -> Result<(), FirewallError>;
 
+    /// Whether the backend holds no ban at all. Meant to be cheaper than
+    /// [`list`](Backend::list) where listing is costly (a restart finding
+    /// a million bans in the kernel); by default it lists.
+    fn holds_nothing(&mut self) -> Result<bool, FirewallError> {
+        Ok(self.list()?.is_empty())
+    }
+
+    /// Makes the backend hold exactly `entries` (each with its timeout),
+    /// whatever it held before, without a moment where a ban in both is
+    /// missing: a restart puts the store's bans back this way without
+    /// reading what the kernel holds. By default: list, lift the rest,
+    /// ban `entries`.
+    fn replace(&mut self, entries: &[BanEntry]) -> Result<(), FirewallError> {
+        let keep: std::collections::HashSet<Target> = entries
+            .iter()
+            .map(|e| e.target.canonical().unwrap_or(e.target))
+            .collect();
+        let listed = self.list()?;
+        let rest: Vec<Target> = listed
+            .into_iter()
+            .map(|e| e.target)
+            .filter(|t| !keep.contains(t))
+            .collect();
+        if !entries.is_empty() {
+            self.ban(entries)?;
+        }
+        if !rest.is_empty() {
+            self.unban(&rest)?;
+        }
+        Ok(())
+    }
+
     /// Removes everything [`setup`](Backend::setup) created, bans included.
     /// Idempotent.
     fn teardown(&mut self) -> Result<(), FirewallError>;

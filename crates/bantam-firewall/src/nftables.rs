@@ -12,7 +12,7 @@
 //!   refuse to delete one that does not, so we read the set and delete what
 //!   is there before adding, in the same batch.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
@@ -32,9 +32,9 @@ use crate::nft::abi::{
 use crate::nft::element::{self, Element, Listed, Op};
 use crate::nft::events::{Ears, NftEvents};
 use crate::nft::held::Held;
-use crate::nft::set::{SetKind, BAN_SETS};
+use crate::nft::set::{group_bans, group_targets, SetKind, BAN_SETS};
 pub use crate::nft::updates::ElementUpdates;
-use crate::nft::{chain, interval, knock, migrate, set, table};
+use crate::nft::{chain, interval, knock, migrate, replace, set, table};
 use crate::target::{BanEntry, Target};
 
 /// Bans in the `inet` table `table`: sets `addr4`, `addr6`, `net24`,
@@ -53,6 +53,9 @@ pub struct Nftables {
     events: Option<NftEvents>,
     /// Deafens the watcher during our own large batches (see `nft::events`).
     ears: Option<Arc<Ears>>,
+    /// A second socket for [`Backend::holds_nothing`], which may leave a
+    /// dump unfinished on it: used once, then dropped.
+    spare: Option<Socket>,
     /// What each interval set holds, by [`SetKind::index`]; `None`: not
     /// known, read the set before changing it.
     held: [Option<Held>; BAN_SETS],
@@ -89,6 +92,7 @@ impl Nftables {
         // will: setup reports that, with the change that failed.
         let events = NftEvents::open(table).ok();
         Ok(Nftables {
+            spare: Socket::open().ok(),
             ears: events.as_ref().map(NftEvents::ears),
             events,
             table: table.to_string(),
@@ -393,37 +397,6 @@ impl Nftables {
 /// that follows a deaf spell.
 const DEAF_ABOVE: usize = 512;
 
-/// Canonical bans grouped by set, each target once: the last entry for a
-/// target wins, as if the bans were applied one after the other.
-fn group_bans(entries: &[BanEntry]) -> Result<[Vec<BanEntry>; BAN_SETS], FirewallError> {
-    let mut grouped: [Vec<BanEntry>; BAN_SETS] = Default::default();
-    let mut index: HashMap<Target, usize> = HashMap::with_capacity(entries.len());
-    for entry in entries {
-        let target = entry.target.canonical()?;
-        let group = &mut grouped[SetKind::for_target(&target).index()];
-        match index.get(&target) {
-            Some(&i) => group[i].timeout = entry.timeout,
-            None => {
-                index.insert(target, group.len());
-                group.push(BanEntry::new(target, entry.timeout));
-            }
-        }
-    }
-    Ok(grouped)
-}
-
-fn group_targets(targets: &[Target]) -> Result<[Vec<Target>; BAN_SETS], FirewallError> {
-    let mut grouped: [Vec<Target>; BAN_SETS] = Default::default();
-    let mut seen = HashSet::with_capacity(targets.len());
-    for target in targets {
-        let target = target.canonical()?;
-        if seen.insert(target) {
-            grouped[SetKind::for_target(&target).index()].push(target);
-        }
-    }
-    Ok(grouped)
-}
-
 impl Backend for Nftables {
     fn name(&self) -> &'static str {
         "nftables"
@@ -491,6 +464,30 @@ impl Backend for Nftables {
         result
     }
 
+    fn holds_nothing(&mut self) -> Result<bool, FirewallError> {
+        match self.spare.take() {
+            Some(socket) => Ok(!element::any_in(socket, &self.table, &SetKind::ALL)?),
+            None => Ok(self.list()?.is_empty()),
+        }
+    }
+
+    /// One batch: each ban set flushed and filled (see `nft::replace`).
+    fn replace(&mut self, entries: &[BanEntry]) -> Result<(), FirewallError> {
+        let wanted = group_bans(entries)?;
+        let mut batch = self.batch();
+        let held = replace::write(&mut batch, &self.table, &wanted);
+        let deaf = self.ears.clone().filter(|e| e.deafen());
+        let result = batch.send(&mut self.socket);
+        if let Some(ears) = deaf {
+            ears.hear();
+        }
+        self.held = match result {
+            Ok(()) => held,
+            Err(_) => Default::default(),
+        };
+        result
+    }
+
     fn unban(&mut self, targets: &[Target]) -> Result<(), FirewallError> {
         let targets = group_targets(targets)?;
         match self.unban_once(&targets) {
@@ -555,31 +552,5 @@ impl Backend for Nftables {
             Err(err) if err.errno() == Some(libc::ENOENT) => Ok(()),
             result => result,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn grouping_keeps_the_last_timeout() {
-        let a: Target = "192.0.2.1".parse().unwrap();
-        let mapped = Target::Addr("::ffff:192.0.2.1".parse().unwrap());
-        let net: Target = "203.0.113.0/24".parse().unwrap();
-        let grouped = group_bans(&[
-            BanEntry::timed(a, Duration::from_secs(1)),
-            BanEntry::permanent(net),
-            BanEntry::timed(mapped, Duration::from_secs(2)),
-        ])
-        .unwrap();
-        assert_eq!(
-            grouped[SetKind::Addr4.index()],
-            [BanEntry::timed(a, Duration::from_secs(2))]
-        );
-        assert_eq!(grouped[SetKind::Net24.index()], [BanEntry::permanent(net)]);
-        assert!(grouped[SetKind::Addr6.index()].is_empty());
-        let targets = group_targets(&[a, mapped, net]).unwrap();
-        assert_eq!(targets[SetKind::Addr4.index()], [a]);
     }
 }

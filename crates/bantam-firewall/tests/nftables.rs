@@ -693,3 +693,54 @@ fn bans_100000_addresses_in_one_call() {
         );
     }
 }
+
+/// A restart's way back (see `nft::replace`): one transaction leaves the
+/// sets holding exactly the given bans, with their new timeouts, whatever
+/// they held before, and without reading them. `holds_nothing` answers
+/// from the first datagram of a dump.
+#[test]
+fn replace_leaves_exactly_the_given_bans() {
+    if !root_or_skip("replace_leaves_exactly_the_given_bans") {
+        return;
+    }
+    for mode in MODES {
+        let (netns, mut backend) = set_up("bantam", mode);
+        assert!(backend.holds_nothing().unwrap(), "{mode:?}");
+        backend
+            .ban(&[
+                BanEntry::timed(t("192.0.2.1"), HOUR),
+                BanEntry::timed(t("192.0.2.2"), HOUR), // a stray
+                BanEntry::timed(t("2001:db8:1::/48"), HOUR),
+                BanEntry::timed(t("2001:db8:2:3::/64"), HOUR),
+            ])
+            .unwrap();
+        backend
+            .replace(&[
+                BanEntry::permanent(t("192.0.2.1")),
+                BanEntry::timed(t("2001:db8:1::/48"), 2 * HOUR),
+                BanEntry::timed(t("2001:db8:1:5::/56"), HOUR), // inside: merged
+                BanEntry::timed(t("2001:db8:2:3::/64"), HOUR),
+                BanEntry::timed(t("203.0.113.0/24"), HOUR),
+            ])
+            .unwrap();
+        let listed = backend.list().unwrap();
+        let targets: Vec<String> = listed.iter().map(|e| e.target.to_string()).collect();
+        assert_eq!(
+            targets,
+            [
+                "192.0.2.1",
+                "203.0.113.0/24",
+                "2001:db8:1::/48",
+                "2001:db8:2:3::/64"
+            ],
+            "{mode:?}"
+        );
+        assert_eq!(listed[0].timeout, None, "{mode:?}: the new timeout");
+        assert!(listed[2].timeout.unwrap() > HOUR, "{mode:?}");
+        // A second backend of the same table: its spare socket looks.
+        let mut again = netns.backend("bantam", mode);
+        assert!(!again.holds_nothing().unwrap(), "{mode:?}");
+        backend.replace(&[]).unwrap();
+        assert!(backend.list().unwrap().is_empty(), "{mode:?}");
+    }
+}

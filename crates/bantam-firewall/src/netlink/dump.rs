@@ -117,6 +117,54 @@ pub(crate) fn dump_typed<T>(
     })
 }
 
+/// Whether dump `ty` answers with at least one item (`is_item` decides
+/// for each answer message), read only as far as the first one. A dump
+/// left unfinished this way is still running on `socket`, which refuses
+/// every later dump (EBUSY): the caller drops it. Finding that a set of
+/// a million elements is not empty costs one datagram instead of the
+/// whole dump (which is quadratic for a hash set: each datagram walks
+/// the table from the start to resume).
+pub(crate) fn any_item(
+    socket: &mut Socket,
+    ty: u16,
+    family: u8,
+    action: &str,
+    put_attrs: impl Fn(&mut Vec<u8>),
+    is_item: impl Fn(Attrs<'_>) -> bool,
+) -> Result<bool, FirewallError> {
+    let seq = socket.seq();
+    socket.set_seq(seq.wrapping_add(1));
+    let mut request = Vec::with_capacity(256);
+    let start = message::begin(&mut request, ty, NLM_F_REQUEST | NLM_F_DUMP, seq, family, 0);
+    put_attrs(&mut request);
+    message::finish(&mut request, start);
+    let io_error = |source| FirewallError::Io {
+        action: action.to_string(),
+        source,
+    };
+    socket.send(&request).map_err(io_error)?;
+    loop {
+        let datagram = socket.recv(true).map_err(io_error)?.expect("blocking read");
+        for msg in message::messages(datagram) {
+            if msg.seq != seq {
+                continue;
+            }
+            match msg.ty {
+                NLMSG_DONE => return Ok(false),
+                NLMSG_ERROR => match msg.error() {
+                    Some(reply) if reply.errno != 0 => {
+                        return Err(kernel_error(action, reply.errno, reply.message))
+                    }
+                    _ => return Ok(false),
+                },
+                NLMSG_OVERRUN => {}
+                _ if is_item(msg.nf_attrs()) => return Ok(true),
+                _ => {}
+            }
+        }
+    }
+}
+
 fn kernel_error(action: &str, errno: i32, message: Option<&str>) -> FirewallError {
     FirewallError::Kernel {
         action: action.to_string(),

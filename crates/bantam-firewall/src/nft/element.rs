@@ -24,7 +24,7 @@ use super::table::object_name;
 use crate::error::FirewallError;
 use crate::netlink::attr::{Attrs, PutAttr, MAX_PAYLOAD};
 use crate::netlink::batch::Batch;
-use crate::netlink::dump::dump;
+use crate::netlink::dump::{any_item, dump};
 use crate::netlink::message::{self, NLM_F_CREATE, NLM_F_REQUEST};
 use crate::netlink::socket::Socket;
 use crate::target::Target;
@@ -173,6 +173,32 @@ pub(crate) fn list(
         },
         parse_elements,
     )
+}
+
+/// Whether any of the sets `kinds` holds an element, reading at most the
+/// first datagram of each (see [`any_item`]): `socket` is consumed, since
+/// a dump left unfinished makes it refuse the next.
+pub(crate) fn any_in(
+    mut socket: Socket,
+    table: &str,
+    kinds: &[SetKind],
+) -> Result<bool, FirewallError> {
+    let ty = (message::NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSETELEM;
+    for &kind in kinds {
+        let action = format!("listing {}", object_name("set", table, kind.name()));
+        let put = |buf: &mut Vec<u8>| {
+            buf.put_str(NFTA_SET_ELEM_LIST_TABLE, table);
+            buf.put_str(NFTA_SET_ELEM_LIST_SET, kind.name());
+        };
+        let has_elements = |attrs: Attrs<'_>| {
+            let mut found = Vec::new();
+            parse_elements(attrs, &mut found).is_ok() && !found.is_empty()
+        };
+        if any_item(&mut socket, ty, NFPROTO_INET, &action, put, has_elements)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Requests sent in one datagram by [`lookup`]: their answers (a few hundred

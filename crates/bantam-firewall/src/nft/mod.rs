@@ -10,6 +10,7 @@ pub(crate) mod held;
 pub(crate) mod interval;
 pub(crate) mod knock;
 pub(crate) mod migrate;
+pub(crate) mod replace;
 pub(crate) mod set;
 pub(crate) mod table;
 pub(crate) mod updates;

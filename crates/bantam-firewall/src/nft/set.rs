@@ -29,14 +29,16 @@
 //! when each banned source last sent a packet (see `nft::knock`): they are
 //! no ban sets, so [`SetKind::ALL`] and the per-set arrays leave them out.
 
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use super::abi::*;
 use super::table::object_name;
+use crate::error::FirewallError;
 use crate::netlink::attr::PutAttr;
 use crate::netlink::batch::Batch;
 use crate::netlink::message::NLM_F_CREATE;
-use crate::target::Target;
+use crate::target::{BanEntry, Target};
 
 /// How many ban sets there are ([`SetKind::ALL`]).
 pub(crate) const BAN_SETS: usize = 6;
@@ -232,9 +234,41 @@ pub(crate) fn flush(batch: &mut Batch, table: &str, kind: SetKind) {
     batch.end();
 }
 
+/// Canonical bans grouped by set, each target once: the last entry for a
+/// target wins, as if the bans were applied one after the other.
+pub(crate) fn group_bans(entries: &[BanEntry]) -> Result<[Vec<BanEntry>; BAN_SETS], FirewallError> {
+    let mut grouped: [Vec<BanEntry>; BAN_SETS] = Default::default();
+    let mut index: HashMap<Target, usize> = HashMap::with_capacity(entries.len());
+    for entry in entries {
+        let target = entry.target.canonical()?;
+        let group = &mut grouped[SetKind::for_target(&target).index()];
+        match index.get(&target) {
+            Some(&i) => group[i].timeout = entry.timeout,
+            None => {
+                index.insert(target, group.len());
+                group.push(BanEntry::new(target, entry.timeout));
+            }
+        }
+    }
+    Ok(grouped)
+}
+
+pub(crate) fn group_targets(targets: &[Target]) -> Result<[Vec<Target>; BAN_SETS], FirewallError> {
+    let mut grouped: [Vec<Target>; BAN_SETS] = Default::default();
+    let mut seen = HashSet::with_capacity(targets.len());
+    for target in targets {
+        let target = target.canonical()?;
+        if seen.insert(target) {
+            grouped[SetKind::for_target(&target).index()].push(target);
+        }
+    }
+    Ok(grouped)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn targets_go_to_the_right_set() {
@@ -254,5 +288,26 @@ mod tests {
                 assert_eq!(kind.target_of(target.addr()), target, "{text}");
             }
         }
+    }
+
+    #[test]
+    fn grouping_keeps_the_last_timeout() {
+        let a: Target = "192.0.2.1".parse().unwrap();
+        let mapped = Target::Addr("::ffff:192.0.2.1".parse().unwrap());
+        let net: Target = "203.0.113.0/24".parse().unwrap();
+        let grouped = group_bans(&[
+            BanEntry::timed(a, Duration::from_secs(1)),
+            BanEntry::permanent(net),
+            BanEntry::timed(mapped, Duration::from_secs(2)),
+        ])
+        .unwrap();
+        assert_eq!(
+            grouped[SetKind::Addr4.index()],
+            [BanEntry::timed(a, Duration::from_secs(2))]
+        );
+        assert_eq!(grouped[SetKind::Net24.index()], [BanEntry::permanent(net)]);
+        assert!(grouped[SetKind::Addr6.index()].is_empty());
+        let targets = group_targets(&[a, mapped, net]).unwrap();
+        assert_eq!(targets[SetKind::Addr4.index()], [a]);
     }
 }
