@@ -14,6 +14,7 @@ use crate::error::FilterError;
 use super::date::DateTemplates;
 use super::gate::LiteralGate;
 use super::mlfid::{Fail, MlfidCache};
+use super::openers::Openers;
 use super::regex::{buffer_text, Groups, Rule, TupleLine};
 use super::screen::Screen;
 
@@ -84,9 +85,13 @@ pub struct F2bFilter {
     name: String,
     prefregex: Option<Rule>,
     failregex: Vec<Rule>,
+    /// Rules out failregexes whose first words are not at the text start.
+    openers: Openers,
     /// Rules out failregexes that cannot match a buffer (boxed, as the
-    /// gate: they would make the filter much larger than a native one).
-    fail_screen: Box<Screen>,
+    /// gate: they would make the filter much larger than a native one);
+    /// `None` when every rule has openers (they rule out nearly as many,
+    /// at a fraction of the cost).
+    fail_screen: Option<Box<Screen>>,
     /// Drops lines that no failregex can match (only with `maxlines` 1).
     gate: Option<Box<LiteralGate>>,
     ignoreregex: Vec<Rule>,
@@ -137,10 +142,16 @@ impl F2bFilter {
             .map(|(i, p)| Rule::new(p, multiline, &format!("filter {name}, ignoreregex {i}")))
             .collect::<Result<Vec<_>, _>>()?;
         let dates = DateTemplates::new(spec.datepattern.as_deref(), zone)?;
+        let openers = Openers::new(&failregex);
         Ok(F2bFilter {
             name: name.clone(),
             prefregex,
-            fail_screen: Box::new(Screen::new(&failregex)),
+            fail_screen: if openers.complete() {
+                None
+            } else {
+                Some(Box::new(Screen::new(&failregex)))
+            },
+            openers,
             gate: if multiline {
                 None
             } else {
@@ -289,9 +300,14 @@ impl F2bFilter {
         let mut candidates = None;
         for index in 0..self.failregex.len() {
             let text = buf.get_or_insert_with(|| buffer_text(&self.buffer));
-            let c = candidates.get_or_insert_with(|| self.fail_screen.candidates(text));
-            if !self.fail_screen.may_match(c, index) {
+            if !self.openers.may_match(index, text) {
                 continue;
+            }
+            if let Some(screen) = &self.fail_screen {
+                let c = candidates.get_or_insert_with(|| screen.candidates(text));
+                if !screen.may_match(c, index) {
+                    continue;
+                }
             }
             let Some(mut hit) = self.failregex[index].search(text, &org) else {
                 continue;
