@@ -259,16 +259,21 @@ impl F2bFilter {
         // With one line, `buffer` only matters once a `prefregex` content
         // or a match replaces it (the text of `org` is in `buf` until
         // then), and the next line replaces it anyway: no copy is kept.
-        let org = if self.maxlines > 1 {
+        // One line stays on the stack: a vector of one cost an allocation
+        // a line.
+        let (owned, single);
+        let org: &[TupleLine] = if self.maxlines > 1 {
             self.buffer.push(tuple);
             let excess = self.buffer.len().saturating_sub(self.maxlines);
             self.buffer.drain(..excess);
-            self.buffer.clone()
+            owned = self.buffer.clone();
+            &owned
         } else {
             self.buffer.clear();
-            vec![tuple]
+            single = [tuple];
+            &single
         };
-        let mut buf = Some(buffer_text(&org));
+        let mut buf = Some(buffer_text(org));
         if let (Some(gate), Some(text)) = (&self.gate, &buf) {
             if !gate.may_match(text) {
                 return out;
@@ -278,7 +283,7 @@ impl F2bFilter {
         // Few ignore rules against many failure rules: check them first.
         if !self.ignoreregex.is_empty()
             && self.ignoreregex.len() + 2 < self.failregex.len()
-            && self.ignored(buf.as_deref().unwrap_or(""), &org, None)
+            && self.ignored(buf.as_deref().unwrap_or(""), org, None)
         {
             return out;
         }
@@ -290,7 +295,9 @@ impl F2bFilter {
             };
             pre = groups;
             if let Some(content) = pre.remove("content").flatten().filter(|c| !c.is_empty()) {
-                self.buffer = vec![TupleLine::whole_shared(content)];
+                // Refilled in place: the vector keeps its room.
+                self.buffer.clear();
+                self.buffer.push(TupleLine::whole_shared(content));
                 buf = None;
             }
         }
@@ -309,13 +316,14 @@ impl F2bFilter {
                     continue;
                 }
             }
-            let Some(mut hit) = self.failregex[index].search(text, &org) else {
+            let Some(mut hit) = self.failregex[index].search(text, org) else {
                 continue;
             };
             let text = buf.take().unwrap_or_default();
-            if !self.ignoreregex.is_empty() && self.ignored(&text, &org, Some(&hit.matched)) {
+            if !self.ignoreregex.is_empty() && self.ignored(&text, org, Some(&hit.matched)) {
                 if !self.check_all || self.maxlines > 1 {
-                    self.buffer = hit.unmatched;
+                    self.buffer.clear();
+                    self.buffer.append(&mut hit.unmatched);
                     candidates = None;
                 } else {
                     // The buffer is unchanged: so is its text.
@@ -327,7 +335,8 @@ impl F2bFilter {
                 continue;
             }
             if !self.check_all || self.maxlines > 1 {
-                self.buffer = std::mem::take(&mut hit.unmatched);
+                self.buffer.clear();
+                self.buffer.append(&mut hit.unmatched);
                 candidates = None;
             } else {
                 buf = Some(text);

@@ -2,11 +2,11 @@
 
 use regex_syntax::hir::{Class, Hir, HirKind, Look, Repetition};
 
-use super::{First, Inst, Prog, Set};
+use super::{First, Inst, Prog, Set, FAIL};
 
 /// Programs longer than this are refused: counted repetitions are copied
 /// out, and a pattern that needs that many steps is not the kind this
-/// engine wins on.
+/// engine wins on. Below 2^16: a branch table packs two steps in a word.
 const MAX_INSTS: usize = 20_000;
 
 pub(super) fn compile(hir: &Hir) -> Option<Prog> {
@@ -18,10 +18,10 @@ pub(super) fn compile(hir: &Hir) -> Option<Prog> {
     c.node(hir)?;
     c.push(Inst::Match)?;
     let first = first_sets(&c.insts, &c.classes, &c.lits);
-    let choices = choices(&mut c.insts, &first);
+    let branches = branches(&mut c.insts, &first);
     Some(Prog {
         first,
-        choices,
+        branches,
         insts: c.insts,
         classes: c.classes.iter().map(|&set| table(set)).collect(),
         lits: c.lits,
@@ -65,6 +65,11 @@ fn first_sets(insts: &[Inst], classes: &[Set], lits: &[u8]) -> Vec<First> {
                     }
                 }
                 Inst::Look(_) | Inst::Save(_) => next(&first),
+                // Made after this pass; anything, were one here.
+                Inst::Branch(_) => First {
+                    bytes: Set::default(),
+                    empty: true,
+                },
                 Inst::Jmp(to) => first[to as usize],
                 Inst::Split(a, b, _) => {
                     let (a, b) = (first[a as usize], first[b as usize]);
@@ -83,19 +88,69 @@ fn first_sets(insts: &[Inst], classes: &[Set], lits: &[u8]) -> Vec<First> {
     first
 }
 
-/// Gives every split its table of choices (see `Prog::choices`).
-fn choices(insts: &mut [Inst], first: &[First]) -> Vec<[u8; 129]> {
-    let may = |f: First, key: usize| f.empty || (key < 128 && f.bytes.has(key as u8));
+/// Whether a path with first set `f` can begin at `key` (a byte, or 128
+/// for the end of the span).
+fn may(f: First, key: usize) -> bool {
+    f.empty || (key < 128 && f.bytes.has(key as u8))
+}
+
+/// Where the program goes from `pc` at `key` without consuming: through
+/// jumps, and through splits one side of which cannot begin there; `None`
+/// when no side can. Stops at a split both sides of which can.
+fn resolve(insts: &[Inst], first: &[First], mut pc: usize, key: usize) -> Option<u32> {
+    // A path that consumes nothing cannot loop (such loops are refused);
+    // the bound only guards against a mistake.
+    for _ in 0..insts.len() {
+        match insts[pc] {
+            Inst::Jmp(to) => pc = to as usize,
+            Inst::Split(a, b, _) => {
+                match (may(first[a as usize], key), may(first[b as usize], key)) {
+                    (true, true) => break,
+                    (true, false) => pc = a as usize,
+                    (false, true) => pc = b as usize,
+                    (false, false) => return None,
+                }
+            }
+            _ => break,
+        }
+    }
+    Some(pc as u32)
+}
+
+/// Turns every split and jump into a [`Inst::Branch`] with its table (see
+/// `Prog::branches`): one step where a chain of them took one each.
+fn branches(insts: &mut [Inst], first: &[First]) -> Vec<[u32; 129]> {
     let mut tables = Vec::new();
-    for inst in insts.iter_mut() {
-        let Inst::Split(a, b, table) = inst else {
-            continue;
+    for pc in 0..insts.len() {
+        let table: [u32; 129] = match insts[pc] {
+            Inst::Jmp(to) => std::array::from_fn(|key| {
+                resolve(insts, first, to as usize, key).map_or(FAIL, |go| go)
+            }),
+            Inst::Split(a, b, _) => std::array::from_fn(|key| {
+                let (fa, fb) = (first[a as usize], first[b as usize]);
+                let go = |t: u32| resolve(insts, first, t as usize, key);
+                match (may(fa, key), may(fb, key)) {
+                    (true, true) => match (go(a), go(b)) {
+                        (Some(g), Some(r)) => g | (r + 1) << 16,
+                        (Some(g), None) => g,
+                        (None, Some(r)) => r,
+                        (None, None) => FAIL,
+                    },
+                    (true, false) => go(a).map_or(FAIL, |g| g),
+                    (false, true) => go(b).map_or(FAIL, |g| g),
+                    (false, false) => FAIL,
+                }
+            }),
+            _ => continue,
         };
-        let (fa, fb) = (first[*a as usize], first[*b as usize]);
-        let choice: [u8; 129] =
-            std::array::from_fn(|key| u8::from(may(fa, key)) | u8::from(may(fb, key)) << 1);
-        *table = tables.len() as u32;
-        tables.push(choice);
+        tables.push(table);
+    }
+    let mut t = 0;
+    for inst in insts.iter_mut() {
+        if matches!(inst, Inst::Jmp(_) | Inst::Split(..)) {
+            *inst = Inst::Branch(t);
+            t += 1;
+        }
     }
     tables
 }

@@ -58,10 +58,13 @@ enum Inst {
     Look(Look),
     /// Records the position in a capture slot.
     Save(u32),
-    /// Tries the first target, and on failure the second; the third field
-    /// is the index of its table of choices (see `Prog::choices`).
+    /// Tries the first target, and on failure the second (the third field
+    /// is unused until it becomes a [`Inst::Branch`]).
     Split(u32, u32, u32),
     Jmp(u32),
+    /// A split or a jump, compiled: the index of its table in
+    /// `Prog::branches`.
+    Branch(u32),
     /// `min..=max` bytes of a class, greedy or lazy, then the next step.
     Repeat {
         class: u32,
@@ -123,10 +126,13 @@ pub(crate) struct Prog {
     /// Per step, what a path from it can begin with: a choice whose other
     /// side cannot begin with the next byte leaves nothing to try later.
     first: Vec<First>,
-    /// Per split, by the next byte (128: the end of the span), which
-    /// targets can begin there (bit 1 the first, bit 2 the second): a side
-    /// that cannot is not tried, and leaves no frame behind.
-    choices: Vec<[u8; 129]>,
+    /// Per branch, by the next byte (128: the end of the span): the step
+    /// to go to in the low half, and in the high half one more than the
+    /// step to try on failure (0: none); [`FAIL`] when no side can begin
+    /// there. Built by following jumps, and splits one side of which cannot
+    /// begin with that byte: a side that cannot is never tried and leaves
+    /// no frame behind, and a chain of such choices is one step.
+    branches: Vec<[u32; 129]>,
     /// Which ASCII characters each class holds, as a table (one load a
     /// byte in the loops over class runs).
     classes: Vec<[bool; 128]>,
@@ -135,6 +141,9 @@ pub(crate) struct Prog {
     /// Capture groups, the whole match included.
     groups: usize,
 }
+
+/// A branch table's entry for a byte no side can begin with.
+const FAIL: u32 = u32::MAX;
 
 /// The outcome of a search that did not exceed its budget.
 pub(crate) type Found = Option<Vec<Option<(usize, usize)>>>;

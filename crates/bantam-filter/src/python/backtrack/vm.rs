@@ -3,7 +3,7 @@
 
 use regex_syntax::hir::Look;
 
-use super::{Inst, Prog};
+use super::{Inst, Prog, FAIL};
 
 /// What a search may still try, newest last.
 #[derive(Clone, Copy, Debug)]
@@ -131,9 +131,11 @@ impl Search<'_> {
             return Some(hi);
         }
         let window = &self.hay[floor..=hi];
+        // `memrchr` pays off on long runs only: a call and its setup cost
+        // more than a short loop.
         let found = match f.bytes.single() {
-            Some(b) => memchr::memrchr(b, window),
-            None => window.iter().rposition(|&b| f.bytes.has(b)),
+            Some(b) if window.len() > 32 => memchr::memrchr(b, window),
+            _ => window.iter().rposition(|&b| f.bytes.has(b)),
         };
         found.map(|i| floor + i)
     }
@@ -193,33 +195,26 @@ pub(super) fn run(
                 scratch.stack.push(Frame::Restore { slot, old });
                 true
             }
-            Inst::Split(first, second, table) => {
+            Inst::Branch(table) => {
                 let key = if pos < end {
                     usize::from(hay[pos] & 127)
                 } else {
                     128
                 };
-                match prog.choices[table as usize][key] {
-                    3 => {
-                        scratch.stack.push(Frame::Resume { pc: second, pos });
-                        pc = first as usize;
-                        continue;
+                let entry = prog.branches[table as usize][key];
+                if entry == FAIL {
+                    false
+                } else {
+                    if entry >> 16 != 0 {
+                        let resume = (entry >> 16) - 1;
+                        scratch.stack.push(Frame::Resume { pc: resume, pos });
                     }
-                    1 => {
-                        pc = first as usize;
-                        continue;
-                    }
-                    2 => {
-                        pc = second as usize;
-                        continue;
-                    }
-                    _ => false,
+                    pc = (entry & 0xffff) as usize;
+                    continue;
                 }
             }
-            Inst::Jmp(to) => {
-                pc = to as usize;
-                continue;
-            }
+            // Made branches when compiling.
+            Inst::Split(..) | Inst::Jmp(_) => false,
             Inst::Repeat {
                 class,
                 min,
