@@ -14,6 +14,7 @@ use crate::error::FilterError;
 use super::date::DateTemplates;
 use super::gate::LiteralGate;
 use super::mlfid::{Fail, MlfidCache};
+use super::openers::Openers;
 use super::regex::{buffer_text, Groups, Rule, TupleLine};
 use super::screen::Screen;
 
@@ -84,9 +85,13 @@ pub struct F2bFilter {
     name: String,
     prefregex: Option<Rule>,
     failregex: Vec<Rule>,
+    /// Rules out failregexes whose first words are not at the text start.
+    openers: Openers,
     /// Rules out failregexes that cannot match a buffer (boxed, as the
-    /// gate: they would make the filter much larger than a native one).
-    fail_screen: Box<Screen>,
+    /// gate: they would make the filter much larger than a native one);
+    /// `None` when every rule has openers (they rule out nearly as many,
+    /// at a fraction of the cost).
+    fail_screen: Option<Box<Screen>>,
     /// Drops lines that no failregex can match (only with `maxlines` 1).
     gate: Option<Box<LiteralGate>>,
     ignoreregex: Vec<Rule>,
@@ -137,10 +142,16 @@ impl F2bFilter {
             .map(|(i, p)| Rule::new(p, multiline, &format!("filter {name}, ignoreregex {i}")))
             .collect::<Result<Vec<_>, _>>()?;
         let dates = DateTemplates::new(spec.datepattern.as_deref(), zone)?;
+        let openers = Openers::new(&failregex);
         Ok(F2bFilter {
             name: name.clone(),
             prefregex,
-            fail_screen: Box::new(Screen::new(&failregex)),
+            fail_screen: if openers.complete() {
+                None
+            } else {
+                Some(Box::new(Screen::new(&failregex)))
+            },
+            openers,
             gate: if multiline {
                 None
             } else {
@@ -248,16 +259,21 @@ impl F2bFilter {
         // With one line, `buffer` only matters once a `prefregex` content
         // or a match replaces it (the text of `org` is in `buf` until
         // then), and the next line replaces it anyway: no copy is kept.
-        let org = if self.maxlines > 1 {
+        // One line stays on the stack: a vector of one cost an allocation
+        // a line.
+        let (owned, single);
+        let org: &[TupleLine] = if self.maxlines > 1 {
             self.buffer.push(tuple);
             let excess = self.buffer.len().saturating_sub(self.maxlines);
             self.buffer.drain(..excess);
-            self.buffer.clone()
+            owned = self.buffer.clone();
+            &owned
         } else {
             self.buffer.clear();
-            vec![tuple]
+            single = [tuple];
+            &single
         };
-        let mut buf = Some(buffer_text(&org));
+        let mut buf = Some(buffer_text(org));
         if let (Some(gate), Some(text)) = (&self.gate, &buf) {
             if !gate.may_match(text) {
                 return out;
@@ -267,7 +283,7 @@ impl F2bFilter {
         // Few ignore rules against many failure rules: check them first.
         if !self.ignoreregex.is_empty()
             && self.ignoreregex.len() + 2 < self.failregex.len()
-            && self.ignored(buf.as_deref().unwrap_or(""), &org, None)
+            && self.ignored(buf.as_deref().unwrap_or(""), org, None)
         {
             return out;
         }
@@ -279,7 +295,9 @@ impl F2bFilter {
             };
             pre = groups;
             if let Some(content) = pre.remove("content").flatten().filter(|c| !c.is_empty()) {
-                self.buffer = vec![TupleLine::whole_shared(content)];
+                // Refilled in place: the vector keeps its room.
+                self.buffer.clear();
+                self.buffer.push(TupleLine::whole_shared(content));
                 buf = None;
             }
         }
@@ -289,17 +307,23 @@ impl F2bFilter {
         let mut candidates = None;
         for index in 0..self.failregex.len() {
             let text = buf.get_or_insert_with(|| buffer_text(&self.buffer));
-            let c = candidates.get_or_insert_with(|| self.fail_screen.candidates(text));
-            if !self.fail_screen.may_match(c, index) {
+            if !self.openers.may_match(index, text) {
                 continue;
             }
-            let Some(mut hit) = self.failregex[index].search(text, &org) else {
+            if let Some(screen) = &self.fail_screen {
+                let c = candidates.get_or_insert_with(|| screen.candidates(text));
+                if !screen.may_match(c, index) {
+                    continue;
+                }
+            }
+            let Some(mut hit) = self.failregex[index].search(text, org) else {
                 continue;
             };
             let text = buf.take().unwrap_or_default();
-            if !self.ignoreregex.is_empty() && self.ignored(&text, &org, Some(&hit.matched)) {
+            if !self.ignoreregex.is_empty() && self.ignored(&text, org, Some(&hit.matched)) {
                 if !self.check_all || self.maxlines > 1 {
-                    self.buffer = hit.unmatched;
+                    self.buffer.clear();
+                    self.buffer.append(&mut hit.unmatched);
                     candidates = None;
                 } else {
                     // The buffer is unchanged: so is its text.
@@ -311,7 +335,8 @@ impl F2bFilter {
                 continue;
             }
             if !self.check_all || self.maxlines > 1 {
-                self.buffer = std::mem::take(&mut hit.unmatched);
+                self.buffer.clear();
+                self.buffer.append(&mut hit.unmatched);
                 candidates = None;
             } else {
                 buf = Some(text);

@@ -157,7 +157,13 @@ impl MlfidCache {
         let users_count;
         // The entry's state is taken out here and the merged state put
         // back by `store` at the end (the list is not read in between).
+        // Where the merged state goes back (none once forgotten): kept
+        // from the one scan of the list, which `store` would repeat.
+        let mut slot = None;
         let mut merged = if let Some(i) = self.position(id) {
+            if flags & FORGET == 0 {
+                slot = Some(i);
+            }
             let mut known = if flags & FORGET != 0 {
                 self.entries
                     .remove(i)
@@ -189,6 +195,7 @@ impl MlfidCache {
             users_count = if flags & FORGET == 0 {
                 let n = fail.note_user(user).map_or(0, BTreeSet::len);
                 self.insert(id, now, Fail::default());
+                slot = Some(self.entries.len() - 1);
                 n
             } else {
                 fail.users.as_ref().map_or(0, BTreeSet::len)
@@ -216,7 +223,9 @@ impl MlfidCache {
                 .get_or_insert_with(Vec::new)
                 .extend_from_slice(matched);
         }
-        self.store(id, &merged);
+        if let Some(entry) = slot.and_then(|i| self.entries.get_mut(i)) {
+            entry.3 = merged.clone();
+        }
         merged
     }
 }

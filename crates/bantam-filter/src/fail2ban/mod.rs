@@ -10,6 +10,7 @@
 //! * [`tags`]: `<HOST>`, `<F-USER>` … → Python-dialect regex text.
 //! * `regex`: one rule and the lines of a buffer its match covers.
 //! * `gate`: a literal scan that drops lines no failregex can match.
+//! * `openers`: the first words of each rule, checked at the text start.
 //! * `screen`: one pass that rules out the rules that cannot match.
 //! * `mlfid`: multi-line failures tied together by a connection id.
 //! * `filter`: the per-line pipeline ([`F2bFilter`]).
@@ -19,6 +20,7 @@ mod filter;
 mod gate;
 mod groups;
 mod mlfid;
+mod openers;
 mod regex;
 mod screen;
 pub mod tags;

@@ -42,6 +42,7 @@
 
 pub(crate) mod anchored;
 mod ast;
+mod backtrack;
 mod branches;
 mod engine;
 mod escape;

@@ -78,11 +78,26 @@ fn number(s: &str) -> Option<i32> {
     s.parse().ok()
 }
 
+/// A name of `list` (lower case), or its first three letters.
+fn name_of(name: &str, abbreviated: bool) -> &str {
+    if abbreviated {
+        &name[..3]
+    } else {
+        name
+    }
+}
+
 fn name_index(list: &[&str], text: &str, abbreviated: bool) -> Option<i32> {
-    let t = text.to_lowercase();
-    list.iter()
-        .position(|n| if abbreviated { n[..3] == t } else { *n == t })
-        .and_then(|i| i32::try_from(i).ok())
+    // An ASCII text lowers in place (no copy, as on every new second of a
+    // syslog file); others as Unicode lowers them.
+    let i = if text.is_ascii() {
+        list.iter()
+            .position(|n| name_of(n, abbreviated).eq_ignore_ascii_case(text))
+    } else {
+        let t = text.to_lowercase();
+        list.iter().position(|n| name_of(n, abbreviated) == t)
+    };
+    i.and_then(|i| i32::try_from(i).ok())
 }
 
 impl Fields {
