@@ -8,8 +8,8 @@ mod common;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use bantam_firewall::{Backend, BanEntry, ElementUpdates, Nftables, Target};
-use common::{benchmark_addresses, root_or_skip, set_up, t, Netns, HOUR, MODES};
+use bantam_firewall::{Backend, BanEntry, ElementUpdates, Nftables};
+use common::{benchmark_addresses, listed_targets, root_or_skip, set_up, t, Netns, HOUR, MODES};
 
 #[test]
 fn setup_is_idempotent_and_leaves_other_tables_alone() {
@@ -218,12 +218,7 @@ fn unban_ignores_absent_targets() {
                 t("198.51.100.0/24"), // never banned
             ])
             .unwrap();
-        let left: Vec<Target> = backend
-            .list()
-            .unwrap()
-            .into_iter()
-            .map(|e| e.target)
-            .collect();
+        let left = listed_targets(&mut backend);
         assert_eq!(left, [t("192.0.2.2")], "{mode:?}");
         assert!(netns.elements("bantam", "net4").is_empty());
         // Nothing banned at all: still not an error.
@@ -468,12 +463,7 @@ fn networks_are_banned_merged_and_unbanned() {
                 t("255.255.255.128/25"),
             ])
             .unwrap();
-        let left: Vec<Target> = backend
-            .list()
-            .unwrap()
-            .into_iter()
-            .map(|e| e.target)
-            .collect();
+        let left = listed_targets(&mut backend);
         assert_eq!(left, [t("198.51.100.0/25")], "{mode:?}");
     }
 }
@@ -525,12 +515,7 @@ fn common_prefixes_are_hash_elements_of_their_own() {
         backend
             .unban(&[t("2001:db8:5::/48"), t("203.0.113.0/24")])
             .unwrap();
-        let left: Vec<Target> = backend
-            .list()
-            .unwrap()
-            .into_iter()
-            .map(|e| e.target)
-            .collect();
+        let left = listed_targets(&mut backend);
         assert_eq!(
             left,
             [t("203.0.113.0/26"), t("2001:db8:5:1::/64")],
@@ -582,12 +567,7 @@ fn setup_moves_common_prefixes_out_of_the_interval_sets() {
         backend
             .unban(&[t("203.0.113.0/24"), t("2001:db8:7:1::/64")])
             .unwrap();
-        let left: Vec<Target> = backend
-            .list()
-            .unwrap()
-            .into_iter()
-            .map(|e| e.target)
-            .collect();
+        let left = listed_targets(&mut backend);
         assert_eq!(
             left,
             [t("198.51.100.0/25"), t("2001:db8:8::/48")],

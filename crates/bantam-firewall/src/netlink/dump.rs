@@ -42,18 +42,11 @@ pub(crate) fn dump_typed<T>(
 ) -> Result<Vec<T>, FirewallError> {
     for _ in 0..ATTEMPTS {
         let mut out = Vec::new();
-        let seq = socket.seq();
-        socket.set_seq(seq.wrapping_add(1));
-        let mut request = Vec::with_capacity(256);
-        let start = message::begin(&mut request, ty, NLM_F_REQUEST | NLM_F_DUMP, seq, family, 0);
-        put_attrs(&mut request);
-        message::finish(&mut request, start);
-
         let io_error = |source| FirewallError::Io {
             action: action.to_string(),
             source,
         };
-        socket.send(&request).map_err(io_error)?;
+        let seq = start(socket, ty, family, &put_attrs).map_err(io_error)?;
 
         let mut interrupted = false;
         let mut failure: Option<FirewallError> = None;
@@ -132,17 +125,11 @@ pub(crate) fn any_item(
     put_attrs: impl Fn(&mut Vec<u8>),
     is_item: impl Fn(Attrs<'_>) -> bool,
 ) -> Result<bool, FirewallError> {
-    let seq = socket.seq();
-    socket.set_seq(seq.wrapping_add(1));
-    let mut request = Vec::with_capacity(256);
-    let start = message::begin(&mut request, ty, NLM_F_REQUEST | NLM_F_DUMP, seq, family, 0);
-    put_attrs(&mut request);
-    message::finish(&mut request, start);
     let io_error = |source| FirewallError::Io {
         action: action.to_string(),
         source,
     };
-    socket.send(&request).map_err(io_error)?;
+    let seq = start(socket, ty, family, &put_attrs).map_err(io_error)?;
     loop {
         let datagram = socket.recv(true).map_err(io_error)?.expect("blocking read");
         for msg in message::messages(datagram) {
@@ -163,6 +150,23 @@ pub(crate) fn any_item(
             }
         }
     }
+}
+
+/// Sends the dump request; returns its sequence number.
+fn start(
+    socket: &mut Socket,
+    ty: u16,
+    family: u8,
+    put_attrs: &impl Fn(&mut Vec<u8>),
+) -> std::io::Result<u32> {
+    let seq = socket.seq();
+    socket.set_seq(seq.wrapping_add(1));
+    let mut request = Vec::with_capacity(256);
+    let at = message::begin(&mut request, ty, NLM_F_REQUEST | NLM_F_DUMP, seq, family, 0);
+    put_attrs(&mut request);
+    message::finish(&mut request, at);
+    socket.send(&request)?;
+    Ok(seq)
 }
 
 fn kernel_error(action: &str, errno: i32, message: Option<&str>) -> FirewallError {

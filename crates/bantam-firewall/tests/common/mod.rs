@@ -49,6 +49,16 @@ pub fn set_up(table: &str, updates: ElementUpdates) -> (Netns, Nftables) {
     (netns, backend)
 }
 
+/// What the backend lists, targets only, in its order.
+pub fn listed_targets(backend: &mut Nftables) -> Vec<Target> {
+    backend
+        .list()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.target)
+        .collect()
+}
+
 /// `count` addresses from 198.18.0.0/15, the benchmarking range.
 pub fn benchmark_addresses(count: u32) -> Vec<Target> {
     assert!(count <= 1 << 17);
