@@ -7,14 +7,16 @@
 //! record (`<F-MLFID>`) is copied into the cache and out again. With
 //! owned strings and a tree that was a dozen allocations a line. The names
 //! come from the compiled rule and are shared (`Arc<str>`), the values are
-//! shared too once taken from the line, and a few entries are found
+//! pieces of the line's shared text (`Piece`), and a few entries are found
 //! faster by a scan than through a tree.
 
 use std::sync::Arc;
 
+use super::piece::Piece;
+
 /// A group's value; `None` for a group that did not take part (it still
 /// overrides a `prefregex` value of the same name, as in fail2ban).
-pub type Value = Option<Arc<str>>;
+pub type Value = Option<Piece>;
 
 /// Group values by name, each name once.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
