@@ -185,11 +185,8 @@ impl MlfidCache {
             if flags & WAS_NOFAIL == 0 && !known.pending {
                 known.matches.clear();
             }
-            for (k, v) in fail.groups {
-                if v.is_some() {
-                    known.groups.insert(k, v);
-                }
-            }
+            let taking_part = fail.groups.into_iter().filter(|(_, v)| v.is_some());
+            known.groups.set_all(taking_part);
             known
         } else {
             users_count = if flags & FORGET == 0 {
