@@ -351,7 +351,7 @@ impl F2bFilter {
             } else {
                 buf = Some(text);
             }
-            let mut fail = Fail {
+            let mut own = Fail {
                 groups: if pre.is_empty() {
                     std::mem::take(&mut hit.groups)
                 } else {
@@ -360,15 +360,21 @@ impl F2bFilter {
                 ..Fail::default()
             };
             // Shared with the group's text (no copy).
-            let mlfid = fail.groups.get("mlfid").cloned().flatten();
-            if let Some(id) = &mlfid {
-                fail = self.mlfid.merge(id, fail, &hit.matched, now);
+            let mlfid = own.groups.get("mlfid").cloned().flatten();
+            // A connection's failure is its record in the cache, edited in
+            // place (fail2ban's cached dictionary is the one it edits).
+            let fail = if let Some(id) = &mlfid {
+                let fail = self
+                    .mlfid
+                    .merge(id, std::mem::take(&mut own), &hit.matched, now);
                 if fail.truthy("nofail") && !self.check_all {
                     return out;
                 }
+                fail
             } else {
-                fail.matches.append(&mut hit.matched);
-            }
+                own.matches.append(&mut hit.matched);
+                &mut own
+            };
             let mut fid = fail.get("fid").map(str::to_owned);
             let (host, kind) = if let Some(ip) = fail.get("ip4") {
                 (Some(ip.to_owned()), HostKind::Ip4)
@@ -391,9 +397,6 @@ impl F2bFilter {
             let result_fid = match ident {
                 None => {
                     fail.pending = true;
-                    if let Some(id) = &mlfid {
-                        self.mlfid.store(id, &fail);
-                    }
                     if !self.check_all {
                         return out;
                     }
@@ -402,9 +405,6 @@ impl F2bFilter {
                 Some(ident) => {
                     if host.is_some() && fid.as_ref().is_some_and(|f| *f != ident) {
                         fail.ip = Some(ident);
-                        if let Some(id) = &mlfid {
-                            self.mlfid.store(id, &fail);
-                        }
                         fid
                     } else {
                         Some(ident)
