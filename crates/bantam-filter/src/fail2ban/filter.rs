@@ -15,6 +15,7 @@ use super::date::DateTemplates;
 use super::gate::LiteralGate;
 use super::mlfid::{Fail, MlfidCache};
 use super::openers::Openers;
+use super::piece::Piece;
 use super::regex::{buffer_text, Groups, Rule, TupleLine};
 use super::screen::Screen;
 
@@ -100,6 +101,8 @@ pub struct F2bFilter {
     raw_host: bool,
     dates: DateTemplates,
     buffer: Vec<TupleLine>,
+    /// Where a line's shared copy is assembled (kept: no allocation).
+    scratch: String,
     last_time_text: String,
     last_date: Option<Timestamp>,
     mlfid: MlfidCache,
@@ -164,6 +167,7 @@ impl F2bFilter {
             raw_host: spec.raw_host,
             dates,
             buffer: Vec::new(),
+            scratch: String::new(),
             last_time_text: String::new(),
             last_date: None,
             mlfid: MlfidCache::default(),
@@ -197,7 +201,7 @@ impl F2bFilter {
         };
         let found = found.filter(|h| h.start < h.end && h.end <= line.len());
         // The date text is cut out even when it does not read as a date.
-        let cut = found.map(|h| TupleLine::cut(line, h.start, h.end));
+        let cut = found.map(|h| TupleLine::cut(&mut self.scratch, line, h.start, h.end));
         let cut = match (cut, found.and_then(|h| h.time)) {
             (Some(t), Some(time)) => {
                 self.last_time_text.clear();
@@ -213,8 +217,14 @@ impl F2bFilter {
             .last_date
             .filter(|d| now.duration_since(*d) < INHERIT_DATE);
         let (tuple, date) = match recent {
-            Some(d) => (TupleLine::dated(&self.last_time_text, line), d),
-            None => (cut.unwrap_or_else(|| TupleLine::whole(line)), now),
+            Some(d) => (
+                TupleLine::dated(&mut self.scratch, &self.last_time_text, line),
+                d,
+            ),
+            None => (
+                cut.unwrap_or_else(|| TupleLine::whole(&mut self.scratch, line)),
+                now,
+            ),
         };
         self.find_failures(tuple, date, now)
     }
@@ -224,16 +234,16 @@ impl F2bFilter {
     pub fn process_dated(&mut self, line: &str, time: Timestamp) -> Vec<F2bMatch> {
         self.last_time_text.clear();
         self.last_date = Some(time);
-        let tuple = TupleLine::whole(line);
+        let tuple = TupleLine::whole(&mut self.scratch, line);
         self.find_failures(tuple, time, time)
     }
 
-    fn ignored(&self, buf: &str, org: &[TupleLine], matched: Option<&[TupleLine]>) -> bool {
+    fn ignored(&self, buf: &Piece, org: &[TupleLine], matched: Option<&[TupleLine]>) -> bool {
         let owned;
         let (buf, org) = match matched {
             Some(m) if self.maxlines > 1 => {
                 owned = buffer_text(m);
-                (owned.as_str(), m)
+                (&owned, m)
             }
             _ => (buf, org),
         };
@@ -283,21 +293,21 @@ impl F2bFilter {
         // Few ignore rules against many failure rules: check them first.
         if !self.ignoreregex.is_empty()
             && self.ignoreregex.len() + 2 < self.failregex.len()
-            && self.ignored(buf.as_deref().unwrap_or(""), org, None)
+            && buf.as_ref().is_some_and(|b| self.ignored(b, org, None))
         {
             return out;
         }
 
         let mut pre = Groups::default();
         if let Some(p) = &self.prefregex {
-            let Some(groups) = p.search_groups(buf.as_deref().unwrap_or("")) else {
+            let Some(groups) = buf.as_ref().and_then(|b| p.search_groups(b)) else {
                 return out;
             };
             pre = groups;
             if let Some(content) = pre.remove("content").flatten().filter(|c| !c.is_empty()) {
                 // Refilled in place: the vector keeps its room.
                 self.buffer.clear();
-                self.buffer.push(TupleLine::whole_shared(content));
+                self.buffer.push(TupleLine::whole_shared(&content));
                 buf = None;
             }
         }
@@ -319,7 +329,7 @@ impl F2bFilter {
             let Some(mut hit) = self.failregex[index].search(text, org) else {
                 continue;
             };
-            let text = buf.take().unwrap_or_default();
+            let text = buf.take().unwrap_or_else(|| buffer_text(&self.buffer));
             if !self.ignoreregex.is_empty() && self.ignored(&text, org, Some(&hit.matched)) {
                 if !self.check_all || self.maxlines > 1 {
                     self.buffer.clear();
@@ -341,7 +351,7 @@ impl F2bFilter {
             } else {
                 buf = Some(text);
             }
-            let mut fail = Fail {
+            let mut own = Fail {
                 groups: if pre.is_empty() {
                     std::mem::take(&mut hit.groups)
                 } else {
@@ -350,15 +360,21 @@ impl F2bFilter {
                 ..Fail::default()
             };
             // Shared with the group's text (no copy).
-            let mlfid = fail.groups.get("mlfid").cloned().flatten();
-            if let Some(id) = &mlfid {
-                fail = self.mlfid.merge(id, fail, &hit.matched, now);
+            let mlfid = own.groups.get("mlfid").cloned().flatten();
+            // A connection's failure is its record in the cache, edited in
+            // place (fail2ban's cached dictionary is the one it edits).
+            let fail = if let Some(id) = &mlfid {
+                let fail = self
+                    .mlfid
+                    .merge(id, std::mem::take(&mut own), &hit.matched, now);
                 if fail.truthy("nofail") && !self.check_all {
                     return out;
                 }
+                fail
             } else {
-                fail.matches.append(&mut hit.matched);
-            }
+                own.matches.append(&mut hit.matched);
+                &mut own
+            };
             let mut fid = fail.get("fid").map(str::to_owned);
             let (host, kind) = if let Some(ip) = fail.get("ip4") {
                 (Some(ip.to_owned()), HostKind::Ip4)
@@ -381,9 +397,6 @@ impl F2bFilter {
             let result_fid = match ident {
                 None => {
                     fail.pending = true;
-                    if let Some(id) = &mlfid {
-                        self.mlfid.store(id, &fail);
-                    }
                     if !self.check_all {
                         return out;
                     }
@@ -392,9 +405,6 @@ impl F2bFilter {
                 Some(ident) => {
                     if host.is_some() && fid.as_ref().is_some_and(|f| *f != ident) {
                         fail.ip = Some(ident);
-                        if let Some(id) = &mlfid {
-                            self.mlfid.store(id, &fail);
-                        }
                         fid
                     } else {
                         Some(ident)

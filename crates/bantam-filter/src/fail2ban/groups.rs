@@ -7,14 +7,16 @@
 //! record (`<F-MLFID>`) is copied into the cache and out again. With
 //! owned strings and a tree that was a dozen allocations a line. The names
 //! come from the compiled rule and are shared (`Arc<str>`), the values are
-//! shared too once taken from the line, and a few entries are found
+//! pieces of the line's shared text (`Piece`), and a few entries are found
 //! faster by a scan than through a tree.
 
 use std::sync::Arc;
 
+use super::piece::Piece;
+
 /// A group's value; `None` for a group that did not take part (it still
 /// overrides a `prefregex` value of the same name, as in fail2ban).
-pub type Value = Option<Arc<str>>;
+pub type Value = Option<Piece>;
 
 /// Group values by name, each name once.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -37,7 +39,7 @@ impl Groups {
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.entries
             .iter()
-            .find(|(k, _)| &**k == key)
+            .find(|(k, _)| same_name(k, key))
             .map(|(_, v)| v)
     }
 
@@ -48,7 +50,7 @@ impl Groups {
 
     /// Sets `key` (replacing its value if present).
     pub fn insert(&mut self, key: Arc<str>, value: Value) {
-        match self.entries.iter_mut().find(|(k, _)| *k == key) {
+        match self.entries.iter_mut().find(|(k, _)| same_name(k, &key)) {
             Some(slot) => slot.1 = value,
             None => self.entries.push((key, value)),
         }
@@ -63,7 +65,7 @@ impl Groups {
 
     /// Removes `key`, returning its entry.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
-        let i = self.entries.iter().position(|(k, _)| &**k == key)?;
+        let i = self.entries.iter().position(|(k, _)| same_name(k, key))?;
         Some(self.entries.swap_remove(i).1)
     }
 
@@ -73,15 +75,37 @@ impl Groups {
         let mut entries = Vec::with_capacity(base.entries.len() + over.entries.len());
         entries.extend_from_slice(&base.entries);
         let mut g = Groups { entries };
-        for (k, v) in over.entries {
-            g.insert(k, v);
-        }
+        g.set_all(over.entries.into_iter());
         g
+    }
+
+    /// Sets every entry of `over`, whose keys are unique (those of one
+    /// `Groups`): each is looked for among this one's entries only, not
+    /// among those just added.
+    pub fn set_all(&mut self, over: impl Iterator<Item = (Arc<str>, Value)>) {
+        let known = self.entries.len();
+        for (key, value) in over {
+            match self.entries[..known]
+                .iter_mut()
+                .find(|(k, _)| same_name(k, &key))
+            {
+                Some(slot) => slot.1 = value,
+                None => self.entries.push((key, value)),
+            }
+        }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&Arc<str>, &Value)> {
         self.entries.iter().map(|(k, v)| (k, v))
     }
+}
+
+/// Whether two group names are equal, byte by byte: names are a few
+/// bytes long and many of one length (`ip4`, `fid`, `dns`), and the
+/// `memcmp` call of `==` cost more than the comparison.
+#[inline]
+fn same_name(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
 }
 
 impl IntoIterator for Groups {

@@ -84,6 +84,9 @@ pub struct MlfidCache {
     /// left): while it is recent, no entry can have expired, and the scan
     /// of every entry on every merge is skipped.
     oldest: Option<Timestamp>,
+    /// The record of the connection last forgotten (`<F-MLFFORGET>`),
+    /// kept so that `merge` hands out every record the same way.
+    forgotten: Fail,
 }
 
 /// FNV-1a: a fast hash of an id, good enough to skip most comparisons.
@@ -101,14 +104,6 @@ impl MlfidCache {
         self.entries
             .iter()
             .rposition(|(kh, k, _, _)| *kh == h && k == id)
-    }
-
-    /// Replaces the remembered state of a connection (the merged failure is
-    /// the cached record in fail2ban, so later edits must reach the cache).
-    pub fn store(&mut self, id: &str, fail: &Fail) {
-        if let Some(i) = self.position(id) {
-            self.entries[i].3 = fail.clone();
-        }
     }
 
     fn expire(&mut self, now: Timestamp) {
@@ -132,13 +127,18 @@ impl MlfidCache {
 
     /// Merges a line's failure data into the connection's. `matched` are
     /// the lines the rule matched; `now` the caller's clock (for expiry).
+    /// Returns the merged record as the cache holds it: the caller's later
+    /// edits (`pending`, `ip`) are the cache's, as in fail2ban, whose
+    /// result is the cached dictionary itself. Handing out the record
+    /// instead of a copy saved a clone of it (groups, lines, users) per
+    /// line of a connection.
     pub fn merge(
         &mut self,
         id: &str,
         mut fail: Fail,
         matched: &[TupleLine],
         now: Timestamp,
-    ) -> Fail {
+    ) -> &mut Fail {
         self.expire(now);
         let mut flags = 0u8;
         if fail.truthy("mlfgained") {
@@ -185,11 +185,8 @@ impl MlfidCache {
             if flags & WAS_NOFAIL == 0 && !known.pending {
                 known.matches.clear();
             }
-            for (k, v) in fail.groups {
-                if v.is_some() {
-                    known.groups.insert(k, v);
-                }
-            }
+            let taking_part = fail.groups.into_iter().filter(|(_, v)| v.is_some());
+            known.groups.set_all(taking_part);
             known
         } else {
             users_count = if flags & FORGET == 0 {
@@ -223,9 +220,11 @@ impl MlfidCache {
                 .get_or_insert_with(Vec::new)
                 .extend_from_slice(matched);
         }
-        if let Some(entry) = slot.and_then(|i| self.entries.get_mut(i)) {
-            entry.3 = merged.clone();
+        if let Some(i) = slot.filter(|&i| i < self.entries.len()) {
+            self.entries[i].3 = merged;
+            return &mut self.entries[i].3;
         }
-        merged
+        self.forgotten = merged;
+        &mut self.forgotten
     }
 }

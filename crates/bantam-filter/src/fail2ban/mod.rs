@@ -21,6 +21,7 @@ mod gate;
 mod groups;
 mod mlfid;
 mod openers;
+mod piece;
 mod regex;
 mod screen;
 pub mod tags;

@@ -15,66 +15,89 @@ use crate::error::FilterError;
 use crate::python::{PyFlags, PyMatch, PyRegex};
 
 pub use super::groups::Groups;
+use super::piece::Piece;
 use super::tags;
 
 /// One buffered line, split as fail2ban splits it: the text before the
 /// date, the date text, and the text after it. Rules see `pre + rest`.
 ///
-/// Held as one shared string with two cuts: a line is copied into match
+/// Held as one shared string with cuts: a line is copied into match
 /// results and connection records, and a copy is then a reference count.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The shared string may go on past the line; where it goes on with the
+/// `\n` that ends the buffer text, the text of a line without `pre` is a
+/// piece of it (see [`buffer_text`]).
+#[derive(Clone, Debug)]
 pub struct TupleLine {
     all: Arc<str>,
+    start: usize,
     time_at: usize,
     rest_at: usize,
+    end: usize,
 }
+
+impl PartialEq for TupleLine {
+    fn eq(&self, other: &TupleLine) -> bool {
+        (self.pre(), self.time(), self.rest()) == (other.pre(), other.time(), other.rest())
+    }
+}
+
+impl Eq for TupleLine {}
 
 impl Default for TupleLine {
     fn default() -> TupleLine {
-        TupleLine::whole("")
+        TupleLine::whole(&mut String::new(), "")
     }
 }
 
 impl TupleLine {
     /// A line cut at `time_at..rest_at` (byte offsets, on character
-    /// boundaries of `line`).
-    pub fn cut(line: &str, time_at: usize, rest_at: usize) -> TupleLine {
-        TupleLine {
-            all: Arc::from(line),
-            time_at,
-            rest_at,
-        }
+    /// boundaries of `line`). The shared copy ends with the buffer's `\n`
+    /// (the text the rules search is then a piece of it); it is assembled
+    /// in `scratch`, the caller's, so that a line costs one allocation.
+    pub fn cut(scratch: &mut String, line: &str, time_at: usize, rest_at: usize) -> TupleLine {
+        TupleLine::shared(scratch, &[line], time_at, rest_at)
     }
 
     /// A line without a date in it.
-    pub fn whole(rest: &str) -> TupleLine {
-        TupleLine::cut(rest, 0, 0)
+    pub fn whole(scratch: &mut String, rest: &str) -> TupleLine {
+        TupleLine::cut(scratch, rest, 0, 0)
+    }
+
+    /// A line without a date of its own, given `time` as its date text.
+    pub fn dated(scratch: &mut String, time: &str, rest: &str) -> TupleLine {
+        TupleLine::shared(scratch, &[time, rest], 0, time.len())
+    }
+
+    /// The line `parts` joined, cut at `time_at..rest_at`.
+    fn shared(scratch: &mut String, parts: &[&str], time_at: usize, rest_at: usize) -> TupleLine {
+        scratch.clear();
+        parts.iter().for_each(|p| scratch.push_str(p));
+        let end = scratch.len();
+        scratch.push('\n');
+        TupleLine {
+            all: Arc::from(scratch.as_str()),
+            start: 0,
+            time_at,
+            rest_at,
+            end,
+        }
     }
 
     /// [`TupleLine::whole`] of a text already shared (a `prefregex`
     /// content): no copy.
-    pub fn whole_shared(rest: Arc<str>) -> TupleLine {
+    pub fn whole_shared(rest: &Piece) -> TupleLine {
+        let (all, start, end) = rest.parts();
         TupleLine {
-            all: rest,
-            time_at: 0,
-            rest_at: 0,
-        }
-    }
-
-    /// A line without a date of its own, given `time` as its date text.
-    pub fn dated(time: &str, rest: &str) -> TupleLine {
-        let mut all = String::with_capacity(time.len() + rest.len());
-        all.push_str(time);
-        all.push_str(rest);
-        TupleLine {
-            all: Arc::from(all),
-            time_at: 0,
-            rest_at: time.len(),
+            all: all.clone(),
+            start,
+            time_at: start,
+            rest_at: start,
+            end,
         }
     }
 
     pub fn pre(&self) -> &str {
-        &self.all[..self.time_at]
+        &self.all[self.start..self.time_at]
     }
 
     pub fn time(&self) -> &str {
@@ -82,12 +105,12 @@ impl TupleLine {
     }
 
     pub fn rest(&self) -> &str {
-        &self.all[self.rest_at..]
+        &self.all[self.rest_at..self.end]
     }
 
     /// The text the rules see: the line with its date cut out.
     pub fn text(&self) -> String {
-        let mut s = String::with_capacity(self.all.len() - self.time().len());
+        let mut s = String::with_capacity(self.pre().len() + self.rest().len());
         s.push_str(self.pre());
         s.push_str(self.rest());
         s
@@ -95,15 +118,27 @@ impl TupleLine {
 
     /// The whole line as logged.
     pub fn full(&self) -> String {
-        // Not `to_string`: on an `Arc<str>` that goes through `Display`.
-        String::from(&*self.all)
+        String::from(&self.all[self.start..self.end])
+    }
+
+    /// The line's text and its `\n` as a piece of the shared string, when
+    /// it is one (no `pre`, and the string goes on with `\n`).
+    fn shared_text(&self) -> Option<Piece> {
+        let newline = self.all.as_bytes().get(self.end) == Some(&b'\n');
+        (newline && self.start == self.time_at)
+            .then(|| Piece::new(self.all.clone(), self.rest_at, self.end + 1))
     }
 }
 
 /// The buffer text the rules search: every line's text, each followed by
 /// `\n` (fail2ban ends the buffer with a newline too; Python's `$` matches
-/// before it).
-pub fn buffer_text(lines: &[TupleLine]) -> String {
+/// before it). One line's is most often a piece of the line: no copy.
+pub fn buffer_text(lines: &[TupleLine]) -> Piece {
+    if let [line] = lines {
+        if let Some(text) = line.shared_text() {
+            return text;
+        }
+    }
     let len = lines
         .iter()
         .map(|l| l.pre().len() + l.rest().len() + 1)
@@ -114,7 +149,7 @@ pub fn buffer_text(lines: &[TupleLine]) -> String {
         s.push_str(l.rest());
         s.push('\n');
     }
-    s
+    Piece::whole(Arc::from(s.as_str()))
 }
 
 /// A successful search.
@@ -127,7 +162,7 @@ pub struct Hit {
     pub unmatched: Vec<TupleLine>,
     /// The id groups of this rule's own match (`fid`, `ip4`, `ip6`, `dns`),
     /// in that order of preference: the fallback failure id.
-    pub own_id: Option<Arc<str>>,
+    pub own_id: Option<Piece>,
 }
 
 /// A compiled rule.
@@ -200,7 +235,7 @@ impl Rule {
     /// Searches `buf` (the text of `org`, or a `prefregex` content that
     /// replaced it). `None` also when the backtracking limit was hit: a line
     /// too costly to judge is a line that does not match.
-    pub fn search(&self, buf: &str, org: &[TupleLine]) -> Option<Hit> {
+    pub fn search(&self, buf: &Piece, org: &[TupleLine]) -> Option<Hit> {
         let m = self.re.search(buf).ok()??;
         let (groups, own_id) = self.groups_and_id(buf, &m);
         let (matched, unmatched) = if org.len() <= 1 {
@@ -218,7 +253,7 @@ impl Rule {
 
     /// Like [`Rule::search`] for a `prefregex`, whose hit only gives its
     /// groups: the line bookkeeping is left out.
-    pub fn search_groups(&self, buf: &str) -> Option<Groups> {
+    pub fn search_groups(&self, buf: &Piece) -> Option<Groups> {
         let m = self.re.search(buf).ok()??;
         Some(self.groups_and_id(buf, &m).0)
     }
@@ -226,11 +261,11 @@ impl Rule {
     /// The match's groups, and its own id groups (`fid`, `ip4`, `ip6`,
     /// `dns`, the first that took part), read before the `alt_` groups
     /// fill empty ones: the id shares the group's text, not a copy.
-    fn groups_and_id(&self, buf: &str, m: &PyMatch) -> (Groups, Option<Arc<str>>) {
+    fn groups_and_id(&self, buf: &Piece, m: &PyMatch) -> (Groups, Option<Piece>) {
         // Room for the keys `alt_` groups may add too.
         let mut g = Groups::with_capacity(self.named.len() + self.alternates.len());
         for (i, name) in &self.named {
-            g.push_absent(name.clone(), m.get(*i).map(|(s, e)| Arc::from(&buf[s..e])));
+            g.push_absent(name.clone(), m.get(*i).map(|(s, e)| buf.sub(s, e)));
         }
         let own_id = ["fid", "ip4", "ip6", "dns"]
             .iter()

@@ -192,7 +192,11 @@ pub(super) fn run(
             Inst::Look(look) => look_at(look, hay, pos),
             Inst::Save(slot) => {
                 let old = std::mem::replace(&mut scratch.slots[slot as usize], pos);
-                scratch.stack.push(Frame::Restore { slot, old });
+                // With nothing left to try, a failure ends the search and
+                // no slot is read again: the old value need not be kept.
+                if !scratch.stack.is_empty() {
+                    scratch.stack.push(Frame::Restore { slot, old });
+                }
                 true
             }
             Inst::Branch(table) => {
