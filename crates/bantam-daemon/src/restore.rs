@@ -295,10 +295,22 @@ impl Daemon {
             let entries = pass.bound.remove(&kind).map(Bound::merged);
             let entries =
                 counted_from_now(&entries.unwrap_or_default(), pass.now, self.clock.now());
-            match read {
-                true => self.backends.replace(kind, &entries)?,
-                // Not known to be every ban: keep what the kernel holds.
-                false => self.backends.ban(kind, &entries)?,
+            // Not known to be every ban: keep what the kernel holds.
+            if !read {
+                self.backends.ban(kind, &entries)?;
+                continue;
+            }
+            // A refused refill (one transaction of them all: the kernel out
+            // of memory) changed nothing; adding them keeps every ban, and
+            // only what the store no longer has stays until it times out.
+            if let Err(e) = self.backends.replace(kind, &entries) {
+                log::warn(&format!(
+                    "firewall {}: refilling it failed ({}); the saved bans are added \
+                     to what it holds instead",
+                    kind.name(),
+                    chain(&e)
+                ));
+                self.backends.ban(kind, &entries)?;
             }
         }
         for (kind, repeated) in pass.repeated() {
