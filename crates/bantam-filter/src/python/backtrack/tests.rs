@@ -45,7 +45,7 @@ fn each_kind_of_step_gives_the_backtrackers_spans() {
         (r"(\S+) from (\S+)", "root from x from y"),
         (
             r"([^:]+) from ([0-9.]+)(?: port \d+)?$",
-            "a b from 1.2.3.4 port 22",
+            "a b from 192.0.2.4 port 22",
         ),
         (r"(.*?) from (.*)", "a from b from c"),
         (r"(a{2,3}?)(a*)", "aaaaa"),
