@@ -324,6 +324,23 @@ impl Nftables {
         result
     }
 
+    /// Runs `change`, a change of `elements` elements, with the watcher out
+    /// of the events group when they are many (see `nft::events`): the one
+    /// place a batch of ours decides whether the kernel announces it.
+    fn deaf_for<T>(
+        &mut self,
+        elements: usize,
+        change: impl FnOnce(&mut Self) -> Result<T, FirewallError>,
+    ) -> Result<T, FirewallError> {
+        let ears = self.ears.clone().filter(|_| elements >= DEAF_ABOVE);
+        let deaf = ears.filter(|e| e.deafen());
+        let result = change(self);
+        if let Some(ears) = deaf {
+            ears.hear();
+        }
+        result
+    }
+
     /// [`Backend::ban`], heard or not.
     fn ban_grouped(&mut self, entries: &[BanEntry]) -> Result<(), FirewallError> {
         let wanted = group_bans(entries)?;
@@ -392,7 +409,7 @@ impl Nftables {
     }
 }
 
-/// Bans in one call from which the watcher is deafened while they commit
+/// Elements in one call from which the watcher is deafened while they commit
 /// (see `nft::events`): below, the notifications cost less than the verify
 /// that follows a deaf spell.
 const DEAF_ABOVE: usize = 512;
@@ -455,13 +472,7 @@ impl Backend for Nftables {
     }
 
     fn ban(&mut self, entries: &[BanEntry]) -> Result<(), FirewallError> {
-        let ears = self.ears.clone().filter(|_| entries.len() >= DEAF_ABOVE);
-        let deaf = ears.filter(|e| e.deafen());
-        let result = self.ban_grouped(entries);
-        if let Some(ears) = deaf {
-            ears.hear();
-        }
-        result
+        self.deaf_for(entries.len(), |b| b.ban_grouped(entries))
     }
 
     fn holds_nothing(&mut self) -> Result<bool, FirewallError> {
@@ -476,11 +487,8 @@ impl Backend for Nftables {
         let wanted = group_bans(entries)?;
         let mut batch = self.batch();
         let held = replace::write(&mut batch, &self.table, &wanted);
-        let deaf = self.ears.clone().filter(|e| e.deafen());
-        let result = batch.send(&mut self.socket);
-        if let Some(ears) = deaf {
-            ears.hear();
-        }
+        // Flushing makes the kernel announce every element it held too.
+        let result = self.deaf_for(DEAF_ABOVE, |b| batch.send(&mut b.socket));
         self.held = match result {
             Ok(()) => held,
             Err(_) => Default::default(),
@@ -490,12 +498,13 @@ impl Backend for Nftables {
 
     fn unban(&mut self, targets: &[Target]) -> Result<(), FirewallError> {
         let targets = group_targets(targets)?;
-        match self.unban_once(&targets) {
-            Err(err) if err.errno() == Some(libc::ENOENT) && self.reads_first(&targets) => {
-                self.unban_once(&targets)
+        let count = targets.iter().map(Vec::len).sum();
+        self.deaf_for(count, |b| match b.unban_once(&targets) {
+            Err(err) if err.errno() == Some(libc::ENOENT) && b.reads_first(&targets) => {
+                b.unban_once(&targets)
             }
             result => result,
-        }
+        })
     }
 
     fn list(&mut self) -> Result<Vec<BanEntry>, FirewallError> {
