@@ -50,10 +50,11 @@ pub fn error(message: &str) {
 /// so that 5,000 bans are not 5,000 system calls.
 pub fn info_many(messages: &[String]) {
     if subscribed() {
-        for m in messages {
-            tracing::info!(event = "message", "{m}");
-        }
-        return;
+        return crate::log_setup::in_one_write(|| {
+            for m in messages {
+                tracing::info!(event = "message", "{m}");
+            }
+        });
     }
     let mut text = String::new();
     for m in messages {
@@ -94,19 +95,21 @@ pub fn bans(events: &[BanEvent<'_>]) {
         let messages: Vec<String> = events.iter().map(BanEvent::message).collect();
         return info_many(&messages);
     }
-    for e in events {
-        let bantime = e.bantime.map(|d| d.as_secs());
-        tracing::info!(
-            event = "ban",
-            jail = e.jail,
-            target = e.target,
-            failures = e.failures,
-            bantime,
-            dry_run = e.dry_run,
-            "{}",
-            e.message()
-        );
-    }
+    crate::log_setup::in_one_write(|| {
+        for e in events {
+            let bantime = e.bantime.map(|d| d.as_secs());
+            tracing::info!(
+                event = "ban",
+                jail = e.jail,
+                target = e.target,
+                failures = e.failures,
+                bantime,
+                dry_run = e.dry_run,
+                "{}",
+                e.message()
+            );
+        }
+    });
 }
 
 /// A ban kept because its source still sent packets

@@ -11,7 +11,9 @@
 //!   level (`timestamp`, `level`, `event`, `jail`, `target`, `message`…).
 //! - **text**: RFC 3339 time, level, message.
 
+use std::cell::RefCell;
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::os::unix::net::UnixDatagram;
 
 use tracing::field::{Field, Visit};
@@ -40,7 +42,7 @@ pub fn init(level: Level, format: LogFormat) {
                 .with_span_list(false)
                 .with_target(false)
                 .with_max_level(filter)
-                .with_writer(std::io::stderr)
+                .with_writer(|| Stderr)
                 .finish(),
         ),
         LogFormat::Auto if stderr_is_journal() => tracing::subscriber::set_global_default(
@@ -53,12 +55,71 @@ pub fn init(level: Level, format: LogFormat) {
                 .with_target(false)
                 .with_ansi(false)
                 .with_max_level(filter)
-                .with_writer(std::io::stderr)
+                .with_writer(|| Stderr)
                 .finish(),
         ),
     };
     // Already installed (a test harness): the first one stays.
     let _ = installed;
+}
+
+thread_local! {
+    /// Lines held back by [`in_one_write`] on this thread, if it runs.
+    static HELD: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+}
+
+/// Runs `log`, and writes the text lines its events make to stderr in one
+/// system call at the end, instead of one per event. A burst of 100,000
+/// bans logged line by line spent a tenth of its time in `write(2)` (and
+/// in the inotify of whoever follows the file). The lines are the same,
+/// in the same order; only the syscalls are fewer. Journal entries are
+/// unaffected: the native protocol takes one datagram per entry.
+pub fn in_one_write<R>(log: impl FnOnce() -> R) -> R {
+    let nested = HELD.with(|h| h.borrow().is_some());
+    if nested {
+        return log();
+    }
+    HELD.with(|h| *h.borrow_mut() = Some(Vec::new()));
+    let _release = Release;
+    log()
+}
+
+/// Writes out what [`in_one_write`] held when it ends, on return or
+/// unwinding alike: a panic inside must not leave this thread's log lines
+/// held back for ever.
+struct Release;
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        let text = HELD.with(|h| h.borrow_mut().take()).unwrap_or_default();
+        // Nothing sensible to do if stderr is gone.
+        let _ = std::io::stderr().lock().write_all(&text);
+    }
+}
+
+/// Standard error for the text and JSON formats, or the buffer of
+/// [`in_one_write`] while it runs. The formatter hands over each event's
+/// line in one `write_all`, so a line is never split between the two.
+struct Stderr;
+
+impl std::io::Write for Stderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let held = HELD.with(|h| match h.borrow_mut().as_mut() {
+            Some(held) => {
+                held.extend_from_slice(buf);
+                true
+            }
+            None => false,
+        });
+        if held {
+            return Ok(buf.len());
+        }
+        std::io::stderr().write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }
 
 /// Whether `$JOURNAL_STREAM` ("DEV:INO") is the file stderr is now.
@@ -192,6 +253,23 @@ mod tests {
         expected.extend_from_slice(&3u64.to_le_bytes());
         expected.extend_from_slice(b"a\nb\n");
         assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn lines_logged_in_one_write_are_held_until_the_end() {
+        let held = in_one_write(|| {
+            Stderr.write_all(b"first\n").unwrap();
+            in_one_write(|| Stderr.write_all(b"second\n").unwrap());
+            HELD.with(|h| h.borrow().clone())
+        });
+        assert_eq!(held.as_deref(), Some(&b"first\nsecond\n"[..]));
+        assert!(HELD.with(|h| h.borrow().is_none()));
+    }
+
+    #[test]
+    fn a_panic_inside_one_write_releases_the_lines() {
+        let _ = std::panic::catch_unwind(|| in_one_write(|| panic!("inside")));
+        assert!(HELD.with(|h| h.borrow().is_none()));
     }
 
     #[test]
