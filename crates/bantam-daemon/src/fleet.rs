@@ -187,15 +187,15 @@ impl Daemon {
 
     /// Publishes bans just applied, when their jail is shared and they did
     /// not come from the fleet.
-    pub(crate) fn fleet_publish(&self, records: &[(Target, BanRecord)]) {
+    pub(crate) fn fleet_publish(&self, records: &[BanRecord]) {
         let Some(link) = &self.fleet else { return };
         if link.applying {
             return;
         }
         let writes: Vec<FleetWrite> = records
             .iter()
-            .filter(|(_, r)| link.settings.shares(&r.jail))
-            .map(|(_, r)| FleetWrite {
+            .filter(|r| link.settings.shares(&r.jail))
+            .map(|r| FleetWrite {
                 kind: ChangeKind::Ban,
                 jail: r.jail.clone(),
                 target: r.target.clone(),

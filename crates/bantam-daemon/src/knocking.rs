@@ -283,8 +283,8 @@ impl Daemon {
         if extended.is_empty() {
             return released;
         }
-        self.recorder
-            .record(extended.iter().map(|b| b.record.clone()).collect());
+        let records: Vec<BanRecord> = extended.iter().map(|b| b.record.clone()).collect();
+        self.recorder.record(&records);
         self.ban_watched(&extended, now, "extending bans");
         for ban in extended {
             log::extended(&ban.record, now);
@@ -317,7 +317,7 @@ impl Daemon {
         for record in &records {
             log::extended(record, now);
         }
-        self.recorder.record(records.clone());
+        self.recorder.record(&records);
         records
     }
 

@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use bantam_config::notify_settings::EventKind;
 use bantam_config::Settings;
-use bantam_firewall::Target;
 use bantam_notify::{BanFacts, Event, Notifier};
 use bantam_state::BanRecord;
 
@@ -55,13 +54,13 @@ fn ban_duration(record: &BanRecord) -> Option<Duration> {
 
 impl Daemon {
     /// New bans, just put in the kernel.
-    pub(crate) fn notify_bans(&self, records: &[(Target, BanRecord)]) {
+    pub(crate) fn notify_bans(&self, records: &[BanRecord]) {
         if !self.notifier.wants(EventKind::Ban) {
             return;
         }
         // Each record's own span: escalation and rule bantimes make it
         // differ from the jail's configured bantime.
-        for (_, record) in records {
+        for record in records {
             self.notifier
                 .push(Event::Ban(facts(record, ban_duration(record))));
         }

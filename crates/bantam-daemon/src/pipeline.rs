@@ -194,57 +194,32 @@ impl Daemon {
         now: Timestamp,
     ) -> usize {
         let jail_name = self.jails[jail_index].name().to_owned();
-        let mut records = Vec::with_capacity(earned.len());
-        let mut fields = Vec::with_capacity(earned.len());
         let mut seen = HashSet::new();
         let earned: Vec<Earned> = earned
             .into_iter()
             .filter(|e| seen.insert(e.target) && !self.bans.is_banned(&jail_name, &e.target))
             .collect();
+        if earned.is_empty() {
+            return 0;
+        }
         // How long each lasts (escalation, recidive): one store read.
         let targets: Vec<Target> = earned.iter().map(|e| e.target).collect();
         let plans = self.plan_bans(jail_index, &targets, now);
+        let mut records = Vec::with_capacity(earned.len());
+        let mut fields = Vec::with_capacity(earned.len());
         for (e, plan) in earned.into_iter().zip(plans) {
-            let (name, end, ban_count) = (e.target.to_string(), plan.end, plan.ban_count);
-            // A rule's own (lesser) ban time caps the planned one; a
-            // permanent plan (recidive) stays permanent.
-            let end = match (e.bantime.map(|b| crate::jail::end_of(b, now)), end) {
-                (Some(Some(rule_end)), Some(planned)) => Some(planned.min(rule_end)),
-                _ => end,
-            };
-            // A ban by hand may have its own length, and says why.
-            let (end, reason) = match e.by_hand {
-                None => (end, None),
-                Some(ByHand { reason, lasting }) => {
-                    (lasting.map_or(end, |d| Some(later(now, d))), Some(reason))
-                }
-            };
-            records.push((
-                e.target,
-                BanRecord {
-                    jail: jail_name.clone(),
-                    target: name,
-                    start: now,
-                    end,
-                    failures: e.failures,
-                    ban_count,
-                    matches: e.matches,
-                    reason,
-                },
-            ));
-            fields.push(e.fields);
-        }
-        if records.is_empty() {
-            return 0;
+            let (record, captured) = record_of(&jail_name, e, plan, now);
+            records.push(record);
+            fields.push(captured);
         }
         // Store first (when it works); the kernel ban never waits for it.
-        self.recorder
-            .record(records.iter().map(|(_, r)| r.clone()).collect());
+        self.recorder.record(&records);
         if let Some(kind) = self.jails[jail_index].backend {
             // One batch in the jail's backend; a target another jail keeps
             // there longer keeps its longer time.
-            let entries: Vec<BanEntry> = records
+            let entries: Vec<BanEntry> = targets
                 .iter()
+                .zip(&records)
                 .map(|(t, r)| {
                     let own = self.kernel_timeout(&jail_name, r.end, now);
                     BanEntry::new(*t, self.longest_in(kind, t, own, now))
@@ -262,25 +237,25 @@ impl Daemon {
         self.notify_bans(&records);
         self.fleet_publish(&records);
         let count = records.len();
-        let new_targets: Vec<Target> = records.iter().map(|(t, _)| *t).collect();
         let jail = &mut self.jails[jail_index];
         jail.total_banned += count as u64;
-        for ((target, mut record), fields) in records.into_iter().zip(fields) {
-            jail.ban_action(OwnedBan::of(&record, target, false, fields));
-            if !jail.has_actions() {
+        for ((&target, mut record), fields) in targets.iter().zip(records).zip(fields) {
+            if jail.has_actions() {
+                jail.ban_action(OwnedBan::of(&record, target, false, fields));
+            } else {
                 record.matches = Vec::new(); // see BanBook: only actions read them
             }
             jail.tracker.forget(&target);
             self.bans.insert(ActiveBan { target, record });
         }
-        self.fold_prefixes(jail_index, &new_targets, now);
+        self.fold_prefixes(jail_index, &targets, now);
         count
     }
 
-    fn log_bans(&self, records: &[(Target, BanRecord)]) {
+    fn log_bans(&self, records: &[BanRecord]) {
         let events: Vec<log::BanEvent<'_>> = records
             .iter()
-            .map(|(_, r)| log::BanEvent {
+            .map(|r| log::BanEvent {
                 jail: &r.jail,
                 target: &r.target,
                 failures: r.failures,
@@ -293,6 +268,40 @@ impl Daemon {
             .collect();
         log::bans(&events);
     }
+}
+
+/// The record of a ban earned now in `jail`, lasting as `plan` says,
+/// and the captures its actions see.
+fn record_of(
+    jail: &str,
+    e: Earned,
+    plan: crate::escalation::Plan,
+    now: Timestamp,
+) -> (BanRecord, Fields) {
+    // A rule's own (lesser) ban time caps the planned one; a permanent
+    // plan (recidive) stays permanent.
+    let end = match (e.bantime.map(|b| crate::jail::end_of(b, now)), plan.end) {
+        (Some(Some(rule_end)), Some(planned)) => Some(planned.min(rule_end)),
+        (_, end) => end,
+    };
+    // A ban by hand may have its own length, and says why.
+    let (end, reason) = match e.by_hand {
+        None => (end, None),
+        Some(ByHand { reason, lasting }) => {
+            (lasting.map_or(end, |d| Some(later(now, d))), Some(reason))
+        }
+    };
+    let record = BanRecord {
+        jail: jail.to_owned(),
+        target: e.target.to_string(),
+        start: now,
+        end,
+        failures: e.failures,
+        ban_count: plan.ban_count,
+        matches: e.matches,
+        reason,
+    };
+    (record, e.fields)
 }
 
 /// `now` plus `d`, saturating far in the future.
