@@ -15,7 +15,7 @@ use std::time::Duration;
 use crate::error::FirewallError;
 
 /// One banned address or network.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Target {
     /// A single address.
     Addr(IpAddr),
@@ -50,6 +50,44 @@ impl BanEntry {
         BanEntry {
             target,
             timeout: Some(timeout),
+        }
+    }
+}
+
+/// The order a derive would give (addresses before networks, IPv4 before
+/// IPv6, then by bits and prefix), compared as one packed key: the ban
+/// index and its expiry index compare targets some sixty times a ban, and
+/// the derived comparison of `IpAddr` (variant, then octet arrays) was 7%
+/// of a burst of new bans.
+impl Ord for Target {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.sort_key().cmp(&other.sort_key())
+    }
+}
+
+impl PartialOrd for Target {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Target {
+    /// (kind, bits, prefix): kind 0/1 an IPv4/IPv6 address, 2/3 an
+    /// IPv4/IPv6 network. Injective, so consistent with `Eq`.
+    fn sort_key(&self) -> (u8, u128, u8) {
+        let bits = |addr: &IpAddr| match addr {
+            IpAddr::V4(a) => (0, u128::from(u32::from(*a))),
+            IpAddr::V6(a) => (1, u128::from(*a)),
+        };
+        match self {
+            Target::Addr(addr) => {
+                let (family, b) = bits(addr);
+                (family, b, 0)
+            }
+            Target::Net { addr, prefix } => {
+                let (family, b) = bits(addr);
+                (2 + family, b, *prefix)
+            }
         }
     }
 }
@@ -236,6 +274,36 @@ mod tests {
         assert_eq!(t("::ffff:192.0.2.1"), t("192.0.2.1"));
         assert_eq!(t("::ffff:192.0.2.0/120"), t("192.0.2.0/24"));
         assert_eq!(t("0.0.0.0/0").to_string(), "0.0.0.0/0");
+    }
+
+    #[test]
+    fn orders_as_the_derived_order_did() {
+        // What `#[derive(Ord)]` on the enum gave: variant, then address
+        // (IPv4 before IPv6, by octets), then prefix.
+        let reference = |t: &Target| match *t {
+            Target::Addr(a) => (0, a, 0),
+            Target::Net { addr, prefix } => (1, addr, prefix),
+        };
+        let all = [
+            "192.0.2.1",
+            "192.0.2.200",
+            "203.0.113.9",
+            "2001:db8::1",
+            "2001:db8:ffff::1",
+            "192.0.2.0/24",
+            "192.0.2.0/25",
+            "198.18.0.0/15",
+            "2001:db8::/32",
+            "2001:db8::/64",
+            "2001:db8:1::/48",
+            "0.0.0.0/0",
+        ]
+        .map(t);
+        for a in &all {
+            for b in &all {
+                assert_eq!(a.cmp(b), reference(a).cmp(&reference(b)), "{a} vs {b}");
+            }
+        }
     }
 
     #[test]
