@@ -136,7 +136,30 @@ impl BanBook {
     }
 
     pub fn insert(&mut self, ban: ActiveBan) {
-        let ActiveBan { target, record } = ban;
+        let ActiveBan { target, mut record } = ban;
+        let matches = std::mem::take(&mut record.matches);
+        let reason = record.reason.take();
+        self.insert_parts(target, &record, matches, reason);
+    }
+
+    /// Inserts the ban of `record`, which the caller keeps (for the store):
+    /// only what the book holds is copied, the matched lines only when
+    /// `with_matches` (actions read them; nothing else does).
+    pub fn insert_copy(&mut self, target: Target, record: &BanRecord, with_matches: bool) {
+        let matches = match with_matches {
+            true => record.matches.clone(),
+            false => Vec::new(),
+        };
+        self.insert_parts(target, record, matches, record.reason.clone());
+    }
+
+    fn insert_parts(
+        &mut self,
+        target: Target,
+        record: &BanRecord,
+        matches: Vec<String>,
+        reason: Option<String>,
+    ) {
         self.remove(&record.jail, &target);
         let id = self.jail_id(&record.jail);
         let entry = Entry {
@@ -148,10 +171,10 @@ impl BanBook {
         if entry.end_ms != NEVER {
             self.by_end.insert((entry.end_ms, id, target));
         }
-        if !record.matches.is_empty() {
-            self.matches.insert((id, target), record.matches);
+        if !matches.is_empty() {
+            self.matches.insert((id, target), matches);
         }
-        if let Some(reason) = record.reason {
+        if let Some(reason) = reason {
             self.reasons.insert((id, target), reason);
         }
         let jail = self.jails.get_mut(&record.jail).expect("jail_id made it");

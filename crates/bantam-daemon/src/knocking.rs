@@ -284,7 +284,7 @@ impl Daemon {
             return released;
         }
         let records: Vec<BanRecord> = extended.iter().map(|b| b.record.clone()).collect();
-        self.recorder.record(&records);
+        self.recorder.record(records);
         self.ban_watched(&extended, now, "extending bans");
         for ban in extended {
             log::extended(&ban.record, now);
@@ -317,7 +317,7 @@ impl Daemon {
         for record in &records {
             log::extended(record, now);
         }
-        self.recorder.record(&records);
+        self.recorder.record(records.clone());
         records
     }
 

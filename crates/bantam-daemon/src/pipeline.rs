@@ -2,8 +2,8 @@
 //! door.
 //!
 //! A batch of lines goes source → filter → tracker → bans: every ban the
-//! batch earns is written to the store in one transaction, then sent to the
-//! firewall in one batch, so a burst of 5,000 attackers costs one commit and
+//! batch earns is sent to the firewall in one batch, then written to the
+//! store in one transaction, so a burst of 5,000 attackers costs one commit and
 //! one netlink message, not 5,000 of each.
 //!
 //! [`Daemon::apply_bans`] is the only way in for a ban, whatever earned it
@@ -13,10 +13,10 @@
 //! * **once per jail**: an address already banned in the jail, or earned
 //!   twice in one batch (three failures in one write with `maxretry = 1`),
 //!   is banned once, runs its actions once, is counted once;
-//! * **ban first, record reliably**: the store is written first when it
-//!   works (so that a crash leaves no kernel ban the store does not know),
-//!   but a failing store never stops the kernel ban (see
-//!   [`crate::recorder`]);
+//! * **ban first, record reliably**: the kernel ban never waits for the
+//!   store; the records go to the store's own thread, and log positions
+//!   are saved only once they are on disk, so a crash in between costs a
+//!   re-read, not a ban (see [`crate::recorder`]);
 //! * **nothing waits on actions**: they are queued to the jail's thread.
 
 use std::collections::HashSet;
@@ -27,7 +27,6 @@ use bantam_state::{BanRecord, FilePosition};
 use jiff::Timestamp;
 
 use crate::action_worker::OwnedBan;
-use crate::bans::ActiveBan;
 use crate::daemon::{Daemon, Fields};
 use crate::error::chain;
 use crate::jail::target_of;
@@ -212,8 +211,6 @@ impl Daemon {
             records.push(record);
             fields.push(captured);
         }
-        // Store first (when it works); the kernel ban never waits for it.
-        self.recorder.record(&records);
         if let Some(kind) = self.jails[jail_index].backend {
             // One batch in the jail's backend; a target another jail keeps
             // there longer keeps its longer time.
@@ -239,15 +236,17 @@ impl Daemon {
         let count = records.len();
         let jail = &mut self.jails[jail_index];
         jail.total_banned += count as u64;
-        for ((&target, mut record), fields) in targets.iter().zip(records).zip(fields) {
-            if jail.has_actions() {
-                jail.ban_action(OwnedBan::of(&record, target, false, fields));
-            } else {
-                record.matches = Vec::new(); // see BanBook: only actions read them
+        let with_matches = jail.has_actions();
+        for ((&target, record), fields) in targets.iter().zip(&records).zip(fields) {
+            if with_matches {
+                jail.ban_action(OwnedBan::of(record, target, false, fields));
             }
             jail.tracker.forget(&target);
-            self.bans.insert(ActiveBan { target, record });
+            self.bans.insert_copy(target, record, with_matches);
         }
+        // To the store's thread, after the kernel ban (see recorder.rs for
+        // why a crash before the commit loses nothing).
+        self.recorder.record(records);
         self.fold_prefixes(jail_index, &targets, now);
         count
     }

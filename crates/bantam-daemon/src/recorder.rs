@@ -1,25 +1,33 @@
 //! Writing bans and log positions to the store, when the store can take
 //! them.
 //!
-//! The store is written before the kernel hears of a ban, so that every
-//! kernel ban is known after a crash. But a store can fail: a full disk, a
-//! read-only remount, a database another process locked. A failing store
-//! must never stop a ban (an attacker who fills the disk with log lines
-//! would otherwise stop being banned), so the recorder:
+//! Bans are handed to the store's own thread ([`crate::store_writer`]) and
+//! written while the loop goes on: the kernel ban never waits for a commit.
+//! A crash before the commit loses no ban, because log positions are
+//! saved only after the bans of their lines are on disk: the next start
+//! reads those lines again and bans again (the pipeline bans an address
+//! once). A ban by hand, which no line repeats, is on disk before its
+//! request is answered ([`Recorder::settle`]).
+//!
+//! A store can fail: a full disk, a read-only remount, a database another
+//! process locked. A failing store must never stop a ban (an attacker who
+//! fills the disk with log lines would otherwise stop being banned), so
+//! the recorder:
 //!
 //! * keeps bans the store refused in memory and retries them, oldest first,
 //!   with back-off (1 s doubling to 30 s), and at every new write;
 //! * holds log positions back while any ban is unrecorded: a position saved
 //!   past the lines whose bans are not on disk would, after a crash, skip
-//!   those lines, and lose the bans for good. Re-reading them is harmless
-//!   (the pipeline bans an address once);
+//!   those lines, and lose the bans for good;
 //! * says so once when the store starts failing and once when it recovers,
 //!   and reports the degraded state to `status` meanwhile.
 //!
-//! The retry timer exists only while something is unrecorded: a healthy
-//! idle daemon still never wakes.
+//! The retry timer exists only while something is unrecorded, the writer's
+//! wake-up only while a write is in flight: a healthy idle daemon still
+//! never wakes.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bantam_state::{BanRecord, FilePosition, StateError, Store};
@@ -28,11 +36,7 @@ use tokio::time::Instant;
 
 use crate::error::chain;
 use crate::log;
-
-/// Bans per transaction: one commit for an ordinary batch (a source hands
-/// out 256 KiB of lines at a time, some 2,300 failures at most), bounded
-/// steps for a backlog, so that a nearly full disk takes what it can.
-const CHUNK: usize = 4096;
+use crate::store_writer::{Done, Job, StoreWriter, CHUNK};
 const FIRST_RETRY: Duration = Duration::from_secs(1);
 const LAST_RETRY: Duration = Duration::from_secs(30);
 /// How often, at most, old history is purged (on the way of other work,
@@ -48,7 +52,11 @@ struct Failing {
 }
 
 pub(crate) struct Recorder {
-    store: Box<dyn Store>,
+    /// `None` while a write is in flight: the writer thread has it.
+    store: Option<Box<dyn Store>>,
+    /// Started at the first hand-off; `None` before, or if no thread
+    /// could be started (then bans are written on the loop's thread).
+    writer: Option<StoreWriter>,
     unrecorded: Vec<BanRecord>,
     positions: HashMap<String, FilePosition>,
     failing: Option<Failing>,
@@ -60,7 +68,8 @@ pub(crate) struct Recorder {
 impl Recorder {
     pub fn new(store: Box<dyn Store>, purge_age: Duration) -> Recorder {
         Recorder {
-            store,
+            store: Some(store),
+            writer: None,
             unrecorded: Vec::new(),
             positions: HashMap::new(),
             failing: None,
@@ -69,49 +78,131 @@ impl Recorder {
         }
     }
 
-    /// The store itself, for reads at start and for requests.
+    /// The store itself, for reads at start and for requests, once the
+    /// write in flight (if any) is back.
     pub fn store(&mut self) -> &mut dyn Store {
-        self.store.as_mut()
+        self.settle();
+        self.store
+            .as_deref_mut()
+            .expect("settle brings the store back")
     }
 
     pub fn set_purge_age(&mut self, age: Duration) {
         self.purge_age = age;
     }
 
-    /// Writes `bans`, or queues them (a copy) when the store does not take
-    /// them, and writes everything queued if the store lets us.
-    pub fn record(&mut self, bans: &[BanRecord]) {
-        if self.failing.is_none() && self.unrecorded.is_empty() {
-            // Healthy: straight from the caller's records, copied only if
-            // refused (a burst of a million spent a tenth of its time
-            // copying records it then dropped).
-            for (i, chunk) in bans.chunks(CHUNK).enumerate() {
-                if let Err(e) = self.store.record_bans(chunk) {
-                    self.unrecorded.extend_from_slice(&bans[i * CHUNK..]);
-                    return self.fail(e);
+    /// Hands `bans` to the writer thread, or queues them when the store is
+    /// failing, and writes everything queued if the store lets us.
+    pub fn record(&mut self, bans: Vec<BanRecord>) {
+        if bans.is_empty() {
+            return;
+        }
+        self.settle();
+        if self.failing.is_some() || !self.unrecorded.is_empty() {
+            self.unrecorded.extend(bans);
+            return self.flush();
+        }
+        if let Err(bans) = self.hand_off(bans) {
+            self.unrecorded = bans;
+            self.flush();
+        }
+    }
+
+    /// Sends `bans` with the store to the writer thread; gives them back
+    /// (and keeps the store) when there is no thread to take them.
+    fn hand_off(&mut self, bans: Vec<BanRecord>) -> Result<(), Vec<BanRecord>> {
+        if self.writer.is_none() {
+            match StoreWriter::spawn() {
+                Ok(writer) => self.writer = Some(writer),
+                Err(e) => {
+                    log::warn(&format!(
+                        "no thread for the state store ({e}); bans are recorded on the main loop"
+                    ));
+                    return Err(bans);
                 }
             }
-        } else {
-            self.unrecorded.extend_from_slice(bans);
         }
-        self.flush();
+        let (Some(writer), Some(store)) = (&self.writer, self.store.take()) else {
+            return Err(bans);
+        };
+        writer.send(Job { store, bans }).map_err(|job| {
+            self.store = Some(job.store);
+            self.writer = None;
+            job.bans
+        })
+    }
+
+    /// Waits for the write in flight, if any, and takes its outcome.
+    pub fn settle(&mut self) {
+        if self.store.is_some() {
+            return;
+        }
+        let done = self.writer.as_ref().and_then(StoreWriter::wait);
+        match done {
+            Some(done) => self.finish(done),
+            // Unreachable: the thread catches the store's panics and
+            // always sends the store back.
+            None => panic!("the state store's writer thread ended holding the store"),
+        }
+    }
+
+    /// True while a write is in flight; [`Recorder::written`] wakes then.
+    pub fn in_flight(&self) -> bool {
+        self.store.is_none()
+    }
+
+    /// Notified when the write in flight is back (none before the first).
+    pub fn written(&self) -> Option<Arc<tokio::sync::Notify>> {
+        self.writer.as_ref().map(StoreWriter::wake)
+    }
+
+    /// The loop was woken by [`Recorder::written`]: takes the outcome if
+    /// it is back, and writes the positions it held.
+    pub fn collect(&mut self) {
+        let done = self.writer.as_ref().and_then(StoreWriter::try_done);
+        if let Some(done) = done {
+            self.finish(done);
+        }
+    }
+
+    fn finish(&mut self, done: Done) {
+        let Done {
+            store,
+            refused,
+            failure,
+        } = done;
+        self.store = Some(store);
+        match failure {
+            None => self.flush(),
+            Some(reason) => {
+                self.unrecorded = refused;
+                self.fail_because(reason);
+            }
+        }
     }
 
     /// Queues a log position; it is written only once no ban is waiting.
     pub fn save_position(&mut self, position: FilePosition) {
         self.positions.insert(position.path.clone(), position);
-        self.flush();
+        // With a write in flight, the position goes when it is back.
+        if !self.in_flight() {
+            self.flush();
+        }
     }
 
     /// Drops queued bans of `target` (in `jail`, or everywhere): a ban lifted
     /// before it reached the disk must not come back when it does.
     pub fn forget(&mut self, jail: Option<&str>, target: &str) {
+        // A write in flight that fails would queue the ban again after
+        // this: wait for it first.
+        self.settle();
         self.unrecorded
             .retain(|b| b.target != target || jail.is_some_and(|j| j != b.jail));
     }
 
     /// Forgets every queued ban (`unban --all`).
     pub fn forget_all(&mut self) {
+        self.settle();
         self.unrecorded.clear();
     }
 
@@ -125,7 +216,8 @@ impl Recorder {
         self.flush();
     }
 
-    /// `None` when healthy; otherwise what `status` shows.
+    /// `None` when healthy; otherwise what `status` shows. As of the
+    /// last write that came back ([`Recorder::settle`] for the latest).
     pub fn degraded(&self) -> Option<String> {
         self.failing.as_ref().map(|f| {
             format!(
@@ -138,11 +230,13 @@ impl Recorder {
     }
 
     /// Bans waiting for the store.
-    pub fn unrecorded(&self) -> usize {
+    pub fn unrecorded(&mut self) -> usize {
+        self.settle();
         self.unrecorded.len()
     }
 
     fn flush(&mut self) {
+        self.settle();
         if let Err(e) = self.write() {
             self.fail(e);
             return;
@@ -157,23 +251,29 @@ impl Recorder {
 
     /// Bans first, positions only after every ban is on disk.
     fn write(&mut self) -> Result<(), StateError> {
+        let Some(store) = self.store.as_deref_mut() else {
+            return Ok(()); // settled by the caller
+        };
         // In chunks, oldest first: a nearly full disk then takes what it
         // can hold instead of refusing the whole backlog at every retry.
         while !self.unrecorded.is_empty() {
             let n = self.unrecorded.len().min(CHUNK);
-            self.store.record_bans(&self.unrecorded[..n])?;
+            store.record_bans(&self.unrecorded[..n])?;
             self.unrecorded.drain(..n);
         }
         if !self.positions.is_empty() {
             let positions: Vec<FilePosition> = self.positions.values().cloned().collect();
-            self.store.save_positions(&positions)?;
+            store.save_positions(&positions)?;
             self.positions.clear();
         }
         Ok(())
     }
 
     fn fail(&mut self, error: StateError) {
-        let reason = crate::error::chain(&error);
+        self.fail_because(crate::error::chain(&error));
+    }
+
+    fn fail_because(&mut self, reason: String) {
         match &mut self.failing {
             Some(failing) => {
                 failing.backoff = (failing.backoff * 2).min(LAST_RETRY);
@@ -198,7 +298,7 @@ impl Recorder {
     /// Ends bans at `now` in the store, and purges old history at most once
     /// an hour; both ride on the expiry wake-up the loop has anyway.
     pub fn expire(&mut self, now: Timestamp) {
-        if let Err(e) = self.store.expire(now) {
+        if let Err(e) = self.store().expire(now) {
             log::error(&format!("ending bans in the store: {}", chain(&e)));
         }
         self.purge(now);
@@ -217,7 +317,7 @@ impl Recorder {
         let Ok(before) = now.checked_sub(age) else {
             return;
         };
-        match self.store.purge_history(before) {
+        match self.store().purge_history(before) {
             Ok(0) => {}
             Ok(n) => log::info(&format!(
                 "purged {n} ban(s) older than dbpurgeage from the history"

@@ -124,6 +124,9 @@ impl Daemon {
             self.fill_last_matches(&mut bans);
             jail.bans = Some(bans);
         }
+        // The write in flight (one batch at most) decides whether the
+        // store is failing.
+        self.recorder.settle();
         Response::ok(Status {
             backend: self.backends.names(),
             dry_run: self.options.dry_run,
@@ -206,6 +209,9 @@ impl Daemon {
         }
         let asked = earned.len();
         let banned = self.apply_bans(index, earned, self.clock.now());
+        // No log line repeats a ban by hand after a crash: on disk before
+        // the answer.
+        self.recorder.settle();
         self.waits.extend(self.jails[index].barrier());
         let already = asked - banned;
         log::info(&format!("{jail}: {banned} banned by request"));

@@ -504,7 +504,7 @@ impl Daemon {
                 reason: None,
             })
             .collect();
-        self.recorder.record(&records);
+        self.recorder.record(records.clone());
         for (entry, record) in found.into_iter().zip(records) {
             self.bans.insert(ActiveBan {
                 target: entry.target,
