@@ -31,10 +31,10 @@ fn setup_is_idempotent_and_leaves_other_tables_alone() {
 
     let listing = netns.nft(&["list", "table", "inet", "bantam-test"]);
     for expected in [
-        "set addr4 {\n\t\ttype ipv4_addr\n\t\tflags timeout\n",
+        "set addr4 {\n\t\ttype ipv4_addr\n\t\tflags timeout\n\t\tgc-interval 1m\n",
         "set addr6 {\n\t\ttype ipv6_addr\n\t\tflags timeout\n",
         "set net4 {\n\t\ttype ipv4_addr\n\t\tflags interval,timeout\n",
-        "set net6 {\n\t\ttype ipv6_addr\n\t\tflags interval,timeout\n",
+        "set net6 {\n\t\ttype ipv6_addr\n\t\tflags interval,timeout\n\t\tgc-interval 1m\n",
         "set net24 {\n\t\ttype ipv4_addr\n\t\tflags timeout\n",
         "set net64 {\n\t\ttype ipv6_addr\n\t\tflags timeout\n",
         "type filter hook input priority filter - 10; policy accept;",
@@ -330,6 +330,39 @@ fn the_kernel_lifts_an_expired_ban_by_itself() {
     }
     let listed = backend.list().unwrap();
     assert_eq!(listed, [BanEntry::permanent(t("192.0.2.21"))]);
+}
+
+/// The sets are swept once a minute (`gc-interval`), so an expired ban may
+/// still be in the kernel's table when its address is banned again: the new
+/// ban must hold, not be taken for the stale one.
+#[test]
+fn a_ban_again_soon_after_one_expired_holds() {
+    if !root_or_skip("a_ban_again_soon_after_one_expired_holds") {
+        return;
+    }
+    let (netns, mut backend) = set_up("bantam", ElementUpdates::detect());
+    let targets = [
+        t("192.0.2.30"),
+        t("2001:db8::30"),
+        t("203.0.113.0/24"),
+        t("198.51.100.0/25"),
+    ];
+    let short: Vec<BanEntry> = targets
+        .iter()
+        .map(|&target| BanEntry::timed(target, Duration::from_secs(1)))
+        .collect();
+    backend.ban(&short).unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(backend.list().unwrap().is_empty(), "expired, not swept yet");
+    let long: Vec<BanEntry> = targets.iter().map(|&t| BanEntry::timed(t, HOUR)).collect();
+    backend.ban(&long).unwrap();
+    let listed = backend.list().unwrap();
+    assert_eq!(listed.len(), 4, "{listed:?}");
+    for entry in listed {
+        let left = entry.timeout.expect("timed");
+        assert!(left > HOUR - Duration::from_secs(60), "{entry:?}");
+    }
+    assert_eq!(netns.elements("bantam", "addr4").len(), 1);
 }
 
 #[test]

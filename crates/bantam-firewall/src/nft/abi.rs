@@ -120,6 +120,8 @@ pub const NFTA_SET_FLAGS: u16 = 3;
 pub const NFTA_SET_KEY_TYPE: u16 = 4;
 pub const NFTA_SET_KEY_LEN: u16 = 5;
 pub const NFTA_SET_ID: u16 = 10;
+/// Milliseconds between the kernel's sweeps of expired elements.
+pub const NFTA_SET_GC_INTERVAL: u16 = 12;
 pub const NFT_SET_INTERVAL: u32 = 0x4;
 pub const NFT_SET_TIMEOUT: u32 = 0x10;
 /// `flags dynamic`: rules may add and update elements (`update @set`).
