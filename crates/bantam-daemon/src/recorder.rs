@@ -37,6 +37,9 @@ use tokio::time::Instant;
 use crate::error::chain;
 use crate::log;
 use crate::store_writer::{Done, Job, StoreWriter, CHUNK};
+/// Batches of fewer bans are written on the loop's thread (after their
+/// kernel ban); an attacker's single ban is the common case.
+const HAND_OFF_FROM: usize = 64;
 const FIRST_RETRY: Duration = Duration::from_secs(1);
 const LAST_RETRY: Duration = Duration::from_secs(30);
 /// How often, at most, old history is purged (on the way of other work,
@@ -98,7 +101,11 @@ impl Recorder {
             return;
         }
         self.settle();
-        if self.failing.is_some() || !self.unrecorded.is_empty() {
+        // A few bans are written here: waking the other thread costs more
+        // than their commit, and it would take the second core from
+        // whatever else runs on the host just when a ban lands.
+        let small = bans.len() < HAND_OFF_FROM;
+        if small || self.failing.is_some() || !self.unrecorded.is_empty() {
             self.unrecorded.extend(bans);
             return self.flush();
         }
