@@ -450,7 +450,7 @@ def main():
         q.add_argument("--timeout", type=float, default=600)
     b.add_argument("--mix", action="store_true")
     b.add_argument("--burst", type=int, default=0)
-    b.add_argument("--probes", type=int, default=200)
+    b.add_argument("--probes", type=int, default=1000)
     r = sub.add_parser("report")
     r.add_argument("files", nargs="+")
     args = p.parse_args()
