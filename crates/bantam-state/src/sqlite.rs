@@ -93,6 +93,8 @@ pub struct SqliteStore {
     /// Absent for in-memory databases, which have no WAL.
     checkpointer: Option<Checkpointer>,
     commits: u32,
+    /// Bans written since the last nudge.
+    rows: usize,
 }
 
 /// WAL mode and bantam's schema, on a database found sound.
@@ -104,6 +106,10 @@ fn configure(conn: &Connection, path: &Path, version: i64) -> Result<(), StateEr
         .doing(path, what)?;
     // Checkpoints run on their own thread (see checkpointer.rs).
     conn.pragma_update(None, "wal_autocheckpoint", 0)
+        .doing(path, what)?;
+    // A burst's WAL is cut back to this once checkpointed, instead of
+    // keeping its largest size on disk for good.
+    conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)
         .doing(path, what)?;
     if version == SCHEMA_VERSION {
         // Opening writes nothing, so it works on a full disk too.
@@ -171,6 +177,12 @@ fn ban_from_row(row: &Row<'_>) -> rusqlite::Result<BanRecord> {
 /// seconds; the rest goes at the next calls.
 const PURGE_BATCH: i64 = 5000;
 
+/// Bans written between checkpoint nudges (as well as every
+/// [`COMMITS_PER_CHECKPOINT`] commits).
+const ROWS_PER_CHECKPOINT: usize = 4096;
+/// Bytes the WAL keeps after a checkpoint.
+const WAL_SIZE_LIMIT: i64 = 32 << 20;
+
 const BAN_COLUMNS: &str = "jail, target, start_ms, end_ms, failures, ban_count, matches, reason";
 
 impl SqliteStore {
@@ -228,6 +240,7 @@ impl SqliteStore {
             },
             checkpointer,
             commits: 0,
+            rows: 0,
         })
     }
 
@@ -244,9 +257,18 @@ impl SqliteStore {
 
     /// Counts a write transaction; every so many, nudges the checkpointer.
     fn committed(&mut self) {
+        self.committed_rows(1);
+    }
+
+    /// Counts a write of `rows` bans: a burst commits thousands at once,
+    /// and counting its commits alone let the WAL grow to gigabytes (a
+    /// million bans left 735 bytes a ban on disk, most of it WAL).
+    fn committed_rows(&mut self, rows: usize) {
         self.commits += 1;
-        if self.commits >= COMMITS_PER_CHECKPOINT {
+        self.rows += rows;
+        if self.commits >= COMMITS_PER_CHECKPOINT || self.rows >= ROWS_PER_CHECKPOINT {
             self.commits = 0;
+            self.rows = 0;
             if let Some(c) = &self.checkpointer {
                 c.nudge();
             }
@@ -323,7 +345,7 @@ impl Store for SqliteStore {
             }
         }
         tx.commit().doing(path, what)?;
-        self.committed();
+        self.committed_rows(bans.len());
         Ok(())
     }
 
