@@ -417,13 +417,13 @@ def cmd_report(args):
     print("| saved bans | kind | restore → READY=1 | restart (table full) → READY=1 | "
           "burst of N new → all banned | "
           "reaction p50 / p99 | RSS (per ban) | database (per ban) | `banned --json` "
-          "(CLI peak RSS) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "(CLI peak RSS) | after the burst: RSS / database (per ban in force) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         if r["tool"] == "fail2ban":
             s = r["restore_s"]
             print(f"| {r['bans']:,} | fail2ban 1.0.2 | "
-                  f"{'%.0f s' % s if s else 'not done'} | | | | | | |")
+                  f"{'%.0f s' % s if s else 'not done'} | | | | | | | |")
             continue
         re_ = r.get("reaction", {})
         burst = f"{r['burst_s']:.2f} s ({r['burst']:,})" if r.get("burst_s") else "—"
@@ -435,7 +435,19 @@ def cmd_report(args):
               f"{r['rss_kb'] / 1024:.0f} MB ({r['rss_per_ban']:.0f} B) | "
               f"{r['db_bytes_per_ban'] * r['bans'] / 1e6:.1f} MB "
               f"({r['db_bytes_per_ban']:.0f} B) | {r['banned_s']:.2f} s "
-              f"({r['banned_cli_peak_kb'] / 1024:.0f} MB) |")
+              f"({r['banned_cli_peak_kb'] / 1024:.0f} MB) | {after_burst(r)} |")
+
+
+def after_burst(r):
+    """RSS and database once the burst's bans are in force too: these bans
+    carry what the daemon writes for real ones (the matched line, a history
+    row), which the saved bans of `fill` do not."""
+    if not r.get("burst_s"):
+        return "—"
+    n = r["bans"] + r["burst"]
+    rss = r["rss_after_burst_kb"] * 1024
+    db = r["db_after_burst_bytes"]
+    return f"{rss / 2**20:.0f} MB ({rss / n:.0f} B) / {db / 1e6:.0f} MB ({db / n:.0f} B)"
 
 
 def main():
