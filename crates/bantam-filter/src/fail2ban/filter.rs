@@ -53,7 +53,13 @@ pub enum HostKind {
 }
 
 /// One failregex match, as fail2ban reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Its named groups and matched lines are kept as the line's shared text
+/// (see `piece`) and made into strings only when asked for
+/// ([`F2bMatch::fields`], [`F2bMatch::matches`]): a caller that counts
+/// failures, as `bantam regex` does, never asks, and building them cost
+/// about a dozen allocations a match.
+#[derive(Clone, Debug)]
 pub struct F2bMatch {
     /// The failregex's index.
     pub rule: usize,
@@ -70,14 +76,60 @@ pub struct F2bMatch {
     pub time: Timestamp,
     /// A helper match, not a failure (only with `check_all`).
     pub nofail: bool,
-    /// Every named group that took part (`user`, `mlfid` …), prefregex's
-    /// merged in.
-    pub fields: BTreeMap<String, String>,
+    /// Every named group (`user`, `mlfid` …), prefregex's merged in.
+    groups: Groups,
     /// Every user seen on a multi-line connection.
     pub users: Vec<String>,
     /// The log lines that count as attempts.
-    pub matches: Vec<String>,
+    lines: Vec<TupleLine>,
 }
+
+impl F2bMatch {
+    /// Every named group that took part (`user`, `mlfid` …), prefregex's
+    /// merged in.
+    pub fn fields(&self) -> BTreeMap<String, String> {
+        self.groups
+            .iter()
+            // `String::from`, not `to_string` (`Display` on an `Arc<str>`).
+            .filter_map(|(k, v)| Some((String::from(&**k), v.as_deref()?.to_owned())))
+            .collect()
+    }
+
+    /// The value of a named group that took part.
+    pub fn field(&self, key: &str) -> Option<&str> {
+        self.groups.value(key)
+    }
+
+    /// The log lines that count as attempts.
+    pub fn matches(&self) -> Vec<String> {
+        self.lines.iter().map(TupleLine::full).collect()
+    }
+
+    /// How many lines count as attempts.
+    pub fn attempts(&self) -> usize {
+        self.lines.len()
+    }
+}
+
+impl PartialEq for F2bMatch {
+    fn eq(&self, other: &F2bMatch) -> bool {
+        let head = |m: &F2bMatch| {
+            (
+                m.rule,
+                m.fid.clone(),
+                m.host.clone(),
+                m.kind,
+                m.cidr.clone(),
+            )
+        };
+        head(self) == head(other)
+            && (self.time, self.nofail, &self.users) == (other.time, other.nofail, &other.users)
+            && self.fields() == other.fields()
+            && self.matches() == other.matches()
+    }
+}
+
+impl Eq for F2bMatch {}
 
 /// A compiled fail2ban filter with its per-log state (buffer, last date,
 /// connections in progress). One per log.
@@ -431,18 +483,23 @@ impl F2bFilter {
                 cidr: fail.get("cidr").map(str::to_owned),
                 time: date,
                 nofail: fail.truthy("nofail"),
-                fields: fail
-                    .groups
-                    .iter()
-                    // `String::from`, not `to_string` (`Display` on an `Arc<str>`).
-                    .filter_map(|(k, v)| Some((String::from(&**k), v.as_deref()?.to_owned())))
-                    .collect(),
+                // A connection's record stays in the cache; a line's own
+                // is not used again.
+                groups: if mlfid.is_some() {
+                    fail.groups.clone()
+                } else {
+                    std::mem::take(&mut fail.groups)
+                },
                 users: fail
                     .users
                     .as_ref()
                     .map(|u: &BTreeSet<String>| u.iter().cloned().collect())
                     .unwrap_or_default(),
-                matches: fail.matches.iter().map(TupleLine::full).collect(),
+                lines: if mlfid.is_some() {
+                    fail.matches.clone()
+                } else {
+                    std::mem::take(&mut fail.matches)
+                },
             });
             if !self.check_all {
                 break;
