@@ -48,6 +48,7 @@ mod engine;
 mod escape;
 mod flags;
 mod linearize;
+pub(crate) mod needles;
 mod parse;
 mod tail;
 #[cfg(test)]
