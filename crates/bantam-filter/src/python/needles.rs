@@ -64,6 +64,15 @@ impl Needles {
         })
     }
 
+    /// The longest needle: in the fewest texts, as a rule.
+    pub(crate) fn longest(&self) -> &[u8] {
+        self.finders
+            .iter()
+            .map(Finder::needle)
+            .max_by_key(|n| n.len())
+            .unwrap_or_default()
+    }
+
     /// Whether `text` holds every needle (else no match can be in it).
     pub(crate) fn all_in(&self, text: &[u8]) -> bool {
         self.finders.iter().all(|f| f.find(text).is_some())
