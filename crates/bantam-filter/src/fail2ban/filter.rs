@@ -10,7 +10,6 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::error::FilterError;
-use crate::python::needles::Needles;
 
 use super::date::DateTemplates;
 use super::gate::LiteralGate;
@@ -141,9 +140,6 @@ pub struct F2bFilter {
     failregex: Vec<Rule>,
     /// Rules out failregexes whose first words are not at the text start.
     openers: Openers,
-    /// Per failregex, literals its every match holds: a text without them
-    /// is not searched (see `python::needles`).
-    needles: Vec<Option<Needles>>,
     /// Rules out failregexes that cannot match a buffer (boxed, as the
     /// gate: they would make the filter much larger than a native one);
     /// `None` when every rule has openers (they rule out nearly as many,
@@ -211,10 +207,6 @@ impl F2bFilter {
                 Some(Box::new(Screen::new(&failregex)))
             },
             openers,
-            needles: failregex
-                .iter()
-                .map(|r| r.screen_pattern().and_then(Needles::of))
-                .collect(),
             gate: if multiline {
                 None
             } else {
@@ -380,7 +372,8 @@ impl F2bFilter {
             if !self.openers.may_match(index, text) {
                 continue;
             }
-            if let Some(Some(needles)) = self.needles.get(index) {
+            // Literals every match holds (see `python::needles`).
+            if let Some(needles) = self.failregex[index].needles() {
                 if !needles.all_in(text.as_bytes()) {
                     continue;
                 }

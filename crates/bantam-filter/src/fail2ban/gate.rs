@@ -33,7 +33,6 @@ use regex_automata::{MatchKind, Span};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 
 use super::regex::Rule;
-use crate::python::needles::Needles;
 
 /// A scan for the literals one of which every failregex match holds.
 #[derive(Clone, Debug)]
@@ -55,7 +54,7 @@ fn literals_of(rule: &Rule) -> Option<Vec<Vec<u8>>> {
         .as_ref()
         .and_then(|s| s.iter().map(Vec::len).min())
         .unwrap_or(0);
-    match Needles::of(screen) {
+    match rule.needles() {
         Some(n) if n.longest().len() > shortest => Some(vec![n.longest().to_vec()]),
         _ => starts,
     }

@@ -30,9 +30,8 @@ use std::sync::OnceLock;
 use regex::RegexSet;
 
 use super::ast::{Assert, Node};
-use super::engine::{run, write, Engine, Form, NoAnswer};
+use super::engine::{run, Engine, Form, NoAnswer};
 use super::needles::Needles;
-use super::translate::Dollar;
 use super::{parse, tail::Spans, LimitExceeded};
 
 /// The branches of an anchored alternation, compiled on first use.
@@ -107,22 +106,11 @@ impl Branches {
                 };
                 Form::lazy(pattern, parsed, ascii)
             };
-            let text = write(
-                &parse::Parsed {
-                    node: alt.clone(),
-                    names: Vec::new(),
-                    ignore_case: parsed.ignore_case,
-                },
-                Dollar::LineEnd,
-                false,
-                false,
-                false,
-            );
             branches.push(Branch {
                 offset,
                 unicode: form(false),
                 ascii: form(true),
-                needles: Needles::of(&text),
+                needles: Needles::of(alt, parsed.ignore_case),
             });
             offset += captures(alt);
         }

@@ -15,15 +15,20 @@
 //! # Why it is exact
 //!
 //! A needle is a literal that every match of the pattern holds, read off
-//! its syntax tree: the literals of a concatenation, of a capture group,
-//! and of a repetition that must run at least once. (Alternations and
-//! optional parts give none.) Every match lies inside the text searched,
-//! so a text without the needle holds no match, and not searching it
-//! changes no answer. For a pattern that matches a superset of another's
-//! texts (a rule's screen), its needles are the other's too.
+//! its Python syntax tree (see `ast`): runs of literal characters in a
+//! concatenation, in a group, and in a repetition that must run at least
+//! once. Alternations, optional parts, look-arounds, conditionals and
+//! case-insensitive parts give none. Every match lies inside the text
+//! searched, so a text without the needle holds no match, and not
+//! searching it changes no answer.
+//!
+//! The tree, not the `regex-syntax` one of a translation: parsing the
+//! translations (Unicode classes of hundreds of ranges) cost a filter's
+//! start some 50 million instructions.
 
 use memchr::memmem::Finder;
-use regex_syntax::hir::{Hir, HirKind};
+
+use super::ast::Node;
 
 /// Needles checked at most: each costs a scan of the text. The last ones
 /// of a pattern are taken: its first words are most often checked already
@@ -40,14 +45,13 @@ pub(crate) struct Needles {
 }
 
 impl Needles {
-    /// The needles of `pattern` (the `regex` crate's syntax), or `None`
-    /// when it has none worth looking for (or does not parse).
-    pub(crate) fn of(pattern: &str) -> Option<Needles> {
-        let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+    /// The needles of a parsed pattern, or `None` when it has none worth
+    /// looking for.
+    pub(crate) fn of(node: &Node, ignore_case: bool) -> Option<Needles> {
         let mut literals = Vec::new();
-        required(&hir, &mut literals);
+        required(node, ignore_case, &mut literals);
         literals.retain(|l| l.len() >= MIN_LEN);
-        let mut kept: Vec<Vec<u8>> = Vec::new();
+        let mut kept: Vec<String> = Vec::new();
         for l in literals.into_iter().rev() {
             if kept.len() < MAX_NEEDLES && !kept.contains(&l) {
                 kept.push(l);
@@ -59,7 +63,7 @@ impl Needles {
         Some(Needles {
             finders: kept
                 .iter()
-                .map(|l| Finder::new(l.as_slice()).into_owned())
+                .map(|l| Finder::new(l.as_bytes()).into_owned())
                 .collect(),
         })
     }
@@ -79,25 +83,52 @@ impl Needles {
     }
 }
 
-/// Appends literals that every match of `hir` contains.
-fn required(hir: &Hir, out: &mut Vec<Vec<u8>>) {
-    match hir.kind() {
-        // Adjacent literals of a concatenation are one literal here
-        // (`Hir::concat` joins them).
-        HirKind::Literal(lit) => out.push(lit.0.to_vec()),
-        HirKind::Capture(cap) => required(&cap.sub, out),
-        HirKind::Repetition(rep) if rep.min > 0 => required(&rep.sub, out),
-        HirKind::Concat(items) => items.iter().for_each(|item| required(item, out)),
+/// Appends the literals every match of `node` holds, in pattern order;
+/// `icase`: the node is matched without regard to case (no literal).
+fn required(node: &Node, icase: bool, out: &mut Vec<String>) {
+    match node {
+        Node::Literal(c) if !icase => out.push(c.to_string()),
+        Node::Group {
+            body, ignore_case, ..
+        } => required(body, ignore_case.unwrap_or(icase), out),
+        Node::Atomic(body) => required(body, icase, out),
+        Node::Repeat { body, min, .. } if *min > 0 => required(body, icase, out),
+        Node::Concat(items) => concat(items, icase, out),
         _ => {}
+    }
+}
+
+/// The literals of a concatenation: a run of literal characters is one.
+fn concat(items: &[Node], icase: bool, out: &mut Vec<String>) {
+    let mut run = String::new();
+    for item in items {
+        match item {
+            Node::Literal(c) if !icase => run.push(*c),
+            _ => {
+                if !run.is_empty() {
+                    out.push(std::mem::take(&mut run));
+                }
+                required(item, icase, out);
+            }
+        }
+    }
+    if !run.is_empty() {
+        out.push(run);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::Needles;
+    use crate::python::{parse, PyFlags};
+
+    fn of(pattern: &str) -> Option<Needles> {
+        let parsed = parse::parse(pattern, PyFlags::default()).expect("parses");
+        Needles::of(&parsed.node, parsed.ignore_case)
+    }
 
     fn needles(pattern: &str) -> Vec<String> {
-        Needles::of(pattern).map_or_else(Vec::new, |n| {
+        of(pattern).map_or_else(Vec::new, |n| {
             n.finders
                 .iter()
                 .map(|f| String::from_utf8_lossy(f.needle()).into_owned())
@@ -107,18 +138,20 @@ mod tests {
 
     #[test]
     fn only_literals_every_match_holds() {
-        let auth = r"\AReceived (\S+) from \S+:\s*3: .*: Auth fail";
+        let auth = r"^Received (\S+) from \S+:\s*3: .*: Auth fail";
         assert_eq!(needles(auth), [": Auth fail", "3: ", " from "]);
         assert_eq!(needles(r"a(?:bcd|efg)h"), Vec::<String>::new());
         assert_eq!(needles(r"(?:port \d+)?x"), Vec::<String>::new());
         assert_eq!(needles(r"(?:port \d+)+x"), ["port "]);
         assert_eq!(needles(r"(?i)failed"), Vec::<String>::new());
+        assert_eq!(needles(r"ab(?i:cd)ef"), ["ef", "ab"]);
+        assert_eq!(needles(r"(?=from )(x)(?(1)yy|zz)"), Vec::<String>::new());
         assert_eq!(needles(r"ab(x)ab(y)ab"), ["ab"]);
     }
 
     #[test]
     fn texts_without_a_needle_are_ruled_out() {
-        let n = Needles::of(r"\AFailed \S+ for (\S+): ").expect("needles");
+        let n = of(r"^Failed \S+ for (\S+): ").expect("needles");
         assert!(n.all_in(b"Failed password for root: x\n"));
         assert!(!n.all_in(b"Failed password for root from 192.0.2.7\n"));
     }
