@@ -252,6 +252,22 @@ impl F2bFilter {
             self.dates.find_text(line, now)
         };
         let found = found.filter(|h| h.start < h.end && h.end <= line.len());
+        // A dated line whose text is the rest of it (no `pre`), as in most
+        // logs: the gate reads it in place, and a line it drops is not
+        // copied (see `gate`); its `\n` holds no literal of the gate's.
+        let mut gated = false;
+        if let Some(h) = found.filter(|h| h.start == 0 && h.time.is_some()) {
+            if let Some(gate) = &self.gate {
+                if !gate.may_match(&line[h.end..]) {
+                    self.last_time_text.clear();
+                    self.last_time_text.push_str(&line[..h.end]);
+                    self.last_date = h.time;
+                    self.buffer.clear();
+                    return Vec::new();
+                }
+                gated = true;
+            }
+        }
         // The date text is cut out even when it does not read as a date.
         let cut = found.map(|h| TupleLine::cut(&mut self.scratch, line, h.start, h.end));
         let cut = match (cut, found.and_then(|h| h.time)) {
@@ -259,7 +275,7 @@ impl F2bFilter {
                 self.last_time_text.clear();
                 self.last_time_text.push_str(t.time());
                 self.last_date = Some(time);
-                return self.find_failures(t, time, now);
+                return self.find_failures(t, time, now, gated);
             }
             (cut, _) => cut,
         };
@@ -278,7 +294,7 @@ impl F2bFilter {
                 now,
             ),
         };
-        self.find_failures(tuple, date, now)
+        self.find_failures(tuple, date, now, false)
     }
 
     /// A line whose time is already known (the journal's timestamp): no
@@ -287,7 +303,7 @@ impl F2bFilter {
         self.last_time_text.clear();
         self.last_date = Some(time);
         let tuple = TupleLine::whole(&mut self.scratch, line);
-        self.find_failures(tuple, time, time)
+        self.find_failures(tuple, time, time, false)
     }
 
     fn ignored(&self, buf: &Piece, org: &[TupleLine], matched: Option<&[TupleLine]>) -> bool {
@@ -316,6 +332,7 @@ impl F2bFilter {
         tuple: TupleLine,
         date: Timestamp,
         now: Timestamp,
+        gated: bool,
     ) -> Vec<F2bMatch> {
         let mut out = Vec::new();
         // With one line, `buffer` only matters once a `prefregex` content
@@ -336,7 +353,7 @@ impl F2bFilter {
             &single
         };
         let mut buf = Some(buffer_text(org));
-        if let (Some(gate), Some(text)) = (&self.gate, &buf) {
+        if let (Some(gate), Some(text), false) = (&self.gate, &buf, gated) {
             if !gate.may_match(text) {
                 return out;
             }
