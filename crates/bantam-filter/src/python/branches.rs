@@ -10,8 +10,9 @@
 //! (a `RegexSet`) says which match; only the first of those is then
 //! searched for its spans, on an automaton a quarter of the size. Before
 //! that pass, the branches whose needles (see `needles`) the text lacks
-//! are set aside; when one is left, the pass is skipped: on sshd's
-//! "Failed" lines it cost about 2,400 instructions, the needles about 150.
+//! are set aside, and the first left is searched alone: the pass runs only
+//! when that one fails and others are left. On sshd's "Failed" lines it
+//! cost about 2,500 instructions, the needles about 150.
 //!
 //! # Why it is exact
 //!
@@ -23,7 +24,8 @@
 //! (the `$` forms, see `translate::Dollar`); other texts, searches that
 //! start past the text start, and branches that fail to compile take the
 //! whole pattern. A branch set aside by its needles cannot match (see
-//! `needles`), so the first branch that matches is among those left.
+//! `needles`), so the first branch that matches is among those left: the
+//! first of them, if it matches, else one the set names.
 
 use std::sync::OnceLock;
 
@@ -138,18 +140,22 @@ impl Branches {
             return None;
         }
         let ascii = text.is_ascii();
-        // Branches whose needles are missing cannot match; when one is
-        // left, it is searched without the set's pass over the text (the
-        // "Failed" line of sshd: of four branches, the needles leave one).
+        // Branches whose needles are missing cannot match. The first left
+        // is searched alone, without the set's pass over the text: it is
+        // the first in order that can match, so a match of its is the
+        // whole's (sshd's "Failed" lines: the needles leave one branch, or
+        // two, the first of which matches). The set decides only when it
+        // fails and others are left.
         let mut left = self
             .branches
             .iter()
             .filter(|b| b.needles.as_ref().is_none_or(|n| n.all_in(bytes)));
-        let (first, second) = (left.next(), left.next());
-        match (first, second) {
-            (None, _) => return Some(Ok(None)),
-            (Some(only), None) => return self.only(only, text, ascii),
-            _ => {}
+        let Some(first) = left.next() else {
+            return Some(Ok(None));
+        };
+        match self.first_left(first, text, ascii)? {
+            Ok(None) if left.next().is_some() => {}
+            found => return Some(found),
         }
         let set = if ascii {
             &self.ascii_set
@@ -182,8 +188,9 @@ impl Branches {
         Some(Ok(Some(self.whole_spans(branch, found))))
     }
 
-    /// The match when `branch` is the only one that can match.
-    fn only(
+    /// The match of `branch`, the first that can match; `None` when a
+    /// form this text needs is missing (the whole pattern decides).
+    fn first_left(
         &self,
         branch: &Branch,
         text: &str,
@@ -192,7 +199,6 @@ impl Branches {
         let engine: &Engine = branch.form(ascii).engine()?;
         match run(engine, text, 0) {
             Ok(found) => Some(Ok(found.map(|local| self.whole_spans(branch, local)))),
-            // A form this text needs is missing: the whole pattern decides.
             Err(NoAnswer::Unavailable) => None,
             Err(NoAnswer::Limit) => Some(Err(LimitExceeded)),
         }
