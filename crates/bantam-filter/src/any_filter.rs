@@ -149,7 +149,7 @@ pub fn failure_host(m: &F2bMatch) -> Option<Host> {
 /// an address (fail2ban would look them up in DNS; bantam never does).
 pub fn failure_of(m: F2bMatch) -> Option<Failure> {
     let host = failure_host(&m)?;
-    let mut fields = m.fields;
+    let mut fields = m.fields();
     let user = fields.remove("user").map(String::into_boxed_str);
     let id = fields.remove("fid").map(String::into_boxed_str);
     // `<F-SUCCESS>…</F-SUCCESS>` took part: the source logged in.

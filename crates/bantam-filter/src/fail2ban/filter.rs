@@ -53,7 +53,13 @@ pub enum HostKind {
 }
 
 /// One failregex match, as fail2ban reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Its named groups and matched lines are kept as the line's shared text
+/// (see `piece`) and made into strings only when asked for
+/// ([`F2bMatch::fields`], [`F2bMatch::matches`]): a caller that counts
+/// failures, as `bantam regex` does, never asks, and building them cost
+/// about a dozen allocations a match.
+#[derive(Clone, Debug)]
 pub struct F2bMatch {
     /// The failregex's index.
     pub rule: usize,
@@ -70,14 +76,60 @@ pub struct F2bMatch {
     pub time: Timestamp,
     /// A helper match, not a failure (only with `check_all`).
     pub nofail: bool,
-    /// Every named group that took part (`user`, `mlfid` …), prefregex's
-    /// merged in.
-    pub fields: BTreeMap<String, String>,
+    /// Every named group (`user`, `mlfid` …), prefregex's merged in.
+    groups: Groups,
     /// Every user seen on a multi-line connection.
     pub users: Vec<String>,
     /// The log lines that count as attempts.
-    pub matches: Vec<String>,
+    lines: Vec<TupleLine>,
 }
+
+impl F2bMatch {
+    /// Every named group that took part (`user`, `mlfid` …), prefregex's
+    /// merged in.
+    pub fn fields(&self) -> BTreeMap<String, String> {
+        self.groups
+            .iter()
+            // `String::from`, not `to_string` (`Display` on an `Arc<str>`).
+            .filter_map(|(k, v)| Some((String::from(&**k), v.as_deref()?.to_owned())))
+            .collect()
+    }
+
+    /// The value of a named group that took part.
+    pub fn field(&self, key: &str) -> Option<&str> {
+        self.groups.value(key)
+    }
+
+    /// The log lines that count as attempts.
+    pub fn matches(&self) -> Vec<String> {
+        self.lines.iter().map(TupleLine::full).collect()
+    }
+
+    /// How many lines count as attempts.
+    pub fn attempts(&self) -> usize {
+        self.lines.len()
+    }
+}
+
+impl PartialEq for F2bMatch {
+    fn eq(&self, other: &F2bMatch) -> bool {
+        let head = |m: &F2bMatch| {
+            (
+                m.rule,
+                m.fid.clone(),
+                m.host.clone(),
+                m.kind,
+                m.cidr.clone(),
+            )
+        };
+        head(self) == head(other)
+            && (self.time, self.nofail, &self.users) == (other.time, other.nofail, &other.users)
+            && self.fields() == other.fields()
+            && self.matches() == other.matches()
+    }
+}
+
+impl Eq for F2bMatch {}
 
 /// A compiled fail2ban filter with its per-log state (buffer, last date,
 /// connections in progress). One per log.
@@ -200,6 +252,22 @@ impl F2bFilter {
             self.dates.find_text(line, now)
         };
         let found = found.filter(|h| h.start < h.end && h.end <= line.len());
+        // A dated line whose text is the rest of it (no `pre`), as in most
+        // logs: the gate reads it in place, and a line it drops is not
+        // copied (see `gate`); its `\n` holds no literal of the gate's.
+        let mut gated = false;
+        if let Some(h) = found.filter(|h| h.start == 0 && h.time.is_some()) {
+            if let Some(gate) = &self.gate {
+                if !gate.may_match(&line[h.end..]) {
+                    self.last_time_text.clear();
+                    self.last_time_text.push_str(&line[..h.end]);
+                    self.last_date = h.time;
+                    self.buffer.clear();
+                    return Vec::new();
+                }
+                gated = true;
+            }
+        }
         // The date text is cut out even when it does not read as a date.
         let cut = found.map(|h| TupleLine::cut(&mut self.scratch, line, h.start, h.end));
         let cut = match (cut, found.and_then(|h| h.time)) {
@@ -207,7 +275,7 @@ impl F2bFilter {
                 self.last_time_text.clear();
                 self.last_time_text.push_str(t.time());
                 self.last_date = Some(time);
-                return self.find_failures(t, time, now);
+                return self.find_failures(t, time, now, gated);
             }
             (cut, _) => cut,
         };
@@ -226,7 +294,7 @@ impl F2bFilter {
                 now,
             ),
         };
-        self.find_failures(tuple, date, now)
+        self.find_failures(tuple, date, now, false)
     }
 
     /// A line whose time is already known (the journal's timestamp): no
@@ -235,7 +303,7 @@ impl F2bFilter {
         self.last_time_text.clear();
         self.last_date = Some(time);
         let tuple = TupleLine::whole(&mut self.scratch, line);
-        self.find_failures(tuple, time, time)
+        self.find_failures(tuple, time, time, false)
     }
 
     fn ignored(&self, buf: &Piece, org: &[TupleLine], matched: Option<&[TupleLine]>) -> bool {
@@ -264,6 +332,7 @@ impl F2bFilter {
         tuple: TupleLine,
         date: Timestamp,
         now: Timestamp,
+        gated: bool,
     ) -> Vec<F2bMatch> {
         let mut out = Vec::new();
         // With one line, `buffer` only matters once a `prefregex` content
@@ -284,7 +353,7 @@ impl F2bFilter {
             &single
         };
         let mut buf = Some(buffer_text(org));
-        if let (Some(gate), Some(text)) = (&self.gate, &buf) {
+        if let (Some(gate), Some(text), false) = (&self.gate, &buf, gated) {
             if !gate.may_match(text) {
                 return out;
             }
@@ -319,6 +388,12 @@ impl F2bFilter {
             let text = buf.get_or_insert_with(|| buffer_text(&self.buffer));
             if !self.openers.may_match(index, text) {
                 continue;
+            }
+            // Literals every match holds (see `python::needles`).
+            if let Some(needles) = self.failregex[index].needles() {
+                if !needles.all_in(text.as_bytes()) {
+                    continue;
+                }
             }
             if let Some(screen) = &self.fail_screen {
                 let c = candidates.get_or_insert_with(|| screen.candidates(text));
@@ -431,18 +506,23 @@ impl F2bFilter {
                 cidr: fail.get("cidr").map(str::to_owned),
                 time: date,
                 nofail: fail.truthy("nofail"),
-                fields: fail
-                    .groups
-                    .iter()
-                    // `String::from`, not `to_string` (`Display` on an `Arc<str>`).
-                    .filter_map(|(k, v)| Some((String::from(&**k), v.as_deref()?.to_owned())))
-                    .collect(),
+                // A connection's record stays in the cache; a line's own
+                // is not used again.
+                groups: if mlfid.is_some() {
+                    fail.groups.clone()
+                } else {
+                    std::mem::take(&mut fail.groups)
+                },
                 users: fail
                     .users
                     .as_ref()
                     .map(|u: &BTreeSet<String>| u.iter().cloned().collect())
                     .unwrap_or_default(),
-                matches: fail.matches.iter().map(TupleLine::full).collect(),
+                lines: if mlfid.is_some() {
+                    fail.matches.clone()
+                } else {
+                    std::mem::take(&mut fail.matches)
+                },
             });
             if !self.check_all {
                 break;

@@ -42,7 +42,7 @@ fn rules_run_in_order_and_first_wins() {
     assert_eq!(r[0].rule, 0);
     assert_eq!(r[0].fid.as_deref(), Some("192.0.2.4"));
     assert_eq!(r[0].kind, HostKind::Ip4);
-    assert_eq!(r[0].matches, vec!["auth fail from 192.0.2.4 port 22"]);
+    assert_eq!(r[0].matches(), vec!["auth fail from 192.0.2.4 port 22"]);
 }
 
 #[test]
@@ -66,8 +66,8 @@ fn prefregex_filters_and_hands_on_content() {
         .is_empty());
     let r = f.process_dated("svc[9]: bad password for alice from 198.51.100.3", now());
     assert_eq!(r.len(), 1);
-    assert_eq!(r[0].fields.get("user").map(String::as_str), Some("alice"));
-    assert!(!r[0].fields.contains_key("content"));
+    assert_eq!(r[0].field("user"), Some("alice"));
+    assert!(!r[0].fields().contains_key("content"));
 }
 
 #[test]
@@ -87,9 +87,9 @@ fn alternate_user_fills_user_only_when_empty() {
     );
     let mut f = filter(&s);
     let r = f.process_dated("login as bob from 192.0.2.9", now());
-    assert_eq!(r[0].fields.get("user").map(String::as_str), Some("bob"));
+    assert_eq!(r[0].field("user"), Some("bob"));
     let r = f.process_dated("login carol from 192.0.2.9", now());
-    assert_eq!(r[0].fields.get("user").map(String::as_str), Some("carol"));
+    assert_eq!(r[0].field("user"), Some("carol"));
 }
 
 #[test]
@@ -126,7 +126,7 @@ fn maxlines_with_skipped_lines() {
     assert!(r[0].is_empty() && r[1].is_empty());
     assert_eq!(r[2].len(), 1);
     // The skipped line is not an attempt.
-    assert_eq!(r[2][0].matches, vec!["begin 192.0.2.20", "end fail"]);
+    assert_eq!(r[2][0].matches(), vec!["begin 192.0.2.20", "end fail"]);
     // The matched lines left the buffer: no second match.
     assert!(f.process_dated("more", now()).is_empty());
 }
@@ -162,9 +162,9 @@ fn mlfid_failure_inherits_address_and_counts_helper_line() {
     let m = &r[1][0];
     assert_eq!(m.fid.as_deref(), Some("192.0.2.5"));
     assert_eq!(m.users, vec!["bob"]);
-    assert_eq!(m.fields.get("mlfid").map(String::as_str), Some("7"));
+    assert_eq!(m.field("mlfid"), Some("7"));
     assert_eq!(
-        m.matches,
+        m.matches(),
         vec![
             "conn 7: connect from 192.0.2.5",
             "conn 7: auth failed user bob"
@@ -232,7 +232,7 @@ fn mlfid_pending_failure_counts_once_the_address_is_known() {
     let m = &r[1][0];
     assert!(!m.nofail);
     assert_eq!(m.fid.as_deref(), Some("203.0.113.9"));
-    assert_eq!(m.matches.len(), 2);
+    assert_eq!(m.attempts(), 2);
 }
 
 #[test]

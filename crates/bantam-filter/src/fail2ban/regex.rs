@@ -12,6 +12,7 @@
 use std::sync::Arc;
 
 use crate::error::FilterError;
+use crate::python::needles::Needles;
 use crate::python::{PyFlags, PyMatch, PyRegex};
 
 pub use super::groups::Groups;
@@ -225,6 +226,11 @@ impl Rule {
     /// The same for ASCII texts (see [`PyRegex::ascii_screen_pattern`]).
     pub fn ascii_screen_pattern(&self) -> Option<&str> {
         self.re.ascii_screen_pattern()
+    }
+
+    /// Literals every match holds (see `python::needles`).
+    pub fn needles(&self) -> Option<&Needles> {
+        self.re.needles()
     }
 
     /// Whether the rule has a group of this name.

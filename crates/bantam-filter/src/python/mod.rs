@@ -48,6 +48,7 @@ mod engine;
 mod escape;
 mod flags;
 mod linearize;
+pub(crate) mod needles;
 mod parse;
 mod tail;
 #[cfg(test)]
@@ -122,6 +123,8 @@ pub struct PyRegex {
     tail: Option<Arc<tail::Tail>>,
     /// The faster form of an alternation of anchored branches.
     branches: Option<Arc<branches::Branches>>,
+    /// Literals every match holds (see `needles`).
+    needles: Option<needles::Needles>,
 }
 
 /// The spans of one match: group index → byte range in the searched text.
@@ -238,6 +241,7 @@ impl PyRegex {
         } else {
             None
         };
+        let needles = needles::Needles::of(&parsed.node, parsed.ignore_case);
         let names: Arc<[Option<Box<str>>]> = parsed
             .names
             .into_iter()
@@ -258,6 +262,7 @@ impl PyRegex {
             groups,
             tail,
             branches,
+            needles,
         })
     }
 
@@ -300,6 +305,11 @@ impl PyRegex {
     /// ASCII texts, and compiles to a far smaller automaton.
     pub fn ascii_screen_pattern(&self) -> Option<&str> {
         self.ascii_screen.as_deref()
+    }
+
+    /// Literals every match holds, if any is worth looking for.
+    pub(crate) fn needles(&self) -> Option<&needles::Needles> {
+        self.needles.as_ref()
     }
 
     /// Group names, by index; index 0 (the whole match) has none.
