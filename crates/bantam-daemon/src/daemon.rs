@@ -247,7 +247,7 @@ impl Daemon {
                 Some(event) = self.inbox.recv() => self.on_event(event),
                 () = sleep_opt(until_next_end) => self.expire(),
                 () = sleep_until_opt(retry_at) => self.recorder.retry(),
-                () = notified_opt(written.as_deref()) => self.recorder.collect(),
+                () = crate::recorder::written(written) => self.recorder.collect(),
                 _ = signals.hangup.recv() => self.reload(),
                 _ = signals.terminate.recv() => break,
                 _ = signals.interrupt.recv() => break,
@@ -567,14 +567,6 @@ async fn sleep_opt(duration: Option<Duration>) {
 async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Waits for `notify`, or forever without one.
-async fn notified_opt(notify: Option<&tokio::sync::Notify>) {
-    match notify {
-        Some(notify) => notify.notified().await,
         None => std::future::pending().await,
     }
 }

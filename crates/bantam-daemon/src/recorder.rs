@@ -54,6 +54,15 @@ struct Failing {
     backoff: Duration,
 }
 
+/// Waits for [`Recorder::written`]'s notification, or forever without one
+/// (nothing in flight): owned, so the loop's other branches keep `&mut`.
+pub(crate) async fn written(notify: Option<Arc<tokio::sync::Notify>>) {
+    match notify {
+        Some(notify) => notify.notified().await,
+        None => std::future::pending().await,
+    }
+}
+
 pub(crate) struct Recorder {
     /// `None` while a write is in flight: the writer thread has it.
     store: Option<Box<dyn Store>>,
