@@ -191,7 +191,10 @@ impl Recorder {
         match failure {
             None => self.flush(),
             Some(reason) => {
-                self.unrecorded = refused;
+                // Refused bans are the oldest: ahead of anything queued
+                // since (nothing, today: a hand-off needs an empty queue).
+                let newer = std::mem::replace(&mut self.unrecorded, refused);
+                self.unrecorded.extend(newer);
                 self.fail_because(reason);
             }
         }
