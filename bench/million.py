@@ -47,8 +47,14 @@ def saved_target(i, mix):
 # New attackers each in a /64 of their own: the daemon counts IPv6 failures
 # per /64 by default (`ipv6-prefix`), so addresses sharing one would be one
 # attacker, one ban.
+#
+# A botnet's addresses arrive in no order: the i-th attacker's /64 is a
+# fixed permutation of i (an odd multiplier is one modulo 2**20), so the
+# store's indexes see random keys, as they do in a real attack, not the
+# neighbours a counter would give.
 def burst_addr(i):
-    return "2001:db8:%x:%x::1" % (0x1000 + (i >> 16), i & 0xFFFF)
+    j = (i * 0x9E3779B1) & 0xFFFFF
+    return "2001:db8:%x:%x::1" % (0x1000 + (j >> 16), j & 0xFFFF)
 
 
 def probe_addr(i):

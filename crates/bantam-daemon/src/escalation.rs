@@ -134,12 +134,18 @@ impl Daemon {
             Some(e) => (scope(e.across_jails), since(now, e.window)),
             None => (Some(jail.as_str()), Timestamp::UNIX_EPOCH),
         };
-        let counts = self.recent_bans(counted.0, &names, counted.1);
+        // A ban still on its way to disk is of an address banned now
+        // (lifting a ban waits for the writer): if none of these is
+        // banned anywhere, the last commit counts all of theirs.
+        let beside = targets
+            .iter()
+            .all(|t| self.bans.holders(t).next().is_none());
+        let counts = self.recent_bans(counted.0, &names, counted.1, beside);
         let repeats = recidive.as_ref().map(|r| {
             let wanted = (scope(r.across_jails), since(now, Some(r.within)));
             match wanted == counted {
                 true => counts.clone(),
-                false => self.recent_bans(wanted.0, &names, wanted.1),
+                false => self.recent_bans(wanted.0, &names, wanted.1, beside),
             }
         });
         counts
@@ -160,8 +166,14 @@ impl Daemon {
 
     /// Bans of each of `names` since `since`; a store that cannot say
     /// counts as "none" rather than holding the bans up.
-    fn recent_bans(&mut self, jail: Option<&str>, names: &[String], since: Timestamp) -> Vec<u32> {
-        match self.recorder.store().ban_counts_since(jail, names, since) {
+    fn recent_bans(
+        &mut self,
+        jail: Option<&str>,
+        names: &[String],
+        since: Timestamp,
+        beside: bool,
+    ) -> Vec<u32> {
+        match self.recorder.ban_counts_since(jail, names, since, beside) {
             Ok(counts) => counts,
             Err(e) => {
                 log::warn(&format!(

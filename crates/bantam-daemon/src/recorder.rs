@@ -3,6 +3,9 @@
 //!
 //! Bans are handed to the store's own thread ([`crate::store_writer`]) and
 //! written while the loop goes on: the kernel ban never waits for a commit.
+//! Bans that come while a write is in flight queue here and go as the next
+//! job, all at once (bounded: past [`MAX_QUEUED`] the loop waits for the
+//! writer); the bigger the job, the cheaper each ban in it.
 //! A crash before the commit loses no ban, because log positions are
 //! saved only after the bans of their lines are on disk: the next start
 //! reads those lines again and bans again (the pipeline bans an address
@@ -30,7 +33,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bantam_state::{BanRecord, FilePosition, StateError, Store};
+use bantam_state::{BanCounter, BanRecord, FilePosition, StateError, Store};
 use jiff::Timestamp;
 use tokio::time::Instant;
 
@@ -40,11 +43,21 @@ use crate::store_writer::{Done, Job, StoreWriter, CHUNK};
 /// Batches of fewer bans are written on the loop's thread (after their
 /// kernel ban); an attacker's single ban is the common case.
 const HAND_OFF_FROM: usize = 64;
+/// Bans queued behind a write in flight before the loop waits for it: a
+/// few seconds of a burst, some 20 MB; the writer takes them as one job.
+const MAX_QUEUED: usize = 65_536;
 const FIRST_RETRY: Duration = Duration::from_secs(1);
 const LAST_RETRY: Duration = Duration::from_secs(30);
 /// How often, at most, old history is purged (on the way of other work,
 /// never by a timer of its own).
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
+
+/// The store's second reader, opened at the first hand-off.
+enum Counter {
+    Untried,
+    Ready(Box<dyn BanCounter>),
+    Unavailable,
+}
 
 /// Why the store is not taking writes, and since when.
 #[derive(Debug)]
@@ -69,6 +82,10 @@ pub(crate) struct Recorder {
     /// Started at the first hand-off; `None` before, or if no thread
     /// could be started (then bans are written on the loop's thread).
     writer: Option<StoreWriter>,
+    /// Bans that came while a write was in flight: the next job.
+    queued: Vec<BanRecord>,
+    /// Reads ban counts while a write is in flight.
+    counter: Counter,
     unrecorded: Vec<BanRecord>,
     positions: HashMap<String, FilePosition>,
     failing: Option<Failing>,
@@ -82,6 +99,8 @@ impl Recorder {
         Recorder {
             store: Some(store),
             writer: None,
+            queued: Vec::new(),
+            counter: Counter::Untried,
             unrecorded: Vec::new(),
             positions: HashMap::new(),
             failing: None,
@@ -103,13 +122,20 @@ impl Recorder {
         self.purge_age = age;
     }
 
-    /// Hands `bans` to the writer thread, or queues them when the store is
-    /// failing, and writes everything queued if the store lets us.
+    /// Hands `bans` to the writer thread (or queues them for its next job
+    /// while it writes), or keeps them when the store is failing, and
+    /// writes everything kept if the store lets us.
     pub fn record(&mut self, bans: Vec<BanRecord>) {
         if bans.is_empty() {
             return;
         }
-        self.settle();
+        if self.in_flight() {
+            self.queued.extend(bans);
+            if self.queued.len() >= MAX_QUEUED {
+                self.wait_one();
+            }
+            return;
+        }
         // A few bans are written here: waking the other thread costs more
         // than their commit, and it would take the second core from
         // whatever else runs on the host just when a ban lands.
@@ -138,19 +164,37 @@ impl Recorder {
                 }
             }
         }
+        self.open_counter();
         let (Some(writer), Some(store)) = (&self.writer, self.store.take()) else {
             return Err(bans);
         };
-        writer.send(Job { store, bans }).map_err(|job| {
+        // Every ban of these positions' lines is on disk or in this job.
+        let positions = self.positions.drain().map(|(_, p)| p).collect();
+        let job = Job {
+            store,
+            bans,
+            positions,
+        };
+        writer.send(job).map_err(|job| {
             self.store = Some(job.store);
             self.writer = None;
+            self.take_back(job.positions);
             job.bans
         })
     }
 
-    /// Waits for the write in flight, if any, and takes its outcome.
+    /// Waits until every ban handed over or queued is written (or kept
+    /// after a failure), and the store is back.
     pub fn settle(&mut self) {
-        if self.store.is_some() {
+        while self.in_flight() {
+            self.wait_one();
+        }
+    }
+
+    /// Waits for the write in flight and takes its outcome (which may hand
+    /// the queue off as the next job).
+    fn wait_one(&mut self) {
+        if !self.in_flight() {
             return;
         }
         let done = self.writer.as_ref().and_then(StoreWriter::wait);
@@ -185,19 +229,86 @@ impl Recorder {
         let Done {
             store,
             refused,
+            positions,
             failure,
         } = done;
         self.store = Some(store);
         match failure {
-            None => self.flush(),
+            None => self.next_job(),
             Some(reason) => {
-                // Refused bans are the oldest: ahead of anything queued
-                // since (nothing, today: a hand-off needs an empty queue).
+                // Refused bans are the oldest: ahead of those queued since
+                // (nothing is kept otherwise: a hand-off needs none).
                 let newer = std::mem::replace(&mut self.unrecorded, refused);
                 self.unrecorded.extend(newer);
+                self.unrecorded.append(&mut self.queued);
+                self.take_back(positions);
                 self.fail_because(reason);
             }
         }
+    }
+
+    /// After a write came back: the queue goes as the next job, or, with
+    /// nothing queued, the positions held meanwhile are written here.
+    fn next_job(&mut self) {
+        if self.queued.is_empty() {
+            return self.flush();
+        }
+        let bans = std::mem::take(&mut self.queued);
+        if let Err(bans) = self.hand_off(bans) {
+            self.unrecorded = bans;
+            self.flush();
+        }
+    }
+
+    /// Positions a job did not save, unless newer ones came meanwhile.
+    fn take_back(&mut self, positions: Vec<FilePosition>) {
+        for p in positions {
+            self.positions.entry(p.path.clone()).or_insert(p);
+        }
+    }
+
+    /// Opens the store's second reader once, while the store is here.
+    fn open_counter(&mut self) {
+        if !matches!(self.counter, Counter::Untried) {
+            return;
+        }
+        let opened = self.store.as_ref().and_then(|s| s.counter());
+        self.counter = match opened {
+            Some(Ok(counter)) => Counter::Ready(counter),
+            Some(Err(e)) => {
+                log::warn(&format!(
+                    "no second reader of the state store ({}); a burst's ban counts wait \
+                     for the write before them",
+                    chain(&e)
+                ));
+                Counter::Unavailable
+            }
+            None => Counter::Unavailable,
+        };
+    }
+
+    /// Each of `names`' bans in `jail` (every jail: `None`) since `since`,
+    /// for escalation. With `beside`, the caller knows no ban handed to
+    /// the writer or queued can be one of them (none of them is banned in
+    /// any jail, and whatever lifts a ban settles first), so the count is
+    /// read beside a write in flight, as of the last commit, instead of
+    /// waiting for it.
+    pub fn ban_counts_since(
+        &mut self,
+        jail: Option<&str>,
+        names: &[String],
+        since: Timestamp,
+        beside: bool,
+    ) -> Result<Vec<u32>, StateError> {
+        if beside && self.in_flight() {
+            if let Counter::Ready(counter) = &mut self.counter {
+                // On failure, the store itself answers (and says why).
+                if let Ok(counts) = counter.ban_counts_since(jail, names, since) {
+                    return Ok(counts);
+                }
+            }
+        }
+        self.store().ban_counts_since(jail, names, since)
     }
 
     /// Queues a log position; it is written only once no ban is waiting.

@@ -124,9 +124,9 @@ impl Daemon {
             self.fill_last_matches(&mut bans);
             jail.bans = Some(bans);
         }
-        // The write in flight (one batch at most) decides whether the
-        // store is failing.
-        self.recorder.settle();
+        // The store's health as of the last write that came back: status
+        // never waits for one (in a burst, a job is many batches).
+        self.recorder.collect();
         Response::ok(Status {
             backend: self.backends.names(),
             dry_run: self.options.dry_run,

@@ -10,9 +10,19 @@
 //! so it has one owner at a time and needs no lock: while a write is in
 //! flight the loop has no store, and anything that needs one (a read, a
 //! log position, an unban) first waits for the write to come back
-//! ([`crate::recorder::Recorder`] does that). At most one job is in flight,
-//! which is also the back-pressure: a loop faster than the disk waits at
-//! its next hand-off, not with an unbounded queue of records.
+//! ([`crate::recorder::Recorder`] does that). At most one job is in flight;
+//! bans that come meanwhile wait in the recorder and go as the next job,
+//! all at once.
+//!
+//! A job is written in (jail, address) order. A botnet's addresses come in
+//! no order, and each ban adds a key to two indexes ordered by address: in
+//! arrival order every insert lands on another page of a large index, so a
+//! commit writes a page (4 KiB) per ban. Sorted, consecutive inserts share
+//! pages, and the bigger the job the more they share: a million random
+//! addresses took 84 µs a ban in batches of 2,300 as they came, 74 sorted,
+//! and 7.6 µs sorted in jobs of 65,536 (bantam-state's
+//! `examples/record_burst.rs`). The sort is stable, so two records of one
+//! ban (a ban and its extension) keep their order.
 //!
 //! The thread sleeps in `recv` between jobs (no wake-ups while idle) and
 //! ends when the recorder drops its sender.
@@ -22,7 +32,7 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use bantam_state::{BanRecord, Store};
+use bantam_state::{BanRecord, FilePosition, Store};
 use tokio::sync::Notify;
 
 use crate::error::chain;
@@ -35,14 +45,19 @@ pub(crate) const CHUNK: usize = 4096;
 pub(crate) struct Job {
     pub store: Box<dyn Store>,
     pub bans: Vec<BanRecord>,
+    /// Log positions whose lines' bans are all in this job or on disk:
+    /// saved once the bans are.
+    pub positions: Vec<FilePosition>,
 }
 
-/// A job's outcome: the store back, and the bans it did not take.
+/// A job's outcome: the store back, and what it did not take.
 pub(crate) struct Done {
     pub store: Box<dyn Store>,
     /// Empty unless the store failed; then the bans from the failing
-    /// chunk on, oldest first.
+    /// chunk on.
     pub refused: Vec<BanRecord>,
+    /// The positions, unless they were saved.
+    pub positions: Vec<FilePosition>,
     /// Why it failed, as the admin reads it.
     pub failure: Option<String>,
 }
@@ -112,17 +127,28 @@ impl Drop for StoreWriter {
     }
 }
 
-/// Writes the job's bans in chunks, oldest first, and stops at the first
-/// chunk the store refuses. A panic in the store is a failure like any
-/// other: the store comes back and the bans stay queued.
+/// Writes the job's bans in chunks, in (jail, address) order, then its
+/// positions, and stops at the first chunk the store refuses. A panic in
+/// the store is a failure like any other: the store comes back and the
+/// bans stay queued.
 fn write(job: Job) -> Done {
-    let Job { mut store, bans } = job;
+    let Job {
+        mut store,
+        mut bans,
+        positions,
+    } = job;
+    bans.sort_by(|a, b| (&a.jail, &a.target).cmp(&(&b.jail, &b.target)));
     let mut written = 0;
+    let mut saved = false;
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         for chunk in bans.chunks(CHUNK) {
             store.record_bans(chunk).map_err(|e| chain(&e))?;
             written += chunk.len();
         }
+        if !positions.is_empty() {
+            store.save_positions(&positions).map_err(|e| chain(&e))?;
+        }
+        saved = true;
         Ok(())
     }));
     let failure = match outcome {
@@ -137,6 +163,7 @@ fn write(job: Job) -> Done {
     Done {
         store,
         refused,
+        positions: if saved { Vec::new() } else { positions },
         failure,
     }
 }
@@ -165,9 +192,58 @@ mod tests {
         let store = Box::new(SqliteStore::open(std::path::Path::new(":memory:")).unwrap());
         let writer = StoreWriter::spawn().unwrap();
         let bans: Vec<BanRecord> = (0..(CHUNK as u32 * 2 + 7)).map(ban).collect();
-        assert!(writer.send(Job { store, bans }).is_ok());
+        let job = Job {
+            store,
+            bans,
+            positions: vec![],
+        };
+        assert!(writer.send(job).is_ok());
         let mut done = writer.wait().expect("the job comes back");
         assert!(done.failure.is_none() && done.refused.is_empty());
         assert_eq!(done.store.active_bans().unwrap().len(), CHUNK * 2 + 7);
+    }
+
+    fn position(offset: u64) -> FilePosition {
+        FilePosition {
+            path: "/var/log/auth.log".into(),
+            dev: 1,
+            inode: 2,
+            offset,
+            fingerprint: 3,
+        }
+    }
+
+    /// Coalescing in the recorder: bans recorded while a job is in flight
+    /// go as the next job, positions only with or after their bans, and
+    /// `settle` leaves nothing behind. A ban and its extension, two records
+    /// of one key, keep their order through the writer's sort.
+    #[test]
+    fn bans_queued_behind_a_write_follow_it_with_their_positions() {
+        use crate::recorder::Recorder;
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("bantam.db")).unwrap();
+        let mut recorder = Recorder::new(Box::new(store), std::time::Duration::from_secs(60));
+        // Descending, so the sort has something to do.
+        let mut first: Vec<BanRecord> = (0..200).rev().map(ban).collect();
+        let extended = BanRecord {
+            end: Some(Timestamp::from_second(3600).unwrap()),
+            ..ban(250)
+        };
+        recorder.record(std::mem::take(&mut first));
+        assert!(recorder.in_flight(), "a batch of 200 goes to the thread");
+        recorder.save_position(position(100));
+        recorder.record((200..300).rev().map(ban).chain([extended]).collect());
+        recorder.save_position(position(200));
+        recorder.settle();
+        assert!(!recorder.in_flight());
+        let store = recorder.store();
+        let bans = store.active_bans().unwrap();
+        assert_eq!(bans.len(), 300);
+        let extended = bans.iter().find(|b| b.target == "198.18.0.250").unwrap();
+        assert!(
+            extended.end.is_some(),
+            "the extension stays the ban's last record"
+        );
+        assert_eq!(store.load_positions().unwrap()[0].offset, 200);
     }
 }

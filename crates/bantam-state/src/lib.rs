@@ -49,6 +49,7 @@
 //! (fail2ban's `dbpurgeage`). The daemon calls it when convenient: no timer.
 
 mod checkpointer;
+mod counter;
 mod error;
 pub mod fleet;
 mod fleet_error;
@@ -70,6 +71,17 @@ pub use records::{BanRecord, FilePosition, HistoryRecord};
 pub use sqlite::SqliteStore;
 
 use jiff::Timestamp;
+
+/// [`Store::ban_counts_since`] as of the store's last commit, from a
+/// connection of its own: see [`Store::counter`].
+pub trait BanCounter: Send {
+    fn ban_counts_since(
+        &mut self,
+        jail: Option<&str>,
+        targets: &[String],
+        since: Timestamp,
+    ) -> Result<Vec<u32>, StateError>;
+}
 
 /// Where bans and positions are kept.
 pub trait Store: Send {
@@ -125,6 +137,13 @@ pub trait Store: Send {
         targets: &[String],
         since: Timestamp,
     ) -> Result<Vec<u32>, StateError>;
+    /// A reader of its own for [`Store::ban_counts_since`] that answers
+    /// while a write is under way on another thread, if the store has one
+    /// (SQLite on a file: a second connection; `None` otherwise, and the
+    /// caller reads through the store).
+    fn counter(&self) -> Option<Result<Box<dyn BanCounter>, StateError>> {
+        None
+    }
     /// Forgets the history of bans that ended before `before` (fail2ban's
     /// `dbpurgeage`: the daemon passes now minus that age), returning how
     /// many were forgotten. A permanent ban counts as ending when it

@@ -6,10 +6,11 @@ use jiff::Timestamp;
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use crate::checkpointer::{Checkpointer, COMMITS_PER_CHECKPOINT};
+use crate::counter::SqliteCounter;
 use crate::error::{SqlContext, StateError};
 use crate::open::{examine, prepare_dir, prepare_file, quarantine, Health, Opened};
 use crate::records::{BanRecord, FilePosition};
-use crate::Store;
+use crate::{BanCounter, Store};
 
 /// The database's name in the state directory.
 pub(crate) const DB_FILE: &str = "bantam.db";
@@ -181,7 +182,7 @@ const PURGE_BATCH: i64 = 5000;
 /// [`COMMITS_PER_CHECKPOINT`] commits).
 const ROWS_PER_CHECKPOINT: usize = 4096;
 /// Bytes the WAL keeps after a checkpoint.
-const WAL_SIZE_LIMIT: i64 = 32 << 20;
+pub(crate) const WAL_SIZE_LIMIT: i64 = 32 << 20;
 
 const BAN_COLUMNS: &str = "jail, target, start_ms, end_ms, failures, ban_count, matches, reason";
 
@@ -462,32 +463,13 @@ impl Store for SqliteStore {
         targets: &[String],
         since: Timestamp,
     ) -> Result<Vec<u32>, StateError> {
-        let what = "counting recent bans";
-        let path = &self.path;
-        // One read transaction for the lot: SQLite then takes its read lock
-        // once, not once per target (a burst asks for thousands).
-        let tx = self.conn.transaction().doing(path, what)?;
-        let mut counts = Vec::with_capacity(targets.len());
-        {
-            // Both forms are answered from the covering index alone.
-            let mut stmt = match jail {
-                Some(_) => tx.prepare_cached(
-                    "SELECT COUNT(*) FROM ban_history WHERE target = ?1 AND jail = ?2 AND start_ms >= ?3",
-                ),
-                None => tx.prepare_cached(
-                    "SELECT COUNT(*) FROM ban_history WHERE target = ?1 AND start_ms >= ?3",
-                ),
-            }
-            .doing(path, what)?;
-            for target in targets {
-                let n: u32 = stmt
-                    .query_row(params![target, jail, ms(since)], |r| r.get(0))
-                    .doing(path, what)?;
-                counts.push(n);
-            }
-        }
-        tx.finish().doing(path, what)?;
-        Ok(counts)
+        crate::counter::count_since(&mut self.conn, &self.path, jail, targets, since)
+    }
+
+    fn counter(&self) -> Option<Result<Box<dyn BanCounter>, StateError>> {
+        // In memory (no checkpointer): no second connection sees it.
+        self.checkpointer.as_ref()?;
+        Some(SqliteCounter::open(&self.path).map(|c| Box::new(c) as Box<dyn BanCounter>))
     }
 
     fn purge_history(&mut self, before: Timestamp) -> Result<u64, StateError> {

@@ -522,3 +522,32 @@ fn history_reader_never_creates_a_database() {
     assert!(err.to_string().contains("bantam.db"), "{err}");
     assert!(!dir.path().join("bantam.db").exists());
 }
+
+/// The second reader counts what the store committed, and only a store on a
+/// file has one.
+#[test]
+fn a_counter_reads_the_last_commit_beside_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = SqliteStore::open(&dir.path().join("bantam.db")).unwrap();
+    let mut counter = s.counter().expect("a file has a reader").unwrap();
+    let targets = vec!["192.0.2.1".to_string(), "192.0.2.2".to_string()];
+    let ever = Timestamp::UNIX_EPOCH;
+    assert_eq!(
+        counter.ban_counts_since(None, &targets, ever).unwrap(),
+        [0, 0]
+    );
+    s.record_bans(&[ban("sshd", "192.0.2.1", None)]).unwrap();
+    s.record_bans(&[ban("web", "192.0.2.1", None)]).unwrap();
+    assert_eq!(
+        counter.ban_counts_since(None, &targets, ever).unwrap(),
+        [2, 0]
+    );
+    assert_eq!(
+        counter
+            .ban_counts_since(Some("sshd"), &targets, ever)
+            .unwrap(),
+        s.ban_counts_since(Some("sshd"), &targets, ever).unwrap()
+    );
+    let memory = SqliteStore::open(Path::new(":memory:")).unwrap();
+    assert!(memory.counter().is_none());
+}

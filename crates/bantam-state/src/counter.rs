@@ -1,0 +1,89 @@
+//! Counting earlier bans on a connection of its own.
+//!
+//! Escalation and recidive need, for every new ban, how often its address
+//! was banned before: a read of `ban_history` before the kernel ban. The
+//! daemon writes bans on another thread, and a burst of new attackers keeps
+//! that thread busy; with one connection, each batch's read would wait for
+//! the previous batch's commit, and the two halves of a burst (ban in the
+//! kernel, record on disk) would take turns instead of running side by
+//! side. In WAL mode a second connection reads the last commit while the
+//! writer goes on, so the read never waits.
+//!
+//! What it cannot see is what the writer has not committed yet: the caller
+//! decides when that matters (see the daemon's recorder).
+
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use rusqlite::{params, Connection, OpenFlags};
+
+use crate::error::{SqlContext, StateError};
+use crate::sqlite::ms;
+use crate::BanCounter;
+
+const WHAT: &str = "counting recent bans";
+
+/// A read-only connection that answers [`BanCounter::ban_counts_since`].
+pub(crate) struct SqliteCounter {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl SqliteCounter {
+    pub fn open(path: &Path) -> Result<SqliteCounter, StateError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).doing(path, "opening a reader")?;
+        // Readers wait only while another connection recovers the WAL.
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .doing(path, "opening a reader")?;
+        Ok(SqliteCounter {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+}
+
+impl BanCounter for SqliteCounter {
+    fn ban_counts_since(
+        &mut self,
+        jail: Option<&str>,
+        targets: &[String],
+        since: Timestamp,
+    ) -> Result<Vec<u32>, StateError> {
+        count_since(&mut self.conn, &self.path, jail, targets, since)
+    }
+}
+
+/// For each of `targets`, its bans in `jail` (every jail: `None`) since
+/// `since`, in one read transaction: SQLite then takes its read lock once,
+/// not once per target (a burst asks for thousands).
+pub(crate) fn count_since(
+    conn: &mut Connection,
+    path: &Path,
+    jail: Option<&str>,
+    targets: &[String],
+    since: Timestamp,
+) -> Result<Vec<u32>, StateError> {
+    let tx = conn.transaction().doing(path, WHAT)?;
+    let mut counts = Vec::with_capacity(targets.len());
+    {
+        // Both forms are answered from the covering index alone.
+        let mut stmt = match jail {
+            Some(_) => tx.prepare_cached(
+                "SELECT COUNT(*) FROM ban_history WHERE target = ?1 AND jail = ?2 AND start_ms >= ?3",
+            ),
+            None => tx.prepare_cached(
+                "SELECT COUNT(*) FROM ban_history WHERE target = ?1 AND start_ms >= ?3",
+            ),
+        }
+        .doing(path, WHAT)?;
+        for target in targets {
+            let n: u32 = stmt
+                .query_row(params![target, jail, ms(since)], |r| r.get(0))
+                .doing(path, WHAT)?;
+            counts.push(n);
+        }
+    }
+    tx.finish().doing(path, WHAT)?;
+    Ok(counts)
+}
