@@ -13,11 +13,13 @@
 //! decides when that matters (see the daemon's recorder).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use rusqlite::{params, Connection, OpenFlags};
 
 use crate::error::{SqlContext, StateError};
+use crate::seen::Seen;
 use crate::sqlite::ms;
 use crate::BanCounter;
 
@@ -27,10 +29,11 @@ const WHAT: &str = "counting recent bans";
 pub(crate) struct SqliteCounter {
     conn: Connection,
     path: PathBuf,
+    seen: Arc<Seen>,
 }
 
 impl SqliteCounter {
-    pub fn open(path: &Path) -> Result<SqliteCounter, StateError> {
+    pub fn open(path: &Path, seen: Arc<Seen>) -> Result<SqliteCounter, StateError> {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).doing(path, "opening a reader")?;
         // Readers wait only while another connection recovers the WAL.
@@ -39,6 +42,7 @@ impl SqliteCounter {
         Ok(SqliteCounter {
             conn,
             path: path.to_owned(),
+            seen,
         })
     }
 }
@@ -50,22 +54,28 @@ impl BanCounter for SqliteCounter {
         targets: &[String],
         since: Timestamp,
     ) -> Result<Vec<u32>, StateError> {
-        count_since(&mut self.conn, &self.path, jail, targets, since)
+        count_since(&mut self.conn, &self.path, &self.seen, jail, targets, since)
     }
 }
 
 /// For each of `targets`, its bans in `jail` (every jail: `None`) since
 /// `since`, in one read transaction: SQLite then takes its read lock once,
-/// not once per target (a burst asks for thousands).
+/// not once per target (a burst asks for thousands). Targets `seen` rules
+/// out are 0 without a read.
 pub(crate) fn count_since(
     conn: &mut Connection,
     path: &Path,
+    seen: &Seen,
     jail: Option<&str>,
     targets: &[String],
     since: Timestamp,
 ) -> Result<Vec<u32>, StateError> {
+    let maybe = seen.may_hold_each(targets);
+    let mut counts = vec![0; targets.len()];
+    if !maybe.contains(&true) {
+        return Ok(counts);
+    }
     let tx = conn.transaction().doing(path, WHAT)?;
-    let mut counts = Vec::with_capacity(targets.len());
     {
         // Both forms are answered from the covering index alone.
         let mut stmt = match jail {
@@ -77,11 +87,10 @@ pub(crate) fn count_since(
             ),
         }
         .doing(path, WHAT)?;
-        for target in targets {
-            let n: u32 = stmt
+        for (i, target) in targets.iter().enumerate().filter(|&(i, _)| maybe[i]) {
+            counts[i] = stmt
                 .query_row(params![target, jail, ms(since)], |r| r.get(0))
                 .doing(path, WHAT)?;
-            counts.push(n);
         }
     }
     tx.finish().doing(path, WHAT)?;

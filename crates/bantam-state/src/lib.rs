@@ -58,6 +58,7 @@ mod history;
 mod open;
 pub mod postgres;
 mod records;
+mod seen;
 mod sqlite;
 
 pub use error::StateError;

@@ -1,6 +1,7 @@
 //! The SQLite store: one file, `bantam.db`, in the state directory.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
@@ -10,6 +11,7 @@ use crate::counter::SqliteCounter;
 use crate::error::{SqlContext, StateError};
 use crate::open::{examine, prepare_dir, prepare_file, quarantine, Health, Opened};
 use crate::records::{BanRecord, FilePosition};
+use crate::seen::Seen;
 use crate::{BanCounter, Store};
 
 /// The database's name in the state directory.
@@ -86,6 +88,14 @@ CREATE TABLE IF NOT EXISTS positions (
 );
 ";
 
+/// About how many rows the history holds (its largest id: no scan).
+fn history_len(conn: &Connection) -> usize {
+    conn.query_row("SELECT COALESCE(MAX(id), 0) FROM ban_history", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map_or(0, |n| usize::try_from(n).unwrap_or(0))
+}
+
 /// SQLite-backed [`Store`].
 pub struct SqliteStore {
     conn: Connection,
@@ -96,6 +106,8 @@ pub struct SqliteStore {
     commits: u32,
     /// Bans written since the last nudge.
     rows: usize,
+    /// Which addresses the history may hold (see seen.rs).
+    seen: Arc<Seen>,
 }
 
 /// WAL mode and bantam's schema, on a database found sound.
@@ -225,6 +237,7 @@ impl SqliteStore {
             });
         }
         configure(&conn, path, version)?;
+        let seen = Seen::new(history_len(&conn));
         let checkpointer = if in_memory {
             None
         } else {
@@ -242,6 +255,7 @@ impl SqliteStore {
             checkpointer,
             commits: 0,
             rows: 0,
+            seen,
         })
     }
 
@@ -345,6 +359,9 @@ impl Store for SqliteStore {
                     .doing(path, what)?;
             }
         }
+        // Before the commit: a reader must never see a row the filter
+        // says is not there.
+        self.seen.insert(bans.iter().map(|b| b.target.as_str()));
         tx.commit().doing(path, what)?;
         self.committed_rows(bans.len());
         Ok(())
@@ -463,13 +480,16 @@ impl Store for SqliteStore {
         targets: &[String],
         since: Timestamp,
     ) -> Result<Vec<u32>, StateError> {
-        crate::counter::count_since(&mut self.conn, &self.path, jail, targets, since)
+        crate::counter::count_since(&mut self.conn, &self.path, &self.seen, jail, targets, since)
     }
 
     fn counter(&self) -> Option<Result<Box<dyn BanCounter>, StateError>> {
         // In memory (no checkpointer): no second connection sees it.
         self.checkpointer.as_ref()?;
-        Some(SqliteCounter::open(&self.path).map(|c| Box::new(c) as Box<dyn BanCounter>))
+        // The history filter is worth filling once bursts come.
+        self.seen.fill_from(&self.path);
+        let counter = SqliteCounter::open(&self.path, self.seen.clone());
+        Some(counter.map(|c| Box::new(c) as Box<dyn BanCounter>))
     }
 
     fn purge_history(&mut self, before: Timestamp) -> Result<u64, StateError> {

@@ -551,3 +551,42 @@ fn a_counter_reads_the_last_commit_beside_the_store() {
     let memory = SqliteStore::open(Path::new(":memory:")).unwrap();
     assert!(memory.counter().is_none());
 }
+
+/// History on disk before the filter existed, and bans after: the filter
+/// never hides either from a count.
+#[test]
+fn counts_stay_right_once_the_history_filter_is_filled() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bantam.db");
+    let mut s = SqliteStore::open(&path).unwrap();
+    s.record_bans(&[ban("sshd", "192.0.2.1", None)]).unwrap();
+    s.record_bans(&[ban("sshd", "192.0.2.1", None)]).unwrap();
+    drop(s);
+    let mut s = SqliteStore::open(&path).unwrap();
+    let mut counter = s.counter().unwrap().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !s.seen.is_ready() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the filter was never filled"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let targets = vec!["192.0.2.1".to_string(), "192.0.2.2".to_string()];
+    let ever = Timestamp::UNIX_EPOCH;
+    assert_eq!(
+        counter
+            .ban_counts_since(Some("sshd"), &targets, ever)
+            .unwrap(),
+        [2, 0]
+    );
+    assert_eq!(
+        s.ban_counts_since(Some("sshd"), &targets, ever).unwrap(),
+        [2, 0]
+    );
+    s.record_bans(&[ban("sshd", "192.0.2.2", None)]).unwrap();
+    assert_eq!(
+        counter.ban_counts_since(None, &targets, ever).unwrap(),
+        [2, 1]
+    );
+}
