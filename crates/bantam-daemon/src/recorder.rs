@@ -109,8 +109,8 @@ impl Recorder {
         }
     }
 
-    /// The store itself, for reads at start and for requests, once the
-    /// write in flight (if any) is back.
+    /// The store itself, for reads at start and for requests, once every
+    /// ban handed to the writer or queued for it is written.
     pub fn store(&mut self) -> &mut dyn Store {
         self.settle();
         self.store
@@ -129,6 +129,9 @@ impl Recorder {
         if bans.is_empty() {
             return;
         }
+        // The write in flight may be back already: the loop has been busy
+        // since, and the writer should not idle until it next looks.
+        self.collect();
         if self.in_flight() {
             self.queued.extend(bans);
             if self.queued.len() >= MAX_QUEUED {
@@ -216,8 +219,9 @@ impl Recorder {
         self.writer.as_ref().map(StoreWriter::wake)
     }
 
-    /// The loop was woken by [`Recorder::written`]: takes the outcome if
-    /// it is back, and writes the positions it held.
+    /// Takes the outcome of the write in flight if it is back (the loop
+    /// was woken by [`Recorder::written`], or is about to record), and
+    /// hands the queue off or writes the positions held meanwhile.
     pub fn collect(&mut self) {
         let done = self.writer.as_ref().and_then(StoreWriter::try_done);
         if let Some(done) = done {
