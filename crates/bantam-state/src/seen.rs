@@ -51,21 +51,24 @@ impl Bloom {
     }
 
     /// Double hashing: probe i is h1 + i·h2.
-    fn probes(&self, (h1, h2): (u64, u64)) -> impl Iterator<Item = u64> + '_ {
-        (0..PROBES).map(move |i| h1.wrapping_add(i.wrapping_mul(h2)) & self.mask)
+    fn bit(&self, (h1, h2): (u64, u64), i: u64) -> (usize, u64) {
+        let bit = h1.wrapping_add(i.wrapping_mul(h2)) & self.mask;
+        ((bit / 64) as usize, 1 << (bit % 64))
     }
 
     fn insert(&mut self, hash: (u64, u64)) {
-        let bits: Vec<u64> = self.probes(hash).collect();
-        for bit in bits {
-            self.words[(bit / 64) as usize] |= 1 << (bit % 64);
+        for i in 0..PROBES {
+            let (word, bit) = self.bit(hash, i);
+            self.words[word] |= bit;
         }
         self.len += 1;
     }
 
     fn may_hold(&self, hash: (u64, u64)) -> bool {
-        self.probes(hash)
-            .all(|bit| self.words[(bit / 64) as usize] & (1 << (bit % 64)) != 0)
+        (0..PROBES).all(|i| {
+            let (word, bit) = self.bit(hash, i);
+            self.words[word] & bit != 0
+        })
     }
 }
 
