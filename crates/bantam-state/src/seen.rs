@@ -28,8 +28,12 @@ use rusqlite::{Connection, OpenFlags};
 
 const BITS_PER_ADDRESS: usize = 16;
 const PROBES: u64 = 4;
-/// Addresses the first filter holds: 128 KiB.
+/// Addresses the first filter holds at least: 128 KiB.
 const FIRST: usize = 1 << 16;
+/// And at most (2 MiB): the estimate is the history's largest id, which
+/// only grows, so a long-lived database would size it by every ban ever;
+/// more addresses than this add filters as they come.
+const FIRST_AT_MOST: usize = 1 << 20;
 
 struct Bloom {
     words: Vec<u64>,
@@ -96,7 +100,7 @@ impl Seen {
     /// everything until [`Seen::fill_from`] is done.
     pub fn new(expected: usize) -> Arc<Seen> {
         Arc::new(Seen {
-            blooms: RwLock::new(vec![Bloom::new(expected.max(FIRST))]),
+            blooms: RwLock::new(vec![Bloom::new(expected.clamp(FIRST, FIRST_AT_MOST))]),
             filling: AtomicBool::new(false),
             ready: AtomicBool::new(false),
         })
