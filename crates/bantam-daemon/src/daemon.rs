@@ -128,6 +128,8 @@ pub struct Daemon {
     inbox: mpsc::Receiver<Event>,
     /// Actions the request being answered waits for (see [`Daemon::reply`]).
     pub(crate) waits: Vec<tokio::sync::oneshot::Receiver<()>>,
+    /// `status` requests waiting for the store's write in flight.
+    pub(crate) status_waits: crate::status_waits::StatusWaits,
     pub(crate) stop: bool,
     /// Bans waiting on an `ignorecommand`, and its remembered answers.
     pub(crate) ignore: crate::ignore_command::IgnoreCommands,
@@ -187,6 +189,7 @@ impl Daemon {
             events,
             inbox,
             waits: Vec::new(),
+            status_waits: Default::default(),
             stop: false,
             ignore: Default::default(),
             notifier,
@@ -243,16 +246,19 @@ impl Daemon {
                 .recorder
                 .written()
                 .filter(|_| self.recorder.in_flight());
+            let status_due = self.status_waits.deadline();
             tokio::select! {
                 Some(event) = self.inbox.recv() => self.on_event(event),
                 () = sleep_opt(until_next_end) => self.expire(),
                 () = sleep_until_opt(retry_at) => self.recorder.retry(),
                 () = crate::recorder::written(written) => self.recorder.collect(),
+                () = sleep_until_opt(status_due) => {}
                 _ = signals.hangup.recv() => self.reload(),
                 _ = signals.terminate.recv() => break,
                 _ = signals.interrupt.recv() => break,
                 () = &mut shutdown => break,
             }
+            self.answer_parked_status(false);
         }
         self.shut_down(acceptor).await;
         Ok(())
@@ -274,6 +280,7 @@ impl Daemon {
 
     async fn shut_down(&mut self, acceptor: tokio::task::JoinHandle<()>) {
         notify::notify("STOPPING=1");
+        self.answer_parked_status(true);
         // Let control tasks deliver answers already given (the reply to
         // `stop` itself): on this single-threaded runtime a few yields run
         // every task that is ready.
@@ -376,6 +383,14 @@ impl Daemon {
                 request: request @ (Request::FleetStatus {} | Request::FleetBanned {}),
                 reply,
             } => self.fleet_request(request, reply),
+            Event::Control {
+                request: Request::Status { jail },
+                reply,
+            } if self.recorder.in_flight() => {
+                let jobs_back = self.recorder.jobs_back();
+                let now = tokio::time::Instant::now();
+                self.status_waits.park(jail, reply, jobs_back, now);
+            }
             Event::Control { request, reply } => {
                 let response = self.on_request(request);
                 self.reply(reply, response);

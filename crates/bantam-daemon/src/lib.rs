@@ -41,6 +41,7 @@ mod requests;
 pub mod restore;
 mod routing;
 mod sources;
+mod status_waits;
 mod store_writer;
 mod subnet;
 pub mod tracker;

@@ -46,6 +46,9 @@ const HAND_OFF_FROM: usize = 64;
 /// Bans queued behind a write in flight before the loop waits for it: a
 /// few seconds of a burst, some 20 MB; the writer takes them as one job.
 const MAX_QUEUED: usize = 65_536;
+/// A write in flight longer than this makes the store degraded in
+/// `status`: a disk or a filesystem that hangs is told, not hidden.
+const SLOW_WRITE: Duration = Duration::from_secs(5);
 const FIRST_RETRY: Duration = Duration::from_secs(1);
 const LAST_RETRY: Duration = Duration::from_secs(30);
 /// How often, at most, old history is purged (on the way of other work,
@@ -92,6 +95,9 @@ pub(crate) struct Recorder {
     /// History older than this is purged (`dbpurgeage`).
     purge_age: Duration,
     last_purge: Option<Timestamp>,
+    /// When the write in flight was handed over, and how many came back.
+    handed_at: Option<Instant>,
+    jobs_back: u64,
 }
 
 impl Recorder {
@@ -106,6 +112,8 @@ impl Recorder {
             failing: None,
             purge_age,
             last_purge: None,
+            handed_at: None,
+            jobs_back: 0,
         }
     }
 
@@ -178,7 +186,9 @@ impl Recorder {
             bans,
             positions,
         };
+        self.handed_at = Some(Instant::now());
         writer.send(job).map_err(|job| {
+            self.handed_at = None;
             self.store = Some(job.store);
             self.writer = None;
             self.take_back(job.positions);
@@ -237,6 +247,8 @@ impl Recorder {
             failure,
         } = done;
         self.store = Some(store);
+        self.handed_at = None;
+        self.jobs_back += 1;
         match failure {
             None => self.next_job(),
             Some(reason) => {
@@ -350,15 +362,37 @@ impl Recorder {
         self.flush();
     }
 
+    /// How many writes handed to the writer came back: `status` waits for
+    /// the next one (see [`crate::status_waits`]).
+    pub fn jobs_back(&self) -> u64 {
+        self.jobs_back
+    }
+
     /// `None` when healthy; otherwise what `status` shows. As of the
-    /// last write that came back ([`Recorder::settle`] for the latest).
+    /// last write that came back ([`Recorder::settle`] for the latest),
+    /// or of the one in flight when it takes too long.
     pub fn degraded(&self) -> Option<String> {
+        if self.failing.is_none() {
+            return self.slow_write();
+        }
         self.failing.as_ref().map(|f| {
             format!(
                 "store failing ({}); {} ban(s) and {} log position(s) kept in memory, retrying",
                 f.reason,
                 self.unrecorded.len(),
                 self.positions.len()
+            )
+        })
+    }
+
+    fn slow_write(&self) -> Option<String> {
+        let waited = self.handed_at?.elapsed();
+        (waited >= SLOW_WRITE).then(|| {
+            format!(
+                "store slow: a write has been in flight for {} s; {} ban(s) queued behind it \
+                 (they are in the firewall)",
+                waited.as_secs(),
+                self.queued.len()
             )
         })
     }

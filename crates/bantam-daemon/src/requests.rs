@@ -42,6 +42,21 @@ impl Daemon {
         }
     }
 
+    /// Answers the `status` requests whose write came back or that waited
+    /// long enough (every one, with `all`: at shutdown).
+    pub(crate) fn answer_parked_status(&mut self, all: bool) {
+        let parked = if all {
+            self.status_waits.all()
+        } else {
+            let now = tokio::time::Instant::now();
+            self.status_waits.due(self.recorder.jobs_back(), now)
+        };
+        for p in parked {
+            let response = self.status(p.jail.as_deref());
+            let _ = p.reply.send(response);
+        }
+    }
+
     pub(crate) fn on_request(&mut self, request: Request) -> Response {
         match request {
             Request::Ping {} => Response::ok("pong"),
@@ -124,8 +139,9 @@ impl Daemon {
             self.fill_last_matches(&mut bans);
             jail.bans = Some(bans);
         }
-        // The store's health as of the last write that came back: status
-        // never waits for one (in a burst, a job is many batches).
+        // The store's health as of the last write that came back; the loop
+        // answers a `status` asked during a write once it is back (see
+        // `crate::status_waits`), and never waits for it.
         self.recorder.collect();
         Response::ok(Status {
             backend: self.backends.names(),
