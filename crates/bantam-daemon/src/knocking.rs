@@ -370,7 +370,7 @@ impl Daemon {
             return (Vec::new(), bans.into_iter().map(|(b, _)| b).collect());
         };
         let targets: Vec<Target> = bans.iter().map(|(b, _)| b.target).collect();
-        let plans = self.plan_bans(index, &targets, now);
+        let plans = self.plan_bans(index, &targets, false, now);
         let escalates = self.jails[index].escalates();
         let (mut extended, mut released) = (Vec::new(), Vec::new());
         for ((ban, knock), plan) in bans.into_iter().zip(plans) {

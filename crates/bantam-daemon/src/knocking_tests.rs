@@ -280,7 +280,7 @@ async fn with_escalation_an_extension_is_the_next_step() {
     k.h.daemon.expire();
     assert!(!k.banned());
     let now = k.h.clock.now();
-    let plan = k.h.daemon.plan_bans(0, &[target()], now);
+    let plan = k.h.daemon.plan_bans(0, &[target()], false, now);
     assert_eq!(plan[0].ban_count, 3);
     assert_eq!(plan[0].end, Some(now + SignedDuration::from_secs(86_400)));
 }

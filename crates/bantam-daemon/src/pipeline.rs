@@ -70,7 +70,7 @@ impl Daemon {
         for jail in jails {
             let earned = self.scan(jail, &batch, now);
             let earned = self.screen_ignore_command(jail, earned, now);
-            let banned = self.apply_bans(jail, earned, now);
+            let banned = self.apply_new_bans(jail, earned, now);
             crate::metrics::observe_bans(banned, started.elapsed());
         }
         if let Some(cp) = batch.checkpoint {
@@ -192,18 +192,27 @@ impl Daemon {
         earned: Vec<Earned>,
         now: Timestamp,
     ) -> usize {
-        let jail_name = self.jails[jail_index].name().to_owned();
+        let jail_name = self.jails[jail_index].name();
         let mut seen = HashSet::new();
         let earned: Vec<Earned> = earned
             .into_iter()
-            .filter(|e| seen.insert(e.target) && !self.bans.is_banned(&jail_name, &e.target))
+            .filter(|e| seen.insert(e.target) && !self.bans.is_banned(jail_name, &e.target))
             .collect();
+        self.apply_new_bans(jail_index, earned, now)
+    }
+
+    /// [`Daemon::apply_bans`] of bans the caller knows are new: each
+    /// target once, none banned in the jail. A scan's bans are, and
+    /// checking again cost a lookup in the book per ban (with a million
+    /// bans, a few cache misses each) in a burst.
+    fn apply_new_bans(&mut self, jail_index: usize, earned: Vec<Earned>, now: Timestamp) -> usize {
         if earned.is_empty() {
             return 0;
         }
+        let jail_name = self.jails[jail_index].name().to_owned();
         // How long each lasts (escalation, recidive): one store read.
         let targets: Vec<Target> = earned.iter().map(|e| e.target).collect();
-        let plans = self.plan_bans(jail_index, &targets, now);
+        let plans = self.plan_bans(jail_index, &targets, true, now);
         let mut records = Vec::with_capacity(earned.len());
         let mut fields = Vec::with_capacity(earned.len());
         for (e, plan) in earned.into_iter().zip(plans) {
@@ -219,7 +228,7 @@ impl Daemon {
                 .zip(&records)
                 .map(|(t, r)| {
                     let own = self.kernel_timeout(&jail_name, r.end, now);
-                    BanEntry::new(*t, self.longest_in(kind, t, own, now))
+                    BanEntry::new(*t, self.longest_in(kind, t, own, Some(&jail_name), now))
                 })
                 .collect();
             if let Err(e) = self.backends.ban(kind, &entries) {

@@ -158,7 +158,7 @@ impl Daemon {
             if let Some(kind) = jail.backend {
                 let to = arriving.entry(kind).or_default();
                 for (target, end) in &bans {
-                    let timeout = self.longest_in(kind, target, remaining(*end, now), now);
+                    let timeout = self.longest_in(kind, target, remaining(*end, now), None, now);
                     to.push(BanEntry::new(*target, timeout));
                 }
             }

@@ -64,16 +64,18 @@ impl Daemon {
 
     /// The kernel timeout for `target` in `kind` when this ban lasts
     /// `own`: the longest of it and of the bans already keeping the
-    /// target there (`None`: permanent).
+    /// target there (`None`: permanent). `new_in` names the jail of a new
+    /// ban, which does not hold the target yet: its lookup is skipped.
     pub(crate) fn longest_in(
         &self,
         kind: BackendKind,
         target: &Target,
         own: Option<Duration>,
+        new_in: Option<&str>,
         now: Timestamp,
     ) -> Option<Duration> {
         self.bans
-            .holders(target)
+            .holders_beside(target, new_in)
             .filter(|(jail, _)| self.place_of(jail).includes(kind))
             .map(|(_, end)| remaining(end, now))
             .fold(own, longest)
