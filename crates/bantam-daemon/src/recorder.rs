@@ -44,8 +44,11 @@ use crate::store_writer::{Done, Job, StoreWriter, CHUNK};
 /// kernel ban); an attacker's single ban is the common case.
 const HAND_OFF_FROM: usize = 64;
 /// Bans queued behind a write in flight before the loop waits for it: a
-/// few seconds of a burst, some 20 MB; the writer takes them as one job.
-const MAX_QUEUED: usize = 65_536;
+/// couple of seconds of a burst, some 40 MB at the peak; the writer takes
+/// them as one job. A store write costs about what the loop's part of a
+/// ban does, so with less room a burst of a million ran at the writer's
+/// pace (65,536: 9.6 s; 262,144: 8.9 s, bench/million.sh).
+const MAX_QUEUED: usize = 262_144;
 /// A write in flight longer than this makes the store degraded in
 /// `status`: a disk or a filesystem that hangs is told, not hidden.
 const SLOW_WRITE: Duration = Duration::from_secs(5);
@@ -85,8 +88,14 @@ pub(crate) struct Recorder {
     /// Started at the first hand-off; `None` before, or if no thread
     /// could be started (then bans are written on the loop's thread).
     writer: Option<StoreWriter>,
-    /// Bans that came while a write was in flight: the next job.
-    queued: Vec<BanRecord>,
+    /// Bans that came while a write was in flight, batch by batch: the
+    /// next job. Kept as the batches came, not copied into one vector:
+    /// growing one by doubling moved every queued record again and again
+    /// on the loop (a tenth of a burst's loop time, in `perf`, with the
+    /// page faults of each new block); the writer joins them on its
+    /// thread.
+    queued: Vec<Vec<BanRecord>>,
+    queued_len: usize,
     /// Reads ban counts while a write is in flight.
     counter: Counter,
     unrecorded: Vec<BanRecord>,
@@ -106,6 +115,7 @@ impl Recorder {
             store: Some(store),
             writer: None,
             queued: Vec::new(),
+            queued_len: 0,
             counter: Counter::Untried,
             unrecorded: Vec::new(),
             positions: HashMap::new(),
@@ -141,8 +151,9 @@ impl Recorder {
         // since, and the writer should not idle until it next looks.
         self.collect();
         if self.in_flight() {
-            self.queued.extend(bans);
-            if self.queued.len() >= MAX_QUEUED {
+            self.queued_len += bans.len();
+            self.queued.push(bans);
+            if self.queued_len >= MAX_QUEUED {
                 self.wait_one();
             }
             return;
@@ -155,15 +166,15 @@ impl Recorder {
             self.unrecorded.extend(bans);
             return self.flush();
         }
-        if let Err(bans) = self.hand_off(bans) {
-            self.unrecorded = bans;
+        if let Err(bans) = self.hand_off(vec![bans]) {
+            self.unrecorded = bans.into_iter().flatten().collect();
             self.flush();
         }
     }
 
     /// Sends `bans` with the store to the writer thread; gives them back
     /// (and keeps the store) when there is no thread to take them.
-    fn hand_off(&mut self, bans: Vec<BanRecord>) -> Result<(), Vec<BanRecord>> {
+    fn hand_off(&mut self, bans: Vec<Vec<BanRecord>>) -> Result<(), Vec<Vec<BanRecord>>> {
         if self.writer.is_none() {
             match StoreWriter::spawn() {
                 Ok(writer) => self.writer = Some(writer),
@@ -256,7 +267,8 @@ impl Recorder {
                 // (nothing is kept otherwise: a hand-off needs none).
                 let newer = std::mem::replace(&mut self.unrecorded, refused);
                 self.unrecorded.extend(newer);
-                self.unrecorded.append(&mut self.queued);
+                self.unrecorded.extend(self.queued.drain(..).flatten());
+                self.queued_len = 0;
                 self.take_back(positions);
                 self.fail_because(reason);
             }
@@ -270,8 +282,9 @@ impl Recorder {
             return self.flush();
         }
         let bans = std::mem::take(&mut self.queued);
+        self.queued_len = 0;
         if let Err(bans) = self.hand_off(bans) {
-            self.unrecorded = bans;
+            self.unrecorded = bans.into_iter().flatten().collect();
             self.flush();
         }
     }
@@ -392,7 +405,7 @@ impl Recorder {
                 "store slow: a write has been in flight for {} s; {} ban(s) queued behind it \
                  (they are in the firewall)",
                 waited.as_secs(),
-                self.queued.len()
+                self.queued_len
             )
         })
     }

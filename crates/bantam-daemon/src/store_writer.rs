@@ -44,7 +44,8 @@ pub(crate) const CHUNK: usize = 4096;
 
 pub(crate) struct Job {
     pub store: Box<dyn Store>,
-    pub bans: Vec<BanRecord>,
+    /// As the loop's batches came: joined here, off the loop.
+    pub bans: Vec<Vec<BanRecord>>,
     /// Log positions whose lines' bans are all in this job or on disk:
     /// saved once the bans are.
     pub positions: Vec<FilePosition>,
@@ -134,9 +135,10 @@ impl Drop for StoreWriter {
 fn write(job: Job) -> Done {
     let Job {
         mut store,
-        mut bans,
+        bans,
         positions,
     } = job;
+    let mut bans = join(bans);
     bans.sort_by(|a, b| (&a.jail, &a.target).cmp(&(&b.jail, &b.target)));
     let mut written = 0;
     let mut saved = false;
@@ -168,6 +170,16 @@ fn write(job: Job) -> Done {
     }
 }
 
+/// One vector of the job's batches, allocated once.
+fn join(mut batches: Vec<Vec<BanRecord>>) -> Vec<BanRecord> {
+    if batches.len() == 1 {
+        return batches.pop().unwrap_or_default();
+    }
+    let mut all = Vec::with_capacity(batches.iter().map(Vec::len).sum());
+    batches.into_iter().for_each(|batch| all.extend(batch));
+    all
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,7 +206,7 @@ mod tests {
         let bans: Vec<BanRecord> = (0..(CHUNK as u32 * 2 + 7)).map(ban).collect();
         let job = Job {
             store,
-            bans,
+            bans: vec![bans],
             positions: vec![],
         };
         assert!(writer.send(job).is_ok());
