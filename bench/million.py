@@ -295,6 +295,26 @@ def burst(d, n, timeout):
     raise BenchError(f"burst of {n}: not all banned after {timeout} s")
 
 
+def settle(state, timeout):
+    """Seconds until the store has caught up with a burst: the kernel holds
+    every ban first, and the writer commits the queued ones after (up to
+    262,144 wait behind it). Caught up = database and WAL untouched for two
+    seconds (modification times: a restarted WAL is rewritten from its
+    start, its length unchanged); what they hold then is what the bans
+    cost, not the WAL of a write still under way."""
+    def touched():
+        return [(f, os.stat(os.path.join(state, f)).st_mtime_ns)
+                for f in sorted(os.listdir(state)) if f.startswith("bantam.db")]
+    t0 = time.monotonic()
+    last, still = touched(), 0
+    while still < 4 and time.monotonic() - t0 < timeout:
+        time.sleep(0.5)
+        now = touched()
+        still = still + 1 if now == last else 0
+        last = now
+    return time.monotonic() - t0 - 2.0
+
+
 def banned_listing(d):
     out = os.path.join(d.work, "banned.json")
     times = os.path.join(d.work, "banned.time")
@@ -340,6 +360,9 @@ def cmd_bantam(args):
             res["burst"] = args.burst
             res["burst_s"] = burst(d, args.burst, args.timeout)
             log(f"burst of {args.burst}: all banned after {res['burst_s']:.2f} s")
+            res["rss_at_burst_end_kb"] = kb(d.pid, "VmRSS")
+            res["db_at_burst_end_bytes"] = db_bytes(d.state)
+            res["store_caught_up_s"] = settle(d.state, args.timeout)
             res["rss_after_burst_kb"] = kb(d.pid, "VmRSS")
             res["db_after_burst_bytes"] = db_bytes(d.state)
     finally:
@@ -423,7 +446,7 @@ def cmd_report(args):
     print("| saved bans | kind | restore → READY=1 | restart (table full) → READY=1 | "
           "burst of N new → all banned | "
           "reaction p50 / p99 | RSS (per ban) | database (per ban) | `banned --json` "
-          "(CLI peak RSS) | after the burst: RSS / database (per ban in force) |")
+          "(CLI peak RSS) | after the burst, store caught up: RSS / database (per ban in force) |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         if r["tool"] == "fail2ban":
@@ -445,9 +468,10 @@ def cmd_report(args):
 
 
 def after_burst(r):
-    """RSS and database once the burst's bans are in force too: these bans
-    carry what the daemon writes for real ones (the matched line, a history
-    row), which the saved bans of `fill` do not."""
+    """RSS and database once the burst's bans are in force too and the
+    store has caught up: these bans carry what the daemon writes for real
+    ones (the matched line, a history row), which the saved bans of `fill`
+    do not."""
     if not r.get("burst_s"):
         return "—"
     n = r["bans"] + r["burst"]

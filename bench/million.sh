@@ -14,6 +14,8 @@
 #             second worst, which moved by milliseconds between runs)
 #   burst     N new attackers in one write(): until `status` counts them all
 #             (the daemon counts a ban only once the kernel holds it)
+#             then, once the store has caught up (files untouched for 2 s),
+#             RSS and database per ban in force
 #
 # Saved bans: IPv4 from 198.18.0.0/15 (131,072), the rest from
 # 2001:db8::/32; `--mix`: also one in ten a /64 and 512 /24s. Runs N = 0
