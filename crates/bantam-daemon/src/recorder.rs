@@ -47,7 +47,8 @@ const HAND_OFF_FROM: usize = 64;
 /// couple of seconds of a burst, some 40 MB at the peak; the writer takes
 /// them as one job. A store write costs about what the loop's part of a
 /// ban does, so with less room a burst of a million ran at the writer's
-/// pace (65,536: 9.6 s; 262,144: 8.9 s, bench/million.sh).
+/// pace (a million new attackers into an empty table, the harness of
+/// bench/million.py: 65,536: 9.5–9.8 s; 262,144: 8.65–9.1 s).
 const MAX_QUEUED: usize = 262_144;
 /// A write in flight longer than this makes the store degraded in
 /// `status`: a disk or a filesystem that hangs is told, not hidden.
