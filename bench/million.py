@@ -108,8 +108,8 @@ def percentile(values, p):
 
 
 def fill(db, n, mix):
-    """N current bans ending in two hours, each with its history row, as the
-    daemon writes them."""
+    """N current bans ending in two hours, as the daemon writes them (a
+    current ban is not in the history: that holds the bans that ended)."""
     now = int(time.time() * 1000)
     c = sqlite3.connect(db)
     c.execute("PRAGMA journal_mode=WAL")
@@ -117,8 +117,6 @@ def fill(db, n, mix):
             for i in range(n)]
     c.executemany("INSERT INTO bans (jail, target, start_ms, end_ms, failures, ban_count, "
                   "matches) VALUES (?,?,?,?,?,?,?)", rows)
-    c.executemany("INSERT INTO ban_history (jail, target, start_ms, end_ms, failures) "
-                  "VALUES (?,?,?,?,?)", (r[:5] for r in rows))
     c.commit()
     c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     c.close()

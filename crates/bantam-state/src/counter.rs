@@ -1,7 +1,8 @@
 //! Counting earlier bans on a connection of its own.
 //!
 //! Escalation and recidive need, for every new ban, how often its address
-//! was banned before: a read of `ban_history` before the kernel ban. The
+//! was banned before: a read of `ban_history` (the bans that ended or were
+//! replaced) and of `bans` (the current one) before the kernel ban. The
 //! daemon writes bans on another thread, and a burst of new attackers keeps
 //! that thread busy; with one connection, each batch's read would wait for
 //! the previous batch's commit, and the two halves of a burst (ban in the
@@ -24,6 +25,41 @@ use crate::sqlite::ms;
 use crate::BanCounter;
 
 const WHAT: &str = "counting recent bans";
+
+/// Bans of target ?1 in jail ?2 that started at or after ?3: the history's
+/// and the current one. Both halves are answered from an index alone.
+const IN_JAIL: &str = "SELECT \
+    (SELECT COUNT(*) FROM ban_history WHERE target = ?1 AND jail = ?2 AND start_ms >= ?3) + \
+    (SELECT COUNT(*) FROM bans WHERE jail = ?2 AND target = ?1 AND start_ms >= ?3)";
+
+/// `jails(j)`: the jails that hold a current ban. `bans` is keyed by
+/// (jail, target), so a lookup by target alone would scan it; instead this
+/// skips through the key a jail at a time (a seek each), and the caller
+/// seeks (jail, target) in each: a handful of seeks.
+macro_rules! with_jails {
+    () => {
+        "WITH RECURSIVE jails(j) AS (SELECT MIN(jail) FROM bans UNION ALL \
+         SELECT (SELECT MIN(jail) FROM bans WHERE jail > j) FROM jails WHERE j IS NOT NULL) "
+    };
+}
+pub(crate) use with_jails;
+
+/// The same in every jail (?2 unused).
+const ANY_JAIL: &str = concat!(
+    with_jails!(),
+    "SELECT \
+     (SELECT COUNT(*) FROM ban_history WHERE target = ?1 AND start_ms >= ?3) + \
+     (SELECT COUNT(*) FROM bans WHERE jail IN (SELECT j FROM jails) AND target = ?1 \
+      AND start_ms >= ?3)"
+);
+
+/// The statement that counts in `jail` (every jail: `None`).
+pub(crate) fn counting(jail: Option<&str>) -> &'static str {
+    match jail {
+        Some(_) => IN_JAIL,
+        None => ANY_JAIL,
+    }
+}
 
 /// A read-only connection that answers [`BanCounter::ban_counts_since`].
 pub(crate) struct SqliteCounter {
@@ -77,16 +113,7 @@ pub(crate) fn count_since(
     }
     let tx = conn.transaction().doing(path, WHAT)?;
     {
-        // Both forms are answered from the covering index alone.
-        let mut stmt = match jail {
-            Some(_) => tx.prepare_cached(
-                "SELECT COUNT(*) FROM ban_history WHERE target = ?1 AND jail = ?2 AND start_ms >= ?3",
-            ),
-            None => tx.prepare_cached(
-                "SELECT COUNT(*) FROM ban_history WHERE target = ?1 AND start_ms >= ?3",
-            ),
-        }
-        .doing(path, WHAT)?;
+        let mut stmt = tx.prepare_cached(counting(jail)).doing(path, WHAT)?;
         for (i, target) in targets.iter().enumerate().filter(|&(i, _)| maybe[i]) {
             counts[i] = stmt
                 .query_row(params![target, jail, ms(since)], |r| r.get(0))

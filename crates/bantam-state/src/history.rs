@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OpenFlags};
 
+use crate::counter::with_jails;
 use crate::error::{SqlContext, StateError};
 use crate::records::HistoryRecord;
 use crate::sqlite::{from_ms, DB_FILE, SCHEMA_VERSION};
@@ -20,6 +21,9 @@ pub struct HistoryReader {
     path: PathBuf,
     /// Version 3 added `reason`; older files are read without it.
     has_reason: bool,
+    /// Since version 6 a current ban is only in `bans`; before, it was in
+    /// the history too.
+    current_apart: bool,
 }
 
 impl HistoryReader {
@@ -57,6 +61,7 @@ impl HistoryReader {
             conn,
             path: path.to_owned(),
             has_reason: version >= 3,
+            current_apart: version >= 6,
         })
     }
 
@@ -69,11 +74,19 @@ impl HistoryReader {
             return Ok(Vec::new());
         }
         let reason = if self.has_reason { "reason" } else { "NULL" };
+        let (jails, current) = match self.current_apart {
+            true => (
+                with_jails!(),
+                "UNION ALL SELECT jail, target, start_ms, end_ms, failures, reason, 1, rowid \
+                 FROM bans WHERE jail IN (SELECT j FROM jails) AND target = ?1",
+            ),
+            false => ("", ""),
+        };
         let mut stmt = self
             .conn
             .prepare(&format!(
-                "SELECT jail, target, start_ms, end_ms, failures, {reason} FROM ban_history \
-                 WHERE target = ?1 ORDER BY start_ms, id"
+                "{jails} SELECT jail, target, start_ms, end_ms, failures, {reason}, 0 AS now, id \
+                 FROM ban_history WHERE target = ?1 {current} ORDER BY start_ms, now, id"
             ))
             .doing(path, what)?;
         let rows = stmt

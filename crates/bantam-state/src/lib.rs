@@ -87,10 +87,12 @@ pub trait BanCounter: Send {
 /// Where bans and positions are kept.
 pub trait Store: Send {
     /// Records new or extended bans (one transaction): each replaces the
-    /// current ban of its jail and target, and is appended to the history.
+    /// current ban of its jail and target, which then counts as history
+    /// (every record ever made, as far as the history remembers, counts
+    /// once in [`Store::ban_count`]).
     fn record_bans(&mut self, bans: &[BanRecord]) -> Result<(), StateError>;
     /// Removes the current bans of `targets` (in `jail`, or in every jail),
-    /// returning what was removed. History is kept.
+    /// returning what was removed, which then counts as history.
     fn remove_bans(
         &mut self,
         jail: Option<&str>,

@@ -157,8 +157,10 @@ impl Seen {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        // The covering index by target: the smallest thing to read.
-        let mut stmt = conn.prepare("SELECT DISTINCT target FROM ban_history")?;
+        // Covering indexes: the smallest things to read. The current bans
+        // count too (see counter.rs), and are not in the history.
+        let mut stmt = conn
+            .prepare("SELECT DISTINCT target FROM ban_history UNION ALL SELECT target FROM bans")?;
         let mut rows = stmt.query([])?;
         let mut part = Vec::with_capacity(4096);
         while let Some(row) = rows.next()? {

@@ -408,27 +408,31 @@ fn recent_ban_counts_per_jail_or_all_within_a_window_survive_reopen() {
 }
 
 #[test]
-fn recent_ban_counts_read_only_the_index() {
+fn ban_counts_read_only_indexes() {
     let dir = tempfile::tempdir().unwrap();
     let s = SqliteStore::open_dir(dir.path()).unwrap();
-    for sql in [
-        "SELECT COUNT(*) FROM ban_history WHERE target = 'x' AND jail = 'y' AND start_ms >= 0",
-        "SELECT COUNT(*) FROM ban_history WHERE target = 'x' AND start_ms >= 0",
-        // What `ban_count` asks (the index it had of its own is gone).
-        "SELECT COUNT(*) FROM ban_history WHERE target = 'x' AND jail = 'y'",
-        "SELECT COUNT(*) FROM ban_history WHERE target = 'x'",
-    ] {
+    for jail in [Some("sshd"), None] {
+        let sql = crate::counter::counting(jail);
         let plan: Vec<String> = s
             .conn
             .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
             .unwrap()
-            .query_map([], |r| r.get(3))
+            .query_map(params!["x", "y", 0], |r| r.get(3))
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
+        let has = |what: &str| plan.iter().any(|p| p.contains(what));
         assert!(
-            plan[0].contains("COVERING INDEX history_by_target_time"),
-            "{sql}: {plan:?}"
+            has("COVERING INDEX history_by_target_time (target=?"),
+            "{jail:?}: {plan:?}"
+        );
+        assert!(
+            has("sqlite_autoindex_bans_1 (jail=? AND target=?)"),
+            "{jail:?}: {plan:?}"
+        );
+        assert!(
+            !has("SCAN bans") && !has("SCAN ban_history"),
+            "{jail:?}: {plan:?}"
         );
     }
 }
