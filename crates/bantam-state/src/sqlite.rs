@@ -43,7 +43,7 @@ DELETE FROM ban_history WHERE id IN (SELECT (SELECT MAX(h.id) FROM ban_history h
 
 /// What a replaced or removed ban leaves in the history, for `WHERE`
 /// clauses on `bans` that follow.
-pub(crate) const TO_HISTORY: &str =
+const TO_HISTORY: &str =
     "INSERT INTO ban_history (jail, target, start_ms, end_ms, failures, reason) \
      SELECT jail, target, start_ms, end_ms, failures, reason FROM bans WHERE";
 
