@@ -123,3 +123,44 @@ fn version_5_database_drops_the_history_row_of_each_current_ban() {
     let starts: Vec<i64> = listed.iter().map(|h| ms(h.start)).collect();
     assert_eq!(starts, [1000, 2000]);
 }
+
+/// With the filter of seen targets filled, a job skips the history move for
+/// targets it never saw; one twice in the same job, or banned before the
+/// restart, still leaves its replaced ban in the history.
+#[test]
+fn a_ban_replaced_in_its_own_job_or_after_a_restart_still_reaches_the_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = SqliteStore::open_dir(dir.path()).unwrap();
+    s.record_bans(&[ban("sshd", "192.0.2.1", "2026-11-25T10:00:00Z")])
+        .unwrap();
+    drop(s);
+    let mut s = SqliteStore::open_dir(dir.path()).unwrap();
+    let _counter = s.counter().unwrap().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !s.seen.is_ready() {
+        assert!(std::time::Instant::now() < deadline, "never filled");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    s.record_bans(&[
+        ban("sshd", "198.51.100.7", "2026-11-25T11:00:00Z"),
+        ban("sshd", "192.0.2.1", "2026-11-25T11:00:00Z"),
+        ban("sshd", "203.0.113.9", "2026-11-25T11:00:00Z"),
+        ban("sshd", "198.51.100.7", "2026-11-25T11:05:00Z"),
+    ])
+    .unwrap();
+    assert_eq!(
+        history_rows(&s),
+        2,
+        "192.0.2.1's first ban, 198.51.100.7's first"
+    );
+    assert_eq!(counts(&mut s, Some("sshd"), "198.51.100.7"), (2, 2));
+    assert_eq!(counts(&mut s, Some("sshd"), "192.0.2.1"), (2, 2));
+    assert_eq!(counts(&mut s, Some("sshd"), "203.0.113.9"), (1, 1));
+    let current = s.active_bans().unwrap();
+    let last = current.iter().find(|b| b.target == "198.51.100.7").unwrap();
+    assert_eq!(
+        last.start,
+        t("2026-11-25T11:05:00Z"),
+        "the later ban of a job wins"
+    );
+}

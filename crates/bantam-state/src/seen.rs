@@ -121,12 +121,16 @@ impl Seen {
 
     /// False only if `target` was never added, once the history on disk is.
     pub fn may_hold_each(&self, targets: &[String]) -> Vec<bool> {
+        self.may_hold_all(targets.iter().map(String::as_str))
+    }
+
+    /// [`Seen::may_hold_each`] for any list of targets.
+    pub fn may_hold_all<'a>(&self, targets: impl ExactSizeIterator<Item = &'a str>) -> Vec<bool> {
         if !self.ready.load(Ordering::Acquire) {
             return vec![true; targets.len()];
         }
         let blooms = self.blooms.read().unwrap_or_else(|e| e.into_inner());
         targets
-            .iter()
             .map(|t| {
                 let h = hash(t);
                 blooms.iter().any(|b| b.may_hold(h))

@@ -120,6 +120,22 @@ fn history_len(conn: &Connection) -> usize {
     .map_or(0, |n| usize::try_from(n).unwrap_or(0))
 }
 
+/// `bans` in the order of the `bans` table's key, (jail, target) compared
+/// byte by byte as SQLite's BINARY collation does. A burst's addresses come
+/// in no order, and inserted so each lands on a random page of the key's
+/// index: a job of 262,144 into a million rows dirtied more pages than the
+/// page cache holds, which spilled them to the WAL again and again (4.6 GB
+/// written for a million bans; in key order each page is written once:
+/// 0.7 GB, and the write took 5.1 s of CPU instead of 8.7). The sort is
+/// stable: a target twice in one job keeps its last ban.
+fn in_key_order(bans: &[BanRecord]) -> Vec<&BanRecord> {
+    let mut order: Vec<&BanRecord> = bans.iter().collect();
+    order.sort_by(|a, b| {
+        (a.jail.as_str(), a.target.as_str()).cmp(&(b.jail.as_str(), b.target.as_str()))
+    });
+    order
+}
+
 /// SQLite-backed [`Store`].
 pub struct SqliteStore {
     conn: Connection,
@@ -362,10 +378,22 @@ impl Store for SqliteStore {
             let mut history = tx
                 .prepare_cached(&format!("{TO_HISTORY} jail = ?1 AND target = ?2"))
                 .doing(path, what)?;
-            for b in bans {
-                history
-                    .execute(params![b.jail, b.target])
-                    .doing(path, what)?;
+            let order = in_key_order(bans);
+            let maybe = self
+                .seen
+                .may_hold_all(order.iter().map(|b| b.target.as_str()));
+            let mut previous = None;
+            for (b, maybe) in order.into_iter().zip(maybe) {
+                // A target the filter never saw has no ban to move (a
+                // burst's new attackers: a statement fewer each); one
+                // earlier in this job has, and sorting put it just before.
+                let key = (b.jail.as_str(), b.target.as_str());
+                if maybe || previous == Some(key) {
+                    history
+                        .execute(params![b.jail, b.target])
+                        .doing(path, what)?;
+                }
+                previous = Some(key);
                 current
                     .execute(params![
                         b.jail,
