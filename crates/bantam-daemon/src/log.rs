@@ -89,27 +89,75 @@ impl BanEvent<'_> {
     }
 }
 
+/// A jail name or target the text format writes as it is, in the message and quoted
+/// as a field: nothing its escaping would change. Any other name (which
+/// the configuration allows) goes through `tracing`.
+fn plain_word(name: &str) -> bool {
+    name.bytes().all(|b| {
+        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@' | b'+' | b':' | b'/')
+    })
+}
+
+impl BanEvent<'_> {
+    /// The line `tracing`'s text format writes for this event: time,
+    /// level, message, then the fields as `key=value`, strings quoted.
+    fn text_line(&self, out: &mut Vec<u8>, stamp: &str) {
+        use std::io::Write as _;
+        let verb = if self.dry_run { "would ban" } else { "banned" };
+        let (jail, target, failures) = (self.jail, self.target, self.failures);
+        let _ = write!(out, "{stamp}  INFO {jail}: {verb} {target} ");
+        match self.bantime {
+            Some(d) => {
+                let _ = write!(out, "for {}", human_duration(d));
+            }
+            None => out.extend_from_slice(b"permanently"),
+        }
+        let _ = write!(
+            out,
+            " ({failures} failures) event=\"ban\" jail=\"{jail}\" target=\"{target}\" \
+             failures={failures}"
+        );
+        if let Some(d) = self.bantime {
+            let _ = write!(out, " bantime={}", d.as_secs());
+        }
+        let _ = writeln!(out, " dry_run={}", self.dry_run);
+    }
+}
+
 /// Bans, each one `ban` event (one write for all when no subscriber is set).
 pub fn bans(events: &[BanEvent<'_>]) {
+    let written = events
+        .iter()
+        .all(|e| plain_word(e.jail) && plain_word(e.target))
+        && crate::log_setup::text_lines(tracing::Level::INFO, |out, stamp| {
+            for e in events {
+                e.text_line(out, stamp);
+            }
+        });
+    if written {
+        return;
+    }
     if !subscribed() {
         let messages: Vec<String> = events.iter().map(BanEvent::message).collect();
         return info_many(&messages);
     }
-    crate::log_setup::in_one_write(|| {
-        for e in events {
-            let bantime = e.bantime.map(|d| d.as_secs());
-            tracing::info!(
-                event = "ban",
-                jail = e.jail,
-                target = e.target,
-                failures = e.failures,
-                bantime,
-                dry_run = e.dry_run,
-                "{}",
-                e.message()
-            );
-        }
-    });
+    crate::log_setup::in_one_write(|| events.iter().for_each(BanEvent::emit));
+}
+
+impl BanEvent<'_> {
+    fn emit(&self) {
+        let bantime = self.bantime.map(|d| d.as_secs());
+        tracing::info!(
+            event = "ban",
+            jail = self.jail,
+            target = self.target,
+            failures = self.failures,
+            bantime,
+            dry_run = self.dry_run,
+            "{}",
+            self.message()
+        );
+    }
 }
 
 /// A ban kept because its source still sent packets
@@ -180,5 +228,84 @@ pub fn source(jails: &str, path: &str, state: &str, why: &str, level: tracing::L
             tracing::warn!(event = "source", jail = jails, path, state, "{message}")
         }
         _ => tracing::info!(event = "source", jail = jails, path, state, "{message}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The text format's line for `event`, without its time stamp.
+    fn formatted(event: &BanEvent<'_>) -> String {
+        let buffer = Buffer::default();
+        let out = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_target(false)
+            .with_ansi(false)
+            .with_writer(move || out.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || event.emit());
+        let line = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        line.split_once(' ').unwrap().1.to_owned()
+    }
+
+    #[test]
+    fn a_ban_line_written_directly_is_the_formatters_line() {
+        let stamp = format!("{:.6}", jiff::Timestamp::now());
+        let events = [
+            ("sshd", "192.0.2.7", Some(Duration::from_secs(600)), false),
+            ("web-2", "2001:db8:1000::/64", None, true),
+            (
+                "a.b@c",
+                "198.51.100.0/24",
+                Some(Duration::from_secs(90061)),
+                false,
+            ),
+        ];
+        for (jail, target, bantime, dry_run) in events {
+            let event = BanEvent {
+                jail,
+                target,
+                failures: 3,
+                bantime,
+                dry_run,
+            };
+            let mut line = Vec::new();
+            event.text_line(&mut line, &stamp);
+            let line = String::from_utf8(line).unwrap();
+            let (time, rest) = line.split_once(' ').unwrap();
+            assert_eq!(time, stamp);
+            assert_eq!(time.len(), "2026-12-05T13:21:40.157821Z".len());
+            assert_eq!(rest, formatted(&event));
+        }
+    }
+
+    #[test]
+    fn only_names_the_formatter_would_not_escape_are_written_directly() {
+        assert!(plain_word("sshd-ddos_2") && plain_word("2001:db8::/64"));
+        for name in [
+            "with space",
+            "quote\"",
+            "esc\u{1b}[31m",
+            "ünï",
+            "back\\slash",
+            "new\nline",
+        ] {
+            assert!(!plain_word(name), "{name:?}");
+        }
     }
 }

@@ -173,7 +173,12 @@ impl Daemon {
                         target,
                         failures,
                         matches,
-                        fields: fields_of(&failure),
+                        // Only actions read them: a map per ban otherwise built to be dropped.
+                        fields: if jail.has_actions() {
+                            fields_of(&failure)
+                        } else {
+                            Fields::default()
+                        },
                         bantime: jail.rule_bantime(failure.rule),
                         by_hand: None,
                     });
