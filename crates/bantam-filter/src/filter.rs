@@ -18,7 +18,7 @@ use crate::error::FilterError;
 use crate::failure::{Failure, Outcome, MAX_COUNT};
 use crate::fields::{FieldRules, FieldSpec, Fields};
 use crate::json_fields::JsonFields;
-use crate::rules::{Rule, RuleSet};
+use crate::rules::{Rule, RuleSet, Slots};
 use crate::spec::{FilterSpec, RulePolicy};
 use crate::tags::{Role, TagOptions};
 
@@ -35,8 +35,8 @@ pub struct Filter {
     ignore: RuleSet,
     allow_hostnames: bool,
     dates: DateDetector,
-    fail_caps: Vec<Captures>,
-    pref_caps: Vec<Captures>,
+    fail_caps: Vec<Slots>,
+    pref_caps: Vec<Slots>,
     scratch: Vec<u8>,
     /// `format = "json"`: lines are judged by field tests, not rules.
     json: Option<FieldRules>,
@@ -234,8 +234,8 @@ impl Filter {
                     .roles
                     .iter()
                     .find(|(_, role)| *role == Role::Content)
-                    .and_then(|(g, _)| caps.get_group(*g))
-                    .or_else(|| caps.get_match().map(|m| m.span()))
+                    .and_then(|(g, _)| caps.caps.get_group(*g))
+                    .or_else(|| caps.caps.get_match().map(|m| m.span()))
                     .map_or(0..text.len(), |span| span.range());
                 &text[content]
             }
@@ -257,14 +257,14 @@ impl Filter {
         if let Some(pref) = &self.prefregex {
             found.collect(
                 &pref.rules[0],
-                &self.pref_caps[0],
+                &self.pref_caps[0].caps,
                 text,
                 self.allow_hostnames,
             );
         }
         found.collect(
             &self.fail.rules[rule_index],
-            caps,
+            &caps.caps,
             content,
             self.allow_hostnames,
         );

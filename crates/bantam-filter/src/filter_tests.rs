@@ -226,3 +226,23 @@ fn bytes_that_are_not_utf8_are_just_text() {
     assert_eq!(got.host, ip("192.0.2.1"));
     assert_eq!(got.user.as_deref(), Some("\u{fffd}\u{fffd}\0"));
 }
+
+#[test]
+fn a_match_too_long_for_the_backtracker_still_gives_its_captures() {
+    // The capture pass runs a bounded backtracker over the matched span;
+    // a span past its memory (hundreds of kilobytes here, with a rule of
+    // many states) must fall back to the meta regex, not lose the failure.
+    let mut f = filter(
+        &["^fail user <F-USER>\\S+</F-USER> (?:\\w+ )*from <HOST>$"],
+        &[],
+    );
+    let long = format!("fail user root {}from 2001:db8::7", "word ".repeat(200_000));
+    let found = failure(&mut f, &long);
+    assert_eq!(found.host, ip("2001:db8::7"));
+    assert_eq!(found.user.as_deref(), Some("root"));
+    let short = failure(&mut f, "fail user bob from 192.0.2.8");
+    assert_eq!(
+        (short.host, short.user.as_deref()),
+        (ip("192.0.2.8"), Some("bob"))
+    );
+}

@@ -72,6 +72,7 @@ mod open;
 mod probe;
 mod route;
 mod target;
+mod v6_text;
 mod xtables;
 
 pub use backend::{Backend, Repair, Watcher};

@@ -224,9 +224,22 @@ fn mask(addr: IpAddr, prefix: u8) -> IpAddr {
 
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Target::Addr(addr) => write!(f, "{addr}"),
-            Target::Net { addr, prefix } => write!(f, "{addr}/{prefix}"),
+        let (addr, prefix) = match *self {
+            Target::Addr(addr) => (addr, None),
+            Target::Net { addr, prefix } => (addr, Some(prefix)),
+        };
+        let mut buf = [0; crate::v6_text::MAX_LEN];
+        let v6 = match &addr {
+            IpAddr::V6(v6) => crate::v6_text::v6_text(v6, &mut buf),
+            IpAddr::V4(_) => None,
+        };
+        match v6 {
+            Some(text) => f.write_str(text)?,
+            None => write!(f, "{addr}")?,
+        }
+        match prefix {
+            Some(prefix) => write!(f, "/{prefix}"),
+            None => Ok(()),
         }
     }
 }
