@@ -85,6 +85,10 @@ fn a_server_error_is_retried_with_back_off() {
     n.push(ban("203.0.113.7", &[]));
     let (_, body) = first_post(&http);
     assert_eq!(body["address"], "203.0.113.7");
+    // The server records the post before its reply reaches the client.
+    wait_for("the sent counter", Duration::from_secs(20), || {
+        n.status()[0].sent == 1
+    });
     let s = &n.status()[0];
     assert_eq!(
         (s.channel.as_str(), s.sent, s.failed, s.dropped),
