@@ -28,6 +28,14 @@ use crate::tags::{self, Role, TagOptions};
 /// careless `\w{1000}` should fail loudly at load, not eat memory.
 const NFA_SIZE_LIMIT: usize = 64 << 20;
 const DFA_CACHE_CAPACITY: usize = 16 << 20;
+/// The capture backtracker's memory of visited (state, position) pairs,
+/// kept per rule and per filter state at the size of the longest span it
+/// took: half the engine's default, since every rule keeps its own and a
+/// flood of long lines would otherwise leave each at the full size. It
+/// covers spans of 1,300–4,800 bytes for the shipped rules (the largest,
+/// `scanner`'s, the least); longer spans go to the meta regex, whose
+/// answer is the same.
+const BACKTRACK_VISITED: usize = 128 << 10;
 
 /// One rule after tag expansion.
 #[derive(Clone, Debug)]
@@ -129,6 +137,7 @@ impl RuleSet {
                 .filter_map(|(i, name)| name.map(|n| (i, Role::from_group_name(n))))
                 .collect();
             let exact = BoundedBacktracker::builder()
+                .configure(BoundedBacktracker::config().visited_capacity(BACKTRACK_VISITED))
                 .syntax(syntax_config())
                 .thompson(
                     thompson::Config::new()
