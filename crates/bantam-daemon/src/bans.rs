@@ -324,11 +324,15 @@ impl BanBook {
         self.by_end.first().map(|&(end, _, _)| timestamp(end))
     }
 
-    /// Removes and returns the bans that ended at or before `now`.
-    pub fn take_ended(&mut self, now: Timestamp) -> Vec<ActiveBan> {
+    /// Removes and returns the bans that ended at or before `now`, the
+    /// earliest first, at most `limit` of them.
+    pub fn take_ended(&mut self, now: Timestamp, limit: usize) -> Vec<ActiveBan> {
         let now = millis(now);
         let mut ended = Vec::new();
-        while let Some(&(end, id, target)) = self.by_end.first() {
+        while ended.len() < limit {
+            let Some(&(end, id, target)) = self.by_end.first() else {
+                break;
+            };
             if end > now {
                 break;
             }
@@ -345,12 +349,14 @@ impl BanBook {
 
     /// [`BanBook::take_ended`], plus the bans ending by `until` of the
     /// jails `early` names (taken before their end; the rest of the book
-    /// is not touched).
+    /// is not touched); at most `limit`, in order of their end, so the
+    /// ended ones come first.
     pub fn take_ending(
         &mut self,
         now: Timestamp,
         until: Timestamp,
         early: &dyn Fn(&str) -> bool,
+        limit: usize,
     ) -> Vec<ActiveBan> {
         let (now, until) = (millis(now), millis(until));
         let keys: Vec<(u32, Target)> = self
@@ -358,6 +364,7 @@ impl BanBook {
             .iter()
             .take_while(|&&(end, _, _)| end <= until)
             .filter(|&&(end, id, _)| end <= now || early(&self.names[id as usize]))
+            .take(limit)
             .map(|&(_, id, target)| (id, target))
             .collect();
         keys.into_iter()
@@ -550,7 +557,7 @@ mod tests {
             book.next_end(),
             Some(Timestamp::from_second(2_000).unwrap())
         );
-        let mut ended = keys(&book.take_ended(Timestamp::from_second(2_500).unwrap()));
+        let mut ended = keys(&book.take_ended(Timestamp::from_second(2_500).unwrap(), usize::MAX));
         ended.sort();
         assert_eq!(ended, ["nginx/198.51.100.1", "sshd/2001:db8::1"]);
         assert_eq!(book.len(), 1);
@@ -567,9 +574,30 @@ mod tests {
         book.insert(ban("sshd", "192.0.2.3", Some(2_005)));
         book.insert(ban("nginx", "192.0.2.4", Some(1_999)));
         let at = |s| Timestamp::from_second(s).unwrap();
-        let taken = book.take_ending(at(1_999), at(2_001), &|jail| jail == "sshd");
+        let taken = book.take_ending(at(1_999), at(2_001), &|jail| jail == "sshd", usize::MAX);
         assert_eq!(keys(&taken), ["nginx/192.0.2.4", "sshd/192.0.2.1"]);
         assert_eq!(book.len(), 2, "the other jail's and the later one stay");
         assert!(book.is_banned("nginx", &"192.0.2.2".parse().unwrap()));
+    }
+
+    #[test]
+    fn ended_bans_are_taken_a_slice_at_a_time_earliest_first() {
+        let mut book = BanBook::default();
+        for (i, end) in [(1, 2_003), (2, 2_001), (3, 2_002), (4, 3_000)] {
+            book.insert(ban("sshd", &format!("192.0.2.{i}"), Some(end)));
+        }
+        let at = |s| Timestamp::from_second(s).unwrap();
+        assert_eq!(
+            keys(&book.take_ended(at(2_500), 2)),
+            ["sshd/192.0.2.2", "sshd/192.0.2.3"]
+        );
+        assert_eq!(
+            book.next_end(),
+            Some(at(2_003)),
+            "the rest wait for the next slice"
+        );
+        assert_eq!(keys(&book.take_ended(at(2_500), 2)), ["sshd/192.0.2.1"]);
+        let taken = book.take_ending(at(2_500), at(3_000), &|_| true, 0);
+        assert!(taken.is_empty() && book.len() == 1);
     }
 }

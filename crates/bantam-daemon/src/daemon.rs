@@ -34,7 +34,6 @@ use jiff::Timestamp;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::action_worker::OwnedBan;
 use crate::backends::Backends;
 use crate::bans::BanBook;
 use crate::clock::Clock;
@@ -240,7 +239,9 @@ impl Daemon {
         self.queue_restores(restores);
         tokio::pin!(shutdown);
         while !self.stop {
-            let until_next_end = self.bans.next_end().map(|end| self.until(end));
+            // An end waits for its ban's write; the write's return wakes
+            // the loop.
+            let until_next_end = self.next_end().map(|end| self.until(end));
             let retry_at = self.recorder.retry_at();
             let written = self
                 .recorder
@@ -445,44 +446,6 @@ impl Daemon {
             _ => {}
         }
         reader.health = health;
-    }
-
-    pub(crate) fn expire(&mut self) {
-        let now = self.clock.now();
-        let ended = self.take_ending(now);
-        if ended.is_empty() {
-            return;
-        }
-        // Sources still knocking are banned again (recorded first, so the
-        // store's expiry below keeps their new rows); bans taken ahead of
-        // their end and not extended go back to wait for it.
-        let ended = self.extend_knockers(ended, now);
-        let ended = self.put_back_early(ended, now);
-        self.recorder.expire(now);
-        if ended.is_empty() {
-            return;
-        }
-        // The kernel removes timed elements itself; this is for backends
-        // without timeouts (dry run), for the grace of watched bans (see
-        // `knocking.rs`), and costs nothing when already gone. A target
-        // another ban still keeps in a backend stays there.
-        if let Err(e) = self.lift(&ended) {
-            log::error(&crate::error::chain(&e));
-        }
-        self.unban_actions(&ended);
-        for b in &ended {
-            log::unban(&b.record.jail, &b.record.target, "ended");
-        }
-    }
-
-    /// Queues the `unban` hooks of the jails these bans belonged to.
-    pub(crate) fn unban_actions(&mut self, ended: &[crate::bans::ActiveBan]) {
-        self.notify_unbans(ended);
-        for ban in ended {
-            if let Some(jail) = self.jails.iter().find(|j| j.name() == ban.record.jail) {
-                jail.unban_action(OwnedBan::of(&ban.record, ban.target, false, Fields::new()));
-            }
-        }
     }
 }
 

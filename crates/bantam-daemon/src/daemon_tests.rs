@@ -323,6 +323,30 @@ async fn bans_end_on_the_injected_clock() {
     assert_eq!(h.stored(), 0);
 }
 
+/// A wave of ended bans is ended a slice per turn, so lines and requests
+/// are served between slices; the store ends them too, off the loop.
+#[tokio::test]
+async fn a_wave_of_ended_bans_ends_a_slice_a_turn_and_the_store_follows() {
+    use crate::expiry::SLICE;
+    let mut h = harness(&jail("sshd", "-", 1));
+    let id = h.reader("-");
+    let n = 2 * SLICE + 10;
+    let text: String = (0..n)
+        .map(|i| failure(&format!("198.18.{}.{}", i / 256, i % 256)))
+        .collect();
+    h.daemon.on_lines(id, batch("-", &text).await);
+    assert_eq!((h.daemon.bans.len(), h.kernel().len()), (n, n));
+    h.clock.advance(Duration::from_secs(601));
+    h.daemon.expire();
+    assert_eq!(h.daemon.bans.len(), n - SLICE, "one slice a turn");
+    let due = h.daemon.next_end().expect("more have ended");
+    assert!(due <= h.clock.now(), "the next slice is due at once");
+    h.daemon.expire();
+    h.daemon.expire();
+    assert!(h.daemon.bans.is_empty() && h.kernel().is_empty());
+    assert_eq!(h.stored(), 0, "the store ended them too");
+}
+
 #[tokio::test]
 async fn a_fresh_store_adopts_what_the_kernel_holds_and_a_trusted_one_removes_strays() {
     let mut h = harness(&jail("sshd", "-", 1));

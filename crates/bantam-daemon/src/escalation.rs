@@ -137,8 +137,9 @@ impl Daemon {
             None => (Some(jail.as_str()), Timestamp::UNIX_EPOCH),
         };
         // A ban still on its way to disk is of an address banned now
-        // (lifting a ban waits for the writer): if none of these is
-        // banned anywhere, the last commit counts all of theirs.
+        // (a ban is lifted only once it is on disk: `expiry.rs`, and the
+        // other lifts settle first): if none of these is banned anywhere,
+        // the last commit counts all of theirs.
         let here = unbanned_here.then_some(jail.as_str());
         let beside = targets
             .iter()

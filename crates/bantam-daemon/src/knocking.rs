@@ -238,10 +238,10 @@ impl Daemon {
     }
 
     /// The bans whose end has come, and those of watched jails ending
-    /// within [`AHEAD`] (see [`Daemon::put_back_early`]).
-    pub(crate) fn take_ending(&mut self, now: Timestamp) -> Vec<ActiveBan> {
+    /// within [`AHEAD`] (see [`Daemon::put_back_early`]); at most `limit`.
+    pub(crate) fn take_ending(&mut self, now: Timestamp, limit: usize) -> Vec<ActiveBan> {
         if self.knocks.is_empty() {
-            return self.bans.take_ended(now);
+            return self.bans.take_ended(now, limit);
         }
         let ahead = SignedDuration::try_from(AHEAD).unwrap_or_default();
         let until = now.checked_add(ahead).unwrap_or(now);
@@ -252,7 +252,7 @@ impl Daemon {
             .map(|j| j.name().to_owned())
             .collect();
         let early = |jail: &str| watched.iter().any(|w| w == jail);
-        self.bans.take_ending(now, until, &early)
+        self.bans.take_ending(now, until, &early, limit)
     }
 
     /// Puts back the watched bans taken before their end and not extended

@@ -21,6 +21,7 @@ pub mod control;
 pub mod daemon;
 pub mod error;
 mod escalation;
+mod expiry;
 mod firewall_watch;
 mod fleet;
 mod fleet_worker;

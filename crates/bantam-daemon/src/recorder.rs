@@ -39,7 +39,7 @@ use tokio::time::Instant;
 
 use crate::error::chain;
 use crate::log;
-use crate::store_writer::{Done, Job, StoreWriter, CHUNK};
+use crate::store_writer::{Done, Job, StoreWriter, Upkeep, CHUNK};
 /// Batches of fewer bans are written on the loop's thread (after their
 /// kernel ban); an attacker's single ban is the common case.
 const HAND_OFF_FROM: usize = 64;
@@ -105,6 +105,12 @@ pub(crate) struct Recorder {
     /// History older than this is purged (`dbpurgeage`).
     purge_age: Duration,
     last_purge: Option<Timestamp>,
+    /// Ending and purging for the next job (see [`Recorder::expire`]).
+    upkeep: Upkeep,
+    /// The earliest end among the bans in flight, and among those queued
+    /// (see [`Recorder::unwritten_ending_by`]).
+    flight_end: Option<Timestamp>,
+    queued_end: Option<Timestamp>,
     /// When the write in flight was handed over, and how many came back.
     handed_at: Option<Instant>,
     jobs_back: u64,
@@ -123,6 +129,9 @@ impl Recorder {
             failing: None,
             purge_age,
             last_purge: None,
+            upkeep: Upkeep::default(),
+            flight_end: None,
+            queued_end: None,
             handed_at: None,
             jobs_back: 0,
         }
@@ -153,6 +162,7 @@ impl Recorder {
         self.collect();
         if self.in_flight() {
             self.queued_len += bans.len();
+            self.queued_end = earliest(self.queued_end, earliest_end(&bans));
             self.queued.push(bans);
             if self.queued_len >= MAX_QUEUED {
                 self.wait_one();
@@ -193,10 +203,14 @@ impl Recorder {
         };
         // Every ban of these positions' lines is on disk or in this job.
         let positions = self.positions.drain().map(|(_, p)| p).collect();
+        self.flight_end = bans
+            .iter()
+            .fold(None, |end, batch| earliest(end, earliest_end(batch)));
         let job = Job {
             store,
             bans,
             positions,
+            upkeep: std::mem::take(&mut self.upkeep),
         };
         self.handed_at = Some(Instant::now());
         writer.send(job).map_err(|job| {
@@ -236,6 +250,16 @@ impl Recorder {
         self.store.is_none()
     }
 
+    /// True if a ban ending by `by` may not be committed yet (in the job
+    /// in flight or queued behind it). Ending such a ban would break what
+    /// [`Recorder::ban_counts_since`] relies on, that whatever lifts a ban
+    /// finds it on disk; so the loop lets those ends wait for the write
+    /// (the kernel ends timed bans on its own). A burst's bans end a ban
+    /// time later: ends due now never wait for them.
+    pub fn unwritten_ending_by(&self, by: Timestamp) -> bool {
+        self.in_flight() && earliest(self.flight_end, self.queued_end).is_some_and(|end| end <= by)
+    }
+
     /// Notified when the write in flight is back (none before the first).
     pub fn written(&self) -> Option<Arc<tokio::sync::Notify>> {
         self.writer.as_ref().map(StoreWriter::wake)
@@ -257,7 +281,12 @@ impl Recorder {
             refused,
             positions,
             failure,
+            upkeep_left,
         } = done;
+        // A newer end (already here) takes every ban the older one left.
+        if self.upkeep.end_by.is_none() {
+            self.upkeep.end_by = upkeep_left.end_by;
+        }
         self.store = Some(store);
         self.handed_at = None;
         self.jobs_back += 1;
@@ -270,6 +299,7 @@ impl Recorder {
                 self.unrecorded.extend(newer);
                 self.unrecorded.extend(self.queued.drain(..).flatten());
                 self.queued_len = 0;
+                self.queued_end = None;
                 self.take_back(positions);
                 self.fail_because(reason);
             }
@@ -279,11 +309,12 @@ impl Recorder {
     /// After a write came back: the queue goes as the next job, or, with
     /// nothing queued, the positions held meanwhile are written here.
     fn next_job(&mut self) {
-        if self.queued.is_empty() {
+        if self.queued.is_empty() && self.upkeep.is_empty() {
             return self.flush();
         }
         let bans = std::mem::take(&mut self.queued);
         self.queued_len = 0;
+        self.queued_end = None;
         if let Err(bans) = self.hand_off(bans) {
             self.unrecorded = bans.into_iter().flatten().collect();
             self.flush();
@@ -478,33 +509,68 @@ impl Recorder {
     }
 
     /// Ends bans at `now` in the store, and purges old history at most once
-    /// an hour; both ride on the expiry wake-up the loop has anyway.
+    /// an hour; both ride on the expiry wake-up the loop has anyway. They
+    /// go to the writer, with the job in flight's successor or as a job of
+    /// their own, and the loop never waits for them: a wave of a million
+    /// ended bans is seconds of SQLite, and a write in flight ahead of it
+    /// more.
     pub fn expire(&mut self, now: Timestamp) {
-        if let Err(e) = self.store().expire(now) {
-            log::error(&format!("ending bans in the store: {}", chain(&e)));
+        self.upkeep.end_by = Some(now);
+        if let Some(before) = self.purge_due(now) {
+            self.upkeep.purge_before = Some(before);
         }
-        self.purge(now);
+        if self.in_flight() {
+            return; // goes with the next job
+        }
+        // A failing store keeps its backlog on the loop (see `flush`):
+        // the upkeep waits there too, behind it.
+        // Without a thread for the writer, it is done here.
+        if self.failing.is_none() && self.unrecorded.is_empty() && self.hand_off(Vec::new()).is_ok()
+        {
+            return;
+        }
+        while let Some(store) = self.store.as_deref_mut() {
+            self.upkeep = std::mem::take(&mut self.upkeep).run(store);
+            if self.upkeep.is_empty() {
+                break;
+            }
+        }
     }
 
+    /// Purges old history now if an hour has passed since the last time.
     pub fn purge(&mut self, now: Timestamp) {
+        if let Some(before) = self.purge_due(now) {
+            let upkeep = Upkeep {
+                end_by: None,
+                purge_before: Some(before),
+            };
+            upkeep.run(self.store());
+        }
+    }
+
+    /// The purge's horizon, if one is due (at most once an hour).
+    fn purge_due(&mut self, now: Timestamp) -> Option<Timestamp> {
         let due = self
             .last_purge
             .is_none_or(|last| now.duration_since(last).unsigned_abs() >= PURGE_EVERY);
         if !due {
-            return;
+            return None;
         }
         self.last_purge = Some(now);
         let age =
             jiff::SignedDuration::try_from(self.purge_age).unwrap_or(jiff::SignedDuration::MAX);
-        let Ok(before) = now.checked_sub(age) else {
-            return;
-        };
-        match self.store().purge_history(before) {
-            Ok(0) => {}
-            Ok(n) => log::info(&format!(
-                "purged {n} ban(s) older than dbpurgeage from the history"
-            )),
-            Err(e) => log::error(&format!("purging ban history: {}", chain(&e))),
-        }
+        now.checked_sub(age).ok()
     }
+}
+
+fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The earliest end among `bans` (permanent ones never end).
+fn earliest_end(bans: &[BanRecord]) -> Option<Timestamp> {
+    bans.iter().filter_map(|b| b.end).min()
 }

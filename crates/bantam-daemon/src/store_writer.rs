@@ -33,14 +33,18 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use bantam_state::{BanRecord, FilePosition, Store};
+use jiff::Timestamp;
 use tokio::sync::Notify;
 
 use crate::error::chain;
+use crate::log;
 
 /// Bans per transaction: one commit for an ordinary batch (a source hands
 /// out 256 KiB of lines at a time, some 2,300 failures at most), bounded
 /// steps for a backlog, so that a nearly full disk takes what it can.
 pub(crate) const CHUNK: usize = 4096;
+/// Ended bans moved to the history per job: some 50 ms of SQLite.
+const END_PER_JOB: usize = 16_384;
 
 pub(crate) struct Job {
     pub store: Box<dyn Store>,
@@ -49,6 +53,49 @@ pub(crate) struct Job {
     /// Log positions whose lines' bans are all in this job or on disk:
     /// saved once the bans are.
     pub positions: Vec<FilePosition>,
+    /// Done after the bans, so a ban recorded before it (an extension of
+    /// an ending ban) is in `bans` when the ended ones move out.
+    pub upkeep: Upkeep,
+}
+
+/// The store's share of ending bans, which rides with the next job
+/// instead of waiting on the loop (see `expiry.rs`).
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub(crate) struct Upkeep {
+    /// Moves the bans ended by then to the history.
+    pub end_by: Option<Timestamp>,
+    /// Purges one part of the history older than this (`dbpurgeage`).
+    pub purge_before: Option<Timestamp>,
+}
+
+impl Upkeep {
+    pub fn is_empty(&self) -> bool {
+        *self == Upkeep::default()
+    }
+
+    /// Does it, on whichever thread holds the store, and returns what is
+    /// left: a wave's ended bans go [`END_PER_JOB`] at a time, so a ban or
+    /// a request behind them waits for one share, not for the wave.
+    /// Failures are told and left for the next end, which takes every
+    /// ended ban.
+    pub fn run(self, store: &mut dyn Store) -> Upkeep {
+        let mut left = Upkeep::default();
+        if let Some(now) = self.end_by {
+            match store.end_bans(now, END_PER_JOB) {
+                Ok(n) if n >= END_PER_JOB => left.end_by = Some(now),
+                Ok(_) => {}
+                Err(e) => log::error(&format!("ending bans in the store: {}", chain(&e))),
+            }
+        }
+        match self.purge_before.map(|before| store.purge_history(before)) {
+            None | Some(Ok(0)) => {}
+            Some(Ok(n)) => log::info(&format!(
+                "purged {n} ban(s) older than dbpurgeage from the history"
+            )),
+            Some(Err(e)) => log::error(&format!("purging ban history: {}", chain(&e))),
+        }
+        left
+    }
 }
 
 /// A job's outcome: the store back, and what it did not take.
@@ -61,6 +108,8 @@ pub(crate) struct Done {
     pub positions: Vec<FilePosition>,
     /// Why it failed, as the admin reads it.
     pub failure: Option<String>,
+    /// The upkeep not done yet, for the next job.
+    pub upkeep_left: Upkeep,
 }
 
 pub(crate) struct StoreWriter {
@@ -137,6 +186,7 @@ fn write(job: Job) -> Done {
         mut store,
         bans,
         positions,
+        upkeep,
     } = job;
     let mut bans = join(bans);
     bans.sort_by(|a, b| (&a.jail, &a.target).cmp(&(&b.jail, &b.target)));
@@ -153,6 +203,15 @@ fn write(job: Job) -> Done {
         saved = true;
         Ok(())
     }));
+    let upkeep_left = match upkeep.is_empty() {
+        true => Upkeep::default(),
+        false => {
+            catch_unwind(AssertUnwindSafe(|| upkeep.run(store.as_mut()))).unwrap_or_else(|_| {
+                log::error("the store panicked while ending bans; the next end tries again");
+                Upkeep::default()
+            })
+        }
+    };
     let failure = match outcome {
         Ok(Ok(())) => None,
         Ok(Err(reason)) => Some(reason),
@@ -167,6 +226,7 @@ fn write(job: Job) -> Done {
         refused,
         positions: if saved { Vec::new() } else { positions },
         failure,
+        upkeep_left,
     }
 }
 
@@ -208,6 +268,7 @@ mod tests {
             store,
             bans: vec![bans],
             positions: vec![],
+            upkeep: Upkeep::default(),
         };
         assert!(writer.send(job).is_ok());
         let mut done = writer.wait().expect("the job comes back");
@@ -257,5 +318,44 @@ mod tests {
             "the extension stays the ban's last record"
         );
         assert_eq!(store.load_positions().unwrap()[0].offset, 200);
+    }
+
+    /// Ending bans in the store never waits for the write in flight: it
+    /// goes with the next job, after that job's bans, so an extension
+    /// recorded before the end (a source still knocking) stays current.
+    #[test]
+    fn ending_rides_with_the_next_job_after_its_bans() {
+        use crate::recorder::Recorder;
+        let at = |s| Timestamp::from_second(s).unwrap();
+        let ending = |i| BanRecord {
+            end: Some(at(100)),
+            ..ban(i)
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("bantam.db")).unwrap();
+        let mut recorder = Recorder::new(Box::new(store), std::time::Duration::from_secs(3600));
+        recorder.record((0..200).map(ending).collect());
+        assert!(recorder.in_flight());
+        assert!(recorder.unwritten_ending_by(at(100)) && !recorder.unwritten_ending_by(at(99)));
+        let extended = BanRecord {
+            end: Some(at(1_000)),
+            ..ban(5)
+        };
+        recorder.record(vec![extended]);
+        recorder.expire(at(500));
+        assert!(
+            recorder.in_flight(),
+            "the end waits for its job, the loop does not"
+        );
+        recorder.settle();
+        assert!(!recorder.unwritten_ending_by(at(500)), "all on disk");
+        let left = recorder.store().active_bans().unwrap();
+        let left: Vec<&str> = left.iter().map(|b| b.target.as_str()).collect();
+        assert_eq!(left, ["198.18.0.5"]);
+        let counts = recorder
+            .store()
+            .ban_counts_since(None, &["198.18.0.7".to_owned()], at(0))
+            .unwrap();
+        assert_eq!(counts, [1], "an ended ban counts, from the history");
     }
 }

@@ -14,6 +14,9 @@ use crate::records::{BanRecord, FilePosition};
 use crate::seen::Seen;
 use crate::{BanCounter, Store};
 
+#[path = "sqlite_ending.rs"]
+mod ending;
+
 /// The database's name in the state directory.
 pub(crate) const DB_FILE: &str = "bantam.db";
 
@@ -244,6 +247,8 @@ const ROWS_PER_CHECKPOINT: usize = 4096;
 /// Bytes the WAL keeps after a checkpoint.
 pub(crate) const WAL_SIZE_LIMIT: i64 = 32 << 20;
 
+/// The current bans whose end is at or before `?1`.
+const ENDED: &str = "end_ms IS NOT NULL AND end_ms <= ?1";
 const BAN_COLUMNS: &str = "jail, target, start_ms, end_ms, failures, ban_count, matches, reason";
 
 impl SqliteStore {
@@ -337,33 +342,6 @@ impl SqliteStore {
             }
         }
     }
-
-    fn take_bans(
-        &mut self,
-        select: &str,
-        args: &[&dyn rusqlite::ToSql],
-        what: &'static str,
-    ) -> Result<Vec<BanRecord>, StateError> {
-        let path = &self.path;
-        let tx = self
-            .conn
-            .transaction_with_behavior(IMMEDIATE)
-            .doing(path, what)?;
-        let removed = {
-            let mut stmt = tx
-                .prepare(&format!("SELECT {BAN_COLUMNS} FROM bans WHERE {select}"))
-                .doing(path, what)?;
-            let rows = stmt.query_map(args, ban_from_row).doing(path, what)?;
-            rows.collect::<Result<Vec<_>, _>>().doing(path, what)?
-        };
-        tx.execute(&format!("{TO_HISTORY} {select}"), args)
-            .doing(path, what)?;
-        tx.execute(&format!("DELETE FROM bans WHERE {select}"), args)
-            .doing(path, what)?;
-        tx.commit().doing(path, what)?;
-        self.committed();
-        Ok(removed)
-    }
 }
 
 impl Store for SqliteStore {
@@ -444,11 +422,11 @@ impl Store for SqliteStore {
     }
 
     fn expire(&mut self, now: Timestamp) -> Result<Vec<BanRecord>, StateError> {
-        self.take_bans(
-            "end_ms IS NOT NULL AND end_ms <= ?1",
-            &[&ms(now)],
-            "expiring bans",
-        )
+        self.take_bans(ENDED, &[&ms(now)], "expiring bans")
+    }
+
+    fn end_bans(&mut self, now: Timestamp, most: usize) -> Result<usize, StateError> {
+        self.end_bans_in_parts(now, most)
     }
 
     fn active_bans(&mut self) -> Result<Vec<BanRecord>, StateError> {

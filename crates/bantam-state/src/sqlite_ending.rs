@@ -1,0 +1,160 @@
+//! Moving bans from `bans` to `ban_history`: by hand, and when they end.
+//!
+//! Bans end in waves (a burst's million, one ban time later), and the
+//! daemon ends them in the store on its writer thread, beside new bans.
+//! [`SqliteStore::end_bans_in_parts`] moves them [`PART`] at a time, a
+//! transaction each: a wave is never one transaction that grows the WAL
+//! by the whole table and holds the write lock for seconds, and a nearly
+//! full disk takes what it can. It reads nothing back: the daemon has the
+//! ended bans in its own book.
+
+use jiff::Timestamp;
+use rusqlite::params;
+
+use super::{ban_from_row, ms, SqliteStore, BAN_COLUMNS, IMMEDIATE, TO_HISTORY};
+use crate::error::{SqlContext, StateError};
+use crate::records::BanRecord;
+
+/// Ended bans moved per transaction.
+const PART: i64 = 4096;
+
+/// The rowids of the next part of the ended bans, earliest end first
+/// (rowid breaks ties, so both statements of a part name the same rows).
+const NEXT_PART: &str = "rowid IN (SELECT rowid FROM bans WHERE end_ms IS NOT NULL \
+     AND end_ms <= ?1 ORDER BY end_ms, rowid LIMIT ?2)";
+
+impl SqliteStore {
+    /// Moves the bans `select` names to the history and returns them.
+    pub(super) fn take_bans(
+        &mut self,
+        select: &str,
+        args: &[&dyn rusqlite::ToSql],
+        what: &'static str,
+    ) -> Result<Vec<BanRecord>, StateError> {
+        let path = &self.path;
+        let tx = self
+            .conn
+            .transaction_with_behavior(IMMEDIATE)
+            .doing(path, what)?;
+        let removed = {
+            let mut stmt = tx
+                .prepare(&format!("SELECT {BAN_COLUMNS} FROM bans WHERE {select}"))
+                .doing(path, what)?;
+            let rows = stmt.query_map(args, ban_from_row).doing(path, what)?;
+            rows.collect::<Result<Vec<_>, _>>().doing(path, what)?
+        };
+        tx.execute(&format!("{TO_HISTORY} {select}"), args)
+            .doing(path, what)?;
+        tx.execute(&format!("DELETE FROM bans WHERE {select}"), args)
+            .doing(path, what)?;
+        tx.commit().doing(path, what)?;
+        self.committed();
+        Ok(removed)
+    }
+
+    /// Moves the bans ended by `now` to the history, [`PART`] per
+    /// transaction, until `most` moved or none is left; returns how many.
+    pub(super) fn end_bans_in_parts(
+        &mut self,
+        now: Timestamp,
+        most: usize,
+    ) -> Result<usize, StateError> {
+        let mut total = 0;
+        while total < most {
+            let moved = self.end_part(now)?;
+            total += moved;
+            if moved < PART as usize {
+                break;
+            }
+        }
+        Ok(total)
+    }
+
+    fn end_part(&mut self, now: Timestamp) -> Result<usize, StateError> {
+        let (what, path) = ("ending bans", &self.path);
+        let tx = self
+            .conn
+            .transaction_with_behavior(IMMEDIATE)
+            .doing(path, what)?;
+        let args = params![ms(now), PART];
+        tx.prepare_cached(&format!("{TO_HISTORY} {NEXT_PART}"))
+            .and_then(|mut st| st.execute(args))
+            .doing(path, what)?;
+        let moved = tx
+            .prepare_cached(&format!("DELETE FROM bans WHERE {NEXT_PART}"))
+            .and_then(|mut st| st.execute(args))
+            .doing(path, what)?;
+        tx.commit().doing(path, what)?;
+        if moved > 0 {
+            self.committed_rows(moved);
+        }
+        Ok(moved)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Store;
+
+    fn at(s: i64) -> Timestamp {
+        Timestamp::from_second(s).unwrap()
+    }
+
+    fn ban(i: u32, end: Option<i64>) -> BanRecord {
+        BanRecord {
+            jail: "sshd".into(),
+            target: format!("198.18.{}.{}", i >> 8, i & 255),
+            start: at(10),
+            end: end.map(at),
+            failures: 1,
+            ban_count: 1,
+            matches: vec![],
+            reason: None,
+        }
+    }
+
+    /// A wave larger than a part ends whole, in several transactions, and
+    /// only what ended: a later end and a permanent ban stay current.
+    #[test]
+    fn a_wave_of_ended_bans_moves_to_the_history_in_parts() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = SqliteStore::open_dir(dir.path()).unwrap();
+        let wave = 2 * PART as u32 + 5;
+        let mut bans: Vec<BanRecord> = (0..wave)
+            .map(|i| ban(i, Some(100 + i64::from(i % 7))))
+            .collect();
+        bans.push(ban(wave, Some(1_000)));
+        bans.push(ban(wave + 1, None));
+        s.record_bans(&bans).unwrap();
+        let part = PART as usize;
+        assert_eq!(
+            s.end_bans(at(500), part).unwrap(),
+            part,
+            "one part, as asked"
+        );
+        assert_eq!(
+            s.end_bans(at(500), usize::MAX).unwrap(),
+            wave as usize - part
+        );
+        let left: Vec<String> = s
+            .active_bans()
+            .unwrap()
+            .into_iter()
+            .map(|b| b.target)
+            .collect();
+        assert_eq!(left.len(), 2);
+        assert!(
+            left.contains(&ban(wave, None).target) && left.contains(&ban(wave + 1, None).target)
+        );
+        let counts = s
+            .ban_counts_since(
+                Some("sshd"),
+                &[ban(0, None).target, ban(wave - 1, None).target],
+                at(0),
+            )
+            .unwrap();
+        assert_eq!(counts, [1, 1], "ended bans are in the history");
+        assert_eq!(s.end_bans(at(500), part).unwrap(), 0, "nothing ends twice");
+    }
+}
