@@ -4,8 +4,9 @@
 //! Bans are handed to the store's own thread ([`crate::store_writer`]) and
 //! written while the loop goes on: the kernel ban never waits for a commit.
 //! Bans that come while a write is in flight queue here and go as the next
-//! job, all at once (bounded: past [`MAX_QUEUED`] the loop waits for the
-//! writer); the bigger the job, the cheaper each ban in it.
+//! job, all at once (bounded: past [`MAX_QUEUED`] a burst's batches wait
+//! for the writer, see [`queue_limit`]); the bigger the job, the cheaper
+//! each ban in it.
 //! A crash before the commit loses no ban, because log positions are
 //! saved only after the bans of their lines are on disk: the next start
 //! reads those lines again and bans again (the pipeline bans an address
@@ -50,6 +51,19 @@ const HAND_OFF_FROM: usize = 64;
 /// pace (a million new attackers into an empty table, the harness of
 /// bench/million.py: 65,536: 9.5–9.8 s; 262,144: 8.65–9.1 s).
 const MAX_QUEUED: usize = 262_144;
+
+/// How many queued bans make a batch of `batch` bans wait for the writer.
+/// A burst's batches pace themselves on it at [`MAX_QUEUED`]; the few bans
+/// of a new attacker do not, up to twice that: right after a burst of a
+/// million the writer catches up for seconds, and each new attacker's
+/// batch waited for a whole job (260 ms a turn, every line and request
+/// behind it), when a follow-up attack is likeliest.
+fn queue_limit(batch: usize) -> usize {
+    match batch < HAND_OFF_FROM {
+        true => 2 * MAX_QUEUED,
+        false => MAX_QUEUED,
+    }
+}
 /// A write in flight longer than this makes the store degraded in
 /// `status`: a disk or a filesystem that hangs is told, not hidden.
 const SLOW_WRITE: Duration = Duration::from_secs(5);
@@ -164,7 +178,7 @@ impl Recorder {
             self.queued_len += bans.len();
             self.queued_end = earliest(self.queued_end, earliest_end(&bans));
             self.queued.push(bans);
-            if self.queued_len >= MAX_QUEUED {
+            if self.queued_len >= queue_limit(self.queued.last().map_or(0, Vec::len)) {
                 self.wait_one();
             }
             return;
