@@ -232,6 +232,7 @@ impl Recorder {
             self.store = Some(job.store);
             self.writer = None;
             self.take_back(job.positions);
+            self.upkeep = job.upkeep;
             job.bans
         })
     }
