@@ -16,6 +16,10 @@
 #             (the daemon counts a ban only once the kernel holds it)
 #             then, once the store has caught up (files untouched for 2 s),
 #             RSS and database per ban in force
+#   wave      (--wave) N new attackers banned for 30 s in one write, then
+#             the wave of their ends: new attackers every 20 ms from a
+#             second before the first end until the burst's bans are gone,
+#             p50/p99/worst, and how long after the last end it was gone
 #
 # Saved bans: IPv4 from 198.18.0.0/15 (131,072), the rest from
 # 2001:db8::/32; `--mix`: also one in ten a /64 and 512 /24s. Runs N = 0
@@ -25,6 +29,10 @@
 #   --sizes "N ..."    sizes (default "0 10000 100000 1000000")
 #   --mix              also the mixed (prefix) variant of each size
 #   --no-burst         skip the bursts
+#   --wave             also the wave of ends after a burst, per size
+#   --paired           probe reaction of each size in turn with a daemon
+#                      with an empty table in a second namespace (the same
+#                      machine load for both: a fair 10% comparison)
 #   --probes N         reaction probes per size (default 1000)
 #   --fail2ban         also fail2ban 1.0.2 restoring 20,000 bans with the
 #                      nftables action (slow: minutes; the README's anchor)
@@ -38,13 +46,15 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 me=million.sh
 sizes="0 10000 100000 1000000"
-mix=0 burst=1 probes=1000 f2b=0 f2b_bans=20000 build=1 keep=0
+mix=0 burst=1 wave=0 paired=0 probes=1000 f2b=0 f2b_bans=20000 build=1 keep=0
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit "${1:-0}"; }
 while (($#)); do
   case $1 in
     --sizes) sizes=$2; shift 2 ;;
     --mix) mix=1; shift ;;
     --no-burst) burst=0; shift ;;
+    --wave) wave=1; shift ;;
+    --paired) paired=1; shift ;;
     --probes) probes=$2; shift 2 ;;
     --fail2ban) f2b=1; shift ;;
     --f2b-bans) f2b_bans=$2; shift 2 ;;
@@ -80,10 +90,16 @@ run() {   # tool tag args...
   ip netns add "$ns"; namespaces+=("$ns")
   ip -n "$ns" link set lo up
   mkdir -p "$work/$tag"
+  if [[ $tool == bantam ]] && ((paired)); then
+    ip netns add "$ns-r"; namespaces+=("$ns-r")
+    ip -n "$ns-r" link set lo up
+    set -- "$@" --ref-netns "$ns-r"
+  fi
   echo "== $tool $tag" >&2
   python3 "$here/million.py" "$tool" --netns "$ns" --work "$work/$tag" "$@" >> "$work/results.jsonl" \
     || echo "$me: $tag failed (see $work/$tag)" >&2
   drop_netns "$ns"
+  drop_netns "$ns-r"
 }
 
 for n in $sizes; do
@@ -91,6 +107,7 @@ for n in $sizes; do
   ((burst && n > 0)) && b=(--burst "$n")
   run bantam "a$n" --bantam "$bantam" --bans "$n" --probes "$probes" "${b[@]}"
   ((mix && n > 0)) && run bantam "m$n" --bantam "$bantam" --bans "$n" --probes "$probes" --mix "${b[@]}"
+  ((wave && n > 0)) && run wave "w$n" --bantam "$bantam" --bans "$n"
 done
 ((f2b)) && run fail2ban "f2b" --bans "$f2b_bans" --timeout 3600
 python3 "$here/million.py" report "$work/results.jsonl"
