@@ -410,7 +410,7 @@ impl Store for SqliteStore {
                 Some(j) => {
                     self.take_bans("jail = ?1 AND target = ?2", &[&j, target], "removing bans")?
                 }
-                None => self.take_bans("target = ?1", &[target], "removing bans")?,
+                None => self.take_everywhere(target, "removing bans")?,
             };
             removed.append(&mut got);
         }

@@ -12,6 +12,7 @@ use jiff::Timestamp;
 use rusqlite::params;
 
 use super::{ban_from_row, ms, SqliteStore, BAN_COLUMNS, IMMEDIATE, TO_HISTORY};
+use crate::counter::with_jails;
 use crate::error::{SqlContext, StateError};
 use crate::records::BanRecord;
 
@@ -31,6 +32,31 @@ impl SqliteStore {
         args: &[&dyn rusqlite::ToSql],
         what: &'static str,
     ) -> Result<Vec<BanRecord>, StateError> {
+        self.take_bans_with("", select, args, what)
+    }
+
+    /// Moves the bans of `target` in every jail to the history. `bans` is
+    /// keyed by (jail, target): `target = ?` alone scanned the table, a
+    /// third of a second for one `unban` with a million bans in force;
+    /// this seeks (jail, target) in each jail instead (see `with_jails`).
+    pub(super) fn take_everywhere(
+        &mut self,
+        target: &str,
+        what: &'static str,
+    ) -> Result<Vec<BanRecord>, StateError> {
+        let select = "jail IN (SELECT j FROM jails) AND target = ?1";
+        self.take_bans_with(with_jails!(), select, &[&target], what)
+    }
+
+    /// [`SqliteStore::take_bans`] with a `WITH` clause before each
+    /// statement.
+    fn take_bans_with(
+        &mut self,
+        with: &str,
+        select: &str,
+        args: &[&dyn rusqlite::ToSql],
+        what: &'static str,
+    ) -> Result<Vec<BanRecord>, StateError> {
         let path = &self.path;
         let tx = self
             .conn
@@ -38,14 +64,16 @@ impl SqliteStore {
             .doing(path, what)?;
         let removed = {
             let mut stmt = tx
-                .prepare(&format!("SELECT {BAN_COLUMNS} FROM bans WHERE {select}"))
+                .prepare(&format!(
+                    "{with}SELECT {BAN_COLUMNS} FROM bans WHERE {select}"
+                ))
                 .doing(path, what)?;
             let rows = stmt.query_map(args, ban_from_row).doing(path, what)?;
             rows.collect::<Result<Vec<_>, _>>().doing(path, what)?
         };
-        tx.execute(&format!("{TO_HISTORY} {select}"), args)
+        tx.execute(&format!("{with}{TO_HISTORY} {select}"), args)
             .doing(path, what)?;
-        tx.execute(&format!("DELETE FROM bans WHERE {select}"), args)
+        tx.execute(&format!("{with}DELETE FROM bans WHERE {select}"), args)
             .doing(path, what)?;
         tx.commit().doing(path, what)?;
         self.committed();
@@ -156,5 +184,41 @@ mod tests {
             .unwrap();
         assert_eq!(counts, [1, 1], "ended bans are in the history");
         assert_eq!(s.end_bans(at(500), part).unwrap(), 0, "nothing ends twice");
+    }
+
+    /// Unbanning one address in every jail seeks it in each jail's part of
+    /// the key; it never scans `bans` (a third of a second at a million).
+    #[test]
+    fn an_unban_everywhere_seeks_and_never_scans() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = SqliteStore::open_dir(dir.path()).unwrap();
+        let select = "jail IN (SELECT j FROM jails) AND target = ?1";
+        for sql in [
+            format!(
+                "{}SELECT {BAN_COLUMNS} FROM bans WHERE {select}",
+                with_jails!()
+            ),
+            format!("{}{TO_HISTORY} {select}", with_jails!()),
+            format!("{}DELETE FROM bans WHERE {select}", with_jails!()),
+        ] {
+            let plan: Vec<String> = s
+                .conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap()
+                .query_map(params!["x"], |r| r.get(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            let has = |what: &str| plan.iter().any(|p| p.contains(what));
+            assert!(has("(jail=? AND target=?)"), "{sql}: {plan:?}");
+            assert!(!has("SCAN bans"), "{sql}: {plan:?}");
+        }
+        let mut two = vec![ban(1, None), ban(2, Some(100))];
+        two[1].jail = "web".into();
+        two[1].target = two[0].target.clone();
+        s.record_bans(&two).unwrap();
+        let removed = s.remove_bans(None, &[two[0].target.clone()]).unwrap();
+        assert_eq!(removed.len(), 2, "every jail's ban of it");
+        assert!(s.active_bans().unwrap().is_empty());
     }
 }
