@@ -330,8 +330,8 @@ fn repaired(name: &str, flush: &str) {
     in_a(&lab, &mut backend, |b| b.teardown()).unwrap();
 }
 
-/// A large batch of ours is committed with the watcher out of the events
-/// group (so the kernel composes no notification per element: see
+/// A large batch of ours (bans, or a flush) is committed with the watcher
+/// out of the events group (so the kernel composes no notification per element: see
 /// bench/million.sh for what that saves); the watcher joins again after,
 /// wakes once for a verify, and still hears an admin's flush.
 #[test]
@@ -358,6 +358,19 @@ fn a_large_ban_deafens_the_watcher_for_its_batch_only() {
     assert!(
         after_ban.is_ok(),
         "the watcher was not woken after its deaf spell"
+    );
+    assert_eq!(
+        in_a(&lab, &mut backend, |b| b.verify()).unwrap(),
+        Repair::Intact
+    );
+    // Lifting them all (`unban --all`) is as deaf: a flush announces every
+    // element it removes, and the watcher ignores elements, so only its
+    // deaf spell wakes it.
+    while woke.try_recv().is_ok() {}
+    in_a(&lab, &mut backend, |b| b.flush()).unwrap();
+    assert!(
+        woke.recv_timeout(Duration::from_secs(2)).is_ok(),
+        "the watcher was not woken after the flush's deaf spell"
     );
     assert_eq!(
         in_a(&lab, &mut backend, |b| b.verify()).unwrap(),
