@@ -282,42 +282,6 @@ def reaction(d, ns, count, interval):
             "p99_ms": percentile(lat, 99)}
 
 
-def paired_reaction(d, args, count, interval):
-    """Reaction with the table full and, probe by probe in turn, of a
-    second daemon with an empty table in a namespace of its own: both
-    under the same load of the machine at the same time. Measured one
-    after the other, run to run differences of the machine alone moved a
-    sub-millisecond p99 by more than 10%."""
-    ref_args = argparse.Namespace(bantam=args.bantam, netns=args.ref_netns,
-                                  work=os.path.join(args.work, "beside"))
-    os.makedirs(ref_args.work, exist_ok=True)
-    ref = Daemon(ref_args)
-    ref.start(30)
-    pairs = [(d, Monitor(d.ns), []), (ref, Monitor(ref.ns), [])]
-    try:
-        for i in range(count):
-            # Alternate which goes first, so neither always follows the other.
-            for daemon, mon, lat in pairs[::1 if i % 2 else -1]:
-                addr = probe_addr(i)
-                t = append(daemon.log, failure_line(addr, i).encode())
-                seen = mon.wait_for(addr, 5.0)
-                mon.events.clear()
-                if seen is not None:
-                    lat.append((seen - t) * 1000.0)
-                time.sleep(interval / 2)
-    finally:
-        for _, mon, _ in pairs:
-            mon.close()
-        ref.stop()
-    out = []
-    for _, _, lat in pairs:
-        lat.sort()
-        out.append({"probes": count, "seen": len(lat), "p50_ms": percentile(lat, 50),
-                    "p90_ms": percentile(lat, 90), "p99_ms": percentile(lat, 99),
-                    "worst_ms": lat[-1] if lat else None})
-    return out[0], out[1]
-
-
 def burst(d, n, timeout):
     before = d.banned_now()
     data = "".join(failure_line(burst_addr(i), i) for i in range(n)).encode()
@@ -389,7 +353,7 @@ def cmd_bantam(args):
         res.update(banned_s=took, banned_cli_peak_kb=peak, banned_count=count)
         res["daemon_hwm_kb"] = kb(d.pid, "VmHWM")
         if args.ref_netns and args.bans > 0:
-            res["reaction"], res["reaction_beside_empty"] = paired_reaction(
+            res["reaction"], res["reaction_beside_empty"] = scenarios.paired_reaction(
                 d, args, args.probes, 0.05)
         else:
             res["reaction"] = reaction(d, d.ns, args.probes, 0.05)
@@ -406,53 +370,6 @@ def cmd_bantam(args):
     finally:
         d.stop()
     print(json.dumps(res), flush=True)
-
-
-def cmd_wave(args):
-    """A burst of N new attackers banned for `--bantime` seconds, then the
-    wave of their ends: new attackers probed every 20 ms from a second
-    before the first end until the burst's bans are all gone. Prints the
-    probes' p50/p99/worst and how long after the last burst ban's end the
-    last was gone."""
-    d = Daemon(args, bantime=f"{args.bantime}s")
-    res = {"tool": "wave", "bans": args.bans, "bantime_s": args.bantime}
-    try:
-        d.start(30)
-        t0 = time.monotonic()
-        res["burst_s"] = burst(d, args.bans, args.timeout)
-        time.sleep(max(0.0, t0 + args.bantime - 1 - time.monotonic()))
-        last_end = t0 + res["burst_s"] + args.bantime
-        lat, gone = wave_probes(d, last_end + args.timeout)
-        res["gone_after_last_end_s"] = None if gone is None else gone - last_end
-        res.update(probes=len(lat), p50_ms=percentile(lat, 50), p99_ms=percentile(lat, 99),
-                   worst_ms=lat[-1] if lat else None)
-        log(f"wave of {args.bans}: {res}")
-    finally:
-        d.stop()
-    print(json.dumps(res), flush=True)
-
-
-def wave_probes(d, deadline):
-    """Probes until only probes are banned; returns the sorted latencies
-    (ms) and when the burst's bans were found gone (`status` every tenth
-    probe)."""
-    mon = Monitor(d.ns)
-    lat, i = [], 0
-    try:
-        while time.monotonic() < deadline:
-            addr = probe_addr(i)
-            t = append(d.log, failure_line(addr, i).encode())
-            seen = mon.wait_for(addr, 5.0)
-            mon.events.clear()
-            if seen is not None:
-                lat.append((seen - t) * 1000.0)
-            i += 1
-            if i % 10 == 0 and d.banned_now() <= i:
-                return sorted(lat), time.monotonic()
-            time.sleep(0.02)
-    finally:
-        mon.close()
-    return sorted(lat), None
 
 
 # ---------------------------------------------------------------------------
@@ -534,7 +451,7 @@ def cmd_report(args):
           "(CLI peak RSS) | after the burst, store caught up: RSS / database (per ban in force) |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        if r["tool"] == "wave":
+        if r["tool"] in ("wave", "ops"):
             continue
         if r["tool"] == "fail2ban":
             s = r["restore_s"]
@@ -547,37 +464,13 @@ def cmd_report(args):
         restart = f"{r['restart_s']:.2f} s" if r.get("restart_s") is not None else "—"
         print(f"| {r['bans']:,} | {'mix' if r['mix'] else 'addresses'} | {r['restore_s']:.2f} s | "
               f"{restart} | "
-              f"{burst} | {fmt(re_.get('p50_ms'))} / {fmt(re_.get('p99_ms'))} ms{beside(r)} | "
+              f"{burst} | {fmt(re_.get('p50_ms'))} / {fmt(re_.get('p99_ms'))} ms{scenarios.beside(r)} | "
               f"{r['rss_kb'] / 1024:.0f} MB ({r['rss_per_ban']:.0f} B) | "
               f"{r['db_bytes_per_ban'] * r['bans'] / 1e6:.1f} MB "
               f"({r['db_bytes_per_ban']:.0f} B) | {r['banned_s']:.2f} s "
               f"({r['banned_cli_peak_kb'] / 1024:.0f} MB) | {after_burst(r)} |")
-    report_waves(rows)
-
-
-def beside(r):
-    """The empty-table daemon probed in turn with this one, if it was."""
-    e = r.get("reaction_beside_empty")
-    if not e:
-        return ""
-    fmt = (lambda v: "%.2f" % v if v is not None else "—")
-    return f" (empty, same time: {fmt(e.get('p50_ms'))} / {fmt(e.get('p99_ms'))})"
-
-
-def report_waves(rows):
-    waves = [r for r in rows if r["tool"] == "wave"]
-    if not waves:
-        return
-    print()
-    print("| burst of N, then their ends | ban time | new attackers during the wave: "
-          "p50 / p99 / worst | last burst ban gone after its end |")
-    print("|---|---|---|---|")
-    for r in waves:
-        fmt = (lambda v: "%.1f" % v if v is not None else "—")
-        gone = r.get("gone_after_last_end_s")
-        print(f"| {r['bans']:,} (burst {r['burst_s']:.2f} s) | {r['bantime_s']} s | "
-              f"{fmt(r['p50_ms'])} / {fmt(r['p99_ms'])} / {fmt(r['worst_ms'])} ms "
-              f"({r['probes']} probes) | {'%.1f s' % gone if gone is not None else 'not gone'} |")
+    scenarios.report_waves(rows)
+    scenarios.report_ops(rows)
 
 
 def after_burst(r):
@@ -614,12 +507,18 @@ def main():
     w.add_argument("--bans", type=int, required=True)
     w.add_argument("--bantime", type=int, default=30)
     w.add_argument("--timeout", type=float, default=600)
+    o = sub.add_parser("ops")
+    o.add_argument("--bantam", required=True)
+    o.add_argument("--netns", required=True)
+    o.add_argument("--work", required=True)
+    o.add_argument("--bans", type=int, required=True)
+    o.add_argument("--timeout", type=float, default=600)
     r = sub.add_parser("report")
     r.add_argument("files", nargs="+")
     args = p.parse_args()
     try:
-        commands = {"bantam": cmd_bantam, "wave": cmd_wave, "fail2ban": cmd_fail2ban,
-                    "report": cmd_report}
+        commands = {"bantam": cmd_bantam, "wave": scenarios.cmd_wave, "ops": scenarios.cmd_ops,
+                    "fail2ban": cmd_fail2ban, "report": cmd_report}
         commands[args.cmd](args)
     except BenchError as e:
         print(f"million.py: {e}", file=sys.stderr)
@@ -627,4 +526,9 @@ def main():
 
 
 if __name__ == "__main__":
+    # One module, whichever name it runs under: the scenarios import it.
+    sys.modules.setdefault("million", sys.modules["__main__"])
+    import million_scenarios as scenarios
     main()
+else:
+    import million_scenarios as scenarios

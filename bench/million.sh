@@ -30,6 +30,8 @@
 #   --mix              also the mixed (prefix) variant of each size
 #   --no-burst         skip the bursts
 #   --wave             also the wave of ends after a burst, per size
+#   --ops              also requests with N in force: status, unban ADDR,
+#                      ban ADDR, reload (probing meanwhile), unban --all
 #   --paired           probe reaction of each size in turn with a daemon
 #                      with an empty table in a second namespace (the same
 #                      machine load for both: a fair 10% comparison)
@@ -46,7 +48,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 me=million.sh
 sizes="0 10000 100000 1000000"
-mix=0 burst=1 wave=0 paired=0 probes=1000 f2b=0 f2b_bans=20000 build=1 keep=0
+mix=0 burst=1 wave=0 ops=0 paired=0 probes=1000 f2b=0 f2b_bans=20000 build=1 keep=0
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit "${1:-0}"; }
 while (($#)); do
   case $1 in
@@ -55,6 +57,7 @@ while (($#)); do
     --no-burst) burst=0; shift ;;
     --wave) wave=1; shift ;;
     --paired) paired=1; shift ;;
+    --ops) ops=1; shift ;;
     --probes) probes=$2; shift 2 ;;
     --fail2ban) f2b=1; shift ;;
     --f2b-bans) f2b_bans=$2; shift 2 ;;
@@ -108,6 +111,7 @@ for n in $sizes; do
   run bantam "a$n" --bantam "$bantam" --bans "$n" --probes "$probes" "${b[@]}"
   ((mix && n > 0)) && run bantam "m$n" --bantam "$bantam" --bans "$n" --probes "$probes" --mix "${b[@]}"
   ((wave && n > 0)) && run wave "w$n" --bantam "$bantam" --bans "$n"
+  ((ops && n > 0)) && run ops "o$n" --bantam "$bantam" --bans "$n"
 done
 ((f2b)) && run fail2ban "f2b" --bans "$f2b_bans" --timeout 3600
 python3 "$here/million.py" report "$work/results.jsonl"

@@ -1,0 +1,176 @@
+"""million_scenarios.py: the scenarios of million.py beyond restore and
+burst (imported by it; run million.sh): reaction probed beside an
+empty-table daemon (`--paired`), the wave of a burst's ends (`--wave`),
+and requests with N bans in force (`--ops`)."""
+
+import argparse
+import json
+import os
+import subprocess
+import threading
+import time
+
+from million import (BenchError, Daemon, Monitor, append, burst, failure_line, fill, log,
+                     percentile, probe_addr, reaction, saved_target)
+
+def paired_reaction(d, args, count, interval):
+    """Reaction with the table full and, probe by probe in turn, of a
+    second daemon with an empty table in a namespace of its own: both
+    under the same load of the machine at the same time. Measured one
+    after the other, run to run differences of the machine alone moved a
+    sub-millisecond p99 by more than 10%."""
+    ref_args = argparse.Namespace(bantam=args.bantam, netns=args.ref_netns,
+                                  work=os.path.join(args.work, "beside"))
+    os.makedirs(ref_args.work, exist_ok=True)
+    ref = Daemon(ref_args)
+    ref.start(30)
+    pairs = [(d, Monitor(d.ns), []), (ref, Monitor(ref.ns), [])]
+    try:
+        for i in range(count):
+            # Alternate which goes first, so neither always follows the other.
+            for daemon, mon, lat in pairs[::1 if i % 2 else -1]:
+                addr = probe_addr(i)
+                t = append(daemon.log, failure_line(addr, i).encode())
+                seen = mon.wait_for(addr, 5.0)
+                mon.events.clear()
+                if seen is not None:
+                    lat.append((seen - t) * 1000.0)
+                time.sleep(interval / 2)
+    finally:
+        for _, mon, _ in pairs:
+            mon.close()
+        ref.stop()
+    out = []
+    for _, _, lat in pairs:
+        lat.sort()
+        out.append({"probes": count, "seen": len(lat), "p50_ms": percentile(lat, 50),
+                    "p90_ms": percentile(lat, 90), "p99_ms": percentile(lat, 99),
+                    "worst_ms": lat[-1] if lat else None})
+    return out[0], out[1]
+
+
+def cmd_wave(args):
+    """A burst of N new attackers banned for `--bantime` seconds, then the
+    wave of their ends: new attackers probed every 20 ms from a second
+    before the first end until the burst's bans are all gone. Prints the
+    probes' p50/p99/worst and how long after the last burst ban's end the
+    last was gone."""
+    d = Daemon(args, bantime=f"{args.bantime}s")
+    res = {"tool": "wave", "bans": args.bans, "bantime_s": args.bantime}
+    try:
+        d.start(30)
+        t0 = time.monotonic()
+        res["burst_s"] = burst(d, args.bans, args.timeout)
+        time.sleep(max(0.0, t0 + args.bantime - 1 - time.monotonic()))
+        last_end = t0 + res["burst_s"] + args.bantime
+        lat, gone = wave_probes(d, last_end + args.timeout)
+        res["gone_after_last_end_s"] = None if gone is None else gone - last_end
+        res.update(probes=len(lat), p50_ms=percentile(lat, 50), p99_ms=percentile(lat, 99),
+                   worst_ms=lat[-1] if lat else None)
+        log(f"wave of {args.bans}: {res}")
+    finally:
+        d.stop()
+    print(json.dumps(res), flush=True)
+
+
+def cmd_ops(args):
+    """Requests with N saved bans in force: status, one unban, one ban by
+    hand, reload (with new attackers probed meanwhile), unban --all."""
+    d = Daemon(args)
+    res = {"tool": "ops", "bans": args.bans}
+    d.start(30)
+    d.stop()
+    fill(os.path.join(d.state, "bantam.db"), args.bans, False)
+    subprocess.run(["ip", "netns", "exec", d.ns, "nft", "delete", "table", "inet", "bantam"],
+                   stderr=subprocess.DEVNULL)
+
+    def timed(request):
+        t = time.monotonic()
+        answer = d.ask(request, timeout=args.timeout)
+        if not answer.get("ok"):
+            raise BenchError(f"{request['command']}: {answer}")
+        return (time.monotonic() - t) * 1000.0
+
+    try:
+        d.start(args.timeout)
+        time.sleep(1.0)
+        res["status_ms"] = min(timed({"command": "status"}) for _ in range(5))
+        saved = saved_target(args.bans // 2, False)
+        res["unban_one_ms"] = timed({"command": "unban", "targets": [saved]})
+        res["ban_one_ms"] = timed({"command": "ban", "jail": "sshd",
+                                   "targets": ["198.51.100.7"]})
+        reload = {}
+        t = threading.Thread(target=lambda: reload.update(ms=timed({"command": "reload"})))
+        t.start()
+        res["reaction_during_reload"] = reaction(d, d.ns, 20, 0.01)
+        t.join()
+        res["reload_ms"] = reload.get("ms")
+        res["unban_all_ms"] = timed({"command": "unban", "all": True})
+        log(f"ops with {args.bans}: {res}")
+    finally:
+        d.stop()
+    print(json.dumps(res), flush=True)
+
+
+def wave_probes(d, deadline):
+    """Probes until only probes are banned; returns the sorted latencies
+    (ms) and when the burst's bans were found gone (`status` every tenth
+    probe)."""
+    mon = Monitor(d.ns)
+    lat, i = [], 0
+    try:
+        while time.monotonic() < deadline:
+            addr = probe_addr(i)
+            t = append(d.log, failure_line(addr, i).encode())
+            seen = mon.wait_for(addr, 5.0)
+            mon.events.clear()
+            if seen is not None:
+                lat.append((seen - t) * 1000.0)
+            i += 1
+            if i % 10 == 0 and d.banned_now() <= i:
+                return sorted(lat), time.monotonic()
+            time.sleep(0.02)
+    finally:
+        mon.close()
+    return sorted(lat), None
+
+
+def beside(r):
+    """The empty-table daemon probed in turn with this one, if it was."""
+    e = r.get("reaction_beside_empty")
+    if not e:
+        return ""
+    fmt = (lambda v: "%.2f" % v if v is not None else "—")
+    return f" (empty, same time: {fmt(e.get('p50_ms'))} / {fmt(e.get('p99_ms'))})"
+
+
+def report_ops(rows):
+    ops = [r for r in rows if r["tool"] == "ops"]
+    if not ops:
+        return
+    print()
+    print("| bans in force | `status` | `unban ADDR` | `ban ADDR` | `reload` (new attackers "
+          "meanwhile: p99) | `unban --all` |")
+    print("|---|---|---|---|---|---|")
+    for r in ops:
+        during = r["reaction_during_reload"].get("p99_ms")
+        print(f"| {r['bans']:,} | {r['status_ms']:.1f} ms | {r['unban_one_ms']:.1f} ms | "
+              f"{r['ban_one_ms']:.1f} ms | {r['reload_ms']:.0f} ms "
+              f"({'%.1f ms' % during if during is not None else '—'}) | "
+              f"{r['unban_all_ms'] / 1000:.2f} s |")
+
+
+def report_waves(rows):
+    waves = [r for r in rows if r["tool"] == "wave"]
+    if not waves:
+        return
+    print()
+    print("| burst of N, then their ends | ban time | new attackers during the wave: "
+          "p50 / p99 / worst | last burst ban gone after its end |")
+    print("|---|---|---|---|")
+    for r in waves:
+        fmt = (lambda v: "%.1f" % v if v is not None else "—")
+        gone = r.get("gone_after_last_end_s")
+        print(f"| {r['bans']:,} (burst {r['burst_s']:.2f} s) | {r['bantime_s']} s | "
+              f"{fmt(r['p50_ms'])} / {fmt(r['p99_ms'])} / {fmt(r['worst_ms'])} ms "
+              f"({r['probes']} probes) | {'%.1f s' % gone if gone is not None else 'not gone'} |")
