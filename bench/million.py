@@ -263,17 +263,23 @@ class Monitor:
         self.proc.wait()
 
 
+def probe(d, mon, i, lat):
+    """Probe `i`: one failure line of a new attacker; its latency (ms,
+    from the write until the kernel announced the element) joins `lat`."""
+    addr = probe_addr(i)
+    t = append(d.log, failure_line(addr, i).encode())
+    seen = mon.wait_for(addr, 5.0)
+    mon.events.clear()
+    if seen is not None:
+        lat.append((seen - t) * 1000.0)
+
+
 def reaction(d, ns, count, interval):
     mon = Monitor(ns)
     lat = []
     try:
         for i in range(count):
-            addr = probe_addr(i)
-            t = append(d.log, failure_line(addr, i).encode())
-            seen = mon.wait_for(addr, 5.0)
-            mon.events.clear()
-            if seen is not None:
-                lat.append((seen - t) * 1000.0)
+            probe(d, mon, i, lat)
             time.sleep(interval)
     finally:
         mon.close()
@@ -500,19 +506,15 @@ def main():
     b.add_argument("--burst", type=int, default=0)
     b.add_argument("--probes", type=int, default=1000)
     b.add_argument("--ref-netns", help="probe an empty-table daemon there in turn")
-    w = sub.add_parser("wave")
-    w.add_argument("--bantam", required=True)
-    w.add_argument("--netns", required=True)
-    w.add_argument("--work", required=True)
-    w.add_argument("--bans", type=int, required=True)
-    w.add_argument("--bantime", type=int, default=30)
-    w.add_argument("--timeout", type=float, default=600)
-    o = sub.add_parser("ops")
-    o.add_argument("--bantam", required=True)
-    o.add_argument("--netns", required=True)
-    o.add_argument("--work", required=True)
-    o.add_argument("--bans", type=int, required=True)
-    o.add_argument("--timeout", type=float, default=600)
+    for name in ("wave", "ops"):
+        q = sub.add_parser(name)
+        q.add_argument("--bantam", required=True)
+        q.add_argument("--netns", required=True)
+        q.add_argument("--work", required=True)
+        q.add_argument("--bans", type=int, required=True)
+        q.add_argument("--timeout", type=float, default=600)
+        if name == "wave":
+            q.add_argument("--bantime", type=int, default=30)
     r = sub.add_parser("report")
     r.add_argument("files", nargs="+")
     args = p.parse_args()

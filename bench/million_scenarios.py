@@ -10,8 +10,8 @@ import subprocess
 import threading
 import time
 
-from million import (BenchError, Daemon, Monitor, append, burst, failure_line, fill, log,
-                     percentile, probe_addr, reaction, saved_target)
+from million import (BenchError, Daemon, Monitor, burst, fill, log, percentile, probe,
+                     reaction, saved_target)
 
 def paired_reaction(d, args, count, interval):
     """Reaction with the table full and, probe by probe in turn, of a
@@ -29,12 +29,7 @@ def paired_reaction(d, args, count, interval):
         for i in range(count):
             # Alternate which goes first, so neither always follows the other.
             for daemon, mon, lat in pairs[::1 if i % 2 else -1]:
-                addr = probe_addr(i)
-                t = append(daemon.log, failure_line(addr, i).encode())
-                seen = mon.wait_for(addr, 5.0)
-                mon.events.clear()
-                if seen is not None:
-                    lat.append((seen - t) * 1000.0)
+                probe(daemon, mon, i, lat)
                 time.sleep(interval / 2)
     finally:
         for _, mon, _ in pairs:
@@ -120,12 +115,7 @@ def wave_probes(d, deadline):
     lat, i = [], 0
     try:
         while time.monotonic() < deadline:
-            addr = probe_addr(i)
-            t = append(d.log, failure_line(addr, i).encode())
-            seen = mon.wait_for(addr, 5.0)
-            mon.events.clear()
-            if seen is not None:
-                lat.append((seen - t) * 1000.0)
+            probe(d, mon, i, lat)
             i += 1
             if i % 10 == 0 and d.banned_now() <= i:
                 return sorted(lat), time.monotonic()
@@ -140,37 +130,42 @@ def beside(r):
     e = r.get("reaction_beside_empty")
     if not e:
         return ""
-    fmt = (lambda v: "%.2f" % v if v is not None else "—")
-    return f" (empty, same time: {fmt(e.get('p50_ms'))} / {fmt(e.get('p99_ms'))})"
+    return f" (empty, same time: {ms(e.get('p50_ms'), 2)} / {ms(e.get('p99_ms'), 2)})"
+
+
+def ms(v, digits=1):
+    return "—" if v is None else f"{v:.{digits}f}"
+
+
+def table(rows, tool, header, row):
+    """A Markdown table of the rows of `tool`, if any: `header` is its
+    column titles, `row` gives a row's cells."""
+    chosen = [r for r in rows if r["tool"] == tool]
+    if not chosen:
+        return
+    print()
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for r in chosen:
+        print("| " + " | ".join(row(r)) + " |")
 
 
 def report_ops(rows):
-    ops = [r for r in rows if r["tool"] == "ops"]
-    if not ops:
-        return
-    print()
-    print("| bans in force | `status` | `unban ADDR` | `ban ADDR` | `reload` (new attackers "
-          "meanwhile: p99) | `unban --all` |")
-    print("|---|---|---|---|---|---|")
-    for r in ops:
-        during = r["reaction_during_reload"].get("p99_ms")
-        print(f"| {r['bans']:,} | {r['status_ms']:.1f} ms | {r['unban_one_ms']:.1f} ms | "
-              f"{r['ban_one_ms']:.1f} ms | {r['reload_ms']:.0f} ms "
-              f"({'%.1f ms' % during if during is not None else '—'}) | "
-              f"{r['unban_all_ms'] / 1000:.2f} s |")
+    table(rows, "ops", ["bans in force", "`status`", "`unban ADDR`", "`ban ADDR`",
+                        "`reload` (new attackers meanwhile: p99)", "`unban --all`"],
+          lambda r: [f"{r['bans']:,}", f"{ms(r['status_ms'])} ms", f"{ms(r['unban_one_ms'])} ms",
+                     f"{ms(r['ban_one_ms'])} ms",
+                     f"{ms(r['reload_ms'], 0)} ms ({ms(r['reaction_during_reload'].get('p99_ms'))} ms)",
+                     f"{r['unban_all_ms'] / 1000:.2f} s"])
 
 
 def report_waves(rows):
-    waves = [r for r in rows if r["tool"] == "wave"]
-    if not waves:
-        return
-    print()
-    print("| burst of N, then their ends | ban time | new attackers during the wave: "
-          "p50 / p99 / worst | last burst ban gone after its end |")
-    print("|---|---|---|---|")
-    for r in waves:
-        fmt = (lambda v: "%.1f" % v if v is not None else "—")
-        gone = r.get("gone_after_last_end_s")
-        print(f"| {r['bans']:,} (burst {r['burst_s']:.2f} s) | {r['bantime_s']} s | "
-              f"{fmt(r['p50_ms'])} / {fmt(r['p99_ms'])} / {fmt(r['worst_ms'])} ms "
-              f"({r['probes']} probes) | {'%.1f s' % gone if gone is not None else 'not gone'} |")
+    def gone(r):
+        g = r.get("gone_after_last_end_s")
+        return "not gone" if g is None else f"{g:.1f} s"
+    table(rows, "wave", ["burst of N, then their ends", "ban time",
+                         "new attackers during the wave: p50 / p99 / worst",
+                         "last burst ban gone after its end"],
+          lambda r: [f"{r['bans']:,} (burst {r['burst_s']:.2f} s)", f"{r['bantime_s']} s",
+                     f"{ms(r['p50_ms'])} / {ms(r['p99_ms'])} / {ms(r['worst_ms'])} ms "
+                     f"({r['probes']} probes)", gone(r)])
