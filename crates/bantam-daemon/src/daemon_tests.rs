@@ -309,6 +309,27 @@ async fn a_full_store_never_stops_a_ban_and_catches_up_when_space_returns() {
     );
 }
 
+/// Bans that end while the store refuses writes leave the firewall on
+/// time; the store is not asked to end them slice after slice meanwhile,
+/// and ends them once it takes writes again.
+#[tokio::test(start_paused = true)]
+async fn bans_ended_while_the_store_is_full_end_there_once_it_recovers() {
+    let mut h = harness(&jail("sshd", "-", 1));
+    let id = h.reader("-");
+    h.full.store(true, Ordering::SeqCst);
+    let text: String = (0..100)
+        .map(|i| failure(&format!("198.18.1.{i}")))
+        .collect();
+    h.daemon.on_lines(id, batch("-", &text).await);
+    h.clock.advance(Duration::from_secs(601));
+    h.daemon.expire();
+    assert!(h.kernel().is_empty() && h.daemon.bans.is_empty());
+    h.full.store(false, Ordering::SeqCst);
+    tokio::time::sleep_until(h.daemon.recorder.retry_at().unwrap()).await;
+    h.daemon.recorder.retry();
+    assert_eq!(h.stored(), 0, "recorded, then ended");
+}
+
 #[tokio::test]
 async fn bans_end_on_the_injected_clock() {
     let mut h = harness(&jail("sshd", "-", 1));

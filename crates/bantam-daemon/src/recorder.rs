@@ -41,6 +41,9 @@ use tokio::time::Instant;
 use crate::error::chain;
 use crate::log;
 use crate::store_writer::{Done, Job, StoreWriter, Upkeep, CHUNK};
+
+#[path = "recorder_upkeep.rs"]
+mod upkeep;
 /// Batches of fewer bans are written on the loop's thread (after their
 /// kernel ban); an attacker's single ban is the common case.
 const HAND_OFF_FROM: usize = 64;
@@ -125,6 +128,8 @@ pub(crate) struct Recorder {
     /// (see [`Recorder::unwritten_ending_by`]).
     flight_end: Option<Timestamp>,
     queued_end: Option<Timestamp>,
+    /// Ending bans in the store failed the last time it was tried.
+    ending_failed: bool,
     /// When the write in flight was handed over, and how many came back.
     handed_at: Option<Instant>,
     jobs_back: u64,
@@ -146,6 +151,7 @@ impl Recorder {
             upkeep: Upkeep::default(),
             flight_end: None,
             queued_end: None,
+            ending_failed: false,
             handed_at: None,
             jobs_back: 0,
         }
@@ -297,7 +303,9 @@ impl Recorder {
             positions,
             failure,
             upkeep_left,
+            ending,
         } = done;
+        self.tell_ending(ending);
         // A newer end (already here) takes every ban the older one left.
         if self.upkeep.end_by.is_none() {
             self.upkeep.end_by = upkeep_left.end_by;
@@ -474,6 +482,7 @@ impl Recorder {
                 "state store recovered after: {}; every ban is recorded",
                 failing.reason
             ));
+            self.send_upkeep();
         }
     }
 
@@ -521,60 +530,6 @@ impl Recorder {
                 });
             }
         }
-    }
-
-    /// Ends bans at `now` in the store, and purges old history at most once
-    /// an hour; both ride on the expiry wake-up the loop has anyway. They
-    /// go to the writer, with the job in flight's successor or as a job of
-    /// their own, and the loop never waits for them: a wave of a million
-    /// ended bans is seconds of SQLite, and a write in flight ahead of it
-    /// more.
-    pub fn expire(&mut self, now: Timestamp) {
-        self.upkeep.end_by = Some(now);
-        if let Some(before) = self.purge_due(now) {
-            self.upkeep.purge_before = Some(before);
-        }
-        if self.in_flight() {
-            return; // goes with the next job
-        }
-        // A failing store keeps its backlog on the loop (see `flush`):
-        // the upkeep waits there too, behind it.
-        // Without a thread for the writer, it is done here.
-        if self.failing.is_none() && self.unrecorded.is_empty() && self.hand_off(Vec::new()).is_ok()
-        {
-            return;
-        }
-        while let Some(store) = self.store.as_deref_mut() {
-            self.upkeep = std::mem::take(&mut self.upkeep).run(store);
-            if self.upkeep.is_empty() {
-                break;
-            }
-        }
-    }
-
-    /// Purges old history now if an hour has passed since the last time.
-    pub fn purge(&mut self, now: Timestamp) {
-        if let Some(before) = self.purge_due(now) {
-            let upkeep = Upkeep {
-                end_by: None,
-                purge_before: Some(before),
-            };
-            upkeep.run(self.store());
-        }
-    }
-
-    /// The purge's horizon, if one is due (at most once an hour).
-    fn purge_due(&mut self, now: Timestamp) -> Option<Timestamp> {
-        let due = self
-            .last_purge
-            .is_none_or(|last| now.duration_since(last).unsigned_abs() >= PURGE_EVERY);
-        if !due {
-            return None;
-        }
-        self.last_purge = Some(now);
-        let age =
-            jiff::SignedDuration::try_from(self.purge_age).unwrap_or(jiff::SignedDuration::MAX);
-        now.checked_sub(age).ok()
     }
 }
 

@@ -75,18 +75,23 @@ impl Upkeep {
 
     /// Does it, on whichever thread holds the store, and returns what is
     /// left: a wave's ended bans go [`END_PER_JOB`] at a time, so a ban or
-    /// a request behind them waits for one share, not for the wave.
-    /// Failures are told and left for the next end, which takes every
-    /// ended ban.
-    pub fn run(self, store: &mut dyn Store) -> Upkeep {
+    /// a request behind them waits for one share, not for the wave. How
+    /// ending went (`None`: not tried) comes back for the recorder to
+    /// tell once (a wave is many jobs); what failed is left for the next
+    /// end, which takes every ended ban.
+    pub fn run(self, store: &mut dyn Store) -> (Upkeep, Ending) {
         let mut left = Upkeep::default();
-        if let Some(now) = self.end_by {
-            match store.end_bans(now, END_PER_JOB) {
-                Ok(n) if n >= END_PER_JOB => left.end_by = Some(now),
-                Ok(_) => {}
-                Err(e) => log::error(&format!("ending bans in the store: {}", chain(&e))),
-            }
-        }
+        let ending = self
+            .end_by
+            .map(|now| match store.end_bans(now, END_PER_JOB) {
+                Ok(n) => {
+                    if n >= END_PER_JOB {
+                        left.end_by = Some(now);
+                    }
+                    Ok(())
+                }
+                Err(e) => Err(chain(&e)),
+            });
         match self.purge_before.map(|before| store.purge_history(before)) {
             None | Some(Ok(0)) => {}
             Some(Ok(n)) => log::info(&format!(
@@ -94,9 +99,12 @@ impl Upkeep {
             )),
             Some(Err(e)) => log::error(&format!("purging ban history: {}", chain(&e))),
         }
-        left
+        (left, ending)
     }
 }
+
+/// How ending bans in the store went: `None` when it was not tried.
+pub(crate) type Ending = Option<Result<(), String>>;
 
 /// A job's outcome: the store back, and what it did not take.
 pub(crate) struct Done {
@@ -110,6 +118,7 @@ pub(crate) struct Done {
     pub failure: Option<String>,
     /// The upkeep not done yet, for the next job.
     pub upkeep_left: Upkeep,
+    pub ending: Ending,
 }
 
 pub(crate) struct StoreWriter {
@@ -203,12 +212,14 @@ fn write(job: Job) -> Done {
         saved = true;
         Ok(())
     }));
-    let upkeep_left = match upkeep.is_empty() {
-        true => Upkeep::default(),
+    let (upkeep_left, ending) = match upkeep.is_empty() {
+        true => (Upkeep::default(), None),
         false => {
             catch_unwind(AssertUnwindSafe(|| upkeep.run(store.as_mut()))).unwrap_or_else(|_| {
-                log::error("the store panicked while ending bans; the next end tries again");
-                Upkeep::default()
+                (
+                    Upkeep::default(),
+                    Some(Err("the store panicked".to_owned())),
+                )
             })
         }
     };
@@ -227,6 +238,7 @@ fn write(job: Job) -> Done {
         positions: if saved { Vec::new() } else { positions },
         failure,
         upkeep_left,
+        ending,
     }
 }
 
