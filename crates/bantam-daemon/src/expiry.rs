@@ -29,6 +29,7 @@ use jiff::Timestamp;
 use crate::action_worker::OwnedBan;
 use crate::bans::ActiveBan;
 use crate::daemon::{Daemon, Fields};
+use crate::knocking::taken_by;
 use crate::log;
 
 /// Bans ended in one turn of the loop: a couple of milliseconds of work
@@ -36,13 +37,6 @@ use crate::log;
 /// attacker's ban waits no longer than that behind a wave; 1,024 made the
 /// p99 above 10 ms.
 pub(crate) const SLICE: usize = 256;
-
-/// The latest end a turn at `now` may take: watched jails' bans are
-/// taken ahead of their end (see `knocking.rs`).
-fn taken_by(now: Timestamp) -> Timestamp {
-    let ahead = jiff::SignedDuration::try_from(crate::knocking::AHEAD).unwrap_or_default();
-    now.checked_add(ahead).unwrap_or(now)
-}
 
 impl Daemon {
     /// Ends the bans whose time has come, [`SLICE`] at most.
@@ -66,10 +60,11 @@ impl Daemon {
         if ended.is_empty() {
             return;
         }
-        // The kernel removes timed elements itself; this is for backends
-        // without timeouts (dry run), for the grace of watched bans (see
-        // `knocking.rs`), and costs nothing when already gone. A target
-        // another ban still keeps in a backend stays there.
+        // Timed-out elements already match nothing; this is for backends
+        // without timeouts (dry run) and for the grace of watched bans
+        // (see `knocking.rs`), and it frees timed-out elements before the
+        // kernel's once-a-minute sweep. A target another ban still keeps
+        // in a backend stays there.
         if let Err(e) = self.lift(&ended) {
             log::error(&crate::error::chain(&e));
         }

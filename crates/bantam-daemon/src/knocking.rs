@@ -72,6 +72,13 @@ pub(crate) fn kernel_timeout(
 /// times a second. Silent bans still end on time: they are put back.
 pub(crate) const AHEAD: Duration = Duration::from_secs(1);
 
+/// The latest end a turn of expiry at `now` may take: watched jails'
+/// bans are taken [`AHEAD`] of their end.
+pub(crate) fn taken_by(now: Timestamp) -> Timestamp {
+    let ahead = SignedDuration::try_from(AHEAD).unwrap_or_default();
+    now.checked_add(ahead).unwrap_or(now)
+}
+
 impl Jail {
     /// Whether this jail asks for its bans to be extended while knocking
     /// (only bans in bantam's own firewall can be).
@@ -238,13 +245,12 @@ impl Daemon {
     }
 
     /// The bans whose end has come, and those of watched jails ending
-    /// within [`AHEAD`] (see [`Daemon::put_back_early`]); at most `limit`.
+    /// by [`taken_by`] (see [`Daemon::put_back_early`]); at most `limit`.
     pub(crate) fn take_ending(&mut self, now: Timestamp, limit: usize) -> Vec<ActiveBan> {
         if self.knocks.is_empty() {
             return self.bans.take_ended(now, limit);
         }
-        let ahead = SignedDuration::try_from(AHEAD).unwrap_or_default();
-        let until = now.checked_add(ahead).unwrap_or(now);
+        let until = taken_by(now);
         let watched: Vec<String> = self
             .jails
             .iter()
