@@ -297,7 +297,12 @@ fn actions_get_captured_values_verbatim_and_inert() {
         assert!(Instant::now() < deadline, "the daemon did not come up");
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert!(out_dir.join("started").exists(), "actionstart ran");
+    // actionstart runs on the jail's action thread: the control socket
+    // can answer before it has finished.
+    while !out_dir.join("started").exists() {
+        assert!(Instant::now() < deadline, "actionstart ran");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let payload = format!(
         "x$(touch {m});touch {m}`touch {m}`'\"$IFS\\ ; rm -rf {d}",
         m = marker.display(),
