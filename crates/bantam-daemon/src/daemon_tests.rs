@@ -53,7 +53,7 @@ impl Store for Flaky {
         self.check()?;
         self.inner.remove_bans(jail, t)
     }
-    fn remove_all(&mut self) -> Result<Vec<BanRecord>, StateError> {
+    fn remove_all(&mut self) -> Result<usize, StateError> {
         self.check()?;
         self.inner.remove_all()
     }

@@ -285,8 +285,10 @@ impl Daemon {
         self.unban_actions(&removed);
         self.recorder.forget_all();
         self.wait_for_actions();
-        let stored = self.recorder.store().remove_all();
+        // The firewall first: the store's move to the history is the
+        // longer part (seconds for a million), and lifting is what was asked.
         let kernel = self.backends.flush_all();
+        let stored = self.recorder.store().remove_all();
         log::info(&format!("all {} ban(s) lifted by request", removed.len()));
         match (stored, kernel) {
             (_, Err(e)) => Response::error(format!("firewall: {}", chain(&e))),

@@ -417,8 +417,8 @@ impl Store for SqliteStore {
         Ok(removed)
     }
 
-    fn remove_all(&mut self) -> Result<Vec<BanRecord>, StateError> {
-        self.take_bans("1 = 1", &[], "removing all bans")
+    fn remove_all(&mut self) -> Result<usize, StateError> {
+        self.take_all()
     }
 
     fn expire(&mut self, now: Timestamp) -> Result<Vec<BanRecord>, StateError> {
