@@ -217,11 +217,12 @@ impl Daemon {
         let jail_name = self.jails[jail_index].name().to_owned();
         // How long each lasts (escalation, recidive): one store read.
         let targets: Vec<Target> = earned.iter().map(|e| e.target).collect();
-        let plans = self.plan_bans(jail_index, &targets, true, now);
+        let names: Vec<String> = targets.iter().map(Target::to_string).collect();
+        let plans = self.plan_named_bans(jail_index, &targets, &names, true, now);
         let mut records = Vec::with_capacity(earned.len());
         let mut fields = Vec::with_capacity(earned.len());
-        for (e, plan) in earned.into_iter().zip(plans) {
-            let (record, captured) = record_of(&jail_name, e, plan, now);
+        for ((e, plan), name) in earned.into_iter().zip(plans).zip(names) {
+            let (record, captured) = record_of(&jail_name, e, name, plan, now);
             records.push(record);
             fields.push(captured);
         }
@@ -283,11 +284,12 @@ impl Daemon {
     }
 }
 
-/// The record of a ban earned now in `jail`, lasting as `plan` says,
-/// and the captures its actions see.
+/// The record of a ban earned now in `jail` (`target`: `e.target` as
+/// text), lasting as `plan` says, and the captures its actions see.
 fn record_of(
     jail: &str,
     e: Earned,
+    target: String,
     plan: crate::escalation::Plan,
     now: Timestamp,
 ) -> (BanRecord, Fields) {
@@ -306,7 +308,7 @@ fn record_of(
     };
     let record = BanRecord {
         jail: jail.to_owned(),
-        target: e.target.to_string(),
+        target,
         start: now,
         end,
         failures: e.failures,
