@@ -53,9 +53,9 @@ impl Store for Flaky {
         self.check()?;
         self.inner.remove_bans(jail, t)
     }
-    fn remove_all(&mut self) -> Result<usize, StateError> {
+    fn remove_all(&mut self, jail: Option<&str>) -> Result<usize, StateError> {
         self.check()?;
-        self.inner.remove_all()
+        self.inner.remove_all(jail)
     }
     fn expire(&mut self, now: Timestamp) -> Result<Vec<BanRecord>, StateError> {
         self.check()?;

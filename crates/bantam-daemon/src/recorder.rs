@@ -407,11 +407,22 @@ impl Recorder {
     /// Drops queued bans of `target` (in `jail`, or everywhere): a ban lifted
     /// before it reached the disk must not come back when it does.
     pub fn forget(&mut self, jail: Option<&str>, target: &str) {
+        self.forget_each(jail, std::slice::from_ref(&target));
+    }
+
+    /// [`Recorder::forget`] of many targets at once: one pass over the
+    /// unrecorded bans, which a failing store may have piled up, however
+    /// many targets (`unban --jail J --all` names every ban of J).
+    pub fn forget_each<T: AsRef<str>>(&mut self, jail: Option<&str>, targets: &[T]) {
         // A write in flight that fails would queue the ban again after
         // this: wait for it first.
         self.settle();
+        if self.unrecorded.is_empty() {
+            return;
+        }
+        let targets: std::collections::HashSet<&str> = targets.iter().map(AsRef::as_ref).collect();
         self.unrecorded
-            .retain(|b| b.target != target || jail.is_some_and(|j| j != b.jail));
+            .retain(|b| !targets.contains(b.target.as_str()) || jail.is_some_and(|j| j != b.jail));
     }
 
     /// Forgets every queued ban (`unban --all`).

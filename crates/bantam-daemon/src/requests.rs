@@ -288,7 +288,7 @@ impl Daemon {
         // The firewall first: the store's move to the history is the
         // longer part (seconds for a million), and lifting is what was asked.
         let kernel = self.backends.flush_all();
-        let stored = self.recorder.store().remove_all();
+        let stored = self.recorder.store().remove_all(None);
         log::info(&format!("all {} ban(s) lifted by request", removed.len()));
         match (stored, kernel) {
             (_, Err(e)) => Response::error(format!("firewall: {}", chain(&e))),

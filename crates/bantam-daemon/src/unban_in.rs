@@ -26,14 +26,23 @@ impl Daemon {
         let mut removed: Vec<ActiveBan> = Vec::new();
         for target in &parsed {
             removed.extend(self.bans.remove(jail, target));
-            self.recorder.forget(Some(jail), &target.to_string());
             self.jails[index].tracker.forget(target);
         }
+        let names: Vec<String> = parsed.iter().map(Target::to_string).collect();
+        self.recorder.forget_each(Some(jail), &names);
         self.unban_actions(&removed);
         self.wait_for_actions();
-        let names: Vec<String> = parsed.iter().map(Target::to_string).collect();
-        let stored = self.recorder.store().remove_bans(Some(jail), &names);
+        // The firewall first, as for `unban --all`: the store's part is
+        // the longer one.
         let kernel = self.lift(&removed);
+        let stored = match all {
+            true => self.recorder.store().remove_all(Some(jail)).map(drop),
+            false => self
+                .recorder
+                .store()
+                .remove_bans(Some(jail), &names)
+                .map(drop),
+        };
         log::info(&format!(
             "{jail}: {} ban(s) lifted by request",
             removed.len()

@@ -98,10 +98,10 @@ pub trait Store: Send {
         jail: Option<&str>,
         targets: &[String],
     ) -> Result<Vec<BanRecord>, StateError>;
-    /// Removes every current ban (to the history), returning how many:
-    /// the caller has them in its own book, and reading a million back
-    /// would cost as much memory again.
-    fn remove_all(&mut self) -> Result<usize, StateError>;
+    /// Removes every current ban (to the history), or every ban of `jail`,
+    /// returning how many: the caller has them in its own book, and
+    /// reading a million back would cost as much memory again.
+    fn remove_all(&mut self, jail: Option<&str>) -> Result<usize, StateError>;
     /// Removes the bans whose end is at or before `now`, returning them.
     fn expire(&mut self, now: Timestamp) -> Result<Vec<BanRecord>, StateError>;
     /// [`Store::expire`] without reading the bans back, for a caller that

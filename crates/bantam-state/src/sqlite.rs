@@ -404,21 +404,11 @@ impl Store for SqliteStore {
         jail: Option<&str>,
         targets: &[String],
     ) -> Result<Vec<BanRecord>, StateError> {
-        let mut removed = Vec::new();
-        for target in targets {
-            let mut got = match jail {
-                Some(j) => {
-                    self.take_bans("jail = ?1 AND target = ?2", &[&j, target], "removing bans")?
-                }
-                None => self.take_everywhere(target, "removing bans")?,
-            };
-            removed.append(&mut got);
-        }
-        Ok(removed)
+        self.take_targets(jail, targets)
     }
 
-    fn remove_all(&mut self) -> Result<usize, StateError> {
-        self.take_all()
+    fn remove_all(&mut self, jail: Option<&str>) -> Result<usize, StateError> {
+        self.take_all(jail)
     }
 
     fn expire(&mut self, now: Timestamp) -> Result<Vec<BanRecord>, StateError> {

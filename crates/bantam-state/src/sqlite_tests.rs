@@ -73,7 +73,7 @@ fn expiry_and_removal() {
     assert_eq!(removed.len(), 2);
     let removed = s.remove_bans(Some("web"), &["192.0.2.3".into()]).unwrap();
     assert!(removed.is_empty());
-    assert_eq!(s.remove_all().unwrap(), 1);
+    assert_eq!(s.remove_all(None).unwrap(), 1);
     assert!(s.active_bans().unwrap().is_empty());
 }
 
@@ -308,7 +308,7 @@ fn purge_goes_in_bounded_steps() {
         })
         .collect();
     s.record_bans(&old).unwrap();
-    s.remove_all().unwrap();
+    s.remove_all(None).unwrap();
     let before = t("2026-10-26T00:00:00Z");
     assert_eq!(s.purge_history(before).unwrap(), PURGE_BATCH as u64);
     assert_eq!(s.purge_history(before).unwrap(), 10);
