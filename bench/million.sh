@@ -31,7 +31,8 @@
 #   --no-burst         skip the bursts
 #   --wave             also the wave of ends after a burst, per size
 #   --ops              also requests with N in force: status, unban ADDR,
-#                      ban ADDR, reload (probing meanwhile), unban --all
+#                      ban ADDR, reload (probing meanwhile), unban --all,
+#                      and (N saved again) unban --jail sshd --all
 #   --paired           probe reaction of each size in turn with a daemon
 #                      with an empty table in a second namespace (the same
 #                      machine load for both: a fair 10% comparison)

@@ -70,14 +70,13 @@ def cmd_wave(args):
 
 def cmd_ops(args):
     """Requests with N saved bans in force: status, one unban, one ban by
-    hand, reload (with new attackers probed meanwhile), unban --all."""
+    hand, reload (with new attackers probed meanwhile), unban --all; then,
+    with N saved again, unban --jail sshd --all (every ban is sshd's)."""
     d = Daemon(args)
     res = {"tool": "ops", "bans": args.bans}
     d.start(30)
     d.stop()
-    fill(os.path.join(d.state, "bantam.db"), args.bans, False)
-    subprocess.run(["ip", "netns", "exec", d.ns, "nft", "delete", "table", "inet", "bantam"],
-                   stderr=subprocess.DEVNULL)
+    refill(d, args.bans)
 
     def timed(request):
         t = time.monotonic()
@@ -101,10 +100,22 @@ def cmd_ops(args):
         t.join()
         res["reload_ms"] = reload.get("ms")
         res["unban_all_ms"] = timed({"command": "unban", "all": True})
+        d.stop()
+        refill(d, args.bans)
+        d.start(args.timeout)
+        res["unban_jail_all_ms"] = timed({"command": "unban", "jail": "sshd", "all": True,
+                                          "targets": []})
         log(f"ops with {args.bans}: {res}")
     finally:
         d.stop()
     print(json.dumps(res), flush=True)
+
+
+def refill(d, n):
+    """N saved bans in the (stopped) daemon's store, an empty kernel table."""
+    fill(os.path.join(d.state, "bantam.db"), n, False)
+    subprocess.run(["ip", "netns", "exec", d.ns, "nft", "delete", "table", "inet", "bantam"],
+                   stderr=subprocess.DEVNULL)
 
 
 def wave_probes(d, deadline):
@@ -152,11 +163,13 @@ def table(rows, tool, header, row):
 
 def report_ops(rows):
     table(rows, "ops", ["bans in force", "`status`", "`unban ADDR`", "`ban ADDR`",
-                        "`reload` (new attackers meanwhile: p99)", "`unban --all`"],
+                        "`reload` (new attackers meanwhile: p99)", "`unban --all`",
+                        "`unban --jail sshd --all`"],
           lambda r: [f"{r['bans']:,}", f"{ms(r['status_ms'])} ms", f"{ms(r['unban_one_ms'])} ms",
                      f"{ms(r['ban_one_ms'])} ms",
                      f"{ms(r['reload_ms'], 0)} ms ({ms(r['reaction_during_reload'].get('p99_ms'))} ms)",
-                     f"{r['unban_all_ms'] / 1000:.2f} s"])
+                     f"{r['unban_all_ms'] / 1000:.2f} s",
+                     f"{r['unban_jail_all_ms'] / 1000:.2f} s"])
 
 
 def report_waves(rows):
