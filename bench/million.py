@@ -274,18 +274,19 @@ def probe(d, mon, i, lat):
         lat.append((seen - t) * 1000.0)
 
 
-def reaction(d, ns, count, interval):
+def reaction(d, ns, count, interval, first=0):
+    """`count` probes `interval` apart, numbered from `first`."""
     mon = Monitor(ns)
     lat = []
     try:
-        for i in range(count):
+        for i in range(first, first + count):
             probe(d, mon, i, lat)
             time.sleep(interval)
     finally:
         mon.close()
     lat.sort()
     return {"probes": count, "seen": len(lat), "p50_ms": percentile(lat, 50),
-            "p99_ms": percentile(lat, 99)}
+            "p99_ms": percentile(lat, 99), "worst_ms": lat[-1] if lat else None}
 
 
 def burst(d, n, timeout):

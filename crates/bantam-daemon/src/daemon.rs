@@ -129,6 +129,8 @@ pub struct Daemon {
     pub(crate) waits: Vec<tokio::sync::oneshot::Receiver<()>>,
     /// `status` requests waiting for the store's write in flight.
     pub(crate) status_waits: crate::status_waits::StatusWaits,
+    /// An `unban --all` waiting for the store's move (see `unban_all.rs`).
+    pub(crate) unban_all_waiting: Option<crate::unban_all::Parked>,
     pub(crate) stop: bool,
     /// Bans waiting on an `ignorecommand`, and its remembered answers.
     pub(crate) ignore: crate::ignore_command::IgnoreCommands,
@@ -189,6 +191,7 @@ impl Daemon {
             inbox,
             waits: Vec::new(),
             status_waits: Default::default(),
+            unban_all_waiting: None,
             stop: false,
             ignore: Default::default(),
             notifier,
@@ -260,6 +263,7 @@ impl Daemon {
                 () = &mut shutdown => break,
             }
             self.answer_parked_status(false);
+            self.answer_unban_all();
         }
         self.shut_down(acceptor).await;
         Ok(())
@@ -282,6 +286,11 @@ impl Daemon {
     async fn shut_down(&mut self, acceptor: tokio::task::JoinHandle<()>) {
         notify::notify("STOPPING=1");
         self.answer_parked_status(true);
+        if self.unban_all_waiting.is_some() {
+            // Its move is in flight: the answer says how it went.
+            self.recorder.settle();
+            self.answer_unban_all();
+        }
         // Let control tasks deliver answers already given (the reply to
         // `stop` itself): on this single-threaded runtime a few yields run
         // every task that is ready.
@@ -392,6 +401,15 @@ impl Daemon {
                 let now = tokio::time::Instant::now();
                 self.status_waits.park(jail, reply, jobs_back, now);
             }
+            Event::Control {
+                request:
+                    Request::Unban {
+                        all: true,
+                        jail: None,
+                        ..
+                    },
+                reply,
+            } => self.unban_all_parked(reply),
             Event::Control { request, reply } => {
                 let response = self.on_request(request);
                 self.reply(reply, response);
@@ -406,7 +424,7 @@ impl Daemon {
     /// (fail2ban's iptables commands) returns when the address is free,
     /// yet the loop goes on meanwhile. A hung action delays only this
     /// answer, and at most by [`ACTION_WAIT`].
-    fn reply(&mut self, reply: oneshot::Sender<Response>, response: Response) {
+    pub(crate) fn reply(&mut self, reply: oneshot::Sender<Response>, response: Response) {
         let waits = std::mem::take(&mut self.waits);
         if waits.is_empty() {
             let _ = reply.send(response);

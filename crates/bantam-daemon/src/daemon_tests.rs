@@ -94,7 +94,7 @@ impl Store for Flaky {
 pub(crate) struct Harness {
     pub(crate) daemon: Daemon,
     pub(crate) clock: Arc<ManualClock>,
-    full: Arc<AtomicBool>,
+    pub(crate) full: Arc<AtomicBool>,
     pub(crate) dir: tempfile::TempDir,
 }
 

@@ -47,6 +47,7 @@ mod store_writer;
 mod subnet;
 pub mod tracker;
 mod trust;
+mod unban_all;
 mod unban_in;
 
 pub use backends::Backends;

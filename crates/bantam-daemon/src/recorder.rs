@@ -133,6 +133,8 @@ pub(crate) struct Recorder {
     /// When the write in flight was handed over, and how many came back.
     handed_at: Option<Instant>,
     jobs_back: u64,
+    /// How the last `unban --all` handed to the writer went.
+    removed: crate::store_writer::Removed,
 }
 
 impl Recorder {
@@ -154,6 +156,7 @@ impl Recorder {
             ending_failed: false,
             handed_at: None,
             jobs_back: 0,
+            removed: None,
         }
     }
 
@@ -304,8 +307,12 @@ impl Recorder {
             failure,
             upkeep_left,
             ending,
+            removed,
         } = done;
         self.tell_ending(ending);
+        if removed.is_some() {
+            self.removed = removed;
+        }
         // A newer end (already here) takes every ban the older one left.
         if self.upkeep.end_by.is_none() {
             self.upkeep.end_by = upkeep_left.end_by;

@@ -6,8 +6,9 @@
 use jiff::Timestamp;
 
 use super::{Recorder, PURGE_EVERY};
+use crate::error::chain;
 use crate::log;
-use crate::store_writer::{Ending, Upkeep};
+use crate::store_writer::{Ending, Removed, Upkeep};
 
 impl Recorder {
     /// Ends bans at `now` in the store, and purges old history at most once
@@ -60,12 +61,38 @@ impl Recorder {
         self.ending_failed = result.is_err();
     }
 
+    /// Moves every ban to the history (`unban --all`) on the writer's
+    /// thread: for a million bans that is seconds of SQLite, which the
+    /// loop no longer waits for. Every ban recorded before is written
+    /// first (settled here), and bans recorded after are queued behind it,
+    /// so they stay. The outcome comes back with the job
+    /// ([`Recorder::take_removed`]); it is returned here when the move was
+    /// done on the loop instead: without a writer thread, or while the
+    /// store refuses bans (it says why at once).
+    pub fn remove_all_soon(&mut self) -> Removed {
+        self.forget_all();
+        if self.failing.is_none() {
+            self.upkeep.remove_all = true;
+            if self.hand_off(Vec::new()).is_ok() {
+                return None;
+            }
+            self.upkeep.remove_all = false;
+        }
+        Some(self.store().remove_all(None).map_err(|e| chain(&e)))
+    }
+
+    /// How the move of [`Recorder::remove_all_soon`] went, once its job is
+    /// back (once).
+    pub fn take_removed(&mut self) -> Removed {
+        self.removed.take()
+    }
+
     /// Purges old history now if an hour has passed since the last time.
     pub fn purge(&mut self, now: Timestamp) {
         if let Some(before) = self.purge_due(now) {
             let upkeep = Upkeep {
-                end_by: None,
                 purge_before: Some(before),
+                ..Upkeep::default()
             };
             let _ = upkeep.run(self.store());
         }

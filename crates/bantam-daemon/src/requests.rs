@@ -3,7 +3,6 @@
 
 use bantam_firewall::Target;
 
-use crate::bans::ActiveBan;
 use crate::control::protocol::{BanInfo, SourceStatus};
 use crate::control::{Request, Response, Status};
 use crate::daemon::{Daemon, Fields};
@@ -277,23 +276,6 @@ impl Daemon {
                 chain(&e)
             )),
             (Ok(_), Ok(())) => Response::ok(format!("lifted {lifted} ban(s)")),
-        }
-    }
-
-    fn unban_all(&mut self) -> Response {
-        let removed: Vec<ActiveBan> = self.bans.clear();
-        self.unban_actions(&removed);
-        self.recorder.forget_all();
-        self.wait_for_actions();
-        // The firewall first: the store's move to the history is the
-        // longer part (seconds for a million), and lifting is what was asked.
-        let kernel = self.backends.flush_all();
-        let stored = self.recorder.store().remove_all(None);
-        log::info(&format!("all {} ban(s) lifted by request", removed.len()));
-        match (stored, kernel) {
-            (_, Err(e)) => Response::error(format!("firewall: {}", chain(&e))),
-            (Err(e), Ok(())) => Response::error(format!("store: {}", chain(&e))),
-            (Ok(_), Ok(())) => Response::ok(format!("lifted {} ban(s)", removed.len())),
         }
     }
 }

@@ -66,6 +66,9 @@ pub(crate) struct Upkeep {
     pub end_by: Option<Timestamp>,
     /// Purges one part of the history older than this (`dbpurgeage`).
     pub purge_before: Option<Timestamp>,
+    /// Moves every current ban to the history first (`unban --all`; see
+    /// `Recorder::remove_all_soon`). Only a job's writer does this.
+    pub remove_all: bool,
 }
 
 impl Upkeep {
@@ -106,6 +109,9 @@ impl Upkeep {
 /// How ending bans in the store went: `None` when it was not tried.
 pub(crate) type Ending = Option<Result<(), String>>;
 
+/// How moving every ban to the history went (how many), when asked.
+pub(crate) type Removed = Option<Result<usize, String>>;
+
 /// A job's outcome: the store back, and what it did not take.
 pub(crate) struct Done {
     pub store: Box<dyn Store>,
@@ -119,6 +125,7 @@ pub(crate) struct Done {
     /// The upkeep not done yet, for the next job.
     pub upkeep_left: Upkeep,
     pub ending: Ending,
+    pub removed: Removed,
 }
 
 pub(crate) struct StoreWriter {
@@ -212,6 +219,13 @@ fn write(job: Job) -> Done {
         saved = true;
         Ok(())
     }));
+    // Before the ending and the purge, which then find nothing to end.
+    let removed = upkeep.remove_all.then(|| {
+        catch_unwind(AssertUnwindSafe(|| {
+            store.remove_all(None).map_err(|e| chain(&e))
+        }))
+        .unwrap_or_else(|_| Err("the store panicked".to_owned()))
+    });
     let (upkeep_left, ending) = match upkeep.is_empty() {
         true => (Upkeep::default(), None),
         false => {
@@ -239,6 +253,7 @@ fn write(job: Job) -> Done {
         failure,
         upkeep_left,
         ending,
+        removed,
     }
 }
 
