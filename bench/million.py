@@ -135,6 +135,7 @@ class Daemon:
         self.state = os.path.join(self.work, "state")
         self.config = os.path.join(self.work, "b.toml")
         self.notify = os.path.join(self.work, "notify.sock")
+        self.daemon_log = os.path.join(self.work, "daemon.log")
         open(self.log, "w").close()
         with open(self.config, "w") as f:
             f.write(f'[daemon]\nstate-dir = "{self.state}"\nsocket = "{self.sock}"\n'
@@ -149,7 +150,7 @@ class Daemon:
         ready = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         ready.bind(self.notify)
         env = dict(os.environ, NOTIFY_SOCKET=self.notify)
-        errf = open(os.path.join(self.work, "daemon.log"), "ab")
+        errf = open(self.daemon_log, "ab")
         t0 = time.monotonic()
         self.proc = subprocess.Popen(
             ["ip", "netns", "exec", self.ns, self.bin, "run", "--config", self.config],
@@ -205,7 +206,10 @@ s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 24)
 s.bind((0, 1 << 6))                                         # NFNLGRP_NFTABLES
 print("ready", flush=True)
 while True:
-    data = s.recv(1 << 16)
+    try:
+        data = s.recv(1 << 16)
+    except OSError:   # ENOBUFS: events were dropped (a flush of a million
+        continue      # elements floods the group); the next ones still come
     now = time.monotonic()
     off = 0
     while off + 16 <= len(data):
