@@ -20,6 +20,7 @@ use crate::control::Response;
 use crate::daemon::Daemon;
 use crate::error::chain;
 use crate::log;
+use crate::store_writer::Removed;
 
 /// An `unban --all` whose store part is in flight.
 pub(crate) struct Parked {
@@ -34,11 +35,8 @@ impl Daemon {
     /// Lifts every ban and answers once the store has moved them (or at
     /// once when it was done here).
     pub(crate) fn unban_all_parked(&mut self, reply: oneshot::Sender<Response>) {
-        // One parked at a time: an earlier one's job is back once settled.
-        self.recorder.settle();
-        self.answer_unban_all();
-        let (lifted, kernel) = self.lift_everything();
-        match self.recorder.remove_all_soon() {
+        let (lifted, kernel, removed) = self.start_unban_all();
+        match removed {
             Some(stored) => {
                 let response = unban_all_response(lifted, kernel, stored);
                 self.reply(reply, response);
@@ -58,12 +56,23 @@ impl Daemon {
     /// [`Daemon::unban_all_parked`] for a caller that wants the answer
     /// now: it waits for the store's move.
     pub(crate) fn unban_all(&mut self) -> Response {
-        let (lifted, kernel) = self.lift_everything();
-        let stored = self.recorder.remove_all_soon().unwrap_or_else(|| {
+        let (lifted, kernel, removed) = self.start_unban_all();
+        let stored = removed.unwrap_or_else(|| {
             self.recorder.settle();
             self.recorder.take_removed().unwrap_or(Ok(0))
         });
         unban_all_response(lifted, kernel, stored)
+    }
+
+    /// Both ways in: an earlier `unban --all` still parked is answered
+    /// first (one at a time: its job is back once settled), then every
+    /// ban is lifted and the store's move started (its outcome here when
+    /// it was done on the loop).
+    fn start_unban_all(&mut self) -> (usize, Result<(), String>, Removed) {
+        self.recorder.settle();
+        self.answer_unban_all();
+        let (lifted, kernel) = self.lift_everything();
+        (lifted, kernel, self.recorder.remove_all_soon())
     }
 
     /// Answers the parked `unban --all` once its job is back.
